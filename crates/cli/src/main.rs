@@ -1,0 +1,38 @@
+//! The `vspread` binary: parses the command line and wires the library
+//! crates together for each subcommand. This is the only crate that uses
+//! `anyhow`; libraries return typed errors and this edge adds context.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Find, open, manage and close vertical option spreads beside TWS / IB Gateway.
+#[derive(Debug, Parser)]
+#[command(name = "vspread", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create, check, compare, back up and roll back config.toml.
+    #[command(subcommand)]
+    Config(cmd::config::ConfigCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Config(c) => cmd::config::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

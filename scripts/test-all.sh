@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test of vspread on a fresh Debian machine: installs what the tests
+# need, then formatting, lints, unit, property, integration and acceptance tests.
+# Benchmarks are not run here (see bench/ and `cargo bench`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+
+log "toolchain components"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "cargo test"
+cargo test --workspace --locked --no-fail-fast
