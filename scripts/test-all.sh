@@ -14,7 +14,7 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 
 log "cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 log "cargo test"
-cargo test --workspace --locked --no-fail-fast
+cargo test --workspace --no-fail-fast

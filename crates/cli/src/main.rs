@@ -3,6 +3,7 @@
 //! `anyhow`; libraries return typed errors and this edge adds context.
 
 mod cmd;
+mod logging;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init_from_env();
     let result = match cli.command {
         Command::Config(c) => cmd::config::run(c),
     };

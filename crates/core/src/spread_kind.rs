@@ -45,17 +45,7 @@ pub enum Direction {
 /// The variant order is the byte order of the names, which the scanner's
 /// tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum SpreadKind {

@@ -29,7 +29,11 @@ fn walk(path: &str, a: &Json, b: &Json, out: &mut Vec<KeyChange>) {
     match (a, b) {
         (Json::Object(ma), Json::Object(mb)) => {
             for (k, va) in ma {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 walk(&p, va, mb.get(k).unwrap_or(&Json::Null), out);
             }
         }

@@ -128,7 +128,9 @@ impl Config {
                 })
                 .collect();
             errors.sort_by_key(|(order, _)| *order);
-            return Err(ConfigErrors::new(errors.into_iter().map(|(_, e)| e).collect()));
+            return Err(ConfigErrors::new(
+                errors.into_iter().map(|(_, e)| e).collect(),
+            ));
         }
         let config: Config = serde_json::from_value(tree.to_json()).map_err(|e| {
             ConfigErrors::new(vec![ConfigError {
@@ -239,13 +241,29 @@ fn path_at(text: &str, offset: usize) -> String {
         .next()
         .filter(|_| line.contains('='))
         .map(|k| k.trim().trim_matches('"').to_string())
-        .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)));
+        .filter(|k| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        });
     match (header, key) {
         (Some(h), Some(k)) => format!("{h}.{k}"),
         (None, Some(k)) => k,
         (Some(h), None) => h,
         (None, None) => String::new(),
     }
+}
+
+/// A stable version tag for a config file's bytes (FNV-1a 64, hex): the same
+/// bytes give the same tag in every process, so it serves as the API's ETag
+/// and tells a real change from a touch.
+pub fn content_version(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
 }
 
 #[cfg(test)]

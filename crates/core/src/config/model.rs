@@ -111,7 +111,10 @@ pub struct TradingConfig {
     /// Paper or live account.
     pub mode: TradingMode,
     /// Underlying symbols to scan and trade.
-    #[schemars(length(min = 1, max = 500), inner(regex(pattern = r"^[A-Z][A-Z0-9.]{0,9}$")))]
+    #[schemars(
+        length(min = 1, max = 500),
+        inner(regex(pattern = r"^[A-Z][A-Z0-9.]{0,9}$"))
+    )]
     #[schemars(extend("uniqueItems" = true))]
     pub universe: Vec<String>,
     /// Time between two scans of the universe.

@@ -14,15 +14,16 @@ struct Broken {
 /// All rules broken by `config`, in schema order.
 pub(crate) fn check_rules(config: &Config) -> Vec<ConfigError> {
     let mut broken = Vec::new();
-    let mut min_max = |min_path: &'static str, min: f64, max_path: &str, max: f64, shown: (String, String)| {
-        if min > max {
-            broken.push(Broken {
-                path: min_path,
-                value: shown.0,
-                message: format!("must not be above {max_path} ({})", shown.1),
-            });
-        }
-    };
+    let mut min_max =
+        |min_path: &'static str, min: f64, max_path: &str, max: f64, shown: (String, String)| {
+            if min > max {
+                broken.push(Broken {
+                    path: min_path,
+                    value: shown.0,
+                    message: format!("must not be above {max_path} ({})", shown.1),
+                });
+            }
+        };
 
     let t = &config.trading;
     min_max(
@@ -30,23 +31,47 @@ pub(crate) fn check_rules(config: &Config) -> Vec<ConfigError> {
         t.max_positions_per_underlying as f64,
         "trading.max_positions",
         t.max_positions as f64,
-        (t.max_positions_per_underlying.to_string(), t.max_positions.to_string()),
+        (
+            t.max_positions_per_underlying.to_string(),
+            t.max_positions.to_string(),
+        ),
     );
 
     let s = &config.scanner;
-    min_max("scanner.dte_min", s.dte_min as f64, "scanner.dte_max", s.dte_max as f64,
-        (s.dte_min.to_string(), s.dte_max.to_string()));
-    min_max("scanner.width_min", s.width_min, "scanner.width_max", s.width_max,
-        (format!("{:?}", s.width_min), format!("{:?}", s.width_max)));
-    min_max("scanner.short_delta_min", s.short_delta_min, "scanner.short_delta_max", s.short_delta_max,
-        (format!("{:?}", s.short_delta_min), format!("{:?}", s.short_delta_max)));
+    min_max(
+        "scanner.dte_min",
+        s.dte_min as f64,
+        "scanner.dte_max",
+        s.dte_max as f64,
+        (s.dte_min.to_string(), s.dte_max.to_string()),
+    );
+    min_max(
+        "scanner.width_min",
+        s.width_min,
+        "scanner.width_max",
+        s.width_max,
+        (format!("{:?}", s.width_min), format!("{:?}", s.width_max)),
+    );
+    min_max(
+        "scanner.short_delta_min",
+        s.short_delta_min,
+        "scanner.short_delta_max",
+        s.short_delta_max,
+        (
+            format!("{:?}", s.short_delta_min),
+            format!("{:?}", s.short_delta_max),
+        ),
+    );
 
     let r = &config.risk;
     if r.max_iv_resume >= r.max_iv {
         broken.push(Broken {
             path: "risk.max_iv_resume",
             value: format!("{:?}", r.max_iv_resume),
-            message: format!("must be below risk.max_iv ({:?}) so the breaker cannot flap", r.max_iv),
+            message: format!(
+                "must be below risk.max_iv ({:?}) so the breaker cannot flap",
+                r.max_iv
+            ),
         });
     }
 
@@ -55,7 +80,10 @@ pub(crate) fn check_rules(config: &Config) -> Vec<ConfigError> {
         broken.push(Broken {
             path: "strategies.high_base.atr_long_period",
             value: hb.atr_long_period.to_string(),
-            message: format!("must be above strategies.high_base.atr_period ({})", hb.atr_period),
+            message: format!(
+                "must be above strategies.high_base.atr_period ({})",
+                hb.atr_period
+            ),
         });
     }
     let lb = &config.strategies.low_base;
@@ -63,7 +91,10 @@ pub(crate) fn check_rules(config: &Config) -> Vec<ConfigError> {
         broken.push(Broken {
             path: "strategies.low_base.atr_long_period",
             value: lb.atr_long_period.to_string(),
-            message: format!("must be above strategies.low_base.atr_period ({})", lb.atr_period),
+            message: format!(
+                "must be above strategies.low_base.atr_period ({})",
+                lb.atr_period
+            ),
         });
     }
 

@@ -78,7 +78,11 @@ pub(crate) fn check<'n>(node: &'n Node, schema: &Json, path: &str, out: &mut Vec
             _ => false,
         };
         if !found {
-            report(ConfigErrorKind::Enum, "not an allowed value".into(), allowed);
+            report(
+                ConfigErrorKind::Enum,
+                "not an allowed value".into(),
+                allowed,
+            );
         }
         return;
     }
@@ -93,7 +97,11 @@ pub(crate) fn check<'n>(node: &'n Node, schema: &Json, path: &str, out: &mut Vec
             if matches!(node.value, NodeValue::BigInt(_)) {
                 report(ConfigErrorKind::Range, "integer too large".into(), allowed);
             } else if !v.is_finite() {
-                report(ConfigErrorKind::Range, "must be a finite number".into(), allowed);
+                report(
+                    ConfigErrorKind::Range,
+                    "must be a finite number".into(),
+                    allowed,
+                );
             } else if num(schema, "minimum").is_some_and(|m| v < m)
                 || num(schema, "maximum").is_some_and(|m| v > m)
                 || num(schema, "exclusiveMinimum").is_some_and(|m| v <= m)
@@ -105,7 +113,11 @@ pub(crate) fn check<'n>(node: &'n Node, schema: &Json, path: &str, out: &mut Vec
         NodeValue::Str(s) => {
             let len = s.chars().count() as f64;
             if num(schema, "minLength").is_some_and(|m| len < m) {
-                let message = if s.is_empty() { "must not be empty" } else { "too short" };
+                let message = if s.is_empty() {
+                    "must not be empty"
+                } else {
+                    "too short"
+                };
                 report(ConfigErrorKind::Range, message.into(), allowed.clone());
             } else if num(schema, "maxLength").is_some_and(|m| len > m) {
                 report(ConfigErrorKind::Range, "too long".into(), allowed.clone());
@@ -113,7 +125,11 @@ pub(crate) fn check<'n>(node: &'n Node, schema: &Json, path: &str, out: &mut Vec
             if let Some(pattern) = schema.get("pattern").and_then(Json::as_str)
                 && !compiled(pattern).is_match(s)
             {
-                report(ConfigErrorKind::Format, "wrong format".into(), allowed.clone());
+                report(
+                    ConfigErrorKind::Format,
+                    "wrong format".into(),
+                    allowed.clone(),
+                );
             }
             if schema.get("format").and_then(Json::as_str) == Some("socket-address")
                 && s.parse::<SocketAddr>().is_err()
@@ -124,7 +140,11 @@ pub(crate) fn check<'n>(node: &'n Node, schema: &Json, path: &str, out: &mut Vec
         NodeValue::Array(items) => {
             let n = items.len() as f64;
             if num(schema, "minItems").is_some_and(|m| n < m) {
-                let message = if items.is_empty() { "must not be empty" } else { "too few items" };
+                let message = if items.is_empty() {
+                    "must not be empty"
+                } else {
+                    "too few items"
+                };
                 report(ConfigErrorKind::Range, message.into(), allowed);
             } else if num(schema, "maxItems").is_some_and(|m| n > m) {
                 report(ConfigErrorKind::Range, "too many items".into(), allowed);
@@ -228,7 +248,12 @@ fn type_matches(value: &NodeValue, schema: &Map<String, Json>) -> bool {
 /// The allowed names of an enum, from `enum` or from `oneOf` of `const`s.
 fn enum_values(schema: &Map<String, Json>) -> Option<Vec<String>> {
     if let Some(Json::Array(values)) = schema.get("enum") {
-        return Some(values.iter().filter_map(|v| v.as_str().map(String::from)).collect());
+        return Some(
+            values
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+        );
     }
     if let Some(Json::Array(options)) = schema.get("oneOf") {
         let consts: Option<Vec<String>> = options
@@ -293,7 +318,9 @@ pub(crate) fn describe(schema: &Map<String, Json>) -> Option<String> {
                 format!("text matching {p}")
             } else {
                 match (num(schema, "minLength"), num(schema, "maxLength")) {
-                    (Some(a), Some(b)) => format!("text of {} to {} characters", fmt_num(a), fmt_num(b)),
+                    (Some(a), Some(b)) => {
+                        format!("text of {} to {} characters", fmt_num(a), fmt_num(b))
+                    }
                     (Some(_), None) => "non-empty text".into(),
                     (None, Some(b)) => format!("text of at most {} characters", fmt_num(b)),
                     (None, None) => "text".into(),
@@ -308,7 +335,11 @@ pub(crate) fn describe(schema: &Map<String, Json>) -> Option<String> {
                 .unwrap_or_else(|| "values".into());
             let count = match (num(schema, "minItems"), num(schema, "maxItems")) {
                 (Some(a), Some(b)) => format!(" ({} to {} items)", fmt_num(a), fmt_num(b)),
-                (Some(a), None) => format!(" (at least {} item{})", fmt_num(a), if a == 1.0 { "" } else { "s" }),
+                (Some(a), None) => format!(
+                    " (at least {} item{})",
+                    fmt_num(a),
+                    if a == 1.0 { "" } else { "s" }
+                ),
                 _ => String::new(),
             };
             format!("a list of {item}{count}")

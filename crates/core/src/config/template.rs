@@ -32,11 +32,18 @@ pub fn default_file_text() -> String {
     out
 }
 
-fn write_table(out: &mut String, path: &str, props: &Map<String, Json>, values: &Map<String, Json>) {
+fn write_table(
+    out: &mut String,
+    path: &str,
+    props: &Map<String, Json>,
+    values: &Map<String, Json>,
+) {
     // Scalars and lists of this table first, then its sub-tables, as TOML needs.
     let is_table = |s: &Json| s.get("type").and_then(Json::as_str) == Some("object");
     for (key, sub) in props.iter().filter(|(_, s)| !is_table(s)) {
-        let Some(value) = values.get(key) else { continue };
+        let Some(value) = values.get(key) else {
+            continue;
+        };
         let Some(sub) = sub.as_object() else { continue };
         if let Some(d) = sub.get("description").and_then(Json::as_str) {
             let _ = writeln!(out, "# {d}");
@@ -54,7 +61,11 @@ fn write_table(out: &mut String, path: &str, props: &Map<String, Json>, values: 
         let _ = writeln!(out, "{key} = {}", toml_literal(value));
     }
     for (key, sub) in props.iter().filter(|(_, s)| is_table(s)) {
-        let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+        let child = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
         let (Some(sub_props), Some(sub_values)) = (
             sub.get("properties").and_then(Json::as_object),
             values.get(key).and_then(Json::as_object),
@@ -73,11 +84,18 @@ fn write_table(out: &mut String, path: &str, props: &Map<String, Json>, values: 
 /// A JSON scalar or list as a TOML literal.
 pub(crate) fn toml_literal(value: &Json) -> String {
     match value {
-        Json::String(s) => toml_edit::Value::from(s.as_str()).to_string().trim().to_string(),
+        Json::String(s) => toml_edit::Value::from(s.as_str())
+            .to_string()
+            .trim()
+            .to_string(),
         Json::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap_or(0.0);
             let text = format!("{f:?}");
-            if text.contains(['.', 'e', 'E']) { text } else { format!("{text}.0") }
+            if text.contains(['.', 'e', 'E']) {
+                text
+            } else {
+                format!("{text}.0")
+            }
         }
         Json::Number(n) => n.to_string(),
         Json::Bool(b) => b.to_string(),

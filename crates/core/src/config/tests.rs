@@ -58,7 +58,10 @@ fn wrong_type_names_path_value_and_line() {
     assert_eq!(e.allowed.as_deref(), Some("an integer from 1 to 65535"));
     assert_eq!(e.location, Some(Location { line: 3, column: 8 }));
     // A float where an integer belongs is a type error too.
-    assert_eq!(only_error("[scanner]\ndte_min = 7.0\n").path, "scanner.dte_min");
+    assert_eq!(
+        only_error("[scanner]\ndte_min = 7.0\n").path,
+        "scanner.dte_min"
+    );
 }
 
 #[test]
@@ -84,7 +87,10 @@ fn nan_and_inf_are_refused() {
         assert!(e.message.contains("finite"), "{e}");
     }
     // The scanner's unbounded float keys must be finite too.
-    assert_eq!(only_error("[scanner]\nmin_score = inf\n").path, "scanner.min_score");
+    assert_eq!(
+        only_error("[scanner]\nmin_score = inf\n").path,
+        "scanner.min_score"
+    );
 }
 
 #[test]
@@ -92,7 +98,10 @@ fn unknown_keys_suggest_the_nearest() {
     let e = only_error("[exits]\nstop_loss_atr_mul = 1.5\n");
     assert_eq!(e.path, "exits.stop_loss_atr_mul");
     assert_eq!(e.kind, ConfigErrorKind::UnknownKey);
-    assert!(e.message.contains("did you mean `stop_loss_atr_mult`"), "{e}");
+    assert!(
+        e.message.contains("did you mean `stop_loss_atr_mult`"),
+        "{e}"
+    );
     assert_eq!(e.location, Some(Location { line: 2, column: 1 }));
     let e = only_error("[exit]\nstop_loss_atr_mult = 1.5\n");
     assert_eq!(e.path, "exit");
@@ -118,8 +127,17 @@ fn times_like_25_00_are_refused() {
     let e = only_error("[trading_schedule]\nstart_time_utc = \"25:00\"\n");
     assert_eq!(e.path, "trading_schedule.start_time_utc");
     assert_eq!(e.kind, ConfigErrorKind::Format);
-    assert_eq!(e.allowed.as_deref(), Some("a time \"HH:MM\" from 00:00 to 23:59"));
-    assert_eq!(e.location, Some(Location { line: 2, column: 18 }));
+    assert_eq!(
+        e.allowed.as_deref(),
+        Some("a time \"HH:MM\" from 00:00 to 23:59")
+    );
+    assert_eq!(
+        e.location,
+        Some(Location {
+            line: 2,
+            column: 18
+        })
+    );
 }
 
 #[test]
@@ -128,7 +146,8 @@ fn cross_field_rules_name_the_key() {
     assert_eq!(e.path, "scanner.dte_min");
     assert_eq!(e.kind, ConfigErrorKind::Rule);
     assert_eq!(e.location.map(|l| l.line), Some(2));
-    let e = only_error("[trading_schedule]\nstart_time_utc = \"20:00\"\nstop_time_utc = \"13:30\"\n");
+    let e =
+        only_error("[trading_schedule]\nstart_time_utc = \"20:00\"\nstop_time_utc = \"13:30\"\n");
     assert_eq!(e.path, "trading_schedule.start_time_utc");
     let e = only_error("[scanner]\nshort_delta_min = 0.5\nshort_delta_max = 0.4\n");
     assert_eq!(e.path, "scanner.short_delta_min");
@@ -141,7 +160,15 @@ fn every_error_is_reported_at_once_in_file_order() {
     let text = "[trading]\nmode = \"real\"\n[exits]\nexit_dte = -3\nprofit_target_pct = \"half\"\n[bogus]\nx = 1\n";
     let e = errors(text);
     let paths: Vec<&str> = e.errors.iter().map(|e| e.path.as_str()).collect();
-    assert_eq!(paths, ["trading.mode", "exits.exit_dte", "exits.profit_target_pct", "bogus"]);
+    assert_eq!(
+        paths,
+        [
+            "trading.mode",
+            "exits.exit_dte",
+            "exits.profit_target_pct",
+            "bogus"
+        ]
+    );
     let shown = e.with_source_name("config.toml").to_string();
     assert!(shown.starts_with("4 errors in config.toml:"), "{shown}");
     assert!(shown.contains("config.toml:4:12: exits.exit_dte = -3: out of range (allowed: an integer from 0 to 365)"), "{shown}");
@@ -176,7 +203,11 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     assert_eq!(e.path, "x");
     let deep_tables = format!("[{}]\n", vec!["a"; 5000].join("."));
     let e = errors(&deep_tables);
-    assert!(e.errors[0].path.starts_with("a.a."), "{}", &e.errors[0].message);
+    assert!(
+        e.errors[0].path.starts_with("a.a."),
+        "{}",
+        &e.errors[0].message
+    );
 }
 
 #[test]
@@ -210,7 +241,10 @@ fn diff_lists_changed_leaves_in_schema_order() {
     assert_eq!(paths, ["trading.universe", "exits.stop_loss_atr_mult"]);
     assert_eq!(d[1].old, serde_json::json!(2.0));
     assert_eq!(d[1].new, serde_json::json!(1.5));
-    assert_eq!(value_at(&b, "exits.stop_loss_atr_mult"), Some(serde_json::json!(1.5)));
+    assert_eq!(
+        value_at(&b, "exits.stop_loss_atr_mult"),
+        Some(serde_json::json!(1.5))
+    );
 }
 
 #[test]
@@ -222,8 +256,14 @@ fn schema_carries_bounds_defaults_units_and_descriptions() {
     assert_eq!(p["maximum"], 20.0);
     assert_eq!(p["x-unit"], "ATR");
     assert!(p["description"].as_str().unwrap().starts_with("Close when"));
-    assert_eq!(s["properties"]["exits"]["default"]["stop_loss_atr_mult"], 2.0);
-    assert_eq!(s["properties"]["trading"]["properties"]["mode"]["enum"], serde_json::json!(["paper", "live"]));
+    assert_eq!(
+        s["properties"]["exits"]["default"]["stop_loss_atr_mult"],
+        2.0
+    );
+    assert_eq!(
+        s["properties"]["trading"]["properties"]["mode"]["enum"],
+        serde_json::json!(["paper", "live"])
+    );
     assert_eq!(s["properties"]["exits"]["additionalProperties"], false);
 }
 

@@ -158,7 +158,9 @@ mod tests {
         let t: TimeOfDay = "13:30".parse().unwrap();
         assert_eq!((t.hour(), t.minute(), t.minutes()), (13, 30, 810));
         assert_eq!(t.to_string(), "13:30");
-        for bad in ["25:00", "24:00", "12:60", "1:30", "12:3", "ab:cd", "12-30", "", "+1:30"] {
+        for bad in [
+            "25:00", "24:00", "12:60", "1:30", "12:3", "ab:cd", "12-30", "", "+1:30",
+        ] {
             assert!(bad.parse::<TimeOfDay>().is_err(), "{bad}");
         }
     }

@@ -147,9 +147,7 @@ impl Node {
             NodeValue::Int(i) => i.to_string(),
             NodeValue::BigInt(s) | NodeValue::Datetime(s) => s.clone(),
             NodeValue::Float(f) if f.is_nan() => "nan".into(),
-            NodeValue::Float(f) if f.is_infinite() => {
-                if *f > 0.0 { "inf" } else { "-inf" }.into()
-            }
+            NodeValue::Float(f) if f.is_infinite() => if *f > 0.0 { "inf" } else { "-inf" }.into(),
             NodeValue::Float(f) => format!("{f:?}"),
             NodeValue::Bool(b) => b.to_string(),
             NodeValue::Array(_) | NodeValue::Table(_) => self.to_json().to_string(),

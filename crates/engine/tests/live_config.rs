@@ -1,0 +1,149 @@
+//! Hot reload against real files and the real file watcher.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use vspread_core::config::{ConfigErrorKind, Location};
+use vspread_engine::live_config::{LiveConfig, ReloadOutcome, WatchOptions, watch};
+
+/// Replaces the file the way editors and our store do: temp file + rename.
+fn replace(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp-edit");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn no_sighup() -> WatchOptions {
+    WatchOptions {
+        sighup: false,
+        ..WatchOptions::default()
+    }
+}
+
+#[test]
+fn an_edited_file_is_swapped_in_and_subscribers_get_the_changed_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "# my settings\n[exits]\nstop_loss_atr_mult = 2.0\n").unwrap();
+    let live = LiveConfig::load(&path).unwrap();
+    let mut changes = live.subscribe();
+    let _guard = watch(live.clone(), no_sighup()).unwrap();
+    assert_eq!(live.current().generation, 1);
+
+    replace(&path, "# my settings\n[exits]\nstop_loss_atr_mult = 1.5\n");
+    wait_until("the new snapshot", || live.current().generation == 2);
+    assert_eq!(live.current().config.exits.stop_loss_atr_mult, 1.5);
+    let change = changes.try_recv().expect("a change notification");
+    let paths: Vec<&str> = change.changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["exits.stop_loss_atr_mult"]);
+    assert_eq!(change.snapshot.generation, 2);
+
+    // In-place writes (not rename) are seen too.
+    std::fs::write(&path, "[exits]\nstop_loss_atr_mult = 3.0\n").unwrap();
+    wait_until("the in-place edit", || {
+        live.current().config.exits.stop_loss_atr_mult == 3.0
+    });
+}
+
+#[test]
+fn an_invalid_file_is_refused_and_the_running_config_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "[exits]\nstop_loss_atr_mult = 2.5\n").unwrap();
+    let live = LiveConfig::load(&path).unwrap();
+    let _guard = watch(live.clone(), no_sighup()).unwrap();
+
+    replace(&path, "[exits]\nstop_loss_atr_mult = -1\n");
+    wait_until("the refusal", || live.last_reload_error().is_some());
+    let err = live.last_reload_error().unwrap();
+    let errors = err.errors.as_ref().expect("located errors");
+    assert_eq!(errors.errors[0].path, "exits.stop_loss_atr_mult");
+    assert_eq!(errors.errors[0].kind, ConfigErrorKind::Range);
+    assert_eq!(
+        errors.errors[0].location,
+        Some(Location {
+            line: 2,
+            column: 22
+        })
+    );
+    assert!(err.message.contains("config.toml:2:22"), "{}", err.message);
+    assert_eq!(live.current().config.exits.stop_loss_atr_mult, 2.5);
+    assert_eq!(live.current().generation, 1);
+
+    replace(&path, "[exits]\nstop_loss_atr_mult = 1.0\n");
+    wait_until("the fix", || {
+        live.current().config.exits.stop_loss_atr_mult == 1.0
+    });
+    assert!(
+        live.last_reload_error().is_none(),
+        "a good reload clears the error"
+    );
+}
+
+#[test]
+fn a_comment_only_change_moves_the_version_but_not_the_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "[exits]\nexit_dte = 5\n").unwrap();
+    let live = LiveConfig::load(&path).unwrap();
+    let mut changes = live.subscribe();
+    let before = live.current().version.clone();
+    assert!(matches!(live.reload_from_disk(), ReloadOutcome::Unchanged));
+    std::fs::write(&path, "# a note\n[exits]\nexit_dte = 5\n").unwrap();
+    assert!(matches!(live.reload_from_disk(), ReloadOutcome::SameConfig));
+    assert_ne!(live.current().version, before);
+    assert_eq!(live.current().generation, 1);
+    assert!(
+        changes.try_recv().is_err(),
+        "no key changed, nobody is told"
+    );
+}
+
+#[test]
+fn readers_never_see_a_torn_config_under_concurrent_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    // Each version moves both bounds together: a torn read would pair the
+    // dte_min of one version with the dte_max of another.
+    let text = |i: i64| format!("[scanner]\ndte_min = {}\ndte_max = {}\n", i, i + 1000);
+    std::fs::write(&path, text(0)).unwrap();
+    let live = LiveConfig::load(&path).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let live = live.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let snap = live.current();
+                    assert_eq!(
+                        snap.config.scanner.dte_max - snap.config.scanner.dte_min,
+                        1000
+                    );
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    for i in 1..=200 {
+        std::fs::write(&path, text(i)).unwrap();
+        assert!(matches!(live.reload_from_disk(), ReloadOutcome::Applied(_)));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let reads: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(reads > 0);
+    assert_eq!(live.current().config.scanner.dte_min, 200);
+    assert_eq!(live.current().generation, 201);
+}
