@@ -1,4 +1,5 @@
 //! The trading engine and its control plane. So far: the config store (safe
 //! saves with backups and rollback) and hot reload of `config.toml`.
 
+pub mod control;
 pub mod live_config;
