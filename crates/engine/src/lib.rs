@@ -2,4 +2,6 @@
 //! saves with backups and rollback) and hot reload of `config.toml`.
 
 pub mod control;
+pub mod events;
 pub mod live_config;
+pub mod schedule;

@@ -497,8 +497,11 @@ pub struct ServerConfig {
     /// Address and port of the admin API and web UI.
     #[schemars(extend("format" = "socket-address"))]
     pub listen: String,
-    /// File holding the admin bearer token; empty means <data_dir>/admin.token.
+    /// File holding the admin bearer token; empty means <data_dir>/admin.token,
+    /// generated at first start (loopback only: another address needs this set).
     pub token_file: String,
+    /// File holding a read-only token for viewers; empty means none.
+    pub read_only_token_file: String,
 }
 
 impl Default for ServerConfig {
@@ -506,6 +509,7 @@ impl Default for ServerConfig {
         Self {
             listen: "127.0.0.1:8080".into(),
             token_file: String::new(),
+            read_only_token_file: String::new(),
         }
     }
 }
