@@ -46,7 +46,7 @@ fn write_table(
         };
         let Some(sub) = sub.as_object() else { continue };
         if let Some(d) = sub.get("description").and_then(Json::as_str) {
-            let _ = writeln!(out, "# {d}");
+            write_comment(out, d);
         }
         let mut facts = Vec::new();
         if let Some(u) = sub.get("x-unit").and_then(Json::as_str) {
@@ -74,10 +74,17 @@ fn write_table(
         };
         out.push('\n');
         if let Some(d) = sub.get("description").and_then(Json::as_str) {
-            let _ = writeln!(out, "# {d}");
+            write_comment(out, d);
         }
         let _ = writeln!(out, "[{child}]");
         write_table(out, &child, sub_props, sub_values);
+    }
+}
+
+/// Writes a description as comment lines (doc comments may span lines).
+fn write_comment(out: &mut String, text: &str) {
+    for line in text.lines() {
+        let _ = writeln!(out, "# {}", line.trim_end());
     }
 }
 
