@@ -99,7 +99,11 @@ mod tests {
         let bus = EventBus::new(3);
         let mut rx = bus.subscribe();
         for i in 0..5 {
-            bus.publish("test.tick", format!("tick {i}"), serde_json::json!({ "i": i }));
+            bus.publish(
+                "test.tick",
+                format!("tick {i}"),
+                serde_json::json!({ "i": i }),
+            );
         }
         let seqs: Vec<u64> = bus.recent(10).iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [3, 4, 5]);

@@ -58,7 +58,11 @@ impl TradingSession {
 
     /// Brings the session in line with the schedule at `now`; returns the
     /// switch made, if any. A disabled schedule never switches.
-    pub fn tick(&mut self, schedule: &TradingScheduleConfig, now: DateTime<Utc>) -> Option<SessionSwitch> {
+    pub fn tick(
+        &mut self,
+        schedule: &TradingScheduleConfig,
+        now: DateTime<Utc>,
+    ) -> Option<SessionSwitch> {
         let open = window_open(schedule, now)?;
         if open == self.active {
             return None;
@@ -99,10 +103,19 @@ mod tests {
         let mut session = TradingSession::starting_at(&s, at(2026, 11, 23, 19, 0, 0));
         assert!(session.is_active());
         assert_eq!(session.tick(&s, at(2026, 11, 23, 19, 59, 59)), None);
-        assert_eq!(session.tick(&s, at(2026, 11, 23, 20, 0, 0)), Some(SessionSwitch::Deactivated));
-        assert_eq!(session.tick(&s, at(2026, 11, 24, 13, 30, 0)), Some(SessionSwitch::Activated));
+        assert_eq!(
+            session.tick(&s, at(2026, 11, 23, 20, 0, 0)),
+            Some(SessionSwitch::Deactivated)
+        );
+        assert_eq!(
+            session.tick(&s, at(2026, 11, 24, 13, 30, 0)),
+            Some(SessionSwitch::Activated)
+        );
 
-        let disabled = TradingScheduleConfig { enabled: false, ..s };
+        let disabled = TradingScheduleConfig {
+            enabled: false,
+            ..s
+        };
         let mut session = TradingSession::new(false);
         for h in 0..24 {
             assert_eq!(session.tick(&disabled, at(2026, 11, 24, h, 0, 0)), None);

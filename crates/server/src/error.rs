@@ -1,0 +1,83 @@
+//! One error type for every handler, rendered as one JSON shape:
+//! `{"error": {"code": "...", "message": "...", "details": ...}}`.
+//! Internal errors are logged, not shown.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value as Json_, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("this token may only read")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    /// The caller's version is stale (`If-Match` did not match).
+    #[error("the config changed since you read it (current version {current})")]
+    PreconditionFailed { current: String },
+    #[error("`If-Match` is required: GET the config first and send its ETag")]
+    PreconditionRequired,
+    /// Validation failed; `details` lists every error with its key path.
+    #[error("{message}")]
+    Invalid { message: String, details: Json_ },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::PreconditionFailed { .. } => {
+                (StatusCode::PRECONDITION_FAILED, "stale_version")
+            }
+            AppError::PreconditionRequired => {
+                (StatusCode::PRECONDITION_REQUIRED, "if_match_required")
+            }
+            AppError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_config"),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let AppError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error in the admin API");
+        }
+        let details = match &self {
+            AppError::Invalid { details, .. } => details.clone(),
+            AppError::PreconditionFailed { current } => json!({ "current_version": current }),
+            _ => Json_::Null,
+        };
+        let body =
+            json!({ "error": { "code": code, "message": self.to_string(), "details": details } });
+        let mut response = (status, Json(body)).into_response();
+        if matches!(self, AppError::Unauthorized) {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+/// JSON bodies that fail to parse get the same error shape as everything else.
+impl From<axum::extract::rejection::JsonRejection> for AppError {
+    fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        AppError::BadRequest(r.body_text())
+    }
+}

@@ -1,0 +1,158 @@
+//! `/api/v1/config...`: read, validate, diff, apply, back up and roll back
+//! the configuration. Every change goes through the engine's apply path:
+//! pause, validate, back up, write atomically, swap, resume.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{Value as Json_, json};
+use vspread_core::config::{Config, ConfigErrors, config_schema, diff as diff_configs};
+use vspread_engine::config_service::{ApplyError, ApplyReport};
+
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::state::AppState;
+
+fn invalid(errors: &ConfigErrors) -> AppError {
+    AppError::Invalid {
+        message: format!(
+            "the config is invalid ({} error{}); nothing was written",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        ),
+        details: json!({ "errors": errors.errors }),
+    }
+}
+
+impl From<ApplyError> for AppError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Stale { current } => AppError::PreconditionFailed { current },
+            ApplyError::Invalid(errors) => invalid(&errors),
+            ApplyError::NoSuchBackup(id) => AppError::NotFound(format!("no backup with id {id:?}")),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+fn etag(version: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"\""))
+}
+
+/// `GET /config`: the config in force, its version in `ETag`.
+pub async fn get_config(State(state): State<AppState>) -> Response {
+    let snap = state.live.current();
+    let mut response = Json(snap.config.as_ref().clone()).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(&snap.version));
+    response
+}
+
+/// The body as a validated config, or 422 naming every bad key.
+fn parse_body(body: &Json_) -> Result<Config, AppError> {
+    Config::from_json(body).map_err(|e| invalid(&e))
+}
+
+/// `PUT /config`: apply a whole config; `If-Match` must carry the ETag read.
+pub async fn put_config(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Result<Json<Json_>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(body) = body?;
+    let expected = headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_string()
+        })
+        .ok_or(AppError::PreconditionRequired)?;
+    let config = parse_body(&body)?;
+    let report = state.config.apply(config, &expected, &caller.who).await;
+    respond(&state, report)
+}
+
+fn respond(
+    state: &AppState,
+    report: Result<ApplyReport, ApplyError>,
+) -> Result<Response, AppError> {
+    let result = match &report {
+        Ok(_) => "applied",
+        Err(ApplyError::Invalid(_)) => "invalid",
+        Err(ApplyError::Stale { .. }) => "stale",
+        Err(_) => "error",
+    };
+    state
+        .metrics
+        .config_applies
+        .get_or_create(&crate::metrics::ResultLabels {
+            result: result.into(),
+        })
+        .inc();
+    let report = report?;
+    if report.engine_resumed {
+        state
+            .metrics
+            .config_apply_interruption_seconds
+            .observe(report.interruption_s);
+    }
+    let mut response = Json(&report).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(&report.version));
+    Ok(response)
+}
+
+/// `GET /config/schema`
+pub async fn schema() -> Json<Json_> {
+    Json(config_schema().clone())
+}
+
+/// `POST /config/validate`: 200 with `{ "valid": true }`, or 422 with every error.
+pub async fn validate(
+    body: Result<Json<Json_>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Json_>, AppError> {
+    let Json(body) = body?;
+    parse_body(&body)?;
+    Ok(Json(json!({ "valid": true })))
+}
+
+/// `POST /config/diff`: the keys the body would change, without applying.
+pub async fn diff(
+    State(state): State<AppState>,
+    body: Result<Json<Json_>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Json_>, AppError> {
+    let Json(body) = body?;
+    let new = parse_body(&body)?;
+    let current = state.live.current();
+    Ok(Json(json!(diff_configs(&current.config, &new))))
+}
+
+/// `GET /config/backups`: newest first.
+pub async fn backups(State(state): State<AppState>) -> Result<Json<Json_>, AppError> {
+    Ok(Json(json!(state.config.backups()?)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RollbackRequest {
+    pub id: String,
+}
+
+/// `POST /config/rollback`: restore a backup through the apply path (the
+/// config being replaced is itself backed up first).
+pub async fn rollback(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<RollbackRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(req) = body?;
+    let report = state.config.rollback(&req.id, &caller.who).await;
+    respond(&state, report)
+}

@@ -1,0 +1,96 @@
+//! `GET /api/v1/status`: everything the status bar shows.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::Utc;
+use schemars::JsonSchema;
+use serde::Serialize;
+use vspread_core::config::{ConfigErrors, TradingMode};
+use vspread_engine::control::EngineState;
+use vspread_engine::schedule::window_open;
+
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Status {
+    pub engine: EngineStatus,
+    #[schemars(with = "String")]
+    pub mode: TradingMode,
+    pub trading_window: TradingWindow,
+    pub config: ConfigStatus,
+    pub uptime_s: f64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EngineStatus {
+    /// running, pausing or paused.
+    #[schemars(with = "String")]
+    pub state: EngineState,
+    /// Who or what paused it.
+    pub paused_by: Option<String>,
+    pub paused_for_s: Option<f64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TradingWindow {
+    pub schedule_enabled: bool,
+    /// Whether the window is open now; null when the schedule is disabled.
+    pub open: Option<bool>,
+    pub start_time_utc: String,
+    pub stop_time_utc: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConfigStatus {
+    /// Content version of the file in force (the config ETag).
+    pub version: String,
+    pub generation: u64,
+    pub loaded_at: String,
+    pub path: String,
+    pub last_reload_error: Option<ReloadErrorView>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ReloadErrorView {
+    pub at: String,
+    pub message: String,
+    /// Each error with key path and line:column, when the file was readable.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub errors: Option<ConfigErrors>,
+}
+
+pub async fn status(State(state): State<AppState>) -> Json<Status> {
+    let snap = state.live.current();
+    let config = &snap.config;
+    let schedule = &config.trading_schedule;
+    let paused = state.control.pause_reason();
+    Json(Status {
+        engine: EngineStatus {
+            state: state.control.state(),
+            paused_by: paused.as_ref().map(|(r, _)| match r {
+                vspread_engine::control::PauseReason::Operator(who) => who.clone(),
+                vspread_engine::control::PauseReason::Apply => "config apply".into(),
+            }),
+            paused_for_s: paused.map(|(_, d)| d.as_secs_f64()),
+        },
+        mode: config.trading.mode,
+        trading_window: TradingWindow {
+            schedule_enabled: schedule.enabled,
+            open: window_open(schedule, Utc::now()),
+            start_time_utc: schedule.start_time_utc.to_string(),
+            stop_time_utc: schedule.stop_time_utc.to_string(),
+        },
+        config: ConfigStatus {
+            version: snap.version.clone(),
+            generation: snap.generation,
+            loaded_at: snap.loaded_at.to_rfc3339(),
+            path: state.live.path().display().to_string(),
+            last_reload_error: state.live.last_reload_error().map(|e| ReloadErrorView {
+                at: e.at.to_rfc3339(),
+                message: e.message.clone(),
+                errors: e.errors.clone(),
+            }),
+        },
+        uptime_s: state.started_at.elapsed().as_secs_f64(),
+    })
+}
