@@ -74,11 +74,9 @@ impl Metrics {
             "Config applies through the API, by result",
             config_applies.clone(),
         );
-        let config_apply_interruption_seconds = Histogram::new(
-            [
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-            ],
-        );
+        let config_apply_interruption_seconds = Histogram::new([
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        ]);
         registry.register(
             "config_apply_interruption_seconds",
             "Time new decision cycles were held back by a config apply",
