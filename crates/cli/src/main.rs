@@ -22,6 +22,8 @@ enum Command {
     /// Create, check, compare, back up and roll back config.toml.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
+    /// Rank the vertical spreads of an option chain CSV (see the scanner spec).
+    Scan(cmd::scan::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
     logging::init_from_env();
     let result = match cli.command {
         Command::Config(c) => cmd::config::run(c),
+        Command::Scan(a) => cmd::scan::run(a),
     };
     match result {
         Ok(code) => code,

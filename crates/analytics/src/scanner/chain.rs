@@ -1,0 +1,239 @@
+//! Chain rows, the row rules that need more than one row, and the grouped,
+//! column-oriented layout the scan runs on.
+
+use std::collections::HashMap;
+
+use vspread_core::Right;
+
+/// One option of a chain, already checked field by field. Borrowed, so the
+/// CSV reader hands rows over without allocating.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OptionRow<'a> {
+    pub underlying: &'a str,
+    pub underlying_price: f64,
+    /// `YYYYMMDD` as a number (sorts like the text).
+    pub expiry: u32,
+    pub dte: i64,
+    pub strike: f64,
+    pub right: Right,
+    pub bid: f64,
+    pub ask: f64,
+    pub delta: f64,
+    pub iv: f64,
+    pub open_interest: i64,
+    pub volume: i64,
+}
+
+/// Why a row was skipped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowProblem {
+    /// The first failing column, in the spec's table order.
+    pub column: &'static str,
+    pub reason: String,
+}
+
+/// A skipped row and where it was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRow {
+    /// 1-based line in the file (the header is line 1); for rows pushed in
+    /// memory, whatever position the caller passed.
+    pub line: usize,
+    pub problem: RowProblem,
+}
+
+/// One (expiry, right) of an underlying, sorted by strike, as columns.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    pub expiry: u32,
+    pub dte: i64,
+    pub right: Right,
+    pub strike: Vec<f64>,
+    pub bid: Vec<f64>,
+    pub ask: Vec<f64>,
+    pub delta: Vec<f64>,
+    pub iv: Vec<f64>,
+    pub open_interest: Vec<i64>,
+}
+
+/// All groups of one underlying, by expiry then right.
+#[derive(Debug, Clone)]
+pub(crate) struct Underlying {
+    pub symbol: String,
+    pub price: f64,
+    pub groups: Vec<Group>,
+}
+
+/// A checked chain in scan layout.
+#[derive(Debug, Clone, Default)]
+pub struct Chain {
+    pub(crate) underlyings: Vec<Underlying>,
+}
+
+impl Chain {
+    /// Number of options in the chain.
+    pub fn len(&self) -> usize {
+        self.underlyings
+            .iter()
+            .flat_map(|u| &u.groups)
+            .map(|g| g.strike.len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of underlyings.
+    pub fn underlying_count(&self) -> usize {
+        self.underlyings.len()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Leg {
+    line: usize,
+    strike: f64,
+    bid: f64,
+    ask: f64,
+    delta: f64,
+    iv: f64,
+    open_interest: i64,
+}
+
+#[derive(Debug)]
+struct UnderlyingBuild {
+    symbol: String,
+    price: f64,
+    dte_of_expiry: HashMap<u32, i64>,
+    groups: HashMap<(u32, Right), Vec<Leg>>,
+}
+
+/// Accepts rows in file order, enforces the cross-row rules (the first row
+/// seen wins), and builds the [`Chain`].
+#[derive(Debug, Default)]
+pub struct ChainBuilder {
+    index: HashMap<String, usize>,
+    underlyings: Vec<UnderlyingBuild>,
+    /// Rows come grouped by underlying in practice: remember the last one.
+    last: Option<usize>,
+}
+
+impl ChainBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a row that is valid on its own. Refuses it if it disagrees with
+    /// an earlier row on `underlying_price` (per underlying) or `dte` (per
+    /// underlying and expiry). Repeats of (underlying, expiry, strike,
+    /// right) are found in [`ChainBuilder::build`], which reports all but
+    /// the first.
+    pub fn push(&mut self, line: usize, row: &OptionRow<'_>) -> Result<(), RowProblem> {
+        let i = match self.last {
+            Some(i) if self.underlyings[i].symbol == row.underlying => i,
+            _ => match self.index.get(row.underlying) {
+                Some(&i) => i,
+                None => {
+                    self.underlyings.push(UnderlyingBuild {
+                        symbol: row.underlying.to_string(),
+                        price: row.underlying_price,
+                        dte_of_expiry: HashMap::new(),
+                        groups: HashMap::new(),
+                    });
+                    let i = self.underlyings.len() - 1;
+                    self.index.insert(row.underlying.to_string(), i);
+                    i
+                }
+            },
+        };
+        self.last = Some(i);
+        let u = &mut self.underlyings[i];
+        if row.underlying_price != u.price {
+            return Err(RowProblem {
+                column: "underlying_price",
+                reason: format!(
+                    "{} disagrees with {} seen first for {}",
+                    row.underlying_price, u.price, u.symbol
+                ),
+            });
+        }
+        let dte = *u.dte_of_expiry.entry(row.expiry).or_insert(row.dte);
+        if dte != row.dte {
+            return Err(RowProblem {
+                column: "dte",
+                reason: format!(
+                    "{} disagrees with {} seen first for {} {}",
+                    row.dte, dte, u.symbol, row.expiry
+                ),
+            });
+        }
+        u.groups
+            .entry((row.expiry, row.right))
+            .or_default()
+            .push(Leg {
+                line,
+                strike: row.strike,
+                bid: row.bid,
+                ask: row.ask,
+                delta: row.delta,
+                iv: row.iv,
+                open_interest: row.open_interest,
+            });
+        Ok(())
+    }
+
+    /// The chain, grouped and sorted, and the rows refused as repeats.
+    pub fn build(self) -> (Chain, Vec<BadRow>) {
+        let mut repeats = Vec::new();
+        let underlyings = self
+            .underlyings
+            .into_iter()
+            .map(|u| {
+                let mut groups: Vec<Group> = u
+                    .groups
+                    .into_iter()
+                    .map(|((expiry, right), mut legs)| {
+                        // Stable sort: among equal strikes the first seen
+                        // comes first and is kept.
+                        legs.sort_by(|a, b| a.strike.total_cmp(&b.strike));
+                        let mut kept: Vec<Leg> = Vec::with_capacity(legs.len());
+                        for leg in legs {
+                            match kept.last() {
+                                Some(prev) if prev.strike == leg.strike => repeats.push(BadRow {
+                                    line: leg.line,
+                                    problem: RowProblem {
+                                        column: "strike",
+                                        reason: format!(
+                                            "repeats line {}: same underlying, expiry, strike and right",
+                                            prev.line
+                                        ),
+                                    },
+                                }),
+                                _ => kept.push(leg),
+                            }
+                        }
+                        Group {
+                            expiry,
+                            dte: u.dte_of_expiry.get(&expiry).copied().unwrap_or(0),
+                            right,
+                            strike: kept.iter().map(|l| l.strike).collect(),
+                            bid: kept.iter().map(|l| l.bid).collect(),
+                            ask: kept.iter().map(|l| l.ask).collect(),
+                            delta: kept.iter().map(|l| l.delta).collect(),
+                            iv: kept.iter().map(|l| l.iv).collect(),
+                            open_interest: kept.iter().map(|l| l.open_interest).collect(),
+                        }
+                    })
+                    .collect();
+                groups.sort_by_key(|g| (g.expiry, g.right));
+                Underlying {
+                    symbol: u.symbol,
+                    price: u.price,
+                    groups,
+                }
+            })
+            .collect();
+        repeats.sort_by_key(|r| r.line);
+        (Chain { underlyings }, repeats)
+    }
+}

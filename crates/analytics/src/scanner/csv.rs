@@ -1,0 +1,398 @@
+//! The chain CSV reader: header mapping, field-by-field row rules in the
+//! spec's column order, and bad-row reports. Works on the file's bytes in
+//! place: fields are byte slices and no field is copied.
+
+use std::fmt;
+
+use vspread_core::Right;
+
+use super::chain::{BadRow, Chain, ChainBuilder, OptionRow, RowProblem};
+
+/// The required columns, in the spec's table order (which is also the order
+/// in which a row's fields are checked).
+pub const COLUMNS: [&str; 12] = [
+    "underlying",
+    "underlying_price",
+    "expiry",
+    "dte",
+    "strike",
+    "right",
+    "bid",
+    "ask",
+    "delta",
+    "iv",
+    "open_interest",
+    "volume",
+];
+
+/// Why a chain could not be read at all (the scan does not run).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error("the file is empty: expected a header row naming the columns")]
+    Empty,
+    #[error("line {line}: the header is not text (not a CSV file?)")]
+    NotText { line: usize },
+    #[error("line {line}: the header lacks the column{} {}", if missing.len() == 1 { "" } else { "s" }, missing.join(", "))]
+    MissingColumns { line: usize, missing: Vec<String> },
+    #[error("line {line}: the header names the column {column} twice")]
+    DuplicateColumn { line: usize, column: String },
+}
+
+/// A chain as read: the rows that passed and the ones that did not.
+#[derive(Debug)]
+pub struct ChainRead {
+    pub chain: Chain,
+    /// Every skipped row, by line.
+    pub bad_rows: Vec<BadRow>,
+    /// Data rows in the file (blank lines excluded), good and bad.
+    pub rows: usize,
+}
+
+impl fmt::Display for BadRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.problem.column, self.problem.reason
+        )
+    }
+}
+
+/// Reads a chain CSV from its bytes.
+pub fn read_chain(bytes: &[u8]) -> Result<ChainRead, InputError> {
+    let mut lines = bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !is_blank(l));
+    let (header_line, header) = lines.next().ok_or(InputError::Empty)?;
+    let header =
+        std::str::from_utf8(header).map_err(|_| InputError::NotText { line: header_line })?;
+    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
+    let names: Vec<&str> = header.split(',').map(str::trim).collect();
+    let mut position = [usize::MAX; 12];
+    for (col, name) in COLUMNS.iter().enumerate() {
+        let mut found = names.iter().enumerate().filter(|(_, n)| *n == name);
+        if let Some((i, _)) = found.next() {
+            position[col] = i;
+        }
+        if found.next().is_some() {
+            return Err(InputError::DuplicateColumn {
+                line: header_line,
+                column: (*name).to_string(),
+            });
+        }
+    }
+    let missing: Vec<String> = COLUMNS
+        .iter()
+        .zip(position)
+        .filter(|(_, p)| *p == usize::MAX)
+        .map(|(n, _)| (*n).to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(InputError::MissingColumns {
+            line: header_line,
+            missing,
+        });
+    }
+
+    let width = names.len();
+    let mut builder = ChainBuilder::new();
+    let mut bad_rows = Vec::new();
+    let mut rows = 0;
+    let mut fields: Vec<&[u8]> = Vec::with_capacity(width);
+    for (line, text) in lines {
+        rows += 1;
+        fields.clear();
+        fields.extend(text.split(|&b| b == b','));
+        let row = if fields.len() == width {
+            parse_row(&fields, &position)
+        } else {
+            Err(field_count_problem(fields.len(), width, &position))
+        };
+        let outcome = row.and_then(|row| builder.push(line, &row));
+        if let Err(problem) = outcome {
+            bad_rows.push(BadRow { line, problem });
+        }
+    }
+    let (chain, repeats) = builder.build();
+    bad_rows.extend(repeats);
+    bad_rows.sort_by_key(|b| b.line);
+    Ok(ChainRead {
+        chain,
+        bad_rows,
+        rows,
+    })
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
+
+/// A row with the wrong number of fields fails at the first required
+/// column it lacks (or, with too many fields, at the first column).
+fn field_count_problem(found: usize, width: usize, position: &[usize; 12]) -> RowProblem {
+    let column = COLUMNS
+        .iter()
+        .zip(position)
+        .find(|(_, p)| **p >= found)
+        .map_or(COLUMNS[0], |(n, _)| *n);
+    RowProblem {
+        column,
+        reason: format!("the row has {found} fields, the header {width}"),
+    }
+}
+
+fn problem(column: &'static str, reason: impl Into<String>) -> RowProblem {
+    RowProblem {
+        column,
+        reason: reason.into(),
+    }
+}
+
+fn show(field: &[u8]) -> String {
+    let text = String::from_utf8_lossy(field);
+    if text.chars().count() > 40 {
+        format!("{:?}...", text.chars().take(40).collect::<String>())
+    } else {
+        format!("{text:?}")
+    }
+}
+
+fn parse_row<'a>(f: &[&'a [u8]], p: &[usize; 12]) -> Result<OptionRow<'a>, RowProblem> {
+    let field = |col: usize| f[p[col]];
+    let underlying =
+        std::str::from_utf8(field(0)).map_err(|_| problem("underlying", "not text"))?;
+    if underlying.is_empty() {
+        return Err(problem("underlying", "empty"));
+    }
+    let underlying_price = float(field(1), "underlying_price")?;
+    if underlying_price <= 0.0 {
+        return Err(problem(
+            "underlying_price",
+            format!("{underlying_price} is not > 0"),
+        ));
+    }
+    let expiry = date(field(2))?;
+    let dte = integer(field(3), "dte")?;
+    if dte < 0 {
+        return Err(problem("dte", format!("{dte} is negative")));
+    }
+    let strike = float(field(4), "strike")?;
+    if strike <= 0.0 {
+        return Err(problem("strike", format!("{strike} is not > 0")));
+    }
+    let right = match field(5) {
+        b"C" => Right::Call,
+        b"P" => Right::Put,
+        other => return Err(problem("right", format!("{} is not C or P", show(other)))),
+    };
+    let bid = float(field(6), "bid")?;
+    if bid < 0.0 {
+        return Err(problem("bid", format!("{bid} is negative")));
+    }
+    let ask = float(field(7), "ask")?;
+    if ask < bid {
+        return Err(problem("ask", format!("{ask} is below the bid {bid}")));
+    }
+    let delta = float(field(8), "delta")?;
+    let delta_ok = match right {
+        Right::Call => (0.0..=1.0).contains(&delta),
+        Right::Put => (-1.0..=0.0).contains(&delta),
+    };
+    if !delta_ok {
+        let range = if right == Right::Call {
+            "[0, 1] for a call"
+        } else {
+            "[-1, 0] for a put"
+        };
+        return Err(problem("delta", format!("{delta} is outside {range}")));
+    }
+    let iv = float(field(9), "iv")?;
+    if iv <= 0.0 {
+        return Err(problem("iv", format!("{iv} is not > 0")));
+    }
+    let open_interest = integer(field(10), "open_interest")?;
+    if open_interest < 0 {
+        return Err(problem(
+            "open_interest",
+            format!("{open_interest} is negative"),
+        ));
+    }
+    let volume = integer(field(11), "volume")?;
+    if volume < 0 {
+        return Err(problem("volume", format!("{volume} is negative")));
+    }
+    Ok(OptionRow {
+        underlying,
+        underlying_price,
+        expiry,
+        dte,
+        strike,
+        right,
+        bid,
+        ask,
+        delta,
+        iv,
+        open_interest,
+        volume,
+    })
+}
+
+/// True for a plain decimal literal: optional sign, digits with an optional
+/// point (at least one digit), optional exponent. No spaces, underscores,
+/// `inf` or `nan`.
+fn is_decimal_literal(s: &[u8]) -> bool {
+    let mut i = 0;
+    if matches!(s.first(), Some(b'+' | b'-')) {
+        i += 1;
+    }
+    let mut digits = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        i += 1;
+        digits += 1;
+    }
+    if i < s.len() && s[i] == b'.' {
+        i += 1;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+            digits += 1;
+        }
+    }
+    if digits == 0 {
+        return false;
+    }
+    if i < s.len() && (s[i] == b'e' || s[i] == b'E') {
+        i += 1;
+        if matches!(s.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    i == s.len()
+}
+
+fn float(field: &[u8], column: &'static str) -> Result<f64, RowProblem> {
+    if field.is_empty() {
+        return Err(problem(column, "empty"));
+    }
+    if !is_decimal_literal(field) {
+        return Err(problem(column, format!("{} is not a number", show(field))));
+    }
+    // The literal is ASCII, so this is valid UTF-8, and Rust's parser is
+    // correctly rounded.
+    let text = std::str::from_utf8(field).map_err(|_| problem(column, "not text"))?;
+    let value: f64 = text
+        .parse()
+        .map_err(|_| problem(column, format!("{} is not a number", show(field))))?;
+    if !value.is_finite() {
+        return Err(problem(column, format!("{} is not finite", show(field))));
+    }
+    Ok(value)
+}
+
+const INTEGER_LIMIT: i64 = 1_000_000_000_000_000_000;
+
+fn integer(field: &[u8], column: &'static str) -> Result<i64, RowProblem> {
+    if field.is_empty() {
+        return Err(problem(column, "empty"));
+    }
+    let (negative, digits) = match field[0] {
+        b'-' => (true, &field[1..]),
+        b'+' => (false, &field[1..]),
+        _ => (false, field),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(problem(
+            column,
+            format!("{} is not an integer", show(field)),
+        ));
+    }
+    let mut value: i64 = 0;
+    for d in digits {
+        value = value * 10 + i64::from(d - b'0');
+        if value >= INTEGER_LIMIT {
+            return Err(problem(
+                column,
+                format!("{} is too large (at most 18 digits)", show(field)),
+            ));
+        }
+    }
+    Ok(if negative { -value } else { value })
+}
+
+fn date(field: &[u8]) -> Result<u32, RowProblem> {
+    let bad = || problem("expiry", format!("{} is not a YYYYMMDD date", show(field)));
+    if field.len() != 8 || !field.iter().all(u8::is_ascii_digit) {
+        return Err(bad());
+    }
+    let n = field
+        .iter()
+        .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+    let (year, month, day) = (n / 10_000, n / 100 % 100, n % 100);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if year == 0 || day == 0 || day > days {
+        return Err(bad());
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_literals() {
+        for ok in [
+            "1", "-1", "+1.5", "0.25", ".5", "5.", "1e5", "1.5E-3", "007",
+        ] {
+            assert!(is_decimal_literal(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "", "-", ".", "1e", "1e+", "inf", "nan", "1_000", " 1", "1 ", "0x10", "1.2.3", "N/A",
+            "e5",
+        ] {
+            assert!(!is_decimal_literal(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_must_exist() {
+        assert_eq!(date(b"20261218").unwrap(), 20261218);
+        assert!(date(b"20240229").is_ok());
+        for bad in [
+            "20230229",
+            "20261301",
+            "20261200",
+            "2026121",
+            "2026-12-1",
+            "00001218",
+            "20261131",
+        ] {
+            assert!(date(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn integers_take_digits_only() {
+        assert_eq!(integer(b"42", "dte").unwrap(), 42);
+        assert!(integer(b"7.0", "dte").is_err());
+        assert!(integer(b"1e3", "dte").is_err());
+        assert!(integer(b"999999999999999999", "dte").is_ok());
+        assert!(integer(b"1000000000000000000", "dte").is_err());
+    }
+}

@@ -1,0 +1,333 @@
+//! Candidate enumeration, the spec's formulas and filters, and ranking.
+
+use std::cmp::Ordering;
+
+use rayon::prelude::*;
+use vspread_core::config::ScannerConfig;
+use vspread_core::{Direction, Right, SpreadKind};
+
+use super::chain::{Chain, Group, Underlying};
+use super::funnel::{Filter, Funnel, kind_index};
+use crate::normal::norm_cdf;
+
+/// One ranked spread, per share, as the output prints it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpreadRow {
+    pub underlying: String,
+    pub kind: SpreadKind,
+    /// `YYYYMMDD` as a number.
+    pub expiry: u32,
+    pub dte: i64,
+    pub long_strike: f64,
+    pub short_strike: f64,
+    pub width: f64,
+    pub price: f64,
+    pub natural: f64,
+    pub max_profit: f64,
+    pub max_loss: f64,
+    pub breakeven: f64,
+    pub pop: f64,
+    pub ev: f64,
+    pub score: f64,
+}
+
+/// The ranked list and the funnel that produced it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanResult {
+    pub rows: Vec<SpreadRow>,
+    pub funnel: Funnel,
+}
+
+/// `round_half_even(score * 1e9)`: scores that differ only in their last
+/// bits rank as equal.
+fn rank_of(score: f64) -> i64 {
+    (score * 1e9).round_ties_even() as i64
+}
+
+/// A survivor before it becomes a row: cheap to compare and move.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    rank: i64,
+    expiry: u32,
+    kind: SpreadKind,
+    long_strike: f64,
+    short_strike: f64,
+    dte: i64,
+    width: f64,
+    price: f64,
+    natural: f64,
+    max_profit: f64,
+    max_loss: f64,
+    breakeven: f64,
+    pop: f64,
+    ev: f64,
+    score: f64,
+}
+
+/// Rank order within one underlying: rank descending, then expiry, kind,
+/// long strike, short strike ascending.
+fn order(a: &Hit, b: &Hit) -> Ordering {
+    b.rank
+        .cmp(&a.rank)
+        .then(a.expiry.cmp(&b.expiry))
+        .then(a.kind.cmp(&b.kind))
+        .then(a.long_strike.total_cmp(&b.long_strike))
+        .then(a.short_strike.total_cmp(&b.short_strike))
+}
+
+/// Per-kind settings derived once from the config.
+#[derive(Clone, Copy)]
+struct KindPlan {
+    kind: SpreadKind,
+    enabled: bool,
+    debit: bool,
+    bullish: bool,
+    long_is_low: bool,
+}
+
+fn plans_for(right: Right, config: &ScannerConfig) -> [KindPlan; 2] {
+    let kinds = match right {
+        Right::Call => [SpreadKind::BullCall, SpreadKind::BearCall],
+        Right::Put => [SpreadKind::BearPut, SpreadKind::BullPut],
+    };
+    kinds.map(|kind| KindPlan {
+        kind,
+        enabled: config.kinds.contains(&kind),
+        debit: kind.is_debit(),
+        bullish: kind.direction() == Direction::Bullish,
+        long_is_low: kind.long_is_low_strike(),
+    })
+}
+
+/// Scans `chain` with `config` (already validated).
+pub fn scan(chain: &Chain, config: &ScannerConfig) -> ScanResult {
+    let top = usize::try_from(config.top_per_underlying)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    let per_underlying: Vec<(Vec<Hit>, Funnel, &str)> = chain
+        .underlyings
+        .par_iter()
+        .map(|u| {
+            let (hits, funnel) = scan_underlying(u, config, top);
+            (hits, funnel, u.symbol.as_str())
+        })
+        .collect();
+
+    let mut funnel = Funnel::default();
+    let mut merged: Vec<(&str, Hit)> = Vec::new();
+    for (hits, f, symbol) in per_underlying {
+        funnel.add(&f);
+        merged.extend(hits.into_iter().map(|h| (symbol, h)));
+    }
+    merged.sort_by(|(ua, a), (ub, b)| {
+        b.rank
+            .cmp(&a.rank)
+            .then(ua.as_bytes().cmp(ub.as_bytes()))
+            .then_with(|| order(a, b))
+    });
+    let max = usize::try_from(config.max_results).unwrap_or(usize::MAX);
+    merged.truncate(max);
+    for (_, h) in &merged {
+        funnel.kinds[kind_index(h.kind)].kept += 1;
+    }
+    let rows = merged
+        .into_iter()
+        .map(|(symbol, h)| SpreadRow {
+            underlying: symbol.to_string(),
+            kind: h.kind,
+            expiry: h.expiry,
+            dte: h.dte,
+            long_strike: h.long_strike,
+            short_strike: h.short_strike,
+            width: h.width,
+            price: h.price,
+            natural: h.natural,
+            max_profit: h.max_profit,
+            max_loss: h.max_loss,
+            breakeven: h.breakeven,
+            pop: h.pop,
+            ev: h.ev,
+            score: h.score,
+        })
+        .collect();
+    ScanResult { rows, funnel }
+}
+
+/// Keeps the best `top` of `hits` in rank order (amortised linear).
+fn keep_top(hits: &mut Vec<Hit>, top: usize) {
+    if hits.len() > top {
+        hits.select_nth_unstable_by(top - 1, order);
+        hits.truncate(top);
+    }
+}
+
+fn pairs(n: usize) -> u64 {
+    (n as u64) * (n as u64).saturating_sub(1) / 2
+}
+
+fn scan_underlying(u: &Underlying, config: &ScannerConfig, top: usize) -> (Vec<Hit>, Funnel) {
+    let mut funnel = Funnel::default();
+    let mut hits: Vec<Hit> = Vec::new();
+    for g in &u.groups {
+        let all = pairs(g.strike.len());
+        let plans = plans_for(g.right, config);
+        for p in &plans {
+            let k = &mut funnel.kinds[kind_index(p.kind)];
+            k.candidates += all;
+            if !p.enabled {
+                k.removed[Filter::Kinds as usize] += all;
+            } else if g.dte < config.dte_min || g.dte > config.dte_max {
+                k.removed[Filter::Dte as usize] += all;
+            }
+        }
+        let live: Vec<KindPlan> = plans
+            .into_iter()
+            .filter(|p| p.enabled && g.dte >= config.dte_min && g.dte <= config.dte_max)
+            .collect();
+        if live.is_empty() {
+            continue;
+        }
+        scan_group(u.price, g, &live, config, &mut funnel, &mut hits, all);
+        if hits.len() > 4 * top + 64 {
+            keep_top(&mut hits, top);
+        }
+    }
+    hits.sort_by(order);
+    hits.truncate(top);
+    (hits, funnel)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scan_group(
+    spot: f64,
+    g: &Group,
+    plans: &[KindPlan],
+    c: &ScannerConfig,
+    funnel: &mut Funnel,
+    hits: &mut Vec<Hit>,
+    all_pairs: u64,
+) {
+    let n = g.strike.len();
+    let s = &g.strike;
+    // Per-leg facts, computed once per option rather than once per pair.
+    let mid: Vec<f64> = (0..n).map(|i| (g.bid[i] + g.ask[i]) / 2.0).collect();
+    let oi_ok: Vec<bool> = g
+        .open_interest
+        .iter()
+        .map(|&oi| oi >= c.min_open_interest)
+        .collect();
+    let spread_ok: Vec<bool> = (0..n)
+        .map(|i| g.bid[i] > 0.0 && (g.ask[i] - g.bid[i]) / mid[i] <= c.max_leg_spread_pct)
+        .collect();
+    let delta_ok: Vec<bool> = g
+        .delta
+        .iter()
+        .map(|d| {
+            let a = d.abs();
+            c.short_delta_min <= a && a <= c.short_delta_max
+        })
+        .collect();
+    let t = (g.dte.max(1) as f64) / 365.0;
+    let sqrt_t = t.sqrt();
+
+    let mut in_window: u64 = 0;
+    // For each low strike, the high strikes whose width can pass form one
+    // contiguous run [lo_j, hi_j) that only moves right as i grows.
+    let (mut lo_j, mut hi_j) = (0usize, 0usize);
+    for i in 0..n {
+        lo_j = lo_j.max(i + 1);
+        while lo_j < n && s[lo_j] - s[i] < c.width_min {
+            lo_j += 1;
+        }
+        hi_j = hi_j.max(lo_j);
+        while hi_j < n && s[hi_j] - s[i] <= c.width_max {
+            hi_j += 1;
+        }
+        in_window += (hi_j - lo_j) as u64;
+        for j in lo_j..hi_j {
+            let width = s[j] - s[i];
+            for p in plans {
+                let k = &mut funnel.kinds[kind_index(p.kind)];
+                let (long, short) = if p.long_is_low { (i, j) } else { (j, i) };
+                if !(oi_ok[long] && oi_ok[short]) {
+                    k.removed[Filter::OpenInterest as usize] += 1;
+                    continue;
+                }
+                if !(spread_ok[long] && spread_ok[short]) {
+                    k.removed[Filter::LegSpread as usize] += 1;
+                    continue;
+                }
+                if !delta_ok[short] {
+                    k.removed[Filter::ShortDelta as usize] += 1;
+                    continue;
+                }
+                let (price, natural) = if p.debit {
+                    (mid[long] - mid[short], g.ask[long] - g.bid[short])
+                } else {
+                    (mid[short] - mid[long], g.bid[short] - g.ask[long])
+                };
+                if !(price > 1e-6 && width - price > 1e-6) {
+                    k.removed[Filter::Price as usize] += 1;
+                    continue;
+                }
+                let ratio_ok = if p.debit {
+                    price / width <= c.max_debit_to_width
+                } else {
+                    price / width >= c.min_credit_to_width
+                };
+                if !ratio_ok {
+                    k.removed[Filter::DebitCreditRatio as usize] += 1;
+                    continue;
+                }
+                let (max_profit, max_loss) = if p.debit {
+                    (width - price, price)
+                } else {
+                    (price, width - price)
+                };
+                let breakeven = match p.kind {
+                    SpreadKind::BullCall | SpreadKind::BearCall => s[i] + price,
+                    SpreadKind::BearPut | SpreadKind::BullPut => s[j] - price,
+                };
+                let sigma = (g.iv[long] + g.iv[short]) / 2.0;
+                let d2 = ((spot / breakeven).ln() - sigma * sigma * t / 2.0) / (sigma * sqrt_t);
+                let pop = if p.bullish {
+                    norm_cdf(d2)
+                } else {
+                    norm_cdf(-d2)
+                };
+                if pop.is_nan() || pop < c.min_pop {
+                    k.removed[Filter::Pop as usize] += 1;
+                    continue;
+                }
+                let ev = pop * max_profit - (1.0 - pop) * max_loss;
+                let score = ev / max_loss;
+                if score.is_nan() || score < c.min_score {
+                    k.removed[Filter::Score as usize] += 1;
+                    continue;
+                }
+                k.passed += 1;
+                hits.push(Hit {
+                    rank: rank_of(score),
+                    expiry: g.expiry,
+                    kind: p.kind,
+                    long_strike: s[long],
+                    short_strike: s[short],
+                    dte: g.dte,
+                    width,
+                    price,
+                    natural,
+                    max_profit,
+                    max_loss,
+                    breakeven,
+                    pop,
+                    ev,
+                    score,
+                });
+            }
+        }
+    }
+    funnel.pairs_evaluated += in_window;
+    for p in plans {
+        funnel.kinds[kind_index(p.kind)].removed[Filter::Width as usize] += all_pairs - in_window;
+    }
+}
