@@ -100,12 +100,16 @@ struct Leg {
     open_interest: i64,
 }
 
+/// A group remembered between rows: its key, index and its expiry's dte.
+type CachedGroup = ((u32, Right), usize, i64);
+
 #[derive(Debug)]
 struct UnderlyingBuild {
     symbol: String,
     price: f64,
     dte_of_expiry: HashMap<u32, i64>,
-    groups: HashMap<(u32, Right), Vec<Leg>>,
+    group_index: HashMap<(u32, Right), usize>,
+    groups: Vec<((u32, Right), Vec<Leg>)>,
 }
 
 /// Accepts rows in file order, enforces the cross-row rules (the first row
@@ -116,11 +120,22 @@ pub struct ChainBuilder {
     underlyings: Vec<UnderlyingBuild>,
     /// Rows come grouped by underlying in practice: remember the last one.
     last: Option<usize>,
+    /// And by expiry, with calls and puts interleaved: per right, the last
+    /// group of the last underlying, its index and the dte of its expiry.
+    last_group: [Option<CachedGroup>; 2],
 }
 
 impl ChainBuilder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A builder expecting about `rows` rows.
+    pub fn with_capacity(rows: usize) -> Self {
+        Self {
+            index: HashMap::with_capacity(rows / 1000 + 16),
+            ..Self::default()
+        }
     }
 
     /// Adds a row that is valid on its own. Refuses it if it disagrees with
@@ -138,7 +153,8 @@ impl ChainBuilder {
                         symbol: row.underlying.to_string(),
                         price: row.underlying_price,
                         dte_of_expiry: HashMap::new(),
-                        groups: HashMap::new(),
+                        group_index: HashMap::new(),
+                        groups: Vec::new(),
                     });
                     let i = self.underlyings.len() - 1;
                     self.index.insert(row.underlying.to_string(), i);
@@ -146,6 +162,9 @@ impl ChainBuilder {
                 }
             },
         };
+        if self.last != Some(i) {
+            self.last_group = [None, None];
+        }
         self.last = Some(i);
         let u = &mut self.underlyings[i];
         if row.underlying_price != u.price {
@@ -157,7 +176,20 @@ impl ChainBuilder {
                 ),
             });
         }
-        let dte = *u.dte_of_expiry.entry(row.expiry).or_insert(row.dte);
+        let key = (row.expiry, row.right);
+        let slot = usize::from(row.right == Right::Put);
+        let (group, dte) = match self.last_group[slot] {
+            Some((k, g, dte)) if k == key => (g, dte),
+            _ => {
+                let dte = *u.dte_of_expiry.entry(row.expiry).or_insert(row.dte);
+                let next = u.groups.len();
+                let g = *u.group_index.entry(key).or_insert(next);
+                if g == next {
+                    u.groups.push((key, Vec::new()));
+                }
+                (g, dte)
+            }
+        };
         if dte != row.dte {
             return Err(RowProblem {
                 column: "dte",
@@ -167,18 +199,16 @@ impl ChainBuilder {
                 ),
             });
         }
-        u.groups
-            .entry((row.expiry, row.right))
-            .or_default()
-            .push(Leg {
-                line,
-                strike: row.strike,
-                bid: row.bid,
-                ask: row.ask,
-                delta: row.delta,
-                iv: row.iv,
-                open_interest: row.open_interest,
-            });
+        self.last_group[slot] = Some((key, group, dte));
+        u.groups[group].1.push(Leg {
+            line,
+            strike: row.strike,
+            bid: row.bid,
+            ask: row.ask,
+            delta: row.delta,
+            iv: row.iv,
+            open_interest: row.open_interest,
+        });
         Ok(())
     }
 

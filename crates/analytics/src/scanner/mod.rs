@@ -15,6 +15,7 @@ pub mod csv;
 mod format;
 mod funnel;
 mod scan;
+pub mod synthetic;
 
 pub use chain::{BadRow, Chain, ChainBuilder, OptionRow, RowProblem};
 pub use format::{format_float, write_csv, write_json, write_table};

@@ -211,22 +211,22 @@ fn scan_group(
     let s = &g.strike;
     // Per-leg facts, computed once per option rather than once per pair.
     let mid: Vec<f64> = (0..n).map(|i| (g.bid[i] + g.ask[i]) / 2.0).collect();
-    let oi_ok: Vec<bool> = g
-        .open_interest
-        .iter()
-        .map(|&oi| oi >= c.min_open_interest)
-        .collect();
-    let spread_ok: Vec<bool> = (0..n)
-        .map(|i| g.bid[i] > 0.0 && (g.ask[i] - g.bid[i]) / mid[i] <= c.max_leg_spread_pct)
-        .collect();
-    let delta_ok: Vec<bool> = g
-        .delta
-        .iter()
-        .map(|d| {
-            let a = d.abs();
-            c.short_delta_min <= a && a <= c.short_delta_max
+    // Per-leg filter results as bits, so a pair's leg checks are two ANDs.
+    const OI: u8 = 1;
+    const SPREAD: u8 = 2;
+    const DELTA: u8 = 4;
+    let flags: Vec<u8> = (0..n)
+        .map(|i| {
+            let a = g.delta[i].abs();
+            u8::from(g.open_interest[i] >= c.min_open_interest) * OI
+                + u8::from(g.bid[i] > 0.0 && (g.ask[i] - g.bid[i]) / mid[i] <= c.max_leg_spread_pct)
+                    * SPREAD
+                + u8::from(c.short_delta_min <= a && a <= c.short_delta_max) * DELTA
         })
         .collect();
+    // Counters for this group's kinds, merged into the funnel at the end.
+    let mut removed = [[0u64; 10]; 2];
+    let mut passed = [0u64; 2];
     let t = (g.dte.max(1) as f64) / 365.0;
     let sqrt_t = t.sqrt();
 
@@ -246,19 +246,19 @@ fn scan_group(
         in_window += (hi_j - lo_j) as u64;
         for j in lo_j..hi_j {
             let width = s[j] - s[i];
-            for p in plans {
-                let k = &mut funnel.kinds[kind_index(p.kind)];
+            let both = flags[i] & flags[j];
+            for (pi, p) in plans.iter().enumerate() {
                 let (long, short) = if p.long_is_low { (i, j) } else { (j, i) };
-                if !(oi_ok[long] && oi_ok[short]) {
-                    k.removed[Filter::OpenInterest as usize] += 1;
+                if both & OI == 0 {
+                    removed[pi][Filter::OpenInterest as usize] += 1;
                     continue;
                 }
-                if !(spread_ok[long] && spread_ok[short]) {
-                    k.removed[Filter::LegSpread as usize] += 1;
+                if both & SPREAD == 0 {
+                    removed[pi][Filter::LegSpread as usize] += 1;
                     continue;
                 }
-                if !delta_ok[short] {
-                    k.removed[Filter::ShortDelta as usize] += 1;
+                if flags[short] & DELTA == 0 {
+                    removed[pi][Filter::ShortDelta as usize] += 1;
                     continue;
                 }
                 let (price, natural) = if p.debit {
@@ -267,7 +267,7 @@ fn scan_group(
                     (mid[short] - mid[long], g.bid[short] - g.ask[long])
                 };
                 if !(price > 1e-6 && width - price > 1e-6) {
-                    k.removed[Filter::Price as usize] += 1;
+                    removed[pi][Filter::Price as usize] += 1;
                     continue;
                 }
                 let ratio_ok = if p.debit {
@@ -276,7 +276,7 @@ fn scan_group(
                     price / width >= c.min_credit_to_width
                 };
                 if !ratio_ok {
-                    k.removed[Filter::DebitCreditRatio as usize] += 1;
+                    removed[pi][Filter::DebitCreditRatio as usize] += 1;
                     continue;
                 }
                 let (max_profit, max_loss) = if p.debit {
@@ -296,16 +296,16 @@ fn scan_group(
                     norm_cdf(-d2)
                 };
                 if pop.is_nan() || pop < c.min_pop {
-                    k.removed[Filter::Pop as usize] += 1;
+                    removed[pi][Filter::Pop as usize] += 1;
                     continue;
                 }
                 let ev = pop * max_profit - (1.0 - pop) * max_loss;
                 let score = ev / max_loss;
                 if score.is_nan() || score < c.min_score {
-                    k.removed[Filter::Score as usize] += 1;
+                    removed[pi][Filter::Score as usize] += 1;
                     continue;
                 }
-                k.passed += 1;
+                passed[pi] += 1;
                 hits.push(Hit {
                     rank: rank_of(score),
                     expiry: g.expiry,
@@ -327,7 +327,12 @@ fn scan_group(
         }
     }
     funnel.pairs_evaluated += in_window;
-    for p in plans {
-        funnel.kinds[kind_index(p.kind)].removed[Filter::Width as usize] += all_pairs - in_window;
+    for (pi, p) in plans.iter().enumerate() {
+        let k = &mut funnel.kinds[kind_index(p.kind)];
+        for (total, r) in k.removed.iter_mut().zip(&removed[pi]) {
+            *total += r;
+        }
+        k.removed[Filter::Width as usize] += all_pairs - in_window;
+        k.passed += passed[pi];
     }
 }
