@@ -7,6 +7,7 @@
 //! This crate does no I/O and knows nothing of tokio: it is what both sides of
 //! the wire (the simulator and the broker layer) and the engine agree on.
 
+pub mod broker;
 pub mod config;
 pub mod spread_kind;
 

@@ -1,0 +1,352 @@
+//! Translation between `ibapi`'s types and the domain's, both ways. This is
+//! the seam that keeps `ibapi` inside the crate: nothing it defines crosses
+//! into [`vspread_core::broker`].
+//!
+//! Decimal ↔ f64: `ibapi` carries prices and sizes as f64. Prices coming in
+//! are rounded to 8 decimal places (more than any tick IB uses) so that
+//! `0.1 + 0.2`-style noise never reaches a limit price or the journal.
+
+use chrono::NaiveDate;
+use ibapi::contracts::{
+    ComboLeg, ComboLegOpenClose, Contract, ContractDetails, Currency, Exchange, LegAction,
+    OptionRight, SecurityType, Symbol, TagValue,
+};
+use ibapi::orders::{
+    Action, ExecutionData, ExecutionSide, Order, OrderState, OrderStatusKind, TimeInForce as IbTif,
+};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use vspread_core::Right;
+use vspread_core::broker::{
+    BrokerOrderId, ConId, ContractInfo, Execution, Instrument, OptionSpec, OrderAction,
+    OrderStatus, TimeInForce, WhatIf,
+};
+
+use crate::combo::BagOrder;
+
+/// f64 from the wire → exact decimal, `None` for IB's "no value" markers.
+pub fn decimal(value: f64) -> Option<Decimal> {
+    if !value.is_finite() || value.abs() == f64::MAX {
+        return None;
+    }
+    Decimal::from_f64(value).map(|d| d.round_dp(8).normalize())
+}
+
+/// A price from the wire, where −1 (and any negative value) means "no data".
+pub fn price(value: f64) -> Option<Decimal> {
+    if value < 0.0 { None } else { decimal(value) }
+}
+
+/// Decimal → f64 for the wire.
+pub fn wire(value: Decimal) -> f64 {
+    value.to_f64().unwrap_or(f64::NAN)
+}
+
+/// `YYYYMMDD` → date.
+pub fn parse_yyyymmdd(s: &str) -> Option<NaiveDate> {
+    let s = s.get(..8)?;
+    NaiveDate::parse_from_str(s, "%Y%m%d").ok()
+}
+
+fn right(r: Right) -> OptionRight {
+    match r {
+        Right::Call => OptionRight::Call,
+        Right::Put => OptionRight::Put,
+    }
+}
+
+/// The request for a stock: SMART, USD.
+pub fn stock_query(symbol: &str) -> Contract {
+    Contract {
+        symbol: Symbol::from(symbol),
+        security_type: SecurityType::Stock,
+        exchange: Exchange::from("SMART"),
+        currency: Currency::from("USD"),
+        ..Contract::default()
+    }
+}
+
+/// The request for one option: SMART, USD, multiplier 100.
+pub fn option_query(spec: &OptionSpec) -> Contract {
+    Contract {
+        symbol: Symbol::from(spec.underlying.as_str()),
+        security_type: SecurityType::Option,
+        last_trade_date_or_contract_month: spec.expiry.format("%Y%m%d").to_string(),
+        strike: wire(spec.strike),
+        right: Some(right(spec.right)),
+        multiplier: "100".into(),
+        exchange: Exchange::from("SMART"),
+        currency: Currency::from("USD"),
+        ..Contract::default()
+    }
+}
+
+/// Why a gateway contract could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unreadable contract from the gateway ({con_id}): {reason}")]
+pub struct BadContract {
+    pub con_id: i32,
+    pub reason: String,
+}
+
+/// Contract details → domain contract.
+pub fn contract_info(details: &ContractDetails) -> Result<ContractInfo, BadContract> {
+    let c = &details.contract;
+    let bad = |reason: &str| BadContract {
+        con_id: c.contract_id,
+        reason: reason.to_string(),
+    };
+    let instrument = match c.security_type {
+        SecurityType::Stock => Instrument::Stock {
+            symbol: c.symbol.to_string(),
+        },
+        SecurityType::Option => {
+            let expiry = c
+                .last_trade_date
+                .map(|d| {
+                    NaiveDate::from_ymd_opt(
+                        d.year(),
+                        u32::from(u8::from(d.month())),
+                        u32::from(d.day()),
+                    )
+                })
+                .unwrap_or_else(|| parse_yyyymmdd(&c.last_trade_date_or_contract_month))
+                .ok_or_else(|| bad("option without a YYYYMMDD expiry"))?;
+            let right = match c.right {
+                Some(OptionRight::Call) => Right::Call,
+                Some(OptionRight::Put) => Right::Put,
+                None => return Err(bad("option without a right")),
+            };
+            Instrument::Option(OptionSpec {
+                underlying: c.symbol.to_string(),
+                expiry,
+                strike: decimal(c.strike).ok_or_else(|| bad("option without a strike"))?,
+                right,
+            })
+        }
+        ref other => return Err(bad(&format!("unsupported security type {other:?}"))),
+    };
+    let multiplier = if c.multiplier.is_empty() {
+        Decimal::ONE
+    } else {
+        c.multiplier
+            .parse::<Decimal>()
+            .map_err(|_| bad(&format!("multiplier `{}`", c.multiplier)))?
+    };
+    if c.contract_id <= 0 {
+        return Err(bad("missing conId"));
+    }
+    Ok(ContractInfo {
+        con_id: ConId(i64::from(c.contract_id)),
+        instrument,
+        exchange: c.exchange.to_string(),
+        primary_exchange: c.primary_exchange.to_string(),
+        currency: c.currency.to_string(),
+        local_symbol: c.local_symbol.clone(),
+        trading_class: c.trading_class.clone(),
+        multiplier: multiplier.normalize(),
+        min_tick: decimal(details.min_tick).unwrap_or(Decimal::new(1, 2)),
+    })
+}
+
+/// A resolved contract as sent with an order or a market data request.
+pub fn contract_of(info: &ContractInfo) -> Contract {
+    let con_id = i32::try_from(info.con_id.0).unwrap_or(0);
+    let exchange = if info.exchange.is_empty() {
+        "SMART"
+    } else {
+        info.exchange.as_str()
+    };
+    let mut c = match &info.instrument {
+        Instrument::Stock { symbol } => stock_query(symbol),
+        Instrument::Option(spec) => option_query(spec),
+    };
+    c.contract_id = con_id;
+    c.exchange = Exchange::from(exchange);
+    c.currency = Currency::from(info.currency.as_str());
+    if !info.trading_class.is_empty() {
+        c.trading_class = info.trading_class.clone();
+    }
+    if matches!(info.instrument, Instrument::Option(_)) {
+        c.multiplier = info.multiplier.normalize().to_string();
+    }
+    c
+}
+
+fn ib_action(a: OrderAction) -> Action {
+    match a {
+        OrderAction::Buy => Action::Buy,
+        OrderAction::Sell => Action::Sell,
+    }
+}
+
+fn ib_tif(t: TimeInForce) -> IbTif {
+    match t {
+        TimeInForce::Day => IbTif::Day,
+        TimeInForce::GoodTillCancelled => IbTif::GoodTillCanceled,
+    }
+}
+
+/// The BAG contract of a checked combo.
+pub fn bag_contract(bag: &BagOrder) -> Contract {
+    Contract {
+        symbol: Symbol::from(bag.symbol.as_str()),
+        security_type: SecurityType::Spread,
+        exchange: Exchange::from(bag.exchange),
+        currency: Currency::from(bag.currency.as_str()),
+        combo_legs: bag
+            .legs
+            .iter()
+            .map(|l| ComboLeg {
+                contract_id: i32::try_from(l.con_id).unwrap_or(0),
+                ratio: i32::try_from(l.ratio).unwrap_or(1),
+                action: match l.action {
+                    OrderAction::Buy => LegAction::Buy,
+                    OrderAction::Sell => LegAction::Sell,
+                },
+                exchange: l.exchange.to_string(),
+                open_close: ComboLegOpenClose::default(),
+                ..ComboLeg::default()
+            })
+            .collect(),
+        ..Contract::default()
+    }
+}
+
+/// A transmitted limit order carrying `order_ref`.
+pub fn limit_order(
+    action: OrderAction,
+    quantity: u32,
+    limit: Decimal,
+    order_ref: &str,
+    tif: TimeInForce,
+    account: &str,
+    combo: bool,
+) -> Order {
+    let mut order = Order {
+        action: ib_action(action),
+        total_quantity: f64::from(quantity),
+        order_type: "LMT".into(),
+        limit_price: Some(wire(limit)),
+        tif: ib_tif(tif),
+        order_ref: order_ref.to_string(),
+        transmit: true,
+        account: account.to_string(),
+        ..Order::default()
+    };
+    if combo {
+        // Option-vs-option combos on SMART are guaranteed; say so explicitly.
+        order.smart_combo_routing_params = vec![TagValue {
+            tag: "NonGuaranteed".into(),
+            value: "0".into(),
+        }];
+    }
+    order
+}
+
+pub fn order_status(kind: &OrderStatusKind) -> OrderStatus {
+    match kind {
+        OrderStatusKind::ApiPending | OrderStatusKind::PendingSubmit => OrderStatus::PendingSubmit,
+        OrderStatusKind::PreSubmitted => OrderStatus::PreSubmitted,
+        OrderStatusKind::Submitted => OrderStatus::Submitted,
+        OrderStatusKind::PendingCancel => OrderStatus::PendingCancel,
+        OrderStatusKind::ApiCancelled | OrderStatusKind::Cancelled => OrderStatus::Cancelled,
+        OrderStatusKind::Filled => OrderStatus::Filled,
+        _ => OrderStatus::Inactive,
+    }
+}
+
+pub fn execution(data: &ExecutionData) -> Execution {
+    let e = &data.execution;
+    Execution {
+        exec_id: e.execution_id.clone(),
+        order_id: BrokerOrderId(i64::from(e.order_id)),
+        order_ref: e.order_reference.clone(),
+        con_id: ConId(i64::from(data.contract.contract_id)),
+        action: match e.side {
+            ExecutionSide::Bought => OrderAction::Buy,
+            ExecutionSide::Sold => OrderAction::Sell,
+        },
+        quantity: decimal(e.shares).unwrap_or_default(),
+        price: decimal(e.price).unwrap_or_default(),
+        cumulative_quantity: decimal(e.cumulative_quantity).unwrap_or_default(),
+        average_price: decimal(e.average_price).unwrap_or_default(),
+        time: e.time.clone(),
+        combo: data.contract.security_type == SecurityType::Spread,
+    }
+}
+
+pub fn what_if(state: &OrderState) -> WhatIf {
+    let d = |v: Option<f64>| v.and_then(decimal);
+    WhatIf {
+        init_margin_change: d(state.initial_margin_change),
+        maint_margin_change: d(state.maintenance_margin_change),
+        equity_with_loan_change: d(state.equity_with_loan_change),
+        init_margin_after: d(state.initial_margin_after),
+        commission: d(state.commission),
+        min_commission: d(state.minimum_commission),
+        max_commission: d(state.maximum_commission),
+        commission_currency: state.commission_currency.clone(),
+        warning: (!state.warning_text.is_empty()).then(|| state.warning_text.clone()),
+    }
+}
+
+/// `ExecutionFilter.time` form: `yyyymmdd-hh:mm:ss` in UTC.
+pub fn execution_filter_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y%m%d-%H:%M:%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_floats_become_clean_decimals() {
+        assert_eq!(decimal(0.1 + 0.2), Some("0.3".parse().unwrap()));
+        assert_eq!(decimal(2.15), Some("2.15".parse().unwrap()));
+        assert_eq!(price(-1.0), None);
+        assert_eq!(decimal(f64::MAX), None);
+        assert_eq!(decimal(f64::NAN), None);
+        assert_eq!(price(-0.5), None);
+        assert_eq!(decimal(-2.5), Some("-2.5".parse().unwrap()));
+    }
+
+    #[test]
+    fn option_contract_round_trips_through_the_wire_shape() {
+        let spec = OptionSpec {
+            underlying: "AAPL".into(),
+            expiry: NaiveDate::from_ymd_opt(2026, 12, 18).unwrap(),
+            strike: "192.5".parse().unwrap(),
+            right: Right::Put,
+        };
+        let q = option_query(&spec);
+        assert_eq!(q.last_trade_date_or_contract_month, "20261218");
+        assert_eq!(q.strike, 192.5);
+        assert_eq!(q.right, Some(OptionRight::Put));
+        let mut c = q.clone();
+        c.contract_id = 1234;
+        let details = ContractDetails {
+            contract: c,
+            min_tick: 0.01,
+            ..ContractDetails::default()
+        };
+        let info = contract_info(&details).unwrap();
+        assert_eq!(info.con_id, ConId(1234));
+        assert_eq!(info.instrument, Instrument::Option(spec));
+        assert_eq!(info.multiplier, Decimal::from(100));
+        assert_eq!(info.min_tick, "0.01".parse().unwrap());
+        let back = contract_of(&info);
+        assert_eq!(back.contract_id, 1234);
+        assert_eq!(back.multiplier, "100");
+    }
+
+    #[test]
+    fn a_contract_without_con_id_is_refused_with_the_reason() {
+        let details = ContractDetails {
+            contract: stock_query("AAPL"),
+            ..ContractDetails::default()
+        };
+        let err = contract_info(&details).unwrap_err();
+        assert!(err.to_string().contains("missing conId"), "{err}");
+    }
+}

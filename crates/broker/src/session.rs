@@ -1,0 +1,622 @@
+//! [`IbBroker`]: the [`Broker`] over `ibapi`'s async client, and the
+//! watchdog loop that owns the connection.
+//!
+//! `ibapi`'s own reconnect is switched off (`max_reconnect_attempts(0)`): the
+//! watchdog builds a fresh client per connection, so it alone decides the
+//! backoff, knows when the gateway accepted again, and runs the
+//! resubscription and reconciliation that must follow every reconnect.
+//!
+//! Every outbound message first takes a grant from the [`Coordinator`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use ibapi::Client;
+use ibapi::market_data::MarketDataType as IbMarketDataType;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{info, warn};
+use vspread_core::broker::{
+    AccountSummary, Broker, BrokerError, BrokerEvent, BrokerFuture, BrokerOrderId, ConId,
+    ConnectionEvent, ContractInfo, DailyBar, EventStream, Expectations, NetPriceOrLimit, Notice,
+    OptionChainParams, OptionSpec, OrderRequest, Position, Quote, ReconciliationReport, WhatIf,
+};
+use vspread_core::config::MarketDataType;
+
+use crate::events::EventHub;
+use crate::lines::LineBook;
+use crate::market_data::LineEntry;
+use crate::metrics::BrokerMetrics;
+use crate::orders::OrderBook;
+use crate::pacing::{Coordinator, HistoricalPacer, InFlight, Priority};
+use crate::settings::BrokerSettings;
+use crate::watchdog::ConnectionState;
+
+pub(crate) type LookupResult = Result<Vec<ContractInfo>, BrokerError>;
+
+/// What the lookups are merged and cached by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum LookupKey {
+    Stock(String),
+    Option(OptionSpec),
+}
+
+pub(crate) struct Inner {
+    pub(crate) settings: BrokerSettings,
+    pub(crate) metrics: Arc<BrokerMetrics>,
+    pub(crate) coordinator: Coordinator,
+    pub(crate) hub: EventHub,
+    client: RwLock<Option<Arc<Client>>>,
+    state: Mutex<ConnectionState>,
+    pub(crate) lines: Mutex<Lines>,
+    pub(crate) contract_cache: Mutex<HashMap<LookupKey, (Instant, ContractInfo)>>,
+    pub(crate) lookups: InFlight<LookupKey, LookupResult>,
+    pub(crate) chains: InFlight<String, Result<Vec<OptionChainParams>, BrokerError>>,
+    pub(crate) snapshots: InFlight<ConId, Result<Quote, BrokerError>>,
+    pub(crate) bars: InFlight<(String, u32), Result<Vec<DailyBar>, BrokerError>>,
+    pub(crate) historical: Mutex<HistoricalPacer>,
+    pub(crate) orders: Mutex<OrderBook>,
+    pub(crate) expectations: Mutex<Expectations>,
+    pub(crate) origin: Instant,
+    /// Wakes the watchdog when a request saw the connection die.
+    pub(crate) loss_hint: Notify,
+}
+
+/// The held lines and their state.
+#[derive(Debug)]
+pub(crate) struct Lines {
+    pub(crate) book: LineBook<ConId>,
+    pub(crate) entries: HashMap<ConId, LineEntry>,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Maps an `ibapi` error to the domain's, naming what was asked.
+pub(crate) fn map_err(e: ibapi::Error, what: &str) -> BrokerError {
+    if e.is_connection_lost() {
+        return BrokerError::NotConnected;
+    }
+    match e {
+        ibapi::Error::Notice(n) if n.code == 200 => BrokerError::NoSecurityDefinition {
+            what: what.to_string(),
+            code: n.code,
+        },
+        ibapi::Error::Notice(n) => BrokerError::Gateway {
+            code: n.code,
+            message: n.message,
+        },
+        ibapi::Error::Timeout => BrokerError::Timeout {
+            what: what.to_string(),
+            after: Duration::ZERO,
+        },
+        ibapi::Error::Shutdown
+        | ibapi::Error::ConnectionFailed
+        | ibapi::Error::ConnectionReset
+        | ibapi::Error::Cancelled => BrokerError::NotConnected,
+        other => BrokerError::Gateway {
+            code: -1,
+            message: format!("{what}: {other}"),
+        },
+    }
+}
+
+impl Inner {
+    pub(crate) fn client(&self) -> Result<Arc<Client>, BrokerError> {
+        self.client
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(BrokerError::NotConnected)
+    }
+
+    fn set_client(&self, client: Option<Arc<Client>>) {
+        *self.client.write().unwrap_or_else(|p| p.into_inner()) = client;
+    }
+
+    /// Waits for a grant to send one message.
+    pub(crate) async fn grant(&self, priority: Priority) -> Result<(), BrokerError> {
+        self.coordinator
+            .acquire(priority)
+            .await
+            .map(|_| ())
+            .map_err(|e| BrokerError::Busy(e.to_string()))
+    }
+
+    pub(crate) fn publish(&self, event: BrokerEvent) {
+        self.hub.publish(event);
+    }
+
+    pub(crate) fn state(&self) -> ConnectionState {
+        *lock(&self.state)
+    }
+
+    fn set_state(&self, state: ConnectionState) {
+        *lock(&self.state) = state;
+        self.metrics
+            .set_connection_state(state.code(), state.is_ready());
+    }
+
+    /// Bounds a one-shot gateway call by the request timeout.
+    pub(crate) async fn timed<T>(
+        &self,
+        what: &str,
+        fut: impl Future<Output = Result<T, BrokerError>>,
+    ) -> Result<T, BrokerError> {
+        match tokio::time::timeout(self.settings.request_timeout, fut).await {
+            Ok(r) => {
+                if matches!(r, Err(BrokerError::NotConnected)) {
+                    self.loss_hint.notify_one();
+                }
+                r
+            }
+            Err(_) => Err(BrokerError::Timeout {
+                what: what.to_string(),
+                after: self.settings.request_timeout,
+            }),
+        }
+    }
+
+    /// Asks the gateway the time: the readiness probe.
+    async fn probe(&self, client: &Client) -> Result<(), BrokerError> {
+        self.grant(Priority::MarketData).await?;
+        self.timed("readiness probe", async {
+            client
+                .server_time()
+                .await
+                .map(|_| ())
+                .map_err(|e| map_err(e, "current time"))
+        })
+        .await
+    }
+}
+
+/// The broker over TWS / IB Gateway. Cheap to clone; the watchdog stops
+/// when the last clone is dropped or [`shutdown`](Self::shutdown) is called.
+#[derive(Clone)]
+pub struct IbBroker {
+    inner: Arc<Inner>,
+    _watchdog: Arc<WatchdogTask>,
+}
+
+struct WatchdogTask(Mutex<Option<JoinHandle<()>>>);
+
+impl Drop for WatchdogTask {
+    fn drop(&mut self) {
+        if let Some(h) = lock(&self.0).take() {
+            h.abort();
+        }
+    }
+}
+
+impl std::fmt::Debug for IbBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IbBroker")
+            .field("address", &self.inner.settings.address)
+            .field("state", &self.inner.state())
+            .finish()
+    }
+}
+
+impl IbBroker {
+    /// Starts the watchdog, which connects and keeps connecting. Must be
+    /// called inside a tokio runtime. Use [`wait_ready`](Self::wait_ready)
+    /// to wait for the first connection.
+    pub fn start(settings: BrokerSettings) -> Self {
+        let metrics = Arc::new(BrokerMetrics::default());
+        let coordinator = Coordinator::start(settings.pacing, metrics.clone());
+        let inner = Arc::new(Inner {
+            metrics: metrics.clone(),
+            coordinator,
+            hub: EventHub::new(metrics.clone()),
+            client: RwLock::new(None),
+            state: Mutex::new(ConnectionState::Disconnected),
+            lines: Mutex::new(Lines {
+                book: LineBook::new(settings.max_lines),
+                entries: HashMap::new(),
+            }),
+            contract_cache: Mutex::new(HashMap::new()),
+            lookups: InFlight::new(metrics.clone()),
+            chains: InFlight::new(metrics.clone()),
+            snapshots: InFlight::new(metrics.clone()),
+            bars: InFlight::new(metrics.clone()),
+            historical: Mutex::new(HistoricalPacer::new(settings.historical_requests_per_10min)),
+            orders: Mutex::new(OrderBook::default()),
+            expectations: Mutex::new(Expectations::default()),
+            origin: Instant::now(),
+            loss_hint: Notify::new(),
+            settings,
+        });
+        let task = tokio::spawn(watchdog(inner.clone()));
+        Self {
+            inner,
+            _watchdog: Arc::new(WatchdogTask(Mutex::new(Some(task)))),
+        }
+    }
+
+    /// The layer's metrics, for export and tests.
+    pub fn metrics(&self) -> Arc<BrokerMetrics> {
+        self.inner.metrics.clone()
+    }
+
+    pub fn state(&self) -> ConnectionState {
+        self.inner.state()
+    }
+
+    /// Waits until the gateway answers requests, or `timeout` passes.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<(), BrokerError> {
+        let deadline = Instant::now() + timeout;
+        while !self.inner.state().is_ready() {
+            if Instant::now() >= deadline {
+                return Err(BrokerError::Timeout {
+                    what: "the gateway to become ready".into(),
+                    after: timeout,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+
+    /// Stops the watchdog and disconnects.
+    pub async fn shutdown(&self) {
+        let watchdog = lock(&self._watchdog.0).take();
+        if let Some(h) = watchdog {
+            h.abort();
+            let _ = h.await;
+        }
+        let client = self.inner.client().ok();
+        self.inner.set_client(None);
+        if let Some(c) = client {
+            c.disconnect().await;
+        }
+        self.inner.set_state(ConnectionState::Disconnected);
+    }
+
+    /// The order ids the layer has placed, by orderRef (for diagnostics and tests).
+    pub fn order_id_of(&self, order_ref: &str) -> Option<BrokerOrderId> {
+        lock(&self.inner.orders).id_of(order_ref)
+    }
+}
+
+fn ib_market_data_type(t: MarketDataType) -> IbMarketDataType {
+    match t {
+        MarketDataType::Live => IbMarketDataType::Realtime,
+        MarketDataType::Frozen => IbMarketDataType::Frozen,
+        MarketDataType::Delayed => IbMarketDataType::Delayed,
+        MarketDataType::DelayedFrozen => IbMarketDataType::DelayedFrozen,
+    }
+}
+
+/// The connection loop: connect, watch, and after a loss back off and
+/// connect again, forever.
+async fn watchdog(inner: Arc<Inner>) {
+    let mut rng = StdRng::from_os_rng();
+    let mut attempt: u32 = 0;
+    let mut ever_connected = false;
+    let restart_warner = inner
+        .settings
+        .restart_window
+        .map(|w| tokio::spawn(warn_before_restarts(inner.clone(), w)));
+    let _restart_warner = restart_warner.map(AbortOnDrop);
+    loop {
+        inner.set_state(ConnectionState::Connecting);
+        inner.publish(BrokerEvent::Connection(ConnectionEvent::Connecting {
+            attempt: attempt + 1,
+        }));
+        let started = Instant::now();
+        let connecting = Client::builder()
+            .address(inner.settings.address.as_str())
+            .client_id(inner.settings.client_id)
+            .max_reconnect_attempts(0)
+            .connect_with_notice_stream();
+        let outcome = tokio::time::timeout(inner.settings.connect_timeout, connecting).await;
+        let (client, notices) = match outcome {
+            Ok(Ok(pair)) => pair,
+            Ok(Err(e)) => {
+                let reason = format!("connect to {} failed: {e}", inner.settings.address);
+                back_off(&inner, &mut attempt, &mut rng, reason).await;
+                continue;
+            }
+            Err(_) => {
+                let reason = format!(
+                    "connect to {} timed out after {:?}",
+                    inner.settings.address, inner.settings.connect_timeout
+                );
+                back_off(&inner, &mut attempt, &mut rng, reason).await;
+                continue;
+            }
+        };
+        let client = Arc::new(client);
+        inner.metrics.connected();
+        inner.set_state(ConnectionState::Connected);
+        inner.publish(BrokerEvent::Connection(ConnectionEvent::Connected));
+        match serve_connection(&inner, client.clone(), notices, started, ever_connected).await {
+            Ok(()) => {}
+            Err(reason) => {
+                inner.set_client(None);
+                client.disconnect().await;
+                inner.metrics.disconnected();
+                back_off(&inner, &mut attempt, &mut rng, reason).await;
+                continue;
+            }
+        }
+        ever_connected = true;
+        attempt = 0;
+    }
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn back_off(inner: &Inner, attempt: &mut u32, rng: &mut StdRng, reason: String) {
+    let in_window = inner
+        .settings
+        .restart_window
+        .is_some_and(|w| w.contains(Utc::now()));
+    let delay = inner.settings.backoff.delay(*attempt, rng);
+    if in_window {
+        info!(%reason, ?delay, "gateway unavailable during its daily restart window");
+    } else {
+        warn!(%reason, ?delay, "gateway connection lost");
+    }
+    inner.metrics.connect_failed();
+    inner.set_state(ConnectionState::Backoff);
+    inner.publish(BrokerEvent::Connection(ConnectionEvent::Lost {
+        reason,
+        retry_in: delay,
+    }));
+    *attempt = attempt.saturating_add(1);
+    tokio::time::sleep(delay).await;
+}
+
+/// One connection's life. Returns `Err(reason)` when it is lost.
+async fn serve_connection(
+    inner: &Arc<Inner>,
+    client: Arc<Client>,
+    mut notices: ibapi::subscriptions::NoticeStream,
+    accepted_at: Instant,
+    reconnect: bool,
+) -> Result<(), String> {
+    let fail = |what: &str, e: BrokerError| format!("{what} failed after connect: {e}");
+    // The market data type does not survive a connection.
+    inner
+        .grant(Priority::MarketData)
+        .await
+        .map_err(|e| fail("pacing", e))?;
+    client
+        .switch_market_data_type(ib_market_data_type(inner.settings.market_data_type))
+        .await
+        .map_err(|e| fail("market data type", map_err(e, "market data type")))?;
+    let pump = crate::orders::start_pump(inner.clone(), client.clone())
+        .await
+        .map_err(|e| fail("order update stream", e))?;
+    let _pump = AbortOnDrop(pump);
+    inner
+        .probe(&client)
+        .await
+        .map_err(|e| fail("readiness probe", e))?;
+    inner.set_client(Some(client.clone()));
+    inner.set_state(ConnectionState::Ready);
+    inner.publish(BrokerEvent::Connection(ConnectionEvent::Ready));
+    info!(address = %inner.settings.address, "gateway ready");
+
+    let restored = crate::market_data::resubscribe_all(inner).await;
+    if reconnect {
+        let after = accepted_at.elapsed();
+        inner.metrics.reconnect_took(after);
+        inner.publish(BrokerEvent::Connection(ConnectionEvent::Reconnected {
+            after,
+            lines_restored: restored,
+        }));
+    }
+    let expectations = lock(&inner.expectations).clone();
+    if let Err(e) = crate::orders::reconcile(inner, &expectations).await {
+        warn!(error = %e, "reconciliation after connect failed");
+        if !client.is_connected() {
+            return Err(format!("connection lost during reconciliation: {e}"));
+        }
+    }
+
+    let mut heartbeat = tokio::time::interval(inner.settings.heartbeat_interval);
+    heartbeat.tick().await;
+    let mut liveness = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            notice = notices.next() => match notice {
+                Some(n) => on_notice(inner, n).await,
+                None => return Err("gateway notice stream ended".into()),
+            },
+            _ = liveness.tick() => {
+                if !client.is_connected() {
+                    return Err("gateway closed the connection".into());
+                }
+            }
+            _ = inner.loss_hint.notified() => {
+                if !client.is_connected() {
+                    return Err("gateway closed the connection".into());
+                }
+            }
+            _ = heartbeat.tick() => {
+                match inner.probe(&client).await {
+                    Ok(()) => {
+                        if inner.state() == ConnectionState::Connected {
+                            inner.set_state(ConnectionState::Ready);
+                            inner.publish(BrokerEvent::Connection(ConnectionEvent::Ready));
+                        }
+                    }
+                    Err(e) => {
+                        if !client.is_connected() {
+                            return Err(format!("gateway stopped answering: {e}"));
+                        }
+                        if inner.state() == ConnectionState::Ready {
+                            warn!(error = %e, "readiness probe failed");
+                            inner.set_state(ConnectionState::Connected);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Connectivity and farm notices (id −1).
+async fn on_notice(inner: &Arc<Inner>, n: ibapi::Notice) {
+    inner.metrics.gateway_error(n.code);
+    match n.code {
+        1100 => {
+            warn!("1100: TWS lost connectivity to IB");
+            inner.set_state(ConnectionState::GatewayDisconnected);
+            inner.publish(BrokerEvent::Connection(
+                ConnectionEvent::GatewayDisconnected,
+            ));
+        }
+        1101 => {
+            info!("1101: connectivity restored, market data lost: resubscribing");
+            inner.publish(BrokerEvent::Connection(ConnectionEvent::RestoredDataLost));
+            let n = crate::market_data::resubscribe_all(inner).await;
+            info!(lines = n, "lines resubscribed after 1101");
+            inner.set_state(ConnectionState::Ready);
+            inner.publish(BrokerEvent::Connection(ConnectionEvent::Ready));
+        }
+        1102 => {
+            info!("1102: connectivity restored, market data kept");
+            inner.publish(BrokerEvent::Connection(ConnectionEvent::RestoredDataKept));
+            inner.set_state(ConnectionState::Ready);
+            inner.publish(BrokerEvent::Connection(ConnectionEvent::Ready));
+        }
+        100 => {
+            warn!(message = %n.message, "gateway reports the message rate was exceeded");
+            inner.publish(BrokerEvent::Notice(Notice {
+                code: n.code,
+                message: n.message,
+            }));
+        }
+        _ => inner.publish(BrokerEvent::Notice(Notice {
+            code: n.code,
+            message: n.message,
+        })),
+    }
+}
+
+/// Logs and publishes the restart window before it comes.
+async fn warn_before_restarts(inner: Arc<Inner>, window: crate::watchdog::RestartWindow) {
+    loop {
+        let until = window.until_next(Utc::now());
+        let warning = inner.settings.restart_warning;
+        if until > warning {
+            tokio::time::sleep(until - warning).await;
+            continue;
+        }
+        if !until.is_zero() {
+            info!(starts_in = ?until, "gateway daily restart window ahead");
+            inner.publish(BrokerEvent::Connection(
+                ConnectionEvent::RestartWindowAhead { starts_in: until },
+            ));
+        }
+        // Past this window's start: sleep until it is over.
+        tokio::time::sleep(until + window.length + Duration::from_secs(1)).await;
+    }
+}
+
+impl Broker for IbBroker {
+    fn stock(&self, symbol: &str) -> BrokerFuture<'_, ContractInfo> {
+        let symbol = symbol.to_string();
+        Box::pin(async move { self.inner.lookup_one(LookupKey::Stock(symbol)).await })
+    }
+
+    fn option(&self, spec: &OptionSpec) -> BrokerFuture<'_, ContractInfo> {
+        let spec = spec.clone();
+        Box::pin(async move { self.inner.lookup_one(LookupKey::Option(spec)).await })
+    }
+
+    fn option_chain(&self, underlying: &str) -> BrokerFuture<'_, Vec<OptionChainParams>> {
+        let underlying = underlying.to_string();
+        Box::pin(async move { self.inner.option_chain(underlying).await })
+    }
+
+    fn subscribe_quotes(&self, contract: &ContractInfo, pinned: bool) -> BrokerFuture<'_, ()> {
+        let contract = contract.clone();
+        Box::pin(async move { crate::market_data::subscribe(&self.inner, contract, pinned).await })
+    }
+
+    fn unsubscribe_quotes(&self, con_id: ConId) -> BrokerFuture<'_, ()> {
+        Box::pin(async move { crate::market_data::unsubscribe(&self.inner, con_id).await })
+    }
+
+    fn set_pinned(&self, con_id: ConId, pinned: bool) {
+        crate::market_data::set_pinned(&self.inner, con_id, pinned);
+    }
+
+    fn latest_quote(&self, con_id: ConId) -> Option<Quote> {
+        crate::market_data::latest(&self.inner, con_id)
+    }
+
+    fn snapshot(&self, contract: &ContractInfo) -> BrokerFuture<'_, Quote> {
+        let contract = contract.clone();
+        Box::pin(async move { crate::market_data::snapshot(&self.inner, contract).await })
+    }
+
+    fn daily_bars(&self, symbol: &str, days: u32) -> BrokerFuture<'_, Vec<DailyBar>> {
+        let symbol = symbol.to_string();
+        Box::pin(async move { self.inner.daily_bars(symbol, days).await })
+    }
+
+    fn what_if(&self, order: &OrderRequest) -> BrokerFuture<'_, WhatIf> {
+        let order = order.clone();
+        Box::pin(async move { crate::orders::what_if(&self.inner, &order).await })
+    }
+
+    fn place_order(&self, order: &OrderRequest) -> BrokerFuture<'_, BrokerOrderId> {
+        let order = order.clone();
+        Box::pin(async move { crate::orders::place(&self.inner, &order).await })
+    }
+
+    fn modify_price(
+        &self,
+        order_id: BrokerOrderId,
+        price: NetPriceOrLimit,
+    ) -> BrokerFuture<'_, ()> {
+        Box::pin(async move { crate::orders::modify(&self.inner, order_id, price).await })
+    }
+
+    fn cancel_order(&self, order_id: BrokerOrderId) -> BrokerFuture<'_, ()> {
+        Box::pin(async move { crate::orders::cancel(&self.inner, order_id).await })
+    }
+
+    fn positions(&self) -> BrokerFuture<'_, Vec<Position>> {
+        Box::pin(async move { self.inner.positions().await })
+    }
+
+    fn account_summary(&self) -> BrokerFuture<'_, AccountSummary> {
+        Box::pin(async move { self.inner.account_summary().await })
+    }
+
+    fn set_expectations(&self, expectations: Expectations) {
+        *lock(&self.inner.expectations) = expectations;
+    }
+
+    fn reconcile(&self, expectations: &Expectations) -> BrokerFuture<'_, ReconciliationReport> {
+        let expectations = expectations.clone();
+        Box::pin(async move { crate::orders::reconcile(&self.inner, &expectations).await })
+    }
+
+    fn events(&self) -> EventStream {
+        self.inner.hub.subscribe()
+    }
+
+    fn is_ready(&self) -> bool {
+        self.inner.state().is_ready()
+    }
+}
