@@ -8,7 +8,10 @@
 //! the wire (the simulator and the broker layer) and the engine agree on.
 
 pub mod broker;
+pub mod clock;
 pub mod config;
+pub mod money;
+pub mod spread_economics;
 pub mod spread_kind;
 
 pub use spread_kind::{Direction, Right, SpreadKind};
