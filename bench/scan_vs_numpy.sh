@@ -41,3 +41,14 @@ echo "chain: $rows rows, $underlyings underlyings; $runs runs each"
 echo "vspread scan (whole process): median ${rust} ms"
 echo "numpy/pandas (whole process): median ${numpy} ms"
 awk -v r="$rust" -v n="$numpy" 'BEGIN { printf "ratio: vspread is %.1fx faster\n", n / r }'
+
+# In-memory scan throughput (after parsing), from --explain, on one core
+# (RAYON_NUM_THREADS=1) and on all cores: median over the runs.
+inmem() {
+  for _ in $(seq "$runs"); do
+    RAYON_NUM_THREADS=$1 "$target/release/vspread" scan --chain "$chain" --config "$config" --format csv --explain 2>&1 >/dev/null \
+      | sed -n 's/.* \([0-9]*\) evaluated within the width bounds; parsed in \([0-9.]*\) ms, scanned in \([0-9.]*\) ms/\1 \2 \3/p'
+  done | sort -k3 -n | awk -v label="$2" '{p[NR]=$1; parse[NR]=$2; s[NR]=$3} END {m=int((NR+1)/2); printf "in-memory scan, %s: median %.1f ms for %d pairs = %.1f million pairs/s; parse %.0f ms\n", label, s[m], p[m], p[m]/s[m]/1000, parse[m]}'
+}
+inmem 1 "one core"
+inmem "$(nproc)" "$(nproc) cores"

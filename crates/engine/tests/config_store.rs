@@ -79,7 +79,7 @@ fn an_invalid_config_is_refused_and_nothing_is_written() {
         panic!("{err}")
     };
     let paths: Vec<&str> = errors.errors.iter().map(|e| e.path.as_str()).collect();
-    assert_eq!(paths, ["exits.stop_loss_atr_mult"]);
+    assert_eq!(paths, ["exits.stop_loss_atr_mult", "scanner.dte_min"]);
     assert_eq!(std::fs::read_to_string(store.path()).unwrap(), USER_FILE);
     assert_eq!(
         files_in(dir.path()),

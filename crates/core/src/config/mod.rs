@@ -116,40 +116,93 @@ impl Config {
         };
         let mut violations = Vec::new();
         schema::check(tree, config_schema(), "", &mut violations);
-        if !violations.is_empty() {
-            let mut errors: Vec<(usize, ConfigError)> = violations
-                .into_iter()
-                .map(|v| {
-                    let span = v.key_span.or_else(|| v.node.span.clone());
-                    let order = span.as_ref().map_or(0, |s| s.start);
-                    let mut e = v.error;
-                    e.location = locate(span);
-                    (order, e)
-                })
-                .collect();
-            errors.sort_by_key(|(order, _)| *order);
-            return Err(ConfigErrors::new(
-                errors.into_iter().map(|(_, e)| e).collect(),
-            ));
+        let mut errors: Vec<(usize, ConfigError)> = violations
+            .into_iter()
+            .map(|v| {
+                let span = v.key_span.or_else(|| v.node.span.clone());
+                let order = span.as_ref().map_or(0, |s| s.start);
+                let mut e = v.error;
+                e.location = locate(span);
+                (order, e)
+            })
+            .collect();
+        // Rules relating two keys are checked too, so every problem is
+        // reported at once: keys that failed their own check take their
+        // defaults for this, and a rule touching such a key is not reported
+        // (its verdict would be about the default, not the user's value).
+        let bad_paths: Vec<String> = errors.iter().map(|(_, e)| e.path.clone()).collect();
+        let touches_bad = |path: &str| {
+            bad_paths.iter().any(|b| {
+                b.is_empty()
+                    || path == b
+                    || path.starts_with(&format!("{b}."))
+                    || b.starts_with(&format!("{path}."))
+                    || b.starts_with(&format!("{path}["))
+            })
+        };
+        let mut json = tree.to_json();
+        for path in &bad_paths {
+            remove_path(&mut json, path);
         }
-        let config: Config = serde_json::from_value(tree.to_json()).map_err(|e| {
-            ConfigErrors::new(vec![ConfigError {
-                path: String::new(),
-                kind: ConfigErrorKind::Type,
-                value: None,
-                message: e.to_string(),
-                allowed: None,
-                location: None,
-            }])
-        })?;
-        let mut broken = rules::check_rules(&config);
-        if broken.is_empty() {
-            return Ok(config);
+        let typed: Result<Config, _> = serde_json::from_value(json);
+        match typed {
+            Ok(config) => {
+                for (mut e, other) in rules::check_rules(&config) {
+                    if touches_bad(&e.path) || touches_bad(other) {
+                        continue;
+                    }
+                    let span = tree.span_of(&e.path);
+                    e.location = locate(span.clone());
+                    errors.push((span.map_or(usize::MAX, |s| s.start), e));
+                }
+            }
+            Err(e) if errors.is_empty() => errors.push((
+                0,
+                ConfigError {
+                    path: String::new(),
+                    kind: ConfigErrorKind::Type,
+                    value: None,
+                    message: e.to_string(),
+                    allowed: None,
+                    location: None,
+                },
+            )),
+            Err(_) => {}
         }
-        for e in &mut broken {
-            e.location = locate(tree.span_of(&e.path));
+        if errors.is_empty() {
+            return serde_json::from_value(tree.to_json()).map_err(|e| {
+                ConfigErrors::new(vec![ConfigError {
+                    path: String::new(),
+                    kind: ConfigErrorKind::Type,
+                    value: None,
+                    message: e.to_string(),
+                    allowed: None,
+                    location: None,
+                }])
+            });
         }
-        Err(ConfigErrors::new(broken))
+        errors.sort_by_key(|(order, _)| *order);
+        Err(ConfigErrors::new(
+            errors.into_iter().map(|(_, e)| e).collect(),
+        ))
+    }
+}
+
+/// Removes the value at a dotted path (with `[i]` list indices cutting at
+/// the list) from a JSON tree, so it takes its default.
+fn remove_path(json: &mut serde_json::Value, path: &str) {
+    let path = path.split('[').next().unwrap_or(path);
+    let mut keys: Vec<&str> = path.split('.').collect();
+    let Some(last) = keys.pop() else { return };
+    let mut node = json;
+    for k in keys {
+        match node.get_mut(k) {
+            Some(next) => node = next,
+            None => return,
+        }
+    }
+    if let Some(map) = node.as_object_mut() {
+        map.remove(last);
     }
 }
 

@@ -7,23 +7,30 @@ use super::model::Config;
 /// One broken rule: the key it is reported on and the words for it.
 struct Broken {
     path: &'static str,
+    /// The other key of the rule.
+    other: &'static str,
     value: String,
     message: String,
 }
 
-/// All rules broken by `config`, in schema order.
-pub(crate) fn check_rules(config: &Config) -> Vec<ConfigError> {
+/// All rules broken by `config`, in schema order, each with the other key
+/// it involves.
+pub(crate) fn check_rules(config: &Config) -> Vec<(ConfigError, &'static str)> {
     let mut broken = Vec::new();
-    let mut min_max =
-        |min_path: &'static str, min: f64, max_path: &str, max: f64, shown: (String, String)| {
-            if min > max {
-                broken.push(Broken {
-                    path: min_path,
-                    value: shown.0,
-                    message: format!("must not be above {max_path} ({})", shown.1),
-                });
-            }
-        };
+    let mut min_max = |min_path: &'static str,
+                       min: f64,
+                       max_path: &'static str,
+                       max: f64,
+                       shown: (String, String)| {
+        if min > max {
+            broken.push(Broken {
+                path: min_path,
+                other: max_path,
+                value: shown.0,
+                message: format!("must not be above {max_path} ({})", shown.1),
+            });
+        }
+    };
 
     let t = &config.trading;
     min_max(
@@ -67,6 +74,7 @@ pub(crate) fn check_rules(config: &Config) -> Vec<ConfigError> {
     if r.max_iv_resume >= r.max_iv {
         broken.push(Broken {
             path: "risk.max_iv_resume",
+            other: "risk.max_iv",
             value: format!("{:?}", r.max_iv_resume),
             message: format!(
                 "must be below risk.max_iv ({:?}) so the breaker cannot flap",
@@ -79,6 +87,7 @@ pub(crate) fn check_rules(config: &Config) -> Vec<ConfigError> {
     if hb.atr_long_period <= hb.atr_period {
         broken.push(Broken {
             path: "strategies.high_base.atr_long_period",
+            other: "strategies.high_base.atr_period",
             value: hb.atr_long_period.to_string(),
             message: format!(
                 "must be above strategies.high_base.atr_period ({})",
@@ -90,6 +99,7 @@ pub(crate) fn check_rules(config: &Config) -> Vec<ConfigError> {
     if lb.atr_long_period <= lb.atr_period {
         broken.push(Broken {
             path: "strategies.low_base.atr_long_period",
+            other: "strategies.low_base.atr_period",
             value: lb.atr_long_period.to_string(),
             message: format!(
                 "must be above strategies.low_base.atr_period ({})",
@@ -102,6 +112,7 @@ pub(crate) fn check_rules(config: &Config) -> Vec<ConfigError> {
     if sched.start_time_utc >= sched.stop_time_utc {
         broken.push(Broken {
             path: "trading_schedule.start_time_utc",
+            other: "trading_schedule.stop_time_utc",
             value: format!("\"{}\"", sched.start_time_utc),
             message: format!(
                 "must be before trading_schedule.stop_time_utc (\"{}\")",
@@ -114,6 +125,7 @@ pub(crate) fn check_rules(config: &Config) -> Vec<ConfigError> {
     if e.walk_interval_s > e.order_timeout_s {
         broken.push(Broken {
             path: "execution.walk_interval_s",
+            other: "execution.order_timeout_s",
             value: format!("{:?}", e.walk_interval_s),
             message: format!(
                 "must not be above execution.order_timeout_s ({:?}): the order would time out before its first step",
@@ -124,13 +136,18 @@ pub(crate) fn check_rules(config: &Config) -> Vec<ConfigError> {
 
     broken
         .into_iter()
-        .map(|b| ConfigError {
-            path: b.path.to_string(),
-            kind: ConfigErrorKind::Rule,
-            value: Some(b.value),
-            message: b.message,
-            allowed: None,
-            location: None,
+        .map(|b| {
+            (
+                ConfigError {
+                    path: b.path.to_string(),
+                    kind: ConfigErrorKind::Rule,
+                    value: Some(b.value),
+                    message: b.message,
+                    allowed: None,
+                    location: None,
+                },
+                b.other,
+            )
         })
         .collect()
 }

@@ -175,6 +175,22 @@ fn every_error_is_reported_at_once_in_file_order() {
 }
 
 #[test]
+fn rules_are_reported_with_per_key_errors_unless_they_touch_a_bad_key() {
+    let text = "[exits]\nexit_dte = -3\n[scanner]\ndte_min = 40\ndte_max = 30\nwidth_min = \"wide\"\n";
+    let e = errors(text);
+    let paths: Vec<&str> = e.errors.iter().map(|e| e.path.as_str()).collect();
+    // width_min is bad itself, so width_min <= width_max is not judged on
+    // its default; dte_min > dte_max is reported alongside, in file order.
+    assert_eq!(paths, ["exits.exit_dte", "scanner.dte_min", "scanner.width_min"]);
+    assert_eq!(e.errors[1].kind, ConfigErrorKind::Rule);
+    assert_eq!(e.errors[1].location.map(|l| l.line), Some(4));
+    // A rule whose other key is bad is not reported.
+    let e = errors("[scanner]\ndte_min = 40\ndte_max = -1\n");
+    let paths: Vec<&str> = e.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["scanner.dte_max"]);
+}
+
+#[test]
 fn duplicate_keys_name_the_key() {
     let e = only_error("[scanner]\ndte_min = 21\ndte_min = 22\n");
     assert_eq!(e.kind, ConfigErrorKind::Syntax);
