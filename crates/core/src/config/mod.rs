@@ -97,14 +97,9 @@ impl Config {
     /// Validates a configuration built in code.
     pub fn validate(&self) -> Result<(), ConfigErrors> {
         let json = serde_json::to_value(self).map_err(|e| {
-            ConfigErrors::new(vec![ConfigError {
-                path: String::new(),
-                kind: ConfigErrorKind::Type,
-                value: None,
-                message: format!("cannot represent the configuration: {e}"),
-                allowed: None,
-                location: None,
-            }])
+            ConfigErrors::new(vec![document_error(format!(
+                "cannot represent the configuration: {e}"
+            ))])
         })?;
         Self::from_json(&json).map(|_| ())
     }
@@ -156,30 +151,12 @@ impl Config {
                     errors.push((span.map_or(usize::MAX, |s| s.start), e));
                 }
             }
-            Err(e) if errors.is_empty() => errors.push((
-                0,
-                ConfigError {
-                    path: String::new(),
-                    kind: ConfigErrorKind::Type,
-                    value: None,
-                    message: e.to_string(),
-                    allowed: None,
-                    location: None,
-                },
-            )),
+            Err(e) if errors.is_empty() => errors.push((0, document_error(e.to_string()))),
             Err(_) => {}
         }
         if errors.is_empty() {
-            return serde_json::from_value(tree.to_json()).map_err(|e| {
-                ConfigErrors::new(vec![ConfigError {
-                    path: String::new(),
-                    kind: ConfigErrorKind::Type,
-                    value: None,
-                    message: e.to_string(),
-                    allowed: None,
-                    location: None,
-                }])
-            });
+            return serde_json::from_value(tree.to_json())
+                .map_err(|e| ConfigErrors::new(vec![document_error(e.to_string())]));
         }
         errors.sort_by_key(|(order, _)| *order);
         Err(ConfigErrors::new(
@@ -236,6 +213,19 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, LoadError> {
         ));
     }
     Ok(bytes)
+}
+
+/// An error about the configuration as a whole (no key to name): a value
+/// that serde could not map after every key passed its own checks.
+fn document_error(message: String) -> ConfigError {
+    ConfigError {
+        path: String::new(),
+        kind: ConfigErrorKind::Type,
+        value: None,
+        message,
+        allowed: None,
+        location: None,
+    }
 }
 
 fn too_large(len: usize) -> ConfigErrors {

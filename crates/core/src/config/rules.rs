@@ -83,29 +83,29 @@ pub(crate) fn check_rules(config: &Config) -> Vec<(ConfigError, &'static str)> {
         });
     }
 
-    let hb = &config.strategies.high_base;
-    if hb.atr_long_period <= hb.atr_period {
-        broken.push(Broken {
-            path: "strategies.high_base.atr_long_period",
-            other: "strategies.high_base.atr_period",
-            value: hb.atr_long_period.to_string(),
-            message: format!(
-                "must be above strategies.high_base.atr_period ({})",
-                hb.atr_period
-            ),
-        });
-    }
-    let lb = &config.strategies.low_base;
-    if lb.atr_long_period <= lb.atr_period {
-        broken.push(Broken {
-            path: "strategies.low_base.atr_long_period",
-            other: "strategies.low_base.atr_period",
-            value: lb.atr_long_period.to_string(),
-            message: format!(
-                "must be above strategies.low_base.atr_period ({})",
-                lb.atr_period
-            ),
-        });
+    let bases = [
+        (
+            "strategies.high_base.atr_long_period",
+            "strategies.high_base.atr_period",
+            config.strategies.high_base.atr_long_period,
+            config.strategies.high_base.atr_period,
+        ),
+        (
+            "strategies.low_base.atr_long_period",
+            "strategies.low_base.atr_period",
+            config.strategies.low_base.atr_long_period,
+            config.strategies.low_base.atr_period,
+        ),
+    ];
+    for (long_path, short_path, long, short) in bases {
+        if long <= short {
+            broken.push(Broken {
+                path: long_path,
+                other: short_path,
+                value: long.to_string(),
+                message: format!("must be above {short_path} ({short})"),
+            });
+        }
     }
 
     let sched = &config.trading_schedule;

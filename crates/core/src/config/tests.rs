@@ -151,6 +151,11 @@ fn cross_field_rules_name_the_key() {
     assert_eq!(e.path, "trading_schedule.start_time_utc");
     let e = only_error("[scanner]\nshort_delta_min = 0.5\nshort_delta_max = 0.4\n");
     assert_eq!(e.path, "scanner.short_delta_min");
+    let e = only_error("[strategies.low_base]\natr_period = 30\natr_long_period = 20\n");
+    assert_eq!(e.path, "strategies.low_base.atr_long_period");
+    assert_eq!(e.location.map(|l| l.line), Some(3));
+    let e = only_error("[risk]\nmax_iv = 0.5\nmax_iv_resume = 0.6\n");
+    assert_eq!(e.path, "risk.max_iv_resume");
     // The spec allows a min equal to its max.
     Config::from_toml_str("[scanner]\ndte_min = 30\ndte_max = 30\n").unwrap();
 }
@@ -176,12 +181,16 @@ fn every_error_is_reported_at_once_in_file_order() {
 
 #[test]
 fn rules_are_reported_with_per_key_errors_unless_they_touch_a_bad_key() {
-    let text = "[exits]\nexit_dte = -3\n[scanner]\ndte_min = 40\ndte_max = 30\nwidth_min = \"wide\"\n";
+    let text =
+        "[exits]\nexit_dte = -3\n[scanner]\ndte_min = 40\ndte_max = 30\nwidth_min = \"wide\"\n";
     let e = errors(text);
     let paths: Vec<&str> = e.errors.iter().map(|e| e.path.as_str()).collect();
     // width_min is bad itself, so width_min <= width_max is not judged on
     // its default; dte_min > dte_max is reported alongside, in file order.
-    assert_eq!(paths, ["exits.exit_dte", "scanner.dte_min", "scanner.width_min"]);
+    assert_eq!(
+        paths,
+        ["exits.exit_dte", "scanner.dte_min", "scanner.width_min"]
+    );
     assert_eq!(e.errors[1].kind, ConfigErrorKind::Rule);
     assert_eq!(e.errors[1].location.map(|l| l.line), Some(4));
     // A rule whose other key is bad is not reported.
