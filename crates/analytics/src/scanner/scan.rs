@@ -99,16 +99,37 @@ fn plans_for(right: Right, config: &ScannerConfig) -> [KindPlan; 2] {
     })
 }
 
+/// A value below which `norm_cdf(x) < min_pop` for certain: the quantile of
+/// `min_pop` less a margin far wider than the CDF's rounding error, so a
+/// candidate below it fails `min_pop` without evaluating the CDF, and every
+/// candidate near the edge is still decided by the spec's formula.
+fn pop_floor(min_pop: f64) -> f64 {
+    if min_pop.is_nan() || min_pop <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    let (mut lo, mut hi) = (-40.0_f64, 40.0_f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if norm_cdf(mid) < min_pop {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo - 1e-9 * (1.0 + lo.abs())
+}
+
 /// Scans `chain` with `config` (already validated).
 pub fn scan(chain: &Chain, config: &ScannerConfig) -> ScanResult {
     let top = usize::try_from(config.top_per_underlying)
         .unwrap_or(usize::MAX)
         .max(1);
+    let floor = pop_floor(config.min_pop);
     let per_underlying: Vec<(Vec<Hit>, Funnel, &str)> = chain
         .underlyings
         .par_iter()
         .map(|u| {
-            let (hits, funnel) = scan_underlying(u, config, top);
+            let (hits, funnel) = scan_underlying(u, config, top, floor);
             (hits, funnel, u.symbol.as_str())
         })
         .collect();
@@ -153,11 +174,42 @@ pub fn scan(chain: &Chain, config: &ScannerConfig) -> ScanResult {
     ScanResult { rows, funnel }
 }
 
-/// Keeps the best `top` of `hits` in rank order (amortised linear).
-fn keep_top(hits: &mut Vec<Hit>, top: usize) {
-    if hits.len() > top {
-        hits.select_nth_unstable_by(top - 1, order);
-        hits.truncate(top);
+/// The best `top` hits of one underlying so far. Once it holds `top`, the
+/// worst of them is a bar a new hit must beat to matter, which spares
+/// storing the many candidates that pass every filter but cannot rank.
+struct TopK {
+    top: usize,
+    hits: Vec<Hit>,
+    bar: Option<Hit>,
+}
+
+impl TopK {
+    fn new(top: usize) -> Self {
+        Self {
+            top,
+            hits: Vec::new(),
+            bar: None,
+        }
+    }
+
+    fn offer(&mut self, hit: Hit) {
+        if let Some(bar) = &self.bar
+            && order(&hit, bar) != Ordering::Less
+        {
+            return;
+        }
+        self.hits.push(hit);
+        if self.hits.len() >= 4 * self.top + 64 {
+            self.hits.select_nth_unstable_by(self.top - 1, order);
+            self.hits.truncate(self.top);
+            self.bar = Some(self.hits[self.top - 1]);
+        }
+    }
+
+    fn into_sorted(mut self) -> Vec<Hit> {
+        self.hits.sort_by(order);
+        self.hits.truncate(self.top);
+        self.hits
     }
 }
 
@@ -165,9 +217,14 @@ fn pairs(n: usize) -> u64 {
     (n as u64) * (n as u64).saturating_sub(1) / 2
 }
 
-fn scan_underlying(u: &Underlying, config: &ScannerConfig, top: usize) -> (Vec<Hit>, Funnel) {
+fn scan_underlying(
+    u: &Underlying,
+    config: &ScannerConfig,
+    top: usize,
+    pop_floor: f64,
+) -> (Vec<Hit>, Funnel) {
     let mut funnel = Funnel::default();
-    let mut hits: Vec<Hit> = Vec::new();
+    let mut best = TopK::new(top);
     for g in &u.groups {
         let all = pairs(g.strike.len());
         let plans = plans_for(g.right, config);
@@ -187,14 +244,18 @@ fn scan_underlying(u: &Underlying, config: &ScannerConfig, top: usize) -> (Vec<H
         if live.is_empty() {
             continue;
         }
-        scan_group(u.price, g, &live, config, &mut funnel, &mut hits, all);
-        if hits.len() > 4 * top + 64 {
-            keep_top(&mut hits, top);
-        }
+        scan_group(
+            u.price,
+            g,
+            &live,
+            config,
+            pop_floor,
+            &mut funnel,
+            &mut best,
+            all,
+        );
     }
-    hits.sort_by(order);
-    hits.truncate(top);
-    (hits, funnel)
+    (best.into_sorted(), funnel)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -203,8 +264,9 @@ fn scan_group(
     g: &Group,
     plans: &[KindPlan],
     c: &ScannerConfig,
+    pop_floor: f64,
     funnel: &mut Funnel,
-    hits: &mut Vec<Hit>,
+    best: &mut TopK,
     all_pairs: u64,
 ) {
     let n = g.strike.len();
@@ -290,11 +352,12 @@ fn scan_group(
                 };
                 let sigma = (g.iv[long] + g.iv[short]) / 2.0;
                 let d2 = ((spot / breakeven).ln() - sigma * sigma * t / 2.0) / (sigma * sqrt_t);
-                let pop = if p.bullish {
-                    norm_cdf(d2)
-                } else {
-                    norm_cdf(-d2)
-                };
+                let x = if p.bullish { d2 } else { -d2 };
+                if x < pop_floor {
+                    removed[pi][Filter::Pop as usize] += 1;
+                    continue;
+                }
+                let pop = norm_cdf(x);
                 if pop.is_nan() || pop < c.min_pop {
                     removed[pi][Filter::Pop as usize] += 1;
                     continue;
@@ -306,7 +369,7 @@ fn scan_group(
                     continue;
                 }
                 passed[pi] += 1;
-                hits.push(Hit {
+                best.offer(Hit {
                     rank: rank_of(score),
                     expiry: g.expiry,
                     kind: p.kind,
@@ -334,5 +397,21 @@ fn scan_group(
         }
         k.removed[Filter::Width as usize] += all_pairs - in_window;
         k.passed += passed[pi];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pop_floor_never_rejects_a_passing_probability() {
+        for min_pop in [0.01, 0.1, 0.3, 0.4, 0.5, 0.75, 0.99, 1.0] {
+            let floor = pop_floor(min_pop);
+            assert!(norm_cdf(floor) < min_pop, "{min_pop}");
+            // Just above the floor the CDF is within a hair of min_pop.
+            assert!(min_pop - norm_cdf(floor + 1e-6) < 1e-6, "{min_pop}");
+        }
+        assert_eq!(pop_floor(0.0), f64::NEG_INFINITY);
     }
 }
