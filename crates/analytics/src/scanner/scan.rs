@@ -288,6 +288,7 @@ fn scan_group(
         .collect();
     // Counters for this group's kinds, merged into the funnel at the end.
     let mut removed = [[0u64; 10]; 2];
+    let (mut open_interest_rejects, mut leg_spread_rejects) = (0u64, 0u64);
     let mut passed = [0u64; 2];
     let t = (g.dte.max(1) as f64) / 365.0;
     let sqrt_t = t.sqrt();
@@ -308,17 +309,19 @@ fn scan_group(
         in_window += (hi_j - lo_j) as u64;
         for j in lo_j..hi_j {
             let width = s[j] - s[i];
+            // The open-interest and leg-spread checks look at both legs, so
+            // they decide for every kind of the pair at once.
             let both = flags[i] & flags[j];
+            if both & OI == 0 {
+                open_interest_rejects += 1;
+                continue;
+            }
+            if both & SPREAD == 0 {
+                leg_spread_rejects += 1;
+                continue;
+            }
             for (pi, p) in plans.iter().enumerate() {
                 let (long, short) = if p.long_is_low { (i, j) } else { (j, i) };
-                if both & OI == 0 {
-                    removed[pi][Filter::OpenInterest as usize] += 1;
-                    continue;
-                }
-                if both & SPREAD == 0 {
-                    removed[pi][Filter::LegSpread as usize] += 1;
-                    continue;
-                }
                 if flags[short] & DELTA == 0 {
                     removed[pi][Filter::ShortDelta as usize] += 1;
                     continue;
@@ -396,6 +399,8 @@ fn scan_group(
             *total += r;
         }
         k.removed[Filter::Width as usize] += all_pairs - in_window;
+        k.removed[Filter::OpenInterest as usize] += open_interest_rejects;
+        k.removed[Filter::LegSpread as usize] += leg_spread_rejects;
         k.passed += passed[pi];
     }
 }
