@@ -10,3 +10,5 @@ pub mod account;
 pub mod clock;
 pub mod market;
 pub mod orders;
+pub mod server;
+pub mod wire;

@@ -1,0 +1,237 @@
+//! The TCP server: accepts clients, performs the TWS handshake, sends the
+//! startup sequence TWS sends, and serves requests, one task per client
+//! (mini-redis's shape: `run(listener, shutdown)`, the codec in `wire`).
+//!
+//! Served so far: the handshake and version negotiation, `startApi` with
+//! client-id uniqueness (TWS's error 326), the startup messages (managed
+//! accounts, next valid id, farm notices), `reqIds`, `reqCurrentTime`,
+//! `reqCurrentTimeInMillis` and `reqManagedAccts`. Any other request is
+//! answered with an error naming it, never silence, so a client does not
+//! hang waiting.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prost::Message as _;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use vspread_core::clock::Clock;
+
+use crate::wire::frame::{
+    FrameError, encode_protobuf, read_handshake, read_message, write_handshake_reply,
+};
+use crate::wire::messages::{
+    CurrentTime, CurrentTimeInMillis, ErrorMessage, IdsRequest, ManagedAccounts, NextValidId,
+    StartApiRequest, reply, request,
+};
+
+/// What the simulated gateway says about itself.
+#[derive(Debug, Clone)]
+pub struct SimSettings {
+    /// Accounts reported by `managedAccounts`.
+    pub accounts: Vec<String>,
+    /// The first order id handed out.
+    pub first_order_id: i32,
+    /// The simulator's clock (for `currentTime` and error timestamps).
+    pub clock: Arc<dyn Clock>,
+    /// How long a client may take to complete the handshake.
+    pub handshake_timeout: Duration,
+}
+
+/// State shared by all connections.
+#[derive(Debug)]
+struct Shared {
+    settings: SimSettings,
+    client_ids: Mutex<HashSet<i32>>,
+    next_order_id: AtomicI32,
+}
+
+/// Serves clients on `listener` until `shutdown` completes.
+pub async fn run(listener: TcpListener, settings: SimSettings, shutdown: impl Future<Output = ()>) {
+    let shared = Arc::new(Shared {
+        next_order_id: AtomicI32::new(settings.first_order_id),
+        settings,
+        client_ids: Mutex::new(HashSet::new()),
+    });
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let shared = shared.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = serve(stream, shared).await {
+                            tracing::debug!(%peer, "connection closed: {e}");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
+
+/// Releases a client id when its connection ends, however it ends.
+struct ClientIdGuard {
+    shared: Arc<Shared>,
+    id: i32,
+}
+
+impl Drop for ClientIdGuard {
+    fn drop(&mut self) {
+        self.shared
+            .client_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+    }
+}
+
+fn error_message(shared: &Shared, id: i32, code: i32, text: &str) -> ErrorMessage {
+    ErrorMessage {
+        id: Some(id),
+        error_time: Some(shared.settings.clock.now().timestamp_millis()),
+        error_code: Some(code),
+        error_msg: Some(text.to_string()),
+        advanced_order_reject_json: None,
+    }
+}
+
+async fn send(
+    w: &mut OwnedWriteHalf,
+    type_id: u32,
+    message: &impl prost::Message,
+) -> std::io::Result<()> {
+    w.write_all(&encode_protobuf(type_id, message)).await
+}
+
+async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError> {
+    stream.set_nodelay(true)?;
+    let (mut r, mut w) = stream.into_split();
+    let timeout = shared.settings.handshake_timeout;
+    let version = tokio::time::timeout(timeout, read_handshake(&mut r))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "handshake timed out"))??;
+    let now = shared.settings.clock.now();
+    write_handshake_reply(
+        &mut w,
+        version,
+        &now.format("%Y%m%d %H:%M:%S UTC").to_string(),
+    )
+    .await?;
+
+    // The first message must be startApi.
+    let start = tokio::time::timeout(timeout, read_message(&mut r))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no startApi"))??;
+    let Some(start) = start else { return Ok(()) };
+    if start.protobuf_type() != Some(request::START_API) {
+        let e = error_message(
+            &shared,
+            -1,
+            321,
+            "Error validating request: expected startApi first",
+        );
+        send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+        return Ok(());
+    }
+    let client_id = StartApiRequest::decode(start.payload.as_slice())
+        .map(|s| s.client_id.unwrap_or(0))
+        .unwrap_or(0);
+    let fresh = shared
+        .client_ids
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(client_id);
+    if !fresh {
+        let e = error_message(
+            &shared,
+            -1,
+            326,
+            "Unable to connect as the client id is already in use. Retry with a unique client id.",
+        );
+        send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+        w.flush().await?;
+        return Ok(());
+    }
+    let _guard = ClientIdGuard {
+        shared: shared.clone(),
+        id: client_id,
+    };
+    tracing::info!(client_id, version, "client connected");
+
+    let accounts = ManagedAccounts {
+        accounts_list: Some(shared.settings.accounts.join(",")),
+    };
+    send(&mut w, reply::MANAGED_ACCOUNTS, &accounts).await?;
+    let next = NextValidId {
+        order_id: Some(shared.next_order_id.load(Ordering::SeqCst)),
+    };
+    send(&mut w, reply::NEXT_VALID_ID, &next).await?;
+    for (code, text) in [
+        (2104, "Market data farm connection is OK:usfarm"),
+        (2106, "HMDS data farm connection is OK:ushmds"),
+        (2158, "Sec-def data farm connection is OK:secdefnj"),
+    ] {
+        send(
+            &mut w,
+            reply::ERROR_MESSAGE,
+            &error_message(&shared, -1, code, text),
+        )
+        .await?;
+    }
+
+    while let Some(message) = read_message(&mut r).await? {
+        match message.protobuf_type() {
+            Some(request::IDS) => {
+                // The count does not change the answer (IB docs).
+                let _ = IdsRequest::decode(message.payload.as_slice());
+                let next = NextValidId {
+                    order_id: Some(shared.next_order_id.load(Ordering::SeqCst)),
+                };
+                send(&mut w, reply::NEXT_VALID_ID, &next).await?;
+            }
+            Some(request::CURRENT_TIME) => {
+                let t = CurrentTime {
+                    current_time: Some(shared.settings.clock.now().timestamp()),
+                };
+                send(&mut w, reply::CURRENT_TIME, &t).await?;
+            }
+            Some(request::CURRENT_TIME_MILLIS) => {
+                let t = CurrentTimeInMillis {
+                    current_time_in_millis: Some(shared.settings.clock.now().timestamp_millis()),
+                };
+                send(&mut w, reply::CURRENT_TIME_MILLIS, &t).await?;
+            }
+            Some(request::MANAGED_ACCOUNTS) => {
+                send(&mut w, reply::MANAGED_ACCOUNTS, &accounts).await?
+            }
+            Some(request::START_API) => {}
+            other => {
+                let what = match other {
+                    Some(t) => format!("request type {t}"),
+                    None => format!("text message id {}", message.id),
+                };
+                let e = error_message(
+                    &shared,
+                    -1,
+                    321,
+                    &format!(
+                        "Error validating request: {what} is not served by the vspread simulator yet"
+                    ),
+                );
+                send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+            }
+        }
+    }
+    tracing::info!(client_id, "client disconnected");
+    Ok(())
+}

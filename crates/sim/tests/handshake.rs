@@ -1,0 +1,113 @@
+//! The simulator's handshake and first requests against the real `ibapi`
+//! 5.5 async client, over TCP on port 0.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeZone as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vspread_core::clock::ManualClock;
+use vspread_sim::server::{SimSettings, run};
+
+async fn start(clock: Arc<ManualClock>) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let settings = SimSettings {
+        accounts: vec!["DU1234567".into()],
+        first_order_id: 1000,
+        clock,
+        handshake_timeout: Duration::from_secs(5),
+    };
+    tokio::spawn(run(listener, settings, async {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
+            .unwrap(),
+    ))
+}
+
+#[tokio::test]
+async fn ibapi_connects_and_gets_ids_time_and_accounts() {
+    let clock = clock();
+    let (addr, _stop) = start(clock.clone()).await;
+    let client = ibapi::Client::connect(&addr, 7).await.expect("connect");
+    assert_eq!(client.server_version(), 226);
+    assert_eq!(client.next_valid_order_id().await.unwrap(), 1000);
+    assert_eq!(client.managed_accounts().await.unwrap(), ["DU1234567"]);
+    let t = client.server_time().await.unwrap();
+    assert_eq!(t.unix_timestamp(), clock.now_timestamp());
+    clock.advance(chrono::Duration::hours(2));
+    let t = client.server_time().await.unwrap();
+    assert_eq!(t.unix_timestamp(), clock.now_timestamp());
+}
+
+trait Timestamp {
+    fn now_timestamp(&self) -> i64;
+}
+
+impl Timestamp for ManualClock {
+    fn now_timestamp(&self) -> i64 {
+        vspread_core::clock::Clock::now(self).timestamp()
+    }
+}
+
+#[tokio::test]
+async fn several_clients_at_once_and_a_taken_client_id_is_refused() {
+    let (addr, _stop) = start(clock()).await;
+    let a = ibapi::Client::connect(&addr, 1).await.expect("client 1");
+    let b = ibapi::Client::connect(&addr, 2).await.expect("client 2");
+    let dup = ibapi::Client::connect(&addr, 1).await;
+    assert!(dup.is_err(), "client id 1 is taken");
+    assert_eq!(a.next_valid_order_id().await.unwrap(), 1000);
+    assert_eq!(b.managed_accounts().await.unwrap(), ["DU1234567"]);
+    drop(a);
+    // Once client 1 has gone, its id is free again.
+    let mut again = None;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if let Ok(c) = ibapi::Client::connect(&addr, 1).await {
+            again = Some(c);
+            break;
+        }
+    }
+    assert!(again.is_some(), "client id 1 reusable after disconnect");
+}
+
+#[tokio::test]
+async fn bad_bytes_close_only_that_connection() {
+    let (addr, _stop) = start(clock()).await;
+    let good = ibapi::Client::connect(&addr, 3).await.expect("connect");
+    for garbage in [
+        b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+        b"API\0\xff\xff\xff\xffjunk".to_vec(),
+        b"API\0\x00\x00\x00\x03v1.".to_vec(),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(&garbage).await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("closed, not hung");
+        assert_eq!(n.unwrap_or(0), 0, "the server closes the connection");
+    }
+    // An old client is refused at negotiation.
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"API\0\x00\x00\x00\x09v100..200")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+    // The good client never noticed.
+    assert_eq!(good.next_valid_order_id().await.unwrap(), 1000);
+}
