@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod clock;
+pub mod handlers;
 pub mod market;
 pub mod orders;
 pub mod server;

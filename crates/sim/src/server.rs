@@ -5,7 +5,8 @@
 //! Served so far: the handshake and version negotiation, `startApi` with
 //! client-id uniqueness (TWS's error 326), the startup messages (managed
 //! accounts, next valid id, farm notices), `reqIds`, `reqCurrentTime`,
-//! `reqCurrentTimeInMillis` and `reqManagedAccts`. Any other request is
+//! `reqCurrentTimeInMillis`, `reqManagedAccts` and `reqContractDetails`
+//! (stocks and options). Any other request is
 //! answered with an error naming it, never silence, so a client does not
 //! hang waiting.
 
@@ -21,12 +22,15 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use vspread_core::clock::Clock;
 
+use crate::handlers::contracts;
+use crate::market::Market;
+
 use crate::wire::frame::{
     FrameError, encode_protobuf, read_handshake, read_message, write_handshake_reply,
 };
 use crate::wire::messages::{
-    CurrentTime, CurrentTimeInMillis, ErrorMessage, IdsRequest, ManagedAccounts, NextValidId,
-    StartApiRequest, reply, request,
+    ContractDataEnd, ContractDataRequest, CurrentTime, CurrentTimeInMillis, ErrorMessage,
+    IdsRequest, ManagedAccounts, NextValidId, StartApiRequest, reply, request,
 };
 
 /// What the simulated gateway says about itself.
@@ -40,6 +44,8 @@ pub struct SimSettings {
     pub clock: Arc<dyn Clock>,
     /// How long a client may take to complete the handshake.
     pub handshake_timeout: Duration,
+    /// The simulated market every client sees.
+    pub market: Arc<Mutex<Market>>,
 }
 
 /// State shared by all connections.
@@ -213,6 +219,57 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
             }
             Some(request::MANAGED_ACCOUNTS) => {
                 send(&mut w, reply::MANAGED_ACCOUNTS, &accounts).await?
+            }
+            Some(request::CONTRACT_DATA) => {
+                let Ok(req) = ContractDataRequest::decode(message.payload.as_slice()) else {
+                    let e = error_message(
+                        &shared,
+                        -1,
+                        320,
+                        "Error reading request: malformed contract details request",
+                    );
+                    send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+                    continue;
+                };
+                let req_id = req.req_id.unwrap_or(0);
+                let frames: Vec<Vec<u8>> = {
+                    let mut market = shared
+                        .settings
+                        .market
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    market.advance_to(shared.settings.clock.now());
+                    let found = contracts::matching(&market, &req.contract.unwrap_or_default());
+                    found
+                        .iter()
+                        .map(|c| {
+                            encode_protobuf(
+                                reply::CONTRACT_DATA,
+                                &contracts::contract_data(req_id, &market.contract_details(c)),
+                            )
+                        })
+                        .collect()
+                };
+                if frames.is_empty() {
+                    send(
+                        &mut w,
+                        reply::ERROR_MESSAGE,
+                        &error_message(&shared, req_id, 200, contracts::NOT_FOUND),
+                    )
+                    .await?;
+                } else {
+                    for f in frames {
+                        w.write_all(&f).await?;
+                    }
+                    send(
+                        &mut w,
+                        reply::CONTRACT_DATA_END,
+                        &ContractDataEnd {
+                            req_id: Some(req_id),
+                        },
+                    )
+                    .await?;
+                }
             }
             Some(request::START_API) => {}
             other => {

@@ -18,6 +18,15 @@ async fn start(clock: Arc<ManualClock>) -> (String, tokio::sync::oneshot::Sender
         first_order_id: 1000,
         clock,
         handshake_timeout: Duration::from_secs(5),
+        market: Arc::new(std::sync::Mutex::new(vspread_sim::market::Market::new(
+            vspread_sim::market::MarketConfig {
+                seed: 7,
+                start: chrono::Utc
+                    .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
+                    .unwrap(),
+                always_open: false,
+            },
+        ))),
     };
     tokio::spawn(run(listener, settings, async {
         let _ = stopped.await;
@@ -110,4 +119,54 @@ async fn bad_bytes_close_only_that_connection() {
     assert_eq!(n, 0);
     // The good client never noticed.
     assert_eq!(good.next_valid_order_id().await.unwrap(), 1000);
+}
+
+#[tokio::test]
+async fn contract_details_for_stocks_and_options() {
+    let (addr, _stop) = start(clock()).await;
+    let client = ibapi::Client::connect(&addr, 4).await.expect("connect");
+    let stock = ibapi::contracts::Contract::stock("AAPL").build();
+    let details = client.contract_details(&stock).await.expect("AAPL");
+    assert_eq!(details.len(), 1);
+    let aapl = &details[0];
+    assert_eq!(aapl.contract.symbol.to_string(), "AAPL");
+    assert!(aapl.contract.contract_id > 0);
+    assert_eq!(aapl.min_tick, 0.01);
+    assert_eq!(aapl.contract.currency.to_string(), "USD");
+
+    // Same conId again: stable identity.
+    let again = client.contract_details(&stock).await.unwrap();
+    assert_eq!(again[0].contract.contract_id, aapl.contract.contract_id);
+
+    // All AAPL calls of one expiry: many contracts, all calls, sorted strikes.
+    let market = vspread_sim::market::Market::new(vspread_sim::market::MarketConfig {
+        seed: 7,
+        start: chrono::Utc
+            .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
+            .unwrap(),
+        always_open: false,
+    });
+    let expiry = market.expiries("AAPL")[3];
+    let strikes = market.strikes("AAPL", expiry);
+    let k = strikes[strikes.len() / 2];
+    let yyyymmdd = expiry.format("%Y%m%d").to_string();
+    let one = ibapi::contracts::Contract::option(
+        "AAPL",
+        &yyyymmdd,
+        k.to_string().parse().unwrap(),
+        ibapi::contracts::OptionRight::Call,
+    );
+    let d = client.contract_details(&one).await.expect("one option");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].contract.strike, k.to_string().parse::<f64>().unwrap());
+    assert_eq!(d[0].contract.last_trade_date_or_contract_month, yyyymmdd);
+    assert_eq!(d[0].contract.multiplier, "100");
+    assert_ne!(d[0].contract.contract_id, aapl.contract.contract_id);
+
+    // An unknown symbol is TWS's error 200, not silence.
+    let nothing = client
+        .contract_details(&ibapi::contracts::Contract::stock("NOSUCH").build())
+        .await;
+    let err = nothing.expect_err("unknown contract");
+    assert!(err.to_string().contains("200"), "{err}");
 }

@@ -23,6 +23,15 @@ async fn the_official_python_client_connects_and_gets_answers() {
         first_order_id: 1000,
         clock: clock.clone(),
         handshake_timeout: Duration::from_secs(5),
+        market: Arc::new(std::sync::Mutex::new(vspread_sim::market::Market::new(
+            vspread_sim::market::MarketConfig {
+                seed: 7,
+                start: chrono::Utc
+                    .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
+                    .unwrap(),
+                always_open: false,
+            },
+        ))),
     };
     tokio::spawn(run(listener, settings, std::future::pending()));
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/handshake.py");

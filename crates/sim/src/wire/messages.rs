@@ -5,6 +5,7 @@
 /// Request (client → server) table ids.
 pub mod request {
     pub const IDS: u32 = 8;
+    pub const CONTRACT_DATA: u32 = 9;
     pub const MANAGED_ACCOUNTS: u32 = 17;
     pub const CURRENT_TIME: u32 = 49;
     pub const START_API: u32 = 71;
@@ -15,8 +16,10 @@ pub mod request {
 pub mod reply {
     pub const ERROR_MESSAGE: u32 = 4;
     pub const NEXT_VALID_ID: u32 = 9;
+    pub const CONTRACT_DATA: u32 = 10;
     pub const MANAGED_ACCOUNTS: u32 = 15;
     pub const CURRENT_TIME: u32 = 49;
+    pub const CONTRACT_DATA_END: u32 = 52;
     pub const CURRENT_TIME_MILLIS: u32 = 109;
 }
 
@@ -72,4 +75,102 @@ pub struct ErrorMessage {
     pub error_msg: Option<String>,
     #[prost(string, optional, tag = "5")]
     pub advanced_order_reject_json: Option<String>,
+}
+
+/// A contract as both directions carry it (the fields the simulator uses).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Contract {
+    #[prost(int32, optional, tag = "1")]
+    pub con_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub symbol: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub sec_type: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub last_trade_date_or_contract_month: Option<String>,
+    #[prost(double, optional, tag = "5")]
+    pub strike: Option<f64>,
+    #[prost(string, optional, tag = "6")]
+    pub right: Option<String>,
+    #[prost(double, optional, tag = "7")]
+    pub multiplier: Option<f64>,
+    #[prost(string, optional, tag = "8")]
+    pub exchange: Option<String>,
+    #[prost(string, optional, tag = "9")]
+    pub primary_exch: Option<String>,
+    #[prost(string, optional, tag = "10")]
+    pub currency: Option<String>,
+    #[prost(string, optional, tag = "11")]
+    pub local_symbol: Option<String>,
+    #[prost(string, optional, tag = "12")]
+    pub trading_class: Option<String>,
+    #[prost(string, optional, tag = "21")]
+    pub last_trade_date: Option<String>,
+}
+
+/// Contract details (the fields the clients use; the rest stay absent).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ContractDetails {
+    #[prost(string, optional, tag = "1")]
+    pub market_name: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    pub min_tick: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub order_types: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub valid_exchanges: Option<String>,
+    #[prost(int32, optional, tag = "5")]
+    pub price_magnifier: Option<i32>,
+    #[prost(int32, optional, tag = "6")]
+    pub under_con_id: Option<i32>,
+    #[prost(string, optional, tag = "7")]
+    pub long_name: Option<String>,
+    #[prost(string, optional, tag = "8")]
+    pub contract_month: Option<String>,
+    #[prost(string, optional, tag = "12")]
+    pub time_zone_id: Option<String>,
+    #[prost(string, optional, tag = "13")]
+    pub trading_hours: Option<String>,
+    #[prost(string, optional, tag = "14")]
+    pub liquid_hours: Option<String>,
+    #[prost(string, optional, tag = "19")]
+    pub under_symbol: Option<String>,
+    #[prost(string, optional, tag = "20")]
+    pub under_sec_type: Option<String>,
+    #[prost(string, optional, tag = "21")]
+    pub market_rule_ids: Option<String>,
+    #[prost(string, optional, tag = "22")]
+    pub real_expiration_date: Option<String>,
+    #[prost(string, optional, tag = "23")]
+    pub stock_type: Option<String>,
+    #[prost(string, optional, tag = "24")]
+    pub min_size: Option<String>,
+    #[prost(string, optional, tag = "25")]
+    pub size_increment: Option<String>,
+    #[prost(string, optional, tag = "26")]
+    pub suggested_size_increment: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ContractDataRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, optional, tag = "2")]
+    pub contract: Option<Contract>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ContractData {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, optional, tag = "2")]
+    pub contract: Option<Contract>,
+    #[prost(message, optional, tag = "3")]
+    pub contract_details: Option<ContractDetails>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ContractDataEnd {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
 }

@@ -1,0 +1,4 @@
+//! Request handlers, one module per request family. Each turns a decoded
+//! request and the market into the frames TWS would send back.
+
+pub mod contracts;
