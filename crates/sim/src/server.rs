@@ -5,8 +5,8 @@
 //! Served so far: the handshake and version negotiation, `startApi` with
 //! client-id uniqueness (TWS's error 326), the startup messages (managed
 //! accounts, next valid id, farm notices), `reqIds`, `reqCurrentTime`,
-//! `reqCurrentTimeInMillis`, `reqManagedAccts` and `reqContractDetails`
-//! (stocks and options). Any other request is
+//! `reqCurrentTimeInMillis`, `reqManagedAccts`, `reqContractDetails`
+//! (stocks and options) and `reqSecDefOptParams`. Any other request is
 //! answered with an error naming it, never silence, so a client does not
 //! hang waiting.
 
@@ -30,7 +30,8 @@ use crate::wire::frame::{
 };
 use crate::wire::messages::{
     ContractDataEnd, ContractDataRequest, CurrentTime, CurrentTimeInMillis, ErrorMessage,
-    IdsRequest, ManagedAccounts, NextValidId, StartApiRequest, reply, request,
+    IdsRequest, ManagedAccounts, NextValidId, SecDefOptParameter, SecDefOptParameterEnd,
+    SecDefOptParamsRequest, StartApiRequest, reply, request,
 };
 
 /// What the simulated gateway says about itself.
@@ -270,6 +271,50 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
                     )
                     .await?;
                 }
+            }
+            Some(request::SEC_DEF_OPT_PARAMS) => {
+                let Ok(req) = SecDefOptParamsRequest::decode(message.payload.as_slice()) else {
+                    let e = error_message(
+                        &shared,
+                        -1,
+                        320,
+                        "Error reading request: malformed option chain request",
+                    );
+                    send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+                    continue;
+                };
+                let req_id = req.req_id.unwrap_or(0);
+                let params = {
+                    let mut market = shared
+                        .settings
+                        .market
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    market.advance_to(shared.settings.clock.now());
+                    market.option_params(req.underlying_symbol.as_deref().unwrap_or(""))
+                };
+                let wanted = req.fut_fop_exchange.as_deref().unwrap_or("");
+                match params {
+                    // One row per (exchange, trading class); an unknown
+                    // underlying is an empty chain, as TWS answers it.
+                    Some(p) if wanted.is_empty() || wanted == p.exchange => {
+                        let row = SecDefOptParameter {
+                            req_id: Some(req_id),
+                            exchange: Some(p.exchange),
+                            underlying_con_id: Some(p.underlying_con_id),
+                            trading_class: Some(p.trading_class),
+                            multiplier: Some(p.multiplier),
+                            expirations: p.expirations,
+                            strikes: p.strikes,
+                        };
+                        send(&mut w, reply::SEC_DEF_OPT_PARAMETER, &row).await?;
+                    }
+                    _ => {}
+                }
+                let end = SecDefOptParameterEnd {
+                    req_id: Some(req_id),
+                };
+                send(&mut w, reply::SEC_DEF_OPT_PARAMETER_END, &end).await?;
             }
             Some(request::START_API) => {}
             other => {

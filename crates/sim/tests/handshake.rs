@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeZone as _;
+use ibapi::prelude::StreamExt as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vspread_core::clock::ManualClock;
 use vspread_sim::server::{SimSettings, run};
@@ -169,4 +170,47 @@ async fn contract_details_for_stocks_and_options() {
         .await;
     let err = nothing.expect_err("unknown contract");
     assert!(err.to_string().contains("200"), "{err}");
+}
+
+#[tokio::test]
+async fn option_chain_parameters() {
+    let (addr, _stop) = start(clock()).await;
+    let client = ibapi::Client::connect(&addr, 5).await.expect("connect");
+    let spy = client
+        .contract_details(&ibapi::contracts::Contract::stock("SPY").build())
+        .await
+        .unwrap();
+    let con_id = spy[0].contract.contract_id;
+    let mut chain = client
+        .option_chain("SPY", ibapi::contracts::SecurityType::Stock, con_id)
+        .subscribe()
+        .await
+        .expect("option chain");
+    let first = match chain.next().await.expect("one row").expect("no error") {
+        ibapi::subscriptions::SubscriptionItem::Data(row) => row,
+        other => panic!("expected a chain row, got {other:?}"),
+    };
+    assert_eq!(first.exchange, "SMART");
+    assert_eq!(first.underlying_contract_id, con_id);
+    assert_eq!(first.multiplier, "100");
+    // Exactly the market model's listed expiries, weeklies and monthlies.
+    let market = vspread_sim::market::Market::new(vspread_sim::market::MarketConfig {
+        seed: 7,
+        start: chrono::Utc
+            .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
+            .unwrap(),
+        always_open: false,
+    });
+    let listed: Vec<String> = market
+        .expiries("SPY")
+        .iter()
+        .map(|d| d.format("%Y%m%d").to_string())
+        .collect();
+    assert_eq!(first.expirations, listed);
+    assert!(listed.len() >= 12, "{} expiries", listed.len());
+    assert!(
+        first.strikes.windows(2).all(|w| w[0] < w[1]),
+        "ascending strikes"
+    );
+    assert!(first.strikes.len() > 50);
 }

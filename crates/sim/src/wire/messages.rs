@@ -9,6 +9,7 @@ pub mod request {
     pub const MANAGED_ACCOUNTS: u32 = 17;
     pub const CURRENT_TIME: u32 = 49;
     pub const START_API: u32 = 71;
+    pub const SEC_DEF_OPT_PARAMS: u32 = 78;
     pub const CURRENT_TIME_MILLIS: u32 = 105;
 }
 
@@ -20,6 +21,8 @@ pub mod reply {
     pub const MANAGED_ACCOUNTS: u32 = 15;
     pub const CURRENT_TIME: u32 = 49;
     pub const CONTRACT_DATA_END: u32 = 52;
+    pub const SEC_DEF_OPT_PARAMETER: u32 = 75;
+    pub const SEC_DEF_OPT_PARAMETER_END: u32 = 76;
     pub const CURRENT_TIME_MILLIS: u32 = 109;
 }
 
@@ -171,6 +174,44 @@ pub struct ContractData {
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ContractDataEnd {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SecDefOptParamsRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub underlying_symbol: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub fut_fop_exchange: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub underlying_sec_type: Option<String>,
+    #[prost(int32, optional, tag = "5")]
+    pub underlying_con_id: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SecDefOptParameter {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub exchange: Option<String>,
+    #[prost(int32, optional, tag = "3")]
+    pub underlying_con_id: Option<i32>,
+    #[prost(string, optional, tag = "4")]
+    pub trading_class: Option<String>,
+    #[prost(string, optional, tag = "5")]
+    pub multiplier: Option<String>,
+    #[prost(string, repeated, tag = "6")]
+    pub expirations: Vec<String>,
+    #[prost(double, repeated, tag = "7")]
+    pub strikes: Vec<f64>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SecDefOptParameterEnd {
     #[prost(int32, optional, tag = "1")]
     pub req_id: Option<i32>,
 }
