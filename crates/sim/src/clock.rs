@@ -1,77 +1,16 @@
-//! The simulator's clock: simulated time as a function of real time, with a
-//! speed factor, plus the market-hours question every part asks.
+//! Simulated time for the market: which instants are market time.
 //!
-//! `sim = sim_origin + (real − real_origin) × speed`. At speed 1 the
-//! simulator follows the wall clock (offset to its start time); at 60 a real
-//! minute is a simulated hour, so a week of DTE decay passes in under three
-//! real hours. The clock itself is pure: callers pass the real instant
-//! (from `vspread_core`'s clock seam or `Utc::now()` at the edge), which keeps
-//! it testable without sleeping.
+//! The clock itself is `vspread_core::clock`: the server reads an
+//! `AcceleratedClock` (speed factor, `--speed`), a `ManualClock` in tests,
+//! and hands the instant to the market (`Market::advance_to(now)`) and the
+//! venue. This module answers the market-hours questions about such an
+//! instant: open or not, and when it next opens.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::market::calendar::in_regular_session;
 use crate::market::process::next_session_open;
-
-/// Error for a speed factor that is not a finite positive number.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("speed factor must be a finite number above 0, got {0}")]
-pub struct InvalidSpeed(pub f64);
-
-/// Maps real time to simulated time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SimClock {
-    real_origin: DateTime<Utc>,
-    sim_origin: DateTime<Utc>,
-    speed: f64,
-}
-
-impl SimClock {
-    /// A clock reading `sim_origin` at real instant `real_origin`, running
-    /// `speed` times as fast as real time.
-    pub fn new(
-        sim_origin: DateTime<Utc>,
-        real_origin: DateTime<Utc>,
-        speed: f64,
-    ) -> Result<Self, InvalidSpeed> {
-        if !speed.is_finite() || speed <= 0.0 {
-            return Err(InvalidSpeed(speed));
-        }
-        Ok(SimClock {
-            real_origin,
-            sim_origin,
-            speed,
-        })
-    }
-
-    pub fn speed(&self) -> f64 {
-        self.speed
-    }
-
-    /// Simulated time at real instant `real_now` (never before the origin).
-    pub fn sim_time(&self, real_now: DateTime<Utc>) -> DateTime<Utc> {
-        let real_elapsed = (real_now - self.real_origin)
-            .num_microseconds()
-            .unwrap_or(i64::MAX)
-            .max(0);
-        let sim_elapsed = (real_elapsed as f64 * self.speed).min(i64::MAX as f64 / 2.0) as i64;
-        self.sim_origin + Duration::microseconds(sim_elapsed)
-    }
-
-    /// Real time that passes while `sim` of simulated time does.
-    pub fn real_duration(&self, sim: Duration) -> std::time::Duration {
-        let micros = sim.num_microseconds().unwrap_or(0).max(0) as f64 / self.speed;
-        std::time::Duration::from_micros(micros as u64)
-    }
-
-    /// Re-anchors the clock so it reads `sim_now` at `real_now` (e.g. after
-    /// restoring a saved market time), keeping the speed.
-    pub fn resume_at(&mut self, sim_now: DateTime<Utc>, real_now: DateTime<Utc>) {
-        self.sim_origin = sim_now;
-        self.real_origin = real_now;
-    }
-}
 
 /// When the market trades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,45 +39,11 @@ impl MarketHours {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{Duration, TimeZone};
+    use vspread_core::clock::{Clock, ManualClock};
 
     fn t(h: u32, m: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 23, h, m, 0).unwrap()
-    }
-
-    #[test]
-    fn speed_scales_elapsed_time() {
-        let clock = SimClock::new(t(14, 30), t(0, 0), 60.0).unwrap();
-        assert_eq!(clock.sim_time(t(0, 0)), t(14, 30));
-        assert_eq!(clock.sim_time(t(0, 1)), t(15, 30));
-        assert_eq!(
-            clock.sim_time(t(0, 0) - Duration::hours(1)),
-            t(14, 30),
-            "never before the origin"
-        );
-        assert_eq!(
-            clock.real_duration(Duration::hours(1)),
-            std::time::Duration::from_secs(60)
-        );
-    }
-
-    #[test]
-    fn rejects_bad_speeds() {
-        assert!(SimClock::new(t(0, 0), t(0, 0), 0.0).is_err());
-        assert!(SimClock::new(t(0, 0), t(0, 0), f64::NAN).is_err());
-        assert_eq!(
-            SimClock::new(t(0, 0), t(0, 0), -2.0)
-                .unwrap_err()
-                .to_string(),
-            "speed factor must be a finite number above 0, got -2"
-        );
-    }
-
-    #[test]
-    fn resume_keeps_speed() {
-        let mut clock = SimClock::new(t(14, 30), t(0, 0), 10.0).unwrap();
-        clock.resume_at(t(16, 0), t(5, 0));
-        assert_eq!(clock.sim_time(t(5, 1)), t(16, 10));
     }
 
     #[test]
@@ -153,5 +58,16 @@ mod tests {
         let always = MarketHours { always_open: true };
         assert!(always.is_open(t(3, 0)));
         assert_eq!(always.next_open(t(3, 0)), t(3, 0));
+    }
+
+    #[test]
+    fn a_core_clock_drives_the_hours() {
+        let clock = ManualClock::new(t(14, 0));
+        let hours = MarketHours { always_open: false };
+        assert!(!hours.is_open(clock.now()));
+        clock.advance(Duration::minutes(30));
+        assert!(hours.is_open(clock.now()));
+        clock.advance(Duration::hours(7));
+        assert!(!hours.is_open(clock.now()), "after 16:00 New York");
     }
 }

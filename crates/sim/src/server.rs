@@ -6,7 +6,7 @@
 //! client-id uniqueness (TWS's error 326), the startup messages (managed
 //! accounts, next valid id, farm notices), `reqIds`, `reqCurrentTime`,
 //! `reqCurrentTimeInMillis`, `reqManagedAccts`, `reqContractDetails`
-//! (stocks and options) and `reqSecDefOptParams`. Any other request is
+//! (stocks and options), `reqSecDefOptParams` and daily `reqHistoricalData`. Any other request is
 //! answered with an error naming it, never silence, so a client does not
 //! hang waiting.
 
@@ -22,7 +22,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use vspread_core::clock::Clock;
 
-use crate::handlers::contracts;
+use crate::handlers::{contracts, history};
 use crate::market::Market;
 
 use crate::wire::frame::{
@@ -30,8 +30,8 @@ use crate::wire::frame::{
 };
 use crate::wire::messages::{
     ContractDataEnd, ContractDataRequest, CurrentTime, CurrentTimeInMillis, ErrorMessage,
-    IdsRequest, ManagedAccounts, NextValidId, SecDefOptParameter, SecDefOptParameterEnd,
-    SecDefOptParamsRequest, StartApiRequest, reply, request,
+    HistoricalDataRequest, IdsRequest, ManagedAccounts, NextValidId, SecDefOptParameter,
+    SecDefOptParameterEnd, SecDefOptParamsRequest, StartApiRequest, reply, request,
 };
 
 /// What the simulated gateway says about itself.
@@ -315,6 +315,43 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
                     req_id: Some(req_id),
                 };
                 send(&mut w, reply::SEC_DEF_OPT_PARAMETER_END, &end).await?;
+            }
+            Some(request::HISTORICAL_DATA) => {
+                let Ok(req) = HistoricalDataRequest::decode(message.payload.as_slice()) else {
+                    let e = error_message(
+                        &shared,
+                        -1,
+                        320,
+                        "Error reading request: malformed historical data request",
+                    );
+                    send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+                    continue;
+                };
+                let req_id = req.req_id.unwrap_or(0);
+                let now = shared.settings.clock.now();
+                let answer = {
+                    let mut market = shared
+                        .settings
+                        .market
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    market.advance_to(now);
+                    history::daily_bars(&market, &req, now)
+                };
+                match answer {
+                    Ok((data, end)) => {
+                        send(&mut w, reply::HISTORICAL_DATA, &data).await?;
+                        send(&mut w, reply::HISTORICAL_DATA_END, &end).await?;
+                    }
+                    Err(text) => {
+                        send(
+                            &mut w,
+                            reply::ERROR_MESSAGE,
+                            &error_message(&shared, req_id, 162, &text),
+                        )
+                        .await?;
+                    }
+                }
             }
             Some(request::START_API) => {}
             other => {

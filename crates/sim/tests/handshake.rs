@@ -214,3 +214,41 @@ async fn option_chain_parameters() {
     );
     assert!(first.strikes.len() > 50);
 }
+
+#[tokio::test]
+async fn daily_history_matches_the_market_model() {
+    use ibapi::market_data::historical::{BarSize, Duration as HistDuration};
+    let (addr, _stop) = start(clock()).await;
+    let client = ibapi::Client::connect(&addr, 6).await.expect("connect");
+    let spy = ibapi::contracts::Contract::stock("SPY").build();
+    let data = client
+        .historical_data(&spy, BarSize::Day)
+        .duration(HistDuration::days(30))
+        .fetch()
+        .await
+        .expect("daily bars");
+    assert_eq!(data.bars.len(), 30);
+    let market = vspread_sim::market::Market::new(vspread_sim::market::MarketConfig {
+        seed: 7,
+        start: chrono::Utc
+            .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
+            .unwrap(),
+        always_open: false,
+    });
+    let expected = market.daily_bars("SPY", market.trading_date(), 30);
+    for (got, want) in data.bars.iter().zip(&expected) {
+        assert_eq!(
+            (got.open, got.high, got.low, got.close),
+            (want.open, want.high, want.low, want.close)
+        );
+        assert!(got.high >= got.low);
+    }
+    // Unsupported bar sizes are TWS's error 162, not silence.
+    let minutes = client
+        .historical_data(&spy, BarSize::Min)
+        .duration(HistDuration::days(1))
+        .fetch()
+        .await;
+    let err = minutes.expect_err("only daily bars");
+    assert!(err.to_string().contains("162"), "{err}");
+}

@@ -2,3 +2,4 @@
 //! request and the market into the frames TWS would send back.
 
 pub mod contracts;
+pub mod history;

@@ -7,6 +7,7 @@ pub mod request {
     pub const IDS: u32 = 8;
     pub const CONTRACT_DATA: u32 = 9;
     pub const MANAGED_ACCOUNTS: u32 = 17;
+    pub const HISTORICAL_DATA: u32 = 20;
     pub const CURRENT_TIME: u32 = 49;
     pub const START_API: u32 = 71;
     pub const SEC_DEF_OPT_PARAMS: u32 = 78;
@@ -19,10 +20,12 @@ pub mod reply {
     pub const NEXT_VALID_ID: u32 = 9;
     pub const CONTRACT_DATA: u32 = 10;
     pub const MANAGED_ACCOUNTS: u32 = 15;
+    pub const HISTORICAL_DATA: u32 = 17;
     pub const CURRENT_TIME: u32 = 49;
     pub const CONTRACT_DATA_END: u32 = 52;
     pub const SEC_DEF_OPT_PARAMETER: u32 = 75;
     pub const SEC_DEF_OPT_PARAMETER_END: u32 = 76;
+    pub const HISTORICAL_DATA_END: u32 = 108;
     pub const CURRENT_TIME_MILLIS: u32 = 109;
 }
 
@@ -214,4 +217,64 @@ pub struct SecDefOptParameter {
 pub struct SecDefOptParameterEnd {
     #[prost(int32, optional, tag = "1")]
     pub req_id: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalDataRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, optional, tag = "2")]
+    pub contract: Option<Contract>,
+    #[prost(string, optional, tag = "3")]
+    pub end_date_time: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub bar_size_setting: Option<String>,
+    #[prost(string, optional, tag = "5")]
+    pub duration: Option<String>,
+    #[prost(bool, optional, tag = "6")]
+    pub use_rth: Option<bool>,
+    #[prost(string, optional, tag = "7")]
+    pub what_to_show: Option<String>,
+    #[prost(int32, optional, tag = "8")]
+    pub format_date: Option<i32>,
+    #[prost(bool, optional, tag = "9")]
+    pub keep_up_to_date: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalDataBar {
+    #[prost(string, optional, tag = "1")]
+    pub date: Option<String>,
+    #[prost(double, optional, tag = "2")]
+    pub open: Option<f64>,
+    #[prost(double, optional, tag = "3")]
+    pub high: Option<f64>,
+    #[prost(double, optional, tag = "4")]
+    pub low: Option<f64>,
+    #[prost(double, optional, tag = "5")]
+    pub close: Option<f64>,
+    #[prost(string, optional, tag = "6")]
+    pub volume: Option<String>,
+    #[prost(string, optional, tag = "7")]
+    pub wap: Option<String>,
+    #[prost(int32, optional, tag = "8")]
+    pub bar_count: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalData {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, repeated, tag = "2")]
+    pub historical_data_bars: Vec<HistoricalDataBar>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalDataEnd {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub start_date_str: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub end_date_str: Option<String>,
 }
