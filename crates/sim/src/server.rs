@@ -6,7 +6,8 @@
 //! client-id uniqueness (TWS's error 326), the startup messages (managed
 //! accounts, next valid id, farm notices), `reqIds`, `reqCurrentTime`,
 //! `reqCurrentTimeInMillis`, `reqManagedAccts`, `reqContractDetails`
-//! (stocks and options), `reqSecDefOptParams` and daily `reqHistoricalData`. Any other request is
+//! (stocks and options), `reqSecDefOptParams`, daily `reqHistoricalData` and
+//! `reqMktData` snapshots (streaming subscriptions are refused by name). Any other request is
 //! answered with an error naming it, never silence, so a client does not
 //! hang waiting.
 
@@ -22,7 +23,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use vspread_core::clock::Clock;
 
-use crate::handlers::{contracts, history};
+use crate::handlers::{contracts, history, market_data};
 use crate::market::Market;
 
 use crate::wire::frame::{
@@ -30,8 +31,9 @@ use crate::wire::frame::{
 };
 use crate::wire::messages::{
     ContractDataEnd, ContractDataRequest, CurrentTime, CurrentTimeInMillis, ErrorMessage,
-    HistoricalDataRequest, IdsRequest, ManagedAccounts, NextValidId, SecDefOptParameter,
-    SecDefOptParameterEnd, SecDefOptParamsRequest, StartApiRequest, reply, request,
+    HistoricalDataRequest, IdsRequest, ManagedAccounts, MarketDataRequest, NextValidId,
+    SecDefOptParameter, SecDefOptParameterEnd, SecDefOptParamsRequest, StartApiRequest, reply,
+    request,
 };
 
 /// What the simulated gateway says about itself.
@@ -348,6 +350,55 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
                             &mut w,
                             reply::ERROR_MESSAGE,
                             &error_message(&shared, req_id, 162, &text),
+                        )
+                        .await?;
+                    }
+                }
+            }
+            Some(request::MARKET_DATA) => {
+                let Ok(req) = MarketDataRequest::decode(message.payload.as_slice()) else {
+                    let e = error_message(
+                        &shared,
+                        -1,
+                        320,
+                        "Error reading request: malformed market data request",
+                    );
+                    send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+                    continue;
+                };
+                let req_id = req.req_id.unwrap_or(0);
+                if !req.snapshot.unwrap_or(false) {
+                    let e = error_message(
+                        &shared,
+                        req_id,
+                        321,
+                        "Error validating request: streaming market data is not served by the vspread simulator yet; request a snapshot",
+                    );
+                    send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+                    continue;
+                }
+                let frames = {
+                    let mut market = shared
+                        .settings
+                        .market
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    market.advance_to(shared.settings.clock.now());
+                    market_data::con_id_of(&market, &req.contract.unwrap_or_default())
+                        .and_then(|id| market.quote(id))
+                        .map(|q| market_data::snapshot_frames(req_id, &q))
+                };
+                match frames {
+                    Some(frames) => {
+                        for f in frames {
+                            w.write_all(&f).await?;
+                        }
+                    }
+                    None => {
+                        send(
+                            &mut w,
+                            reply::ERROR_MESSAGE,
+                            &error_message(&shared, req_id, 200, contracts::NOT_FOUND),
                         )
                         .await?;
                     }

@@ -252,3 +252,110 @@ async fn daily_history_matches_the_market_model() {
     let err = minutes.expect_err("only daily bars");
     assert!(err.to_string().contains("162"), "{err}");
 }
+
+/// Collects a snapshot's ticks until `SnapshotEnd`.
+async fn snapshot(
+    client: &ibapi::Client,
+    contract: &ibapi::contracts::Contract,
+) -> Vec<ibapi::market_data::realtime::TickTypes> {
+    use ibapi::market_data::realtime::TickTypes;
+    let mut sub = client
+        .market_data(contract)
+        .snapshot()
+        .subscribe()
+        .await
+        .expect("snapshot");
+    let mut ticks = Vec::new();
+    while let Some(item) = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("no hang")
+    {
+        match item.expect("no error") {
+            ibapi::subscriptions::SubscriptionItem::Data(TickTypes::SnapshotEnd) => return ticks,
+            ibapi::subscriptions::SubscriptionItem::Data(t) => ticks.push(t),
+            _ => {}
+        }
+    }
+    panic!("the snapshot ended without SnapshotEnd: {ticks:?}");
+}
+
+#[tokio::test]
+async fn market_data_snapshots_for_a_stock_and_an_option() {
+    use ibapi::market_data::realtime::TickTypes;
+    let (addr, _stop) = start(clock()).await;
+    let client = ibapi::Client::connect(&addr, 8).await.expect("connect");
+    let ticks = snapshot(&client, &ibapi::contracts::Contract::stock("AAPL").build()).await;
+    let prices: Vec<(String, f64, f64)> = ticks
+        .iter()
+        .filter_map(|t| match t {
+            TickTypes::PriceSize(p) => Some((format!("{:?}", p.price_tick_type), p.price, p.size)),
+            _ => None,
+        })
+        .collect();
+    let bid = prices.iter().find(|p| p.0 == "Bid").expect("bid");
+    let ask = prices.iter().find(|p| p.0 == "Ask").expect("ask");
+    assert!(bid.1 > 0.0 && ask.1 > bid.1, "bid {bid:?} ask {ask:?}");
+    assert!(bid.2 > 0.0 && ask.2 > 0.0, "sizes");
+
+    // An at-the-money call: prices and a model computation with IV and greeks.
+    let market = vspread_sim::market::Market::new(vspread_sim::market::MarketConfig {
+        seed: 7,
+        start: chrono::Utc
+            .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
+            .unwrap(),
+        always_open: false,
+    });
+    let expiry = market.expiries("AAPL")[4];
+    let spot = market.spot("AAPL").unwrap();
+    let strike = market
+        .strikes("AAPL", expiry)
+        .into_iter()
+        .min_by(|a, b| {
+            let (a, b): (f64, f64) = (
+                a.to_string().parse().unwrap(),
+                b.to_string().parse().unwrap(),
+            );
+            (a - spot).abs().total_cmp(&(b - spot).abs())
+        })
+        .unwrap();
+    let call = ibapi::contracts::Contract::option(
+        "AAPL",
+        &expiry.format("%Y%m%d").to_string(),
+        strike.to_string().parse().unwrap(),
+        ibapi::contracts::OptionRight::Call,
+    );
+    let ticks = snapshot(&client, &call).await;
+    let model = ticks
+        .iter()
+        .find_map(|t| match t {
+            TickTypes::OptionComputation(c) if format!("{:?}", c.field).contains("Model") => {
+                Some(c.clone())
+            }
+            _ => None,
+        })
+        .expect("a model option computation");
+    let iv = model.implied_volatility.expect("iv");
+    let delta = model.delta.expect("delta");
+    assert!((0.05..2.0).contains(&iv), "iv {iv}");
+    assert!(
+        (0.3..0.7).contains(&delta),
+        "an at-the-money call's delta, got {delta}"
+    );
+    assert!(model.gamma.unwrap() > 0.0 && model.vega.unwrap() > 0.0);
+    assert!((model.underlying_price.unwrap() - spot).abs() < 1e-6 * spot.max(1.0) + 0.01);
+
+    // Streaming is refused by name, not left hanging.
+    let streaming = client
+        .market_data(&ibapi::contracts::Contract::stock("AAPL").build())
+        .subscribe()
+        .await;
+    if let Ok(mut sub) = streaming {
+        let first = tokio::time::timeout(Duration::from_secs(5), sub.next())
+            .await
+            .expect("an answer");
+        assert!(
+            matches!(first, Some(Err(_)) | None),
+            "streaming is not served yet: {first:?}"
+        );
+    }
+}

@@ -3,3 +3,4 @@
 
 pub mod contracts;
 pub mod history;
+pub mod market_data;

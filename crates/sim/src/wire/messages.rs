@@ -4,6 +4,7 @@
 
 /// Request (client → server) table ids.
 pub mod request {
+    pub const MARKET_DATA: u32 = 1;
     pub const IDS: u32 = 8;
     pub const CONTRACT_DATA: u32 = 9;
     pub const MANAGED_ACCOUNTS: u32 = 17;
@@ -16,13 +17,18 @@ pub mod request {
 
 /// Reply (server → client) table ids.
 pub mod reply {
+    pub const TICK_PRICE: u32 = 1;
+    pub const TICK_SIZE: u32 = 2;
     pub const ERROR_MESSAGE: u32 = 4;
     pub const NEXT_VALID_ID: u32 = 9;
     pub const CONTRACT_DATA: u32 = 10;
     pub const MANAGED_ACCOUNTS: u32 = 15;
     pub const HISTORICAL_DATA: u32 = 17;
+    pub const TICK_OPTION_COMPUTATION: u32 = 21;
     pub const CURRENT_TIME: u32 = 49;
     pub const CONTRACT_DATA_END: u32 = 52;
+    pub const TICK_SNAPSHOT_END: u32 = 57;
+    pub const MARKET_DATA_TYPE: u32 = 58;
     pub const SEC_DEF_OPT_PARAMETER: u32 = 75;
     pub const SEC_DEF_OPT_PARAMETER_END: u32 = 76;
     pub const HISTORICAL_DATA_END: u32 = 108;
@@ -277,4 +283,82 @@ pub struct HistoricalDataEnd {
     pub start_date_str: Option<String>,
     #[prost(string, optional, tag = "3")]
     pub end_date_str: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct MarketDataRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, optional, tag = "2")]
+    pub contract: Option<Contract>,
+    #[prost(string, optional, tag = "3")]
+    pub generic_tick_list: Option<String>,
+    #[prost(bool, optional, tag = "4")]
+    pub snapshot: Option<bool>,
+    #[prost(bool, optional, tag = "5")]
+    pub regulatory_snapshot: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct MarketDataType {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(int32, optional, tag = "2")]
+    pub market_data_type: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TickPrice {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(int32, optional, tag = "2")]
+    pub tick_type: Option<i32>,
+    #[prost(double, optional, tag = "3")]
+    pub price: Option<f64>,
+    #[prost(string, optional, tag = "4")]
+    pub size: Option<String>,
+    #[prost(int32, optional, tag = "5")]
+    pub attr_mask: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TickSize {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(int32, optional, tag = "2")]
+    pub tick_type: Option<i32>,
+    #[prost(string, optional, tag = "3")]
+    pub size: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TickOptionComputation {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(int32, optional, tag = "2")]
+    pub tick_type: Option<i32>,
+    #[prost(int32, optional, tag = "3")]
+    pub tick_attrib: Option<i32>,
+    #[prost(double, optional, tag = "4")]
+    pub implied_vol: Option<f64>,
+    #[prost(double, optional, tag = "5")]
+    pub delta: Option<f64>,
+    #[prost(double, optional, tag = "6")]
+    pub opt_price: Option<f64>,
+    #[prost(double, optional, tag = "7")]
+    pub pv_dividend: Option<f64>,
+    #[prost(double, optional, tag = "8")]
+    pub gamma: Option<f64>,
+    #[prost(double, optional, tag = "9")]
+    pub vega: Option<f64>,
+    #[prost(double, optional, tag = "10")]
+    pub theta: Option<f64>,
+    #[prost(double, optional, tag = "11")]
+    pub und_price: Option<f64>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TickSnapshotEnd {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
 }
