@@ -24,6 +24,8 @@ enum Command {
     Config(cmd::config::ConfigCommand),
     /// Rank the vertical spreads of an option chain CSV (see the scanner spec).
     Scan(cmd::scan::ScanArgs),
+    /// Run the simulated IB gateway (TWS API wire protocol) on a TCP port.
+    Sim(cmd::sim::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Config(c) => cmd::config::run(c),
         Command::Scan(a) => cmd::scan::run(a),
+        Command::Sim(a) => cmd::sim::run_sim(a),
     };
     match result {
         Ok(code) => code,

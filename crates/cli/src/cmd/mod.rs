@@ -2,3 +2,4 @@
 
 pub mod config;
 pub mod scan;
+pub mod sim;
