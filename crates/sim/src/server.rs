@@ -7,7 +7,8 @@
 //! accounts, next valid id, farm notices), `reqIds`, `reqCurrentTime`,
 //! `reqCurrentTimeInMillis`, `reqManagedAccts`, `reqContractDetails`
 //! (stocks and options), `reqSecDefOptParams`, daily `reqHistoricalData` and
-//! `reqMktData` snapshots (streaming subscriptions are refused by name). Any other request is
+//! `reqMktData` snapshots (streaming subscriptions are refused by name) and
+//! `reqAccountSummary`. Any other request is
 //! answered with an error naming it, never silence, so a client does not
 //! hang waiting.
 
@@ -23,6 +24,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use vspread_core::clock::Clock;
 
+use crate::account::Account;
 use crate::handlers::{contracts, history, market_data};
 use crate::market::Market;
 
@@ -30,10 +32,10 @@ use crate::wire::frame::{
     FrameError, encode_protobuf, read_handshake, read_message, write_handshake_reply,
 };
 use crate::wire::messages::{
-    ContractDataEnd, ContractDataRequest, CurrentTime, CurrentTimeInMillis, ErrorMessage,
-    HistoricalDataRequest, IdsRequest, ManagedAccounts, MarketDataRequest, NextValidId,
-    SecDefOptParameter, SecDefOptParameterEnd, SecDefOptParamsRequest, StartApiRequest, reply,
-    request,
+    AccountSummary, AccountSummaryEnd, AccountSummaryRequest, ContractDataEnd, ContractDataRequest,
+    CurrentTime, CurrentTimeInMillis, ErrorMessage, HistoricalDataRequest, IdsRequest,
+    ManagedAccounts, MarketDataRequest, NextValidId, SecDefOptParameter, SecDefOptParameterEnd,
+    SecDefOptParamsRequest, StartApiRequest, reply, request,
 };
 
 /// What the simulated gateway says about itself.
@@ -49,6 +51,8 @@ pub struct SimSettings {
     pub handshake_timeout: Duration,
     /// The simulated market every client sees.
     pub market: Arc<Mutex<Market>>,
+    /// The one account the gateway trades for.
+    pub account: Arc<Mutex<Account>>,
 }
 
 /// State shared by all connections.
@@ -404,6 +408,64 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
                     }
                 }
             }
+            Some(request::ACCOUNT_SUMMARY) => {
+                let Ok(req) = AccountSummaryRequest::decode(message.payload.as_slice()) else {
+                    let e = error_message(
+                        &shared,
+                        -1,
+                        320,
+                        "Error reading request: malformed account summary request",
+                    );
+                    send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+                    continue;
+                };
+                let req_id = req.req_id.unwrap_or(0);
+                let wanted: Vec<String> = req
+                    .tags
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                let (account_id, tags) = {
+                    let mut market = shared
+                        .settings
+                        .market
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    market.advance_to(shared.settings.clock.now());
+                    let account = shared
+                        .settings
+                        .account
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    (account.id.clone(), account.values(&market).summary_tags())
+                };
+                // A summary row per requested tag the simulator can state.
+                for (tag, value) in tags
+                    .into_iter()
+                    .filter(|(t, _)| wanted.iter().any(|w| w == t))
+                {
+                    let row = AccountSummary {
+                        req_id: Some(req_id),
+                        account: Some(account_id.clone()),
+                        tag: Some(tag.to_string()),
+                        value: Some(value),
+                        currency: (tag != "AccountType").then(|| "USD".to_string()),
+                    };
+                    send(&mut w, reply::ACCOUNT_SUMMARY, &row).await?;
+                }
+                send(
+                    &mut w,
+                    reply::ACCOUNT_SUMMARY_END,
+                    &AccountSummaryEnd {
+                        req_id: Some(req_id),
+                    },
+                )
+                .await?;
+            }
+            // The summary is sent once per request, so there is nothing to stop.
+            Some(request::CANCEL_ACCOUNT_SUMMARY) => {}
             Some(request::START_API) => {}
             other => {
                 let what = match other {

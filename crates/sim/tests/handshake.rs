@@ -28,6 +28,10 @@ async fn start(clock: Arc<ManualClock>) -> (String, tokio::sync::oneshot::Sender
                 always_open: false,
             },
         ))),
+        account: Arc::new(std::sync::Mutex::new(vspread_sim::account::Account::new(
+            "DU1234567",
+            rust_decimal::Decimal::new(100_000, 0),
+        ))),
     };
     tokio::spawn(run(listener, settings, async {
         let _ = stopped.await;
@@ -358,4 +362,47 @@ async fn market_data_snapshots_for_a_stock_and_an_option() {
             "streaming is not served yet: {first:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn account_summary_of_a_fresh_cash_account() {
+    use ibapi::accounts::AccountSummaryResult;
+    let (addr, _stop) = start(clock()).await;
+    let client = ibapi::Client::connect(&addr, 9).await.expect("connect");
+    let group = ibapi::accounts::types::AccountGroup("All".into());
+    let mut sub = client
+        .account_summary(
+            &group,
+            &[
+                "NetLiquidation",
+                "TotalCashValue",
+                "BuyingPower",
+                "AccountType",
+            ],
+        )
+        .await
+        .expect("summary");
+    let mut rows = std::collections::BTreeMap::new();
+    loop {
+        let item = tokio::time::timeout(Duration::from_secs(5), sub.next())
+            .await
+            .expect("no hang");
+        match item.expect("an item").expect("no error") {
+            ibapi::subscriptions::SubscriptionItem::Data(AccountSummaryResult::Summary(s)) => {
+                assert_eq!(s.account, "DU1234567");
+                rows.insert(s.tag.clone(), (s.value.clone(), s.currency.clone()));
+            }
+            ibapi::subscriptions::SubscriptionItem::Data(AccountSummaryResult::End) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(
+        rows["NetLiquidation"],
+        ("100000.00".to_string(), "USD".to_string())
+    );
+    assert_eq!(rows["TotalCashValue"].0, "100000.00");
+    assert_eq!(rows["AccountType"].0, "INDIVIDUAL");
+    let buying_power: f64 = rows["BuyingPower"].0.parse().unwrap();
+    assert!(buying_power > 0.0);
 }

@@ -32,6 +32,10 @@ async fn the_official_python_client_connects_and_gets_answers() {
                 always_open: false,
             },
         ))),
+        account: Arc::new(std::sync::Mutex::new(vspread_sim::account::Account::new(
+            "DU1234567",
+            rust_decimal::Decimal::new(100_000, 0),
+        ))),
     };
     tokio::spawn(run(listener, settings, std::future::pending()));
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/handshake.py");

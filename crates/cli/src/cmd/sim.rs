@@ -9,14 +9,16 @@ use std::time::Duration;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Args;
+use rust_decimal::Decimal;
 use vspread_core::clock::{AcceleratedClock, Clock as _};
+use vspread_sim::account::Account;
 use vspread_sim::market::{Market, MarketConfig};
 use vspread_sim::server::{SimSettings, run};
 
 /// Serves, so far: the handshake (server version 226), startup messages,
 /// reqIds, reqCurrentTime, reqManagedAccts, reqContractDetails (stocks and
 /// options), reqSecDefOptParams, daily reqHistoricalData and reqMktData
-/// snapshots. Other requests are answered with an error naming them.
+/// snapshots and reqAccountSummary. Other requests are answered with an error naming them.
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Address to listen on.
@@ -37,6 +39,9 @@ pub struct SimArgs {
     /// Account id reported to clients.
     #[arg(long, default_value = "DU0000001")]
     account: String,
+    /// Starting cash of the account, in USD.
+    #[arg(long, default_value_t = 100_000)]
+    cash: u64,
 }
 
 pub fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
@@ -48,11 +53,15 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         always_open: args.always_open,
     });
     let settings = SimSettings {
-        accounts: vec![args.account],
+        accounts: vec![args.account.clone()],
         first_order_id: 1,
         clock: clock.clone(),
         handshake_timeout: Duration::from_secs(10),
         market: Arc::new(Mutex::new(market)),
+        account: Arc::new(Mutex::new(Account::new(
+            args.account.clone(),
+            Decimal::from(args.cash),
+        ))),
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async move {

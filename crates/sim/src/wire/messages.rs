@@ -10,6 +10,8 @@ pub mod request {
     pub const MANAGED_ACCOUNTS: u32 = 17;
     pub const HISTORICAL_DATA: u32 = 20;
     pub const CURRENT_TIME: u32 = 49;
+    pub const ACCOUNT_SUMMARY: u32 = 62;
+    pub const CANCEL_ACCOUNT_SUMMARY: u32 = 63;
     pub const START_API: u32 = 71;
     pub const SEC_DEF_OPT_PARAMS: u32 = 78;
     pub const CURRENT_TIME_MILLIS: u32 = 105;
@@ -28,6 +30,8 @@ pub mod reply {
     pub const CURRENT_TIME: u32 = 49;
     pub const CONTRACT_DATA_END: u32 = 52;
     pub const TICK_SNAPSHOT_END: u32 = 57;
+    pub const ACCOUNT_SUMMARY: u32 = 63;
+    pub const ACCOUNT_SUMMARY_END: u32 = 64;
     pub const MARKET_DATA_TYPE: u32 = 58;
     pub const SEC_DEF_OPT_PARAMETER: u32 = 75;
     pub const SEC_DEF_OPT_PARAMETER_END: u32 = 76;
@@ -359,6 +363,36 @@ pub struct TickOptionComputation {
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct TickSnapshotEnd {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AccountSummaryRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub group: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub tags: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AccountSummary {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub account: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub tag: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub value: Option<String>,
+    #[prost(string, optional, tag = "5")]
+    pub currency: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AccountSummaryEnd {
     #[prost(int32, optional, tag = "1")]
     pub req_id: Option<i32>,
 }
