@@ -8,7 +8,7 @@
 //! `reqCurrentTimeInMillis`, `reqManagedAccts`, `reqContractDetails`
 //! (stocks and options), `reqSecDefOptParams`, daily `reqHistoricalData` and
 //! `reqMktData` snapshots (streaming subscriptions are refused by name) and
-//! `reqAccountSummary`. Any other request is
+//! `reqAccountSummary` and `reqPositions`. Any other request is
 //! answered with an error naming it, never silence, so a client does not
 //! hang waiting.
 
@@ -33,9 +33,9 @@ use crate::wire::frame::{
 };
 use crate::wire::messages::{
     AccountSummary, AccountSummaryEnd, AccountSummaryRequest, ContractDataEnd, ContractDataRequest,
-    CurrentTime, CurrentTimeInMillis, ErrorMessage, HistoricalDataRequest, IdsRequest,
-    ManagedAccounts, MarketDataRequest, NextValidId, SecDefOptParameter, SecDefOptParameterEnd,
-    SecDefOptParamsRequest, StartApiRequest, reply, request,
+    CurrentTime, CurrentTimeInMillis, Empty, ErrorMessage, HistoricalDataRequest, IdsRequest,
+    ManagedAccounts, MarketDataRequest, NextValidId, PositionMessage, SecDefOptParameter,
+    SecDefOptParameterEnd, SecDefOptParamsRequest, StartApiRequest, reply, request,
 };
 
 /// What the simulated gateway says about itself.
@@ -464,6 +464,32 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
                 )
                 .await?;
             }
+            Some(request::POSITIONS) => {
+                let rows: Vec<PositionMessage> = {
+                    let account = shared
+                        .settings
+                        .account
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    account
+                        .positions
+                        .values()
+                        .map(|p| PositionMessage {
+                            account: Some(account.id.clone()),
+                            contract: Some(contracts::wire_contract(&p.contract)),
+                            position: Some(p.quantity.normalize().to_string()),
+                            avg_cost: rust_decimal::prelude::ToPrimitive::to_f64(&p.avg_cost()),
+                        })
+                        .collect()
+                };
+                for row in &rows {
+                    send(&mut w, reply::POSITION, row).await?;
+                }
+                send(&mut w, reply::POSITION_END, &Empty {}).await?;
+            }
+            // Positions and the summary are sent once per request, so a
+            // cancel has nothing to stop.
+            Some(request::CANCEL_POSITIONS) => {}
             // The summary is sent once per request, so there is nothing to stop.
             Some(request::CANCEL_ACCOUNT_SUMMARY) => {}
             Some(request::START_API) => {}

@@ -406,3 +406,61 @@ async fn account_summary_of_a_fresh_cash_account() {
     let buying_power: f64 = rows["BuyingPower"].0.parse().unwrap();
     assert!(buying_power > 0.0);
 }
+
+#[tokio::test]
+async fn positions_follow_the_account() {
+    use ibapi::accounts::PositionUpdate;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let market = vspread_sim::market::Market::new(vspread_sim::market::MarketConfig {
+        seed: 7,
+        start: chrono::Utc
+            .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
+            .unwrap(),
+        always_open: false,
+    });
+    let aapl = vspread_sim::market::Contract::Stock(market.find_stock("AAPL").unwrap().clone());
+    let mut account =
+        vspread_sim::account::Account::new("DU1234567", rust_decimal::Decimal::new(100_000, 0));
+    account.apply_fill(
+        &aapl,
+        vspread_sim::account::Side::Bought,
+        rust_decimal::Decimal::new(10, 0),
+        rust_decimal::Decimal::new(20_000, 2),
+        rust_decimal::Decimal::ONE,
+    );
+    let settings = SimSettings {
+        accounts: vec!["DU1234567".into()],
+        first_order_id: 1000,
+        clock: clock(),
+        handshake_timeout: Duration::from_secs(5),
+        market: Arc::new(std::sync::Mutex::new(market)),
+        account: Arc::new(std::sync::Mutex::new(account)),
+    };
+    tokio::spawn(run(listener, settings, std::future::pending()));
+    let client = ibapi::Client::connect(&addr, 10).await.expect("connect");
+    let mut sub = client.positions().await.expect("positions");
+    let mut rows = Vec::new();
+    loop {
+        let item = tokio::time::timeout(Duration::from_secs(5), sub.next())
+            .await
+            .expect("no hang");
+        match item.expect("an item").expect("no error") {
+            ibapi::subscriptions::SubscriptionItem::Data(PositionUpdate::Position(p)) => {
+                rows.push(p)
+            }
+            ibapi::subscriptions::SubscriptionItem::Data(PositionUpdate::PositionEnd) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].account, "DU1234567");
+    assert_eq!(rows[0].contract.symbol.to_string(), "AAPL");
+    assert_eq!(rows[0].position, 10.0);
+    // IB's average cost includes the opening commission: (10 x 200 + 1) / 10.
+    assert!(
+        (rows[0].average_cost - 200.1).abs() < 1e-9,
+        "{}",
+        rows[0].average_cost
+    );
+}

@@ -18,7 +18,7 @@ use vspread_sim::server::{SimSettings, run};
 /// Serves, so far: the handshake (server version 226), startup messages,
 /// reqIds, reqCurrentTime, reqManagedAccts, reqContractDetails (stocks and
 /// options), reqSecDefOptParams, daily reqHistoricalData and reqMktData
-/// snapshots and reqAccountSummary. Other requests are answered with an error naming them.
+/// snapshots, reqAccountSummary and reqPositions. Other requests are answered with an error naming them.
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Address to listen on.

@@ -57,9 +57,8 @@ pub fn matching(market: &Market, request: &Contract) -> Vec<SimContract> {
     }
 }
 
-/// The reply frame for one contract.
-pub fn contract_data(req_id: i32, details: &SimDetails) -> ContractData {
-    let c = &details.contract;
+/// A simulator contract as the wire describes it.
+pub fn wire_contract(c: &SimContract) -> Contract {
     let mut contract = Contract {
         con_id: Some(c.con_id()),
         symbol: Some(c.symbol().to_string()),
@@ -85,10 +84,15 @@ pub fn contract_data(req_id: i32, details: &SimDetails) -> ContractData {
             contract.trading_class = text(&o.trading_class);
         }
     }
+    contract
+}
+
+/// The reply frame for one contract.
+pub fn contract_data(req_id: i32, details: &SimDetails) -> ContractData {
     let d = details;
     ContractData {
         req_id: Some(req_id),
-        contract: Some(contract),
+        contract: Some(wire_contract(&d.contract)),
         contract_details: Some(ContractDetails {
             market_name: text(&d.market_name),
             min_tick: Some(d.min_tick.clone()),

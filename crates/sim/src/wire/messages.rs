@@ -10,8 +10,10 @@ pub mod request {
     pub const MANAGED_ACCOUNTS: u32 = 17;
     pub const HISTORICAL_DATA: u32 = 20;
     pub const CURRENT_TIME: u32 = 49;
+    pub const POSITIONS: u32 = 61;
     pub const ACCOUNT_SUMMARY: u32 = 62;
     pub const CANCEL_ACCOUNT_SUMMARY: u32 = 63;
+    pub const CANCEL_POSITIONS: u32 = 64;
     pub const START_API: u32 = 71;
     pub const SEC_DEF_OPT_PARAMS: u32 = 78;
     pub const CURRENT_TIME_MILLIS: u32 = 105;
@@ -30,6 +32,8 @@ pub mod reply {
     pub const CURRENT_TIME: u32 = 49;
     pub const CONTRACT_DATA_END: u32 = 52;
     pub const TICK_SNAPSHOT_END: u32 = 57;
+    pub const POSITION: u32 = 61;
+    pub const POSITION_END: u32 = 62;
     pub const ACCOUNT_SUMMARY: u32 = 63;
     pub const ACCOUNT_SUMMARY_END: u32 = 64;
     pub const MARKET_DATA_TYPE: u32 = 58;
@@ -396,3 +400,19 @@ pub struct AccountSummaryEnd {
     #[prost(int32, optional, tag = "1")]
     pub req_id: Option<i32>,
 }
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PositionMessage {
+    #[prost(string, optional, tag = "1")]
+    pub account: Option<String>,
+    #[prost(message, optional, tag = "2")]
+    pub contract: Option<Contract>,
+    #[prost(string, optional, tag = "3")]
+    pub position: Option<String>,
+    #[prost(double, optional, tag = "4")]
+    pub avg_cost: Option<f64>,
+}
+
+/// `PositionEnd` and other messages without fields.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Empty {}
