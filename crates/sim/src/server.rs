@@ -126,6 +126,40 @@ async fn send(
     w.write_all(&encode_protobuf(type_id, message)).await
 }
 
+/// Decodes a request, or tells the client it was malformed (TWS's 320) and
+/// returns `None`; the connection goes on.
+async fn decode<T: prost::Message + Default>(
+    w: &mut OwnedWriteHalf,
+    shared: &Shared,
+    message: &crate::wire::frame::Message,
+    what: &str,
+) -> std::io::Result<Option<T>> {
+    match T::decode(message.payload.as_slice()) {
+        Ok(req) => Ok(Some(req)),
+        Err(e) => {
+            let text = format!("Error reading request: malformed {what} request: {e}");
+            send(
+                w,
+                reply::ERROR_MESSAGE,
+                &error_message(shared, -1, 320, &text),
+            )
+            .await?;
+            Ok(None)
+        }
+    }
+}
+
+/// The market, brought up to the simulator's clock.
+fn market_now(shared: &Shared) -> std::sync::MutexGuard<'_, Market> {
+    let mut market = shared
+        .settings
+        .market
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    market.advance_to(shared.settings.clock.now());
+    market
+}
+
 async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError> {
     stream.set_nodelay(true)?;
     let (mut r, mut w) = stream.into_split();
@@ -228,24 +262,15 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
                 send(&mut w, reply::MANAGED_ACCOUNTS, &accounts).await?
             }
             Some(request::CONTRACT_DATA) => {
-                let Ok(req) = ContractDataRequest::decode(message.payload.as_slice()) else {
-                    let e = error_message(
-                        &shared,
-                        -1,
-                        320,
-                        "Error reading request: malformed contract details request",
-                    );
-                    send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+                let Some(req) =
+                    decode::<ContractDataRequest>(&mut w, &shared, &message, "contract details")
+                        .await?
+                else {
                     continue;
                 };
                 let req_id = req.req_id.unwrap_or(0);
                 let frames: Vec<Vec<u8>> = {
-                    let mut market = shared
-                        .settings
-                        .market
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner());
-                    market.advance_to(shared.settings.clock.now());
+                    let market = market_now(&shared);
                     let found = contracts::matching(&market, &req.contract.unwrap_or_default());
                     found
                         .iter()
@@ -279,24 +304,15 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
                 }
             }
             Some(request::SEC_DEF_OPT_PARAMS) => {
-                let Ok(req) = SecDefOptParamsRequest::decode(message.payload.as_slice()) else {
-                    let e = error_message(
-                        &shared,
-                        -1,
-                        320,
-                        "Error reading request: malformed option chain request",
-                    );
-                    send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+                let Some(req) =
+                    decode::<SecDefOptParamsRequest>(&mut w, &shared, &message, "option chain")
+                        .await?
+                else {
                     continue;
                 };
                 let req_id = req.req_id.unwrap_or(0);
                 let params = {
-                    let mut market = shared
-                        .settings
-                        .market
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner());
-                    market.advance_to(shared.settings.clock.now());
+                    let market = market_now(&shared);
                     market.option_params(req.underlying_symbol.as_deref().unwrap_or(""))
                 };
                 let wanted = req.fut_fop_exchange.as_deref().unwrap_or("");
@@ -323,25 +339,16 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
                 send(&mut w, reply::SEC_DEF_OPT_PARAMETER_END, &end).await?;
             }
             Some(request::HISTORICAL_DATA) => {
-                let Ok(req) = HistoricalDataRequest::decode(message.payload.as_slice()) else {
-                    let e = error_message(
-                        &shared,
-                        -1,
-                        320,
-                        "Error reading request: malformed historical data request",
-                    );
-                    send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+                let Some(req) =
+                    decode::<HistoricalDataRequest>(&mut w, &shared, &message, "historical data")
+                        .await?
+                else {
                     continue;
                 };
                 let req_id = req.req_id.unwrap_or(0);
                 let now = shared.settings.clock.now();
                 let answer = {
-                    let mut market = shared
-                        .settings
-                        .market
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner());
-                    market.advance_to(now);
+                    let market = market_now(&shared);
                     history::daily_bars(&market, &req, now)
                 };
                 match answer {
@@ -360,14 +367,9 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
                 }
             }
             Some(request::MARKET_DATA) => {
-                let Ok(req) = MarketDataRequest::decode(message.payload.as_slice()) else {
-                    let e = error_message(
-                        &shared,
-                        -1,
-                        320,
-                        "Error reading request: malformed market data request",
-                    );
-                    send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+                let Some(req) =
+                    decode::<MarketDataRequest>(&mut w, &shared, &message, "market data").await?
+                else {
                     continue;
                 };
                 let req_id = req.req_id.unwrap_or(0);
@@ -382,12 +384,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
                     continue;
                 }
                 let frames = {
-                    let mut market = shared
-                        .settings
-                        .market
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner());
-                    market.advance_to(shared.settings.clock.now());
+                    let market = market_now(&shared);
                     market_data::con_id_of(&market, &req.contract.unwrap_or_default())
                         .and_then(|id| market.quote(id))
                         .map(|q| market_data::snapshot_frames(req_id, &q))
@@ -409,14 +406,10 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
                 }
             }
             Some(request::ACCOUNT_SUMMARY) => {
-                let Ok(req) = AccountSummaryRequest::decode(message.payload.as_slice()) else {
-                    let e = error_message(
-                        &shared,
-                        -1,
-                        320,
-                        "Error reading request: malformed account summary request",
-                    );
-                    send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+                let Some(req) =
+                    decode::<AccountSummaryRequest>(&mut w, &shared, &message, "account summary")
+                        .await?
+                else {
                     continue;
                 };
                 let req_id = req.req_id.unwrap_or(0);
@@ -428,12 +421,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
                     .filter(|t| !t.is_empty())
                     .collect();
                 let (account_id, tags) = {
-                    let mut market = shared
-                        .settings
-                        .market
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner());
-                    market.advance_to(shared.settings.clock.now());
+                    let market = market_now(&shared);
                     let account = shared
                         .settings
                         .account

@@ -39,6 +39,18 @@ async fn start(clock: Arc<ManualClock>) -> (String, tokio::sync::oneshot::Sender
     (addr, stop)
 }
 
+/// The market every test's simulator runs (same seed and start), so a test
+/// can compute what the wire must carry.
+fn test_market() -> vspread_sim::market::Market {
+    vspread_sim::market::Market::new(vspread_sim::market::MarketConfig {
+        seed: 7,
+        start: chrono::Utc
+            .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
+            .unwrap(),
+        always_open: false,
+    })
+}
+
 fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(
         chrono::Utc
@@ -144,13 +156,7 @@ async fn contract_details_for_stocks_and_options() {
     assert_eq!(again[0].contract.contract_id, aapl.contract.contract_id);
 
     // All AAPL calls of one expiry: many contracts, all calls, sorted strikes.
-    let market = vspread_sim::market::Market::new(vspread_sim::market::MarketConfig {
-        seed: 7,
-        start: chrono::Utc
-            .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
-            .unwrap(),
-        always_open: false,
-    });
+    let market = test_market();
     let expiry = market.expiries("AAPL")[3];
     let strikes = market.strikes("AAPL", expiry);
     let k = strikes[strikes.len() / 2];
@@ -198,13 +204,7 @@ async fn option_chain_parameters() {
     assert_eq!(first.underlying_contract_id, con_id);
     assert_eq!(first.multiplier, "100");
     // Exactly the market model's listed expiries, weeklies and monthlies.
-    let market = vspread_sim::market::Market::new(vspread_sim::market::MarketConfig {
-        seed: 7,
-        start: chrono::Utc
-            .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
-            .unwrap(),
-        always_open: false,
-    });
+    let market = test_market();
     let listed: Vec<String> = market
         .expiries("SPY")
         .iter()
@@ -232,13 +232,7 @@ async fn daily_history_matches_the_market_model() {
         .await
         .expect("daily bars");
     assert_eq!(data.bars.len(), 30);
-    let market = vspread_sim::market::Market::new(vspread_sim::market::MarketConfig {
-        seed: 7,
-        start: chrono::Utc
-            .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
-            .unwrap(),
-        always_open: false,
-    });
+    let market = test_market();
     let expected = market.daily_bars("SPY", market.trading_date(), 30);
     for (got, want) in data.bars.iter().zip(&expected) {
         assert_eq!(
@@ -302,13 +296,7 @@ async fn market_data_snapshots_for_a_stock_and_an_option() {
     assert!(bid.2 > 0.0 && ask.2 > 0.0, "sizes");
 
     // An at-the-money call: prices and a model computation with IV and greeks.
-    let market = vspread_sim::market::Market::new(vspread_sim::market::MarketConfig {
-        seed: 7,
-        start: chrono::Utc
-            .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
-            .unwrap(),
-        always_open: false,
-    });
+    let market = test_market();
     let expiry = market.expiries("AAPL")[4];
     let spot = market.spot("AAPL").unwrap();
     let strike = market
@@ -412,13 +400,7 @@ async fn positions_follow_the_account() {
     use ibapi::accounts::PositionUpdate;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let market = vspread_sim::market::Market::new(vspread_sim::market::MarketConfig {
-        seed: 7,
-        start: chrono::Utc
-            .with_ymd_and_hms(2026, 11, 23, 14, 30, 0)
-            .unwrap(),
-        always_open: false,
-    });
+    let market = test_market();
     let aapl = vspread_sim::market::Contract::Stock(market.find_stock("AAPL").unwrap().clone());
     let mut account =
         vspread_sim::account::Account::new("DU1234567", rust_decimal::Decimal::new(100_000, 0));
