@@ -10,8 +10,23 @@
 pub mod broker;
 pub mod clock;
 pub mod config;
+pub mod contract;
+pub mod expiry;
+pub mod fill;
 pub mod money;
+pub mod order;
+pub mod position;
+pub mod quote;
+pub mod spread;
 pub mod spread_economics;
 pub mod spread_kind;
 
+pub use clock::{AcceleratedClock, Clock, ManualClock, SystemClock};
+pub use contract::{OptionContract, StockContract};
+pub use fill::{ComboFills, LegFill, LegRole, SpreadFill};
+pub use money::{Money, Price, Tick, TickRounding};
+pub use order::{OrderPurpose, OrderRef, OrderState, Side, SpreadOrder, TimeInForce};
+pub use position::SpreadPosition;
+pub use quote::{Greeks, Quote};
+pub use spread::VerticalSpread;
 pub use spread_kind::{Direction, Right, SpreadKind};

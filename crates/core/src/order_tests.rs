@@ -1,0 +1,224 @@
+use super::*;
+use crate::SpreadKind;
+use crate::contract::OptionContract;
+use chrono::NaiveDate;
+use proptest::prelude::*;
+
+fn p(s: &str) -> Price {
+    s.parse().unwrap()
+}
+
+fn spread(kind: SpreadKind) -> VerticalSpread {
+    let leg = |k: &str| {
+        OptionContract::builder()
+            .underlying("AAPL")
+            .expiry(NaiveDate::from_ymd_opt(2026, 12, 18).unwrap())
+            .strike(p(k))
+            .right(kind.right())
+            .build()
+            .unwrap()
+    };
+    VerticalSpread::from_strikes(kind, leg("100"), leg("105")).unwrap()
+}
+
+fn order_ref(purpose: OrderPurpose) -> OrderRef {
+    OrderRef::for_decision("2026-11-23T15:00Z/AAPL/bull_call/100-105", purpose, 0).unwrap()
+}
+
+#[test]
+fn order_refs_are_deterministic_short_and_readable_back() {
+    let a = OrderRef::for_decision("decision-17", OrderPurpose::Entry, 0).unwrap();
+    let b = OrderRef::for_decision("decision-17", OrderPurpose::Entry, 0).unwrap();
+    assert_eq!(a, b);
+    // FNV-1a 64 of "decision-17", computed independently (Python).
+    assert_eq!(
+        a.as_str(),
+        format!("vs-{:016x}-e0", 0xecc2_51f8_0be4_37c2_u64)
+    );
+    assert_ne!(
+        a,
+        OrderRef::for_decision("decision-18", OrderPurpose::Entry, 0).unwrap()
+    );
+    let exit = OrderRef::for_decision("decision-17", OrderPurpose::Exit, 12).unwrap();
+    assert_eq!((exit.purpose(), exit.attempt()), (OrderPurpose::Exit, 12));
+    assert_eq!((a.purpose(), a.attempt()), (OrderPurpose::Entry, 0));
+    let longest =
+        OrderRef::for_decision(&"x".repeat(10_000), OrderPurpose::Exit, u32::MAX).unwrap();
+    assert!(longest.as_str().len() <= OrderRef::MAX_LEN, "{longest}");
+    assert_eq!(OrderRef::parse(longest.as_str()).unwrap(), longest);
+    assert_eq!(
+        OrderRef::for_decision("", OrderPurpose::Entry, 0),
+        Err(OrderError::EmptyDecision)
+    );
+}
+
+#[test]
+fn foreign_refs_are_refused() {
+    for text in [
+        "",
+        "manual order",
+        "vs-0123456789abcdef",
+        "vs-0123456789abcdeg-e0",
+        "vs-0123456789ABCDEF-e0",
+        "vs-0123456789abcdef-q0",
+        "vs-0123456789abcdef-e",
+        "vs-0123456789abcdef-e01",
+        "vs-0123456789abcdef-e99999999999",
+        "vs-0123456789abcde-e0",
+    ] {
+        assert_eq!(
+            OrderRef::parse(text),
+            Err(OrderError::ForeignRef(text.into())),
+            "{text}"
+        );
+    }
+    let json = serde_json::to_string(&order_ref(OrderPurpose::Entry)).unwrap();
+    assert_eq!(
+        serde_json::from_str::<OrderRef>(&json).unwrap(),
+        order_ref(OrderPurpose::Entry)
+    );
+    assert!(serde_json::from_str::<OrderRef>("\"manual\"").is_err());
+}
+
+#[test]
+fn side_follows_kind_and_purpose() {
+    let side = |kind, purpose| {
+        SpreadOrder::builder(order_ref(purpose), spread(kind))
+            .purpose(purpose)
+            .quantity(1)
+            .limit(p("1"))
+            .build()
+            .unwrap()
+            .side()
+    };
+    assert_eq!(side(SpreadKind::BullCall, OrderPurpose::Entry), Side::Buy);
+    assert_eq!(side(SpreadKind::BullCall, OrderPurpose::Exit), Side::Sell);
+    assert_eq!(side(SpreadKind::BullPut, OrderPurpose::Entry), Side::Sell);
+    assert_eq!(side(SpreadKind::BullPut, OrderPurpose::Exit), Side::Buy);
+}
+
+#[test]
+fn limits_round_in_the_orders_favour() {
+    let build = |kind, purpose| {
+        SpreadOrder::builder(order_ref(purpose), spread(kind))
+            .purpose(purpose)
+            .quantity(2)
+            .limit_rounded(p("2.137"), Tick::NICKEL)
+            .build()
+            .unwrap()
+            .limit()
+    };
+    // Paying: round down. Receiving: round up.
+    assert_eq!(build(SpreadKind::BullCall, OrderPurpose::Entry), p("2.1"));
+    assert_eq!(build(SpreadKind::BearCall, OrderPurpose::Entry), p("2.15"));
+    assert_eq!(build(SpreadKind::BullCall, OrderPurpose::Exit), p("2.15"));
+    assert_eq!(build(SpreadKind::BearCall, OrderPurpose::Exit), p("2.1"));
+    let unset = SpreadOrder::builder(order_ref(OrderPurpose::Entry), spread(SpreadKind::BullCall))
+        .limit_rounded(p("2.137"), Tick::NICKEL)
+        .purpose(OrderPurpose::Entry)
+        .quantity(1)
+        .build();
+    assert_eq!(unset, Err(OrderError::Missing("limit")));
+}
+
+#[test]
+fn intents_are_checked() {
+    let base = |purpose| {
+        SpreadOrder::builder(order_ref(purpose), spread(SpreadKind::BullCall))
+            .purpose(purpose)
+            .quantity(1)
+    };
+    assert_eq!(
+        base(OrderPurpose::Entry).quantity(0).limit(p("1")).build(),
+        Err(OrderError::ZeroQuantity)
+    );
+    assert_eq!(
+        base(OrderPurpose::Entry).build(),
+        Err(OrderError::Missing("limit"))
+    );
+    for bad in ["0", "5", "-0.05", "5.05"] {
+        let err = base(OrderPurpose::Entry).limit(p(bad)).build().unwrap_err();
+        assert!(
+            matches!(err, OrderError::LimitOutOfRange { .. }),
+            "{bad}: {err}"
+        );
+    }
+    for ok in ["0", "5", "2.5"] {
+        assert!(
+            base(OrderPurpose::Exit).limit(p(ok)).build().is_ok(),
+            "{ok}"
+        );
+    }
+    let order = base(OrderPurpose::Entry)
+        .limit(p("2.10"))
+        .tif(TimeInForce::GoodTillCancelled)
+        .build()
+        .unwrap();
+    let walked = order.with_limit(p("2.15")).unwrap();
+    assert_eq!(
+        (walked.limit(), walked.tif(), walked.quantity()),
+        (p("2.15"), TimeInForce::GoodTillCancelled, 1)
+    );
+    assert!(order.with_limit(p("5")).is_err());
+    let json = serde_json::to_string(&walked).unwrap();
+    assert!(json.contains("\"tif\":\"GTC\""), "{json}");
+    assert_eq!(serde_json::from_str::<SpreadOrder>(&json).unwrap(), walked);
+}
+
+#[test]
+fn states_only_move_forward() {
+    use OrderState::*;
+    let mut s = Intended;
+    for next in [
+        Submitted,
+        Working,
+        PartiallyFilled,
+        Working,
+        Submitted,
+        Filled,
+    ] {
+        s = s.advance(next).unwrap();
+    }
+    assert_eq!(s, Filled);
+    assert_eq!(Filled.advance(Filled), Ok(Filled));
+    assert_eq!(
+        Filled.advance(Cancelled),
+        Err(IllegalTransition {
+            from: Filled,
+            to: Cancelled
+        })
+    );
+    assert_eq!(
+        CancelRequested.advance(PartiallyFilled),
+        Ok(CancelRequested)
+    );
+    assert_eq!(CancelRequested.advance(Filled), Ok(Filled));
+    assert_eq!(Intended.advance(Rejected), Ok(Rejected));
+    assert!(Rejected.is_terminal() && !CancelRequested.is_terminal());
+}
+
+#[test]
+fn gateway_statuses_map_onto_states() {
+    use OrderState as S;
+    use OrderStatus as G;
+    assert_eq!(S::from_broker(G::PendingSubmit, 0), S::Submitted);
+    assert_eq!(S::from_broker(G::PreSubmitted, 0), S::Working);
+    assert_eq!(S::from_broker(G::Submitted, 2), S::PartiallyFilled);
+    assert_eq!(S::from_broker(G::PendingCancel, 1), S::CancelRequested);
+    assert_eq!(S::from_broker(G::Cancelled, 1), S::Cancelled);
+    assert_eq!(S::from_broker(G::Filled, 3), S::Filled);
+    assert_eq!(S::from_broker(G::Inactive, 0), S::Rejected);
+}
+
+proptest! {
+    #[test]
+    fn any_decision_gives_a_valid_bounded_ref(
+        decision in "\\PC{1,200}", attempt in any::<u32>(), exit in any::<bool>()
+    ) {
+        let purpose = if exit { OrderPurpose::Exit } else { OrderPurpose::Entry };
+        let r = OrderRef::for_decision(&decision, purpose, attempt).unwrap();
+        prop_assert!(r.as_str().len() <= OrderRef::MAX_LEN);
+        prop_assert_eq!(OrderRef::parse(r.as_str()).unwrap(), r.clone());
+        prop_assert_eq!((r.purpose(), r.attempt()), (purpose, attempt));
+    }
+}
