@@ -4,16 +4,22 @@ with numpy/pandas, vectorised: the baseline `vspread scan` is compared with.
 
 usage: scan_numpy.py CHAIN.csv CONFIG.toml > result.csv
 
-Bad rows are checked as the spec says (plain decimal literals, integer
-columns, real dates, ranges, cross-row agreement, repeats) and skipped; the
-result is printed in the spec's CSV format with floats in repr form.
+Nothing runs per element in Python: the CSV is read by pandas' pyarrow
+engine, fields are checked with vectorised regular expressions and cast by
+Arrow, pairs are enumerated by strike offset over integer group codes, and
+N(x) is scipy's vectorised erfc. Bad rows are checked as the spec says
+(plain decimal literals, integer columns, real dates, ranges, cross-row
+agreement, repeats) and skipped; the result is printed in the spec's CSV
+format with floats in repr form.
 """
-import math
 import sys
 import tomllib
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from scipy.special import erfc
 
 COLUMNS = ["underlying", "underlying_price", "expiry", "dte", "strike", "right",
            "bid", "ask", "delta", "iv", "open_interest", "volume"]
@@ -22,73 +28,88 @@ DEFAULTS = dict(kinds=["bull_call", "bear_call", "bear_put", "bull_put"], dte_mi
                 short_delta_min=0.15, short_delta_max=0.45, max_debit_to_width=0.60,
                 min_credit_to_width=0.25, min_pop=0.0, min_score=-1.0, top_per_underlying=3,
                 max_results=100)
-FLOAT = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
-INT = r"[+-]?\d{1,18}"
+FLOAT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+INT = r"^[+-]?[0-9]{1,18}$"
+DATE = r"^[0-9]{8}$"
+
+
+def checked(strings, pattern, to):
+    """Values of the strings that match `pattern` cast to `to` (0 elsewhere),
+    and the mask of matches."""
+    ok = pc.fill_null(pc.match_substring_regex(strings, pattern), False)
+    values = pc.cast(pc.if_else(ok, strings, "0"), to).to_numpy()
+    return values, ok.to_numpy(zero_copy_only=False)
+
+
+def real_date(yyyymmdd):
+    y, m, d = yyyymmdd // 10000, yyyymmdd // 100 % 100, yyyymmdd % 100
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)]
+    days = np.where((m == 2) & leap, 29, days)
+    return (y > 0) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= days)
 
 
 def load(path):
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         sys.exit(f"{path}: the header lacks {', '.join(missing)}")
-    df = df[COLUMNS]
-    ok = df["underlying"].str.len() > 0
-    out = {"underlying": df["underlying"]}
+    raw = {c: pa.array(df[c]) for c in COLUMNS}
+    ok = pc.fill_null(pc.utf8_length(raw["underlying"]), 0).to_numpy() > 0
+    out = {"underlying": df["underlying"].to_numpy()}
     for c in ["underlying_price", "strike", "bid", "ask", "delta", "iv"]:
-        s = df[c]
-        good = s.str.fullmatch(FLOAT)
-        v = pd.to_numeric(s.where(good), errors="coerce").astype(float)
+        v, good = checked(raw[c], FLOAT, pa.float64())
         ok &= good & np.isfinite(v)
         out[c] = v
     for c in ["dte", "open_interest", "volume"]:
-        s = df[c]
-        good = s.str.fullmatch(INT)
+        out[c], good = checked(raw[c], INT, pa.int64())
         ok &= good
-        out[c] = pd.to_numeric(s.where(good, "0"), errors="coerce").astype(np.int64)
-    exp = df["expiry"]
-    dates = pd.to_datetime(exp.where(exp.str.fullmatch(r"\d{8}")), format="%Y%m%d", errors="coerce")
-    ok &= dates.notna()
-    out["expiry"] = exp
-    out["right"] = df["right"]
-    d = pd.DataFrame(out)
-    ok &= d["right"].isin(["C", "P"])
-    ok &= (d["underlying_price"] > 0) & (d["dte"] >= 0) & (d["strike"] > 0)
-    ok &= (d["bid"] >= 0) & (d["ask"] >= d["bid"]) & (d["iv"] > 0)
-    ok &= (d["open_interest"] >= 0) & (d["volume"] >= 0)
-    call = d["right"] == "C"
-    ok &= np.where(call, (d["delta"] >= 0) & (d["delta"] <= 1), (d["delta"] >= -1) & (d["delta"] <= 0))
-    d = d[ok]
-    # Cross-row rules, first row seen wins.
+    expiry, good = checked(raw["expiry"], DATE, pa.int64())
+    ok &= good & real_date(expiry)
+    out["expiry"] = expiry
+    right = df["right"].to_numpy()
+    call, put = right == "C", right == "P"
+    out["right"] = right
+    ok &= call | put
+    ok &= (out["underlying_price"] > 0) & (out["dte"] >= 0) & (out["strike"] > 0)
+    ok &= (out["bid"] >= 0) & (out["ask"] >= out["bid"]) & (out["iv"] > 0)
+    ok &= (out["open_interest"] >= 0) & (out["volume"] >= 0)
+    delta = out["delta"]
+    ok &= np.where(call, (delta >= 0) & (delta <= 1), (delta >= -1) & (delta <= 0))
+    d = pd.DataFrame(out)[ok]
+    # Cross-row rules among valid rows in file order, first row seen wins.
     first_price = d.groupby("underlying", sort=False)["underlying_price"].transform("first")
     d = d[d["underlying_price"] == first_price]
     first_dte = d.groupby(["underlying", "expiry"], sort=False)["dte"].transform("first")
     d = d[d["dte"] == first_dte]
     d = d[~d.duplicated(["underlying", "expiry", "strike", "right"], keep="first")]
-    bad = len(df) - len(d)
-    return d, bad
+    return d, len(df) - len(d)
 
 
 def norm_cdf(x):
-    return np.frompyfunc(lambda v: math.erfc(-v / math.sqrt(2)) / 2, 1, 1)(x).astype(float)
+    return erfc(-x / np.sqrt(2.0)) / 2.0
 
 
 def scan(d, c):
-    d = d.sort_values(["underlying", "expiry", "right", "strike"], kind="stable").reset_index(drop=True)
-    d = d[(d["dte"] >= c["dte_min"]) & (d["dte"] <= c["dte_max"])].reset_index(drop=True)
-    key = (d["underlying"] + "|" + d["expiry"] + "|" + d["right"]).to_numpy()
+    d = d[(d["dte"] >= c["dte_min"]) & (d["dte"] <= c["dte_max"])]
+    group = d.groupby(["underlying", "expiry", "right"], sort=False).ngroup().to_numpy()
     strike = d["strike"].to_numpy()
+    order = np.lexsort((strike, group))
+    d = d.iloc[order]
+    group, strike = group[order], strike[order]
     n = len(d)
+    # Pairs (i, j) of one group, strikes ascending, by offset j - i: an
+    # offset with no pair inside width_max ends the enumeration.
     li, hi = [], []
     for off in range(1, n):
         i = np.arange(n - off)
         j = i + off
-        same = key[i] == key[j]
-        if not same.any():
-            break
+        same = group[i] == group[j]
         width = strike[j] - strike[i]
-        if not (same & (width <= c["width_max"])).any():
+        reach = same & (width <= c["width_max"])
+        if not reach.any():
             break
-        m = same & (width >= c["width_min"]) & (width <= c["width_max"])
+        m = reach & (width >= c["width_min"])
         li.append(i[m])
         hi.append(j[m])
     lo_i = np.concatenate(li) if li else np.array([], dtype=np.int64)
@@ -99,7 +120,8 @@ def scan(d, c):
     oi_ok = d["open_interest"].to_numpy() >= c["min_open_interest"]
     with np.errstate(divide="ignore", invalid="ignore"):
         spread_ok = (bid > 0) & ((ask - bid) / mid <= c["max_leg_spread_pct"])
-    delta_ok = (np.abs(delta) >= c["short_delta_min"]) & (np.abs(delta) <= c["short_delta_max"])
+    abs_delta = np.abs(delta)
+    delta_ok = (abs_delta >= c["short_delta_min"]) & (abs_delta <= c["short_delta_max"])
     right = d["right"].to_numpy()
     spot = d["underlying_price"].to_numpy()
     t = np.maximum(d["dte"].to_numpy(), 1) / 365.0
@@ -122,9 +144,13 @@ def scan(d, c):
             natural = bid[sh] - ask[lg]
         keep &= (price > 1e-6) & (width - price > 1e-6)
         with np.errstate(divide="ignore", invalid="ignore"):
-            keep &= (price / width <= c["max_debit_to_width"]) if debit else (price / width >= c["min_credit_to_width"])
+            if debit:
+                keep &= price / width <= c["max_debit_to_width"]
+            else:
+                keep &= price / width >= c["min_credit_to_width"]
         idx = np.nonzero(keep)[0]
-        lg, sh, lo, hi_, width, price, natural = lg[idx], sh[idx], lo[idx], hi_[idx], width[idx], price[idx], natural[idx]
+        lg, sh, lo, hi_ = lg[idx], sh[idx], lo[idx], hi_[idx]
+        width, price, natural = width[idx], price[idx], natural[idx]
         max_profit = width - price if debit else price
         max_loss = price if debit else width - price
         breakeven = strike[lo] + price if r == "C" else strike[hi_] - price
@@ -143,7 +169,8 @@ def scan(d, c):
             "max_loss": max_loss[ok], "breakeven": breakeven[ok], "pop": pop[ok], "ev": ev[ok],
             "score": score[ok]}))
     res = pd.concat(frames, ignore_index=True)
-    res["rank"] = np.rint(res["score"].to_numpy() * 1e9).astype(np.int64)
+    # round_half_even(score * 1e9), kept as a float so no score saturates.
+    res["rank"] = np.rint(res["score"].to_numpy() * 1e9)
     res = res.sort_values(["rank", "underlying", "expiry", "kind", "long_strike", "short_strike"],
                           ascending=[False, True, True, True, True, True], kind="stable")
     res = res[res.groupby("underlying").cumcount() < c["top_per_underlying"]]
@@ -160,7 +187,8 @@ def main():
             "natural", "max_profit", "max_loss", "breakeven", "pop", "ev", "score"]
     out = [",".join(cols)]
     for row in res[cols].itertuples(index=False):
-        out.append(",".join([row[0], row[1], row[2], str(row[3])] + [repr(float(v)) for v in row[4:]]))
+        out.append(",".join([row[0], row[1], str(row[2]), str(row[3])]
+                            + [repr(float(v)) for v in row[4:]]))
     sys.stdout.write("\n".join(out) + "\n")
     if bad:
         print(f"{bad} bad row(s) skipped", file=sys.stderr)

@@ -337,7 +337,16 @@ async fn watchdog(inner: Arc<Inner>) {
         inner.metrics.connected();
         inner.set_state(ConnectionState::Connected);
         inner.publish(BrokerEvent::Connection(ConnectionEvent::Connected));
-        match serve_connection(&inner, client.clone(), notices, started, ever_connected).await {
+        match serve_connection(
+            &inner,
+            client.clone(),
+            notices,
+            started,
+            &mut ever_connected,
+            &mut attempt,
+        )
+        .await
+        {
             Ok(()) => {}
             Err(reason) => {
                 inner.set_client(None);
@@ -347,7 +356,6 @@ async fn watchdog(inner: Arc<Inner>) {
                 continue;
             }
         }
-        ever_connected = true;
         attempt = 0;
     }
 }
@@ -387,7 +395,8 @@ async fn serve_connection(
     client: Arc<Client>,
     mut notices: ibapi::subscriptions::NoticeStream,
     accepted_at: Instant,
-    reconnect: bool,
+    ever_connected: &mut bool,
+    attempt: &mut u32,
 ) -> Result<(), String> {
     let fail = |what: &str, e: BrokerError| format!("{what} failed after connect: {e}");
     // The market data type does not survive a connection.
@@ -411,6 +420,8 @@ async fn serve_connection(
     inner.set_state(ConnectionState::Ready);
     inner.publish(BrokerEvent::Connection(ConnectionEvent::Ready));
     info!(address = %inner.settings.address, "gateway ready");
+    let reconnect = std::mem::replace(ever_connected, true);
+    *attempt = 0;
 
     let restored = crate::market_data::resubscribe_all(inner).await;
     if reconnect {

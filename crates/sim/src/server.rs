@@ -1,86 +1,368 @@
-//! The TCP server: accepts clients, performs the TWS handshake, sends the
-//! startup sequence TWS sends, and serves requests, one task per client
-//! (mini-redis's shape: `run(listener, shutdown)`, the codec in `wire`).
+//! The TCP server, shaped like mini-redis: [`Server::start`] spawns an
+//! accept loop (one task per client, a semaphore capping connections) and
+//! the heartbeat, and returns a [`ServerHandle`] for faults and shutdown;
+//! [`run`] serves until a shutdown future completes.
 //!
-//! Served so far: the handshake and version negotiation, `startApi` with
-//! client-id uniqueness (TWS's error 326), the startup messages (managed
-//! accounts, next valid id, farm notices), `reqIds`, `reqCurrentTime`,
-//! `reqCurrentTimeInMillis`, `reqManagedAccts`, `reqContractDetails`
-//! (stocks and options), `reqSecDefOptParams`, daily `reqHistoricalData` and
-//! `reqMktData` snapshots (streaming subscriptions are refused by name) and
-//! `reqAccountSummary` and `reqPositions`. Any other request is
-//! answered with an error naming it, never silence, so a client does not
-//! hang waiting.
+//! A connection: the `API\0` handshake and version negotiation (answered
+//! alone, in one write), `startApi` with a client id no other connection
+//! holds (else TWS's error 326 and close), the startup messages, then
+//! requests until the client leaves. Replies go through a bounded outbox
+//! drained by a writer task, so a slow or silent reader never stalls the
+//! gateway; a client that stops reading altogether is disconnected.
+//! Bytes that cannot be framed (bad prefix, length over 16 MiB, a frame
+//! cut short) close that connection only; a frame that is framed but not
+//! understood is answered with an error and the connection stays.
 
-use std::collections::HashSet;
 use std::future::Future;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use chrono::NaiveTime;
 use prost::Message as _;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinHandle;
 use vspread_core::clock::Clock;
 
-use crate::account::Account;
-use crate::handlers::{contracts, history, market_data};
+use crate::faults::ControlCommand;
+use crate::gateway::{Book, Gateway, Outbox, lock};
+use crate::handlers::{self, Ctx, session};
 use crate::market::Market;
-
+use crate::market::calendar::to_ny;
+use crate::orders::Venue;
+use crate::pacing::{MESSAGES_PER_SECOND, MessagePacer, Pace, RATE_EXCEEDED};
 use crate::wire::frame::{
     FrameError, encode_protobuf, read_handshake, read_message, write_handshake_reply,
 };
-use crate::wire::messages::{
-    AccountSummary, AccountSummaryEnd, AccountSummaryRequest, ContractDataEnd, ContractDataRequest,
-    CurrentTime, CurrentTimeInMillis, Empty, ErrorMessage, HistoricalDataRequest, IdsRequest,
-    ManagedAccounts, MarketDataRequest, NextValidId, PositionMessage, SecDefOptParameter,
-    SecDefOptParameterEnd, SecDefOptParamsRequest, StartApiRequest, reply, request,
-};
+use crate::wire::messages::{StartApiRequest, reply, request};
 
-/// What the simulated gateway says about itself.
+/// How the gateway behaves; [`SimSettings::new`] gives IB's defaults.
 #[derive(Debug, Clone)]
 pub struct SimSettings {
-    /// Accounts reported by `managedAccounts`.
+    /// Accounts reported by `managedAccounts` (default: the venue's).
     pub accounts: Vec<String>,
-    /// The first order id handed out.
-    pub first_order_id: i32,
-    /// The simulator's clock (for `currentTime` and error timestamps).
+    /// The simulator's clock (market time, `currentTime`, error stamps).
     pub clock: Arc<dyn Clock>,
     /// How long a client may take to complete the handshake.
     pub handshake_timeout: Duration,
-    /// The simulated market every client sees.
-    pub market: Arc<Mutex<Market>>,
-    /// The one account the gateway trades for.
-    pub account: Arc<Mutex<Account>>,
+    /// Real time between heartbeats (market advance, fills, streaming).
+    pub heartbeat: Duration,
+    /// Most clients connected at once (TWS allows 32).
+    pub max_connections: usize,
+    /// Streaming market data lines per account (IB's default 100).
+    pub market_data_lines: usize,
+    /// Messages per second a client may send (IB: 50).
+    pub messages_per_second: usize,
+    /// Frames queued for a client before it counts as not reading.
+    pub outbox_frames: usize,
+    /// A daily restart: at this New York time of simulated day, every
+    /// connection closes and new ones are refused for the duration.
+    pub daily_restart: Option<(NaiveTime, Duration)>,
 }
 
-/// State shared by all connections.
+impl SimSettings {
+    pub fn new(clock: Arc<dyn Clock>) -> SimSettings {
+        SimSettings {
+            accounts: Vec::new(),
+            clock,
+            handshake_timeout: Duration::from_secs(10),
+            heartbeat: Duration::from_millis(250),
+            max_connections: 32,
+            market_data_lines: 100,
+            messages_per_second: MESSAGES_PER_SECOND,
+            outbox_frames: 100_000,
+            daily_restart: None,
+        }
+    }
+}
+
+/// A gateway ready to serve: settings, market and venue.
 #[derive(Debug)]
-struct Shared {
+pub struct Server {
     settings: SimSettings,
-    client_ids: Mutex<HashSet<i32>>,
-    next_order_id: AtomicI32,
+    book: Book,
+    state_file: Option<PathBuf>,
 }
 
-/// Serves clients on `listener` until `shutdown` completes.
-pub async fn run(listener: TcpListener, settings: SimSettings, shutdown: impl Future<Output = ()>) {
-    let shared = Arc::new(Shared {
-        next_order_id: AtomicI32::new(settings.first_order_id),
-        settings,
-        client_ids: Mutex::new(HashSet::new()),
-    });
-    tokio::pin!(shutdown);
+impl Server {
+    pub fn new(mut settings: SimSettings, market: Market, venue: Venue) -> Server {
+        if settings.accounts.is_empty() {
+            settings.accounts = vec![venue.account().id.clone()];
+        }
+        Server {
+            settings,
+            book: Book { market, venue },
+            state_file: None,
+        }
+    }
+
+    /// Saves the account and market to `path` on change and at shutdown.
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Server {
+        self.state_file = Some(path.into());
+        self
+    }
+
+    /// Starts serving on `listener`.
+    pub fn start(self, listener: TcpListener) -> ServerHandle {
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let gateway = Arc::new(Gateway::new(self.settings, self.book, self.state_file));
+        let (stop, stopped) = watch::channel(false);
+        let (restarts, restart_rx) = mpsc::unbounded_channel();
+        let heartbeat = tokio::spawn(heartbeat(
+            gateway.clone(),
+            stopped.clone(),
+            restarts.clone(),
+        ));
+        let accept = tokio::spawn(accept_loop(
+            listener,
+            addr,
+            gateway.clone(),
+            restart_rx,
+            stopped,
+        ));
+        ServerHandle {
+            inner: Arc::new(Inner {
+                gateway,
+                addr,
+                restarts,
+                stop,
+                tasks: Mutex::new(vec![accept, heartbeat]),
+            }),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    gateway: Arc<Gateway>,
+    addr: SocketAddr,
+    restarts: mpsc::UnboundedSender<Duration>,
+    stop: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// The running server: fault injection and shutdown. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ServerHandle {
+    inner: Arc<Inner>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// Clients connected now.
+    pub fn client_count(&self) -> usize {
+        self.inner.gateway.client_count()
+    }
+
+    /// Streaming market data lines in use across all clients.
+    pub fn market_data_lines(&self) -> usize {
+        self.inner.gateway.lines_in_use()
+    }
+
+    /// Closes every client connection now (as when TWS drops its sockets).
+    pub fn disconnect_all(&self) {
+        self.inner.gateway.disconnect_all();
+    }
+
+    /// A restart: every connection closes, connection attempts are refused
+    /// for `window`, then the port accepts again.
+    pub fn daily_restart(&self, window: Duration) {
+        let _ = self.inner.restarts.send(window);
+    }
+
+    /// Rejects the next `n` orders with error 201.
+    pub fn reject_next_orders(&self, n: u32) {
+        self.inner.gateway.faults.reject_next_orders(n);
+    }
+
+    /// Caps every fill at `max` combos (`None`: the venue's own sizes).
+    pub fn force_partial_fills(&self, max: Option<u32>) {
+        self.inner.gateway.book_now().venue.force_partial_fills(max);
+    }
+
+    /// Waits `delay` before handling each request (zero: no delay).
+    pub fn delay_responses(&self, delay: Duration) {
+        self.inner.gateway.faults.set_delay(delay);
+    }
+
+    /// Runs one control command; returns the line to answer.
+    pub fn apply(&self, command: ControlCommand) -> String {
+        match command {
+            ControlCommand::Disconnect => self.disconnect_all(),
+            ControlCommand::Restart(d) => self.daily_restart(d),
+            ControlCommand::Reject(n) => self.reject_next_orders(n),
+            ControlCommand::Partial(max) => self.force_partial_fills(max),
+            ControlCommand::Delay(d) => self.delay_responses(d),
+            ControlCommand::Status => {
+                let f = &self.inner.gateway.faults;
+                return format!(
+                    "ok clients={} lines={} pending_rejections={} delay_ms={}",
+                    self.client_count(),
+                    self.inner.gateway.lines_in_use(),
+                    f.pending_rejections(),
+                    f.delay().as_millis()
+                );
+            }
+        }
+        "ok".to_string()
+    }
+
+    /// Serves the control port on `listener`: one command per line (see
+    /// [`ControlCommand`]), answered `ok…` or `error: …`.
+    pub fn serve_control(&self, listener: TcpListener) -> JoinHandle<()> {
+        let handle = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let handle = handle.clone();
+                tokio::spawn(async move {
+                    use tokio::io::AsyncBufReadExt as _;
+                    let (r, mut w) = stream.into_split();
+                    let mut lines = tokio::io::BufReader::new(r).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let answer = match ControlCommand::parse(&line) {
+                            Ok(c) => handle.apply(c),
+                            Err(e) => format!("error: {e}"),
+                        };
+                        if w.write_all(format!("{answer}\n").as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        })
+    }
+
+    /// Stops accepting, closes every connection, saves the state file.
+    pub async fn shutdown(&self) {
+        let _ = self.inner.stop.send(true);
+        self.inner.gateway.disconnect_all();
+        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *lock(&self.inner.tasks));
+        for t in tasks {
+            let _ = t.await;
+        }
+        self.inner.gateway.save_now();
+    }
+}
+
+/// Serves on `listener` until `shutdown` completes, then shuts down.
+pub async fn run(listener: TcpListener, server: Server, shutdown: impl Future<Output = ()>) {
+    let handle = server.start(listener);
+    shutdown.await;
+    handle.shutdown().await;
+}
+
+async fn heartbeat(
+    gateway: Arc<Gateway>,
+    mut stopped: watch::Receiver<bool>,
+    restarts: mpsc::UnboundedSender<Duration>,
+) {
+    let mut interval = tokio::time::interval(gateway.settings.heartbeat);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = gateway.settings.clock.now();
     loop {
         tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
+            _ = stopped.changed() => return,
+            _ = interval.tick() => {}
+        }
+        gateway.tick();
+        let now = gateway.settings.clock.now();
+        if let Some((at, window)) = gateway.settings.daily_restart
+            && crossed(last, now, at)
+        {
+            tracing::info!(%now, "daily restart");
+            let _ = restarts.send(window);
+        }
+        last = now;
+    }
+}
+
+/// Whether New York time-of-day `at` falls in `(from, to]`.
+fn crossed(
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    at: NaiveTime,
+) -> bool {
+    if to <= from {
+        return false;
+    }
+    let (a, b) = (to_ny(from), to_ny(to));
+    let mut day = a.date();
+    while day <= b.date() {
+        let t = day.and_time(at);
+        if t > a && t <= b {
+            return true;
+        }
+        let Some(next) = day.succ_opt() else { break };
+        day = next;
+    }
+    false
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    addr: SocketAddr,
+    gateway: Arc<Gateway>,
+    mut restarts: mpsc::UnboundedReceiver<Duration>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let limit = Arc::new(Semaphore::new(gateway.settings.max_connections));
+    let mut listener = Some(listener);
+    loop {
+        let Some(l) = listener.as_ref() else {
+            // Between a restart's close and its end: refuse by not listening.
+            match TcpListener::bind(addr).await {
+                Ok(l) => {
+                    tracing::info!(%addr, "accepting connections again");
+                    listener = Some(l);
+                }
+                Err(e) => {
+                    tracing::warn!(%addr, "cannot listen again yet: {e}");
+                    tokio::select! {
+                        _ = stopped.changed() => return,
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    }
+                }
+            }
+            continue;
+        };
+        tokio::select! {
+            _ = stopped.changed() => return,
+            Some(window) = restarts.recv() => {
+                tracing::info!(?window, "restart: closing every connection, refusing new ones");
+                listener = None;
+                gateway.disconnect_all();
+                tokio::select! {
+                    _ = stopped.changed() => return,
+                    _ = tokio::time::sleep(window) => {}
+                }
+            }
+            accepted = l.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let shared = shared.clone();
+                    let Ok(permit) = limit.clone().try_acquire_owned() else {
+                        tracing::warn!(%peer, "too many connections; refusing");
+                        drop(stream);
+                        continue;
+                    };
+                    let gateway = gateway.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = serve(stream, shared).await {
+                        if let Err(e) = serve(stream, gateway).await {
                             tracing::debug!(%peer, "connection closed: {e}");
                         }
+                        drop(permit);
                     });
                 }
                 Err(e) => {
@@ -92,82 +374,32 @@ pub async fn run(listener: TcpListener, settings: SimSettings, shutdown: impl Fu
     }
 }
 
-/// Releases a client id when its connection ends, however it ends.
-struct ClientIdGuard {
-    shared: Arc<Shared>,
-    id: i32,
+/// Unregisters a client however its connection ends.
+struct Registration {
+    gateway: Arc<Gateway>,
+    client_id: i32,
 }
 
-impl Drop for ClientIdGuard {
+impl Drop for Registration {
     fn drop(&mut self) {
-        self.shared
-            .client_ids
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.id);
+        self.gateway.unregister(self.client_id);
     }
 }
 
-fn error_message(shared: &Shared, id: i32, code: i32, text: &str) -> ErrorMessage {
-    ErrorMessage {
-        id: Some(id),
-        error_time: Some(shared.settings.clock.now().timestamp_millis()),
-        error_code: Some(code),
-        error_msg: Some(text.to_string()),
-        advanced_order_reject_json: None,
-    }
+fn timed_out(what: &str) -> FrameError {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, what.to_string()).into()
 }
 
-async fn send(
-    w: &mut OwnedWriteHalf,
-    type_id: u32,
-    message: &impl prost::Message,
-) -> std::io::Result<()> {
-    w.write_all(&encode_protobuf(type_id, message)).await
-}
-
-/// Decodes a request, or tells the client it was malformed (TWS's 320) and
-/// returns `None`; the connection goes on.
-async fn decode<T: prost::Message + Default>(
-    w: &mut OwnedWriteHalf,
-    shared: &Shared,
-    message: &crate::wire::frame::Message,
-    what: &str,
-) -> std::io::Result<Option<T>> {
-    match T::decode(message.payload.as_slice()) {
-        Ok(req) => Ok(Some(req)),
-        Err(e) => {
-            let text = format!("Error reading request: malformed {what} request: {e}");
-            send(
-                w,
-                reply::ERROR_MESSAGE,
-                &error_message(shared, -1, 320, &text),
-            )
-            .await?;
-            Ok(None)
-        }
-    }
-}
-
-/// The market, brought up to the simulator's clock.
-fn market_now(shared: &Shared) -> std::sync::MutexGuard<'_, Market> {
-    let mut market = shared
-        .settings
-        .market
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    market.advance_to(shared.settings.clock.now());
-    market
-}
-
-async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError> {
+async fn serve(stream: TcpStream, gateway: Arc<Gateway>) -> Result<(), FrameError> {
     stream.set_nodelay(true)?;
+    let mut kill = gateway.kill_signal();
     let (mut r, mut w) = stream.into_split();
-    let timeout = shared.settings.handshake_timeout;
-    let version = tokio::time::timeout(timeout, read_handshake(&mut r))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "handshake timed out"))??;
-    let now = shared.settings.clock.now();
+    let timeout = gateway.settings.handshake_timeout;
+    let version = tokio::select! {
+        v = tokio::time::timeout(timeout, read_handshake(&mut r)) => v.map_err(|_| timed_out("handshake timed out"))??,
+        _ = kill.changed() => return Ok(()),
+    };
+    let now = gateway.settings.clock.now();
     write_handshake_reply(
         &mut w,
         version,
@@ -175,329 +407,138 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> Result<(), FrameError>
     )
     .await?;
 
-    // The first message must be startApi.
-    let start = tokio::time::timeout(timeout, read_message(&mut r))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no startApi"))??;
+    // Nothing is sent before startApi (Python drops bytes that arrive with
+    // the handshake reply), and startApi must come first.
+    let start = tokio::select! {
+        s = tokio::time::timeout(timeout, read_message(&mut r)) => s.map_err(|_| timed_out("no startApi"))??,
+        _ = kill.changed() => return Ok(()),
+    };
     let Some(start) = start else { return Ok(()) };
+    let refuse = |code: i32, text: &str| {
+        encode_protobuf(reply::ERROR_MESSAGE, &gateway.error(-1, code, text))
+    };
     if start.protobuf_type() != Some(request::START_API) {
-        let e = error_message(
-            &shared,
-            -1,
+        w.write_all(&refuse(
             321,
-            "Error validating request: expected startApi first",
-        );
-        send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+            "Error validating request.-'bx' : cause - the API session must start with startApi",
+        ))
+        .await?;
         return Ok(());
     }
-    let client_id = StartApiRequest::decode(start.payload.as_slice())
-        .map(|s| s.client_id.unwrap_or(0))
-        .unwrap_or(0);
-    let fresh = shared
-        .client_ids
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(client_id);
-    if !fresh {
-        let e = error_message(
-            &shared,
-            -1,
+    let Ok(start) = StartApiRequest::decode(start.payload.as_slice()) else {
+        w.write_all(&refuse(
+            320,
+            "Error reading request. Unable to parse startApi",
+        ))
+        .await?;
+        return Ok(());
+    };
+    let client_id = start.client_id.unwrap_or(0);
+    let (out, rx) = Outbox::new(gateway.settings.outbox_frames);
+    let Some(link) = gateway.register(client_id, out.clone()) else {
+        w.write_all(&refuse(
             326,
             "Unable to connect as the client id is already in use. Retry with a unique client id.",
-        );
-        send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+        ))
+        .await?;
         w.flush().await?;
         return Ok(());
-    }
-    let _guard = ClientIdGuard {
-        shared: shared.clone(),
-        id: client_id,
+    };
+    let registration = Registration {
+        gateway: gateway.clone(),
+        client_id,
     };
     tracing::info!(client_id, version, "client connected");
-
-    let accounts = ManagedAccounts {
-        accounts_list: Some(shared.settings.accounts.join(",")),
+    let writer = tokio::spawn(write_frames(w, rx, gateway.kill_signal()));
+    let ctx = Ctx {
+        gateway: &gateway,
+        client_id,
+        link: &link,
     };
-    send(&mut w, reply::MANAGED_ACCOUNTS, &accounts).await?;
-    let next = NextValidId {
-        order_id: Some(shared.next_order_id.load(Ordering::SeqCst)),
-    };
-    send(&mut w, reply::NEXT_VALID_ID, &next).await?;
-    for (code, text) in [
-        (2104, "Market data farm connection is OK:usfarm"),
-        (2106, "HMDS data farm connection is OK:ushmds"),
-        (2158, "Sec-def data farm connection is OK:secdefnj"),
-    ] {
-        send(
-            &mut w,
-            reply::ERROR_MESSAGE,
-            &error_message(&shared, -1, code, text),
-        )
-        .await?;
-    }
+    session::startup(&ctx);
 
-    while let Some(message) = read_message(&mut r).await? {
-        match message.protobuf_type() {
-            Some(request::IDS) => {
-                // The count does not change the answer (IB docs).
-                let _ = IdsRequest::decode(message.payload.as_slice());
-                let next = NextValidId {
-                    order_id: Some(shared.next_order_id.load(Ordering::SeqCst)),
-                };
-                send(&mut w, reply::NEXT_VALID_ID, &next).await?;
+    let mut pacer = MessagePacer::new(gateway.settings.messages_per_second);
+    let result = loop {
+        let message = tokio::select! {
+            m = read_message(&mut r) => m,
+            _ = kill.changed() => break Ok(()),
+            _ = out.wait_overflow() => break Ok(()),
+        };
+        let message = match message {
+            Ok(Some(m)) => m,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        };
+        match pacer.check(Instant::now()) {
+            Pace::Serve => {}
+            Pace::Reject => {
+                ctx.error(handlers::id_of(&message), 100, RATE_EXCEEDED);
+                continue;
             }
-            Some(request::CURRENT_TIME) => {
-                let t = CurrentTime {
-                    current_time: Some(shared.settings.clock.now().timestamp()),
-                };
-                send(&mut w, reply::CURRENT_TIME, &t).await?;
-            }
-            Some(request::CURRENT_TIME_MILLIS) => {
-                let t = CurrentTimeInMillis {
-                    current_time_in_millis: Some(shared.settings.clock.now().timestamp_millis()),
-                };
-                send(&mut w, reply::CURRENT_TIME_MILLIS, &t).await?;
-            }
-            Some(request::MANAGED_ACCOUNTS) => {
-                send(&mut w, reply::MANAGED_ACCOUNTS, &accounts).await?
-            }
-            Some(request::CONTRACT_DATA) => {
-                let Some(req) =
-                    decode::<ContractDataRequest>(&mut w, &shared, &message, "contract details")
-                        .await?
-                else {
-                    continue;
-                };
-                let req_id = req.req_id.unwrap_or(0);
-                let frames: Vec<Vec<u8>> = {
-                    let market = market_now(&shared);
-                    let found = contracts::matching(&market, &req.contract.unwrap_or_default());
-                    found
-                        .iter()
-                        .map(|c| {
-                            encode_protobuf(
-                                reply::CONTRACT_DATA,
-                                &contracts::contract_data(req_id, &market.contract_details(c)),
-                            )
-                        })
-                        .collect()
-                };
-                if frames.is_empty() {
-                    send(
-                        &mut w,
-                        reply::ERROR_MESSAGE,
-                        &error_message(&shared, req_id, 200, contracts::NOT_FOUND),
-                    )
-                    .await?;
-                } else {
-                    for f in frames {
-                        w.write_all(&f).await?;
-                    }
-                    send(
-                        &mut w,
-                        reply::CONTRACT_DATA_END,
-                        &ContractDataEnd {
-                            req_id: Some(req_id),
-                        },
-                    )
-                    .await?;
-                }
-            }
-            Some(request::SEC_DEF_OPT_PARAMS) => {
-                let Some(req) =
-                    decode::<SecDefOptParamsRequest>(&mut w, &shared, &message, "option chain")
-                        .await?
-                else {
-                    continue;
-                };
-                let req_id = req.req_id.unwrap_or(0);
-                let params = {
-                    let market = market_now(&shared);
-                    market.option_params(req.underlying_symbol.as_deref().unwrap_or(""))
-                };
-                let wanted = req.fut_fop_exchange.as_deref().unwrap_or("");
-                match params {
-                    // One row per (exchange, trading class); an unknown
-                    // underlying is an empty chain, as TWS answers it.
-                    Some(p) if wanted.is_empty() || wanted == p.exchange => {
-                        let row = SecDefOptParameter {
-                            req_id: Some(req_id),
-                            exchange: Some(p.exchange),
-                            underlying_con_id: Some(p.underlying_con_id),
-                            trading_class: Some(p.trading_class),
-                            multiplier: Some(p.multiplier),
-                            expirations: p.expirations,
-                            strikes: p.strikes,
-                        };
-                        send(&mut w, reply::SEC_DEF_OPT_PARAMETER, &row).await?;
-                    }
-                    _ => {}
-                }
-                let end = SecDefOptParameterEnd {
-                    req_id: Some(req_id),
-                };
-                send(&mut w, reply::SEC_DEF_OPT_PARAMETER_END, &end).await?;
-            }
-            Some(request::HISTORICAL_DATA) => {
-                let Some(req) =
-                    decode::<HistoricalDataRequest>(&mut w, &shared, &message, "historical data")
-                        .await?
-                else {
-                    continue;
-                };
-                let req_id = req.req_id.unwrap_or(0);
-                let now = shared.settings.clock.now();
-                let answer = {
-                    let market = market_now(&shared);
-                    history::daily_bars(&market, &req, now)
-                };
-                match answer {
-                    Ok((data, end)) => {
-                        send(&mut w, reply::HISTORICAL_DATA, &data).await?;
-                        send(&mut w, reply::HISTORICAL_DATA_END, &end).await?;
-                    }
-                    Err(text) => {
-                        send(
-                            &mut w,
-                            reply::ERROR_MESSAGE,
-                            &error_message(&shared, req_id, 162, &text),
-                        )
-                        .await?;
-                    }
-                }
-            }
-            Some(request::MARKET_DATA) => {
-                let Some(req) =
-                    decode::<MarketDataRequest>(&mut w, &shared, &message, "market data").await?
-                else {
-                    continue;
-                };
-                let req_id = req.req_id.unwrap_or(0);
-                if !req.snapshot.unwrap_or(false) {
-                    let e = error_message(
-                        &shared,
-                        req_id,
-                        321,
-                        "Error validating request: streaming market data is not served by the vspread simulator yet; request a snapshot",
-                    );
-                    send(&mut w, reply::ERROR_MESSAGE, &e).await?;
-                    continue;
-                }
-                let frames = {
-                    let market = market_now(&shared);
-                    market_data::con_id_of(&market, &req.contract.unwrap_or_default())
-                        .and_then(|id| market.quote(id))
-                        .map(|q| market_data::snapshot_frames(req_id, &q))
-                };
-                match frames {
-                    Some(frames) => {
-                        for f in frames {
-                            w.write_all(&f).await?;
-                        }
-                    }
-                    None => {
-                        send(
-                            &mut w,
-                            reply::ERROR_MESSAGE,
-                            &error_message(&shared, req_id, 200, contracts::NOT_FOUND),
-                        )
-                        .await?;
-                    }
-                }
-            }
-            Some(request::ACCOUNT_SUMMARY) => {
-                let Some(req) =
-                    decode::<AccountSummaryRequest>(&mut w, &shared, &message, "account summary")
-                        .await?
-                else {
-                    continue;
-                };
-                let req_id = req.req_id.unwrap_or(0);
-                let wanted: Vec<String> = req
-                    .tags
-                    .unwrap_or_default()
-                    .split(',')
-                    .map(|t| t.trim().to_string())
-                    .filter(|t| !t.is_empty())
-                    .collect();
-                let (account_id, tags) = {
-                    let market = market_now(&shared);
-                    let account = shared
-                        .settings
-                        .account
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner());
-                    (account.id.clone(), account.values(&market).summary_tags())
-                };
-                // A summary row per requested tag the simulator can state.
-                for (tag, value) in tags
-                    .into_iter()
-                    .filter(|(t, _)| wanted.iter().any(|w| w == t))
-                {
-                    let row = AccountSummary {
-                        req_id: Some(req_id),
-                        account: Some(account_id.clone()),
-                        tag: Some(tag.to_string()),
-                        value: Some(value),
-                        currency: (tag != "AccountType").then(|| "USD".to_string()),
-                    };
-                    send(&mut w, reply::ACCOUNT_SUMMARY, &row).await?;
-                }
-                send(
-                    &mut w,
-                    reply::ACCOUNT_SUMMARY_END,
-                    &AccountSummaryEnd {
-                        req_id: Some(req_id),
-                    },
-                )
-                .await?;
-            }
-            Some(request::POSITIONS) => {
-                let rows: Vec<PositionMessage> = {
-                    let account = shared
-                        .settings
-                        .account
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner());
-                    account
-                        .positions
-                        .values()
-                        .map(|p| PositionMessage {
-                            account: Some(account.id.clone()),
-                            contract: Some(contracts::wire_contract(&p.contract)),
-                            position: Some(p.quantity.normalize().to_string()),
-                            avg_cost: rust_decimal::prelude::ToPrimitive::to_f64(&p.avg_cost()),
-                        })
-                        .collect()
-                };
-                for row in &rows {
-                    send(&mut w, reply::POSITION, row).await?;
-                }
-                send(&mut w, reply::POSITION_END, &Empty {}).await?;
-            }
-            // Positions and the summary are sent once per request, so a
-            // cancel has nothing to stop.
-            Some(request::CANCEL_POSITIONS) => {}
-            // The summary is sent once per request, so there is nothing to stop.
-            Some(request::CANCEL_ACCOUNT_SUMMARY) => {}
-            Some(request::START_API) => {}
-            other => {
-                let what = match other {
-                    Some(t) => format!("request type {t}"),
-                    None => format!("text message id {}", message.id),
-                };
-                let e = error_message(
-                    &shared,
-                    -1,
-                    321,
-                    &format!(
-                        "Error validating request: {what} is not served by the vspread simulator yet"
-                    ),
-                );
-                send(&mut w, reply::ERROR_MESSAGE, &e).await?;
+            Pace::Disconnect => {
+                tracing::warn!(client_id, "far over the message rate; disconnecting");
+                ctx.error(-1, 100, RATE_EXCEEDED);
+                break Ok(());
             }
         }
-    }
+        let delay = gateway.faults.delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        handlers::dispatch(&ctx, &message);
+    };
+    drop(registration);
+    drop(link);
+    drop(out);
+    // Let the writer flush what was queued (e.g. a last error) and close.
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
     tracing::info!(client_id, "client disconnected");
-    Ok(())
+    result
+}
+
+/// Drains a client's outbox onto its socket, batching queued frames into
+/// one write; stops when the outbox closes or every connection is killed.
+async fn write_frames(
+    w: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    mut kill: watch::Receiver<u64>,
+) {
+    let mut w = BufWriter::new(w);
+    loop {
+        let frame = tokio::select! {
+            biased;
+            _ = kill.changed() => break,
+            f = rx.recv() => f,
+        };
+        let Some(frame) = frame else { break };
+        if w.write_all(&frame).await.is_err() {
+            return;
+        }
+        while let Ok(more) = rx.try_recv() {
+            if w.write_all(&more).await.is_err() {
+                return;
+            }
+        }
+        if w.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = w.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    #[test]
+    fn restart_time_crossings() {
+        // 2026-11-23 is in EST (UTC-5): 23:45 New York = 04:45 UTC next day.
+        let at = NaiveTime::from_hms_opt(23, 45, 0).unwrap();
+        let t = |h, m| chrono::Utc.with_ymd_and_hms(2026, 11, 24, h, m, 0).unwrap();
+        assert!(crossed(t(4, 40), t(4, 50), at));
+        assert!(!crossed(t(4, 46), t(4, 50), at));
+        assert!(!crossed(t(4, 50), t(4, 40), at), "time going back");
+        assert!(crossed(t(4, 44), t(4, 45), at), "inclusive end");
+    }
 }

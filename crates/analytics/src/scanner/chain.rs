@@ -24,6 +24,147 @@ pub struct OptionRow<'a> {
     pub volume: i64,
 }
 
+impl OptionRow<'_> {
+    /// The spec's rules for one row's values, in the table's column order:
+    /// non-empty underlying, a real `YYYYMMDD` expiry, finite numbers,
+    /// integers below 10^18 and each column's range. The CSV reader applies
+    /// the same rules column by column while parsing; rows built from live
+    /// quotes go through this check in [`ChainBuilder::push`].
+    pub fn check(&self) -> Result<(), RowProblem> {
+        if self.underlying.is_empty() {
+            return Err(problem("underlying", "empty"));
+        }
+        rules::underlying_price(self.underlying_price)?;
+        if !rules::real_date(self.expiry) {
+            return Err(problem(
+                "expiry",
+                format!("{} is not a YYYYMMDD date", self.expiry),
+            ));
+        }
+        rules::dte(self.dte)?;
+        rules::strike(self.strike)?;
+        rules::bid(self.bid)?;
+        rules::ask(self.ask, self.bid)?;
+        rules::delta(self.delta, self.right)?;
+        rules::iv(self.iv)?;
+        rules::open_interest(self.open_interest)?;
+        rules::volume(self.volume)
+    }
+}
+
+pub(crate) fn problem(column: &'static str, reason: impl Into<String>) -> RowProblem {
+    RowProblem {
+        column,
+        reason: reason.into(),
+    }
+}
+
+/// Each column's range rule, shared by the CSV reader and [`OptionRow::check`].
+pub(crate) mod rules {
+    use vspread_core::Right;
+
+    use super::{RowProblem, problem};
+
+    /// Integer columns take magnitudes below this.
+    pub const INTEGER_LIMIT: i64 = 1_000_000_000_000_000_000;
+
+    fn finite(column: &'static str, x: f64) -> Result<f64, RowProblem> {
+        if x.is_finite() {
+            Ok(x)
+        } else {
+            Err(problem(column, format!("{x} is not finite")))
+        }
+    }
+
+    fn positive(column: &'static str, x: f64) -> Result<(), RowProblem> {
+        if finite(column, x)? > 0.0 {
+            Ok(())
+        } else {
+            Err(problem(column, format!("{x} is not > 0")))
+        }
+    }
+
+    fn non_negative_integer(column: &'static str, n: i64) -> Result<(), RowProblem> {
+        if n.unsigned_abs() >= INTEGER_LIMIT.unsigned_abs() {
+            Err(problem(
+                column,
+                format!("{n} is too large (at most 18 digits)"),
+            ))
+        } else if n < 0 {
+            Err(problem(column, format!("{n} is negative")))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn underlying_price(x: f64) -> Result<(), RowProblem> {
+        positive("underlying_price", x)
+    }
+
+    /// `YYYYMMDD` as a number names a real calendar date.
+    pub fn real_date(n: u32) -> bool {
+        let (year, month, day) = (n / 10_000, n / 100 % 100, n % 100);
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return false,
+        };
+        (1..=9999).contains(&year) && (1..=days).contains(&day)
+    }
+
+    pub fn dte(n: i64) -> Result<(), RowProblem> {
+        non_negative_integer("dte", n)
+    }
+
+    pub fn strike(x: f64) -> Result<(), RowProblem> {
+        positive("strike", x)
+    }
+
+    pub fn bid(x: f64) -> Result<(), RowProblem> {
+        if finite("bid", x)? >= 0.0 {
+            Ok(())
+        } else {
+            Err(problem("bid", format!("{x} is negative")))
+        }
+    }
+
+    pub fn ask(ask: f64, bid: f64) -> Result<(), RowProblem> {
+        if finite("ask", ask)? >= bid {
+            Ok(())
+        } else {
+            Err(problem("ask", format!("{ask} is below the bid {bid}")))
+        }
+    }
+
+    pub fn delta(delta: f64, right: Right) -> Result<(), RowProblem> {
+        finite("delta", delta)?;
+        let (range, ok) = match right {
+            Right::Call => ("[0, 1] for a call", (0.0..=1.0).contains(&delta)),
+            Right::Put => ("[-1, 0] for a put", (-1.0..=0.0).contains(&delta)),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(problem("delta", format!("{delta} is outside {range}")))
+        }
+    }
+
+    pub fn iv(x: f64) -> Result<(), RowProblem> {
+        positive("iv", x)
+    }
+
+    pub fn open_interest(n: i64) -> Result<(), RowProblem> {
+        non_negative_integer("open_interest", n)
+    }
+
+    pub fn volume(n: i64) -> Result<(), RowProblem> {
+        non_negative_integer("volume", n)
+    }
+}
+
 /// Why a row was skipped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowProblem {
@@ -138,12 +279,24 @@ impl ChainBuilder {
         }
     }
 
-    /// Adds a row that is valid on its own. Refuses it if it disagrees with
-    /// an earlier row on `underlying_price` (per underlying) or `dte` (per
-    /// underlying and expiry). Repeats of (underlying, expiry, strike,
-    /// right) are found in [`ChainBuilder::build`], which reports all but
-    /// the first.
+    /// Adds a row, in the order rows arrive (`line` is whatever position
+    /// the caller wants reports to name). Refuses it if it breaks a rule of
+    /// its own ([`OptionRow::check`]) or disagrees with an earlier row on
+    /// `underlying_price` (per underlying) or `dte` (per underlying and
+    /// expiry). Repeats of (underlying, expiry, strike, right) are found in
+    /// [`ChainBuilder::build`], which reports all but the first.
     pub fn push(&mut self, line: usize, row: &OptionRow<'_>) -> Result<(), RowProblem> {
+        row.check()?;
+        self.push_checked(line, row)
+    }
+
+    /// [`ChainBuilder::push`] for a row whose own rules were already
+    /// checked (the CSV reader checks them while parsing).
+    pub(crate) fn push_checked(
+        &mut self,
+        line: usize,
+        row: &OptionRow<'_>,
+    ) -> Result<(), RowProblem> {
         let i = match self.last {
             Some(i) if self.underlyings[i].symbol == row.underlying => i,
             _ => match self.index.get(row.underlying) {

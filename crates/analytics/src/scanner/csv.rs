@@ -7,7 +7,7 @@ use std::fmt;
 use rayon::prelude::*;
 use vspread_core::Right;
 
-use super::chain::{BadRow, Chain, ChainBuilder, OptionRow, RowProblem};
+use super::chain::{BadRow, Chain, ChainBuilder, OptionRow, RowProblem, problem, rules};
 
 /// The required columns, in the spec's table order (which is also the order
 /// in which a row's fields are checked).
@@ -132,7 +132,7 @@ pub fn read_chain(bytes: &[u8]) -> Result<ChainRead, InputError> {
             )
             .collect_into_vec(&mut parsed);
         for ((line, _), row) in block.iter().zip(parsed.drain(..)) {
-            if let Err(problem) = row.and_then(|row| builder.push(*line, &row)) {
+            if let Err(problem) = row.and_then(|row| builder.push_checked(*line, &row)) {
                 bad_rows.push(BadRow {
                     line: *line,
                     problem,
@@ -168,13 +168,6 @@ fn field_count_problem(found: usize, width: usize, position: &[usize; 12]) -> Ro
     }
 }
 
-fn problem(column: &'static str, reason: impl Into<String>) -> RowProblem {
-    RowProblem {
-        column,
-        reason: reason.into(),
-    }
-}
-
 fn show(field: &[u8]) -> String {
     let text = String::from_utf8_lossy(field);
     if text.chars().count() > 40 {
@@ -192,62 +185,29 @@ fn parse_row<'a>(f: &[&'a [u8]], p: &[usize; 12]) -> Result<OptionRow<'a>, RowPr
         return Err(problem("underlying", "empty"));
     }
     let underlying_price = float(field(1), "underlying_price")?;
-    if underlying_price <= 0.0 {
-        return Err(problem(
-            "underlying_price",
-            format!("{underlying_price} is not > 0"),
-        ));
-    }
+    rules::underlying_price(underlying_price)?;
     let expiry = date(field(2))?;
     let dte = integer(field(3), "dte")?;
-    if dte < 0 {
-        return Err(problem("dte", format!("{dte} is negative")));
-    }
+    rules::dte(dte)?;
     let strike = float(field(4), "strike")?;
-    if strike <= 0.0 {
-        return Err(problem("strike", format!("{strike} is not > 0")));
-    }
+    rules::strike(strike)?;
     let right = match field(5) {
         b"C" => Right::Call,
         b"P" => Right::Put,
         other => return Err(problem("right", format!("{} is not C or P", show(other)))),
     };
     let bid = float(field(6), "bid")?;
-    if bid < 0.0 {
-        return Err(problem("bid", format!("{bid} is negative")));
-    }
+    rules::bid(bid)?;
     let ask = float(field(7), "ask")?;
-    if ask < bid {
-        return Err(problem("ask", format!("{ask} is below the bid {bid}")));
-    }
+    rules::ask(ask, bid)?;
     let delta = float(field(8), "delta")?;
-    let delta_ok = match right {
-        Right::Call => (0.0..=1.0).contains(&delta),
-        Right::Put => (-1.0..=0.0).contains(&delta),
-    };
-    if !delta_ok {
-        let range = if right == Right::Call {
-            "[0, 1] for a call"
-        } else {
-            "[-1, 0] for a put"
-        };
-        return Err(problem("delta", format!("{delta} is outside {range}")));
-    }
+    rules::delta(delta, right)?;
     let iv = float(field(9), "iv")?;
-    if iv <= 0.0 {
-        return Err(problem("iv", format!("{iv} is not > 0")));
-    }
+    rules::iv(iv)?;
     let open_interest = integer(field(10), "open_interest")?;
-    if open_interest < 0 {
-        return Err(problem(
-            "open_interest",
-            format!("{open_interest} is negative"),
-        ));
-    }
+    rules::open_interest(open_interest)?;
     let volume = integer(field(11), "volume")?;
-    if volume < 0 {
-        return Err(problem("volume", format!("{volume} is negative")));
-    }
+    rules::volume(volume)?;
     Ok(OptionRow {
         underlying,
         underlying_price,
@@ -365,8 +325,6 @@ fn fast_decimal(s: &[u8]) -> Option<f64> {
     Some(if negative { -value } else { value })
 }
 
-const INTEGER_LIMIT: i64 = 1_000_000_000_000_000_000;
-
 fn integer(field: &[u8], column: &'static str) -> Result<i64, RowProblem> {
     if field.is_empty() {
         return Err(problem(column, "empty"));
@@ -385,7 +343,7 @@ fn integer(field: &[u8], column: &'static str) -> Result<i64, RowProblem> {
     let mut value: i64 = 0;
     for d in digits {
         value = value * 10 + i64::from(d - b'0');
-        if value >= INTEGER_LIMIT {
+        if value >= rules::INTEGER_LIMIT {
             return Err(problem(
                 column,
                 format!("{} is too large (at most 18 digits)", show(field)),
@@ -403,19 +361,11 @@ fn date(field: &[u8]) -> Result<u32, RowProblem> {
     let n = field
         .iter()
         .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-    let (year, month, day) = (n / 10_000, n / 100 % 100, n % 100);
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(bad()),
-    };
-    if year == 0 || day == 0 || day > days {
-        return Err(bad());
+    if rules::real_date(n) {
+        Ok(n)
+    } else {
+        Err(bad())
     }
-    Ok(n)
 }
 
 #[cfg(test)]

@@ -39,15 +39,17 @@ pub struct ScanResult {
 }
 
 /// `round_half_even(score * 1e9)`: scores that differ only in their last
-/// bits rank as equal.
-fn rank_of(score: f64) -> i64 {
-    (score * 1e9).round_ties_even() as i64
+/// bits rank as equal. Kept as an (integral) f64, so no score saturates;
+/// adding 0.0 turns -0.0 into 0.0, which `total_cmp` would otherwise order
+/// below it.
+fn rank_of(score: f64) -> f64 {
+    (score * 1e9).round_ties_even() + 0.0
 }
 
 /// A survivor before it becomes a row: cheap to compare and move.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
-    rank: i64,
+    rank: f64,
     expiry: u32,
     kind: SpreadKind,
     long_strike: f64,
@@ -68,7 +70,7 @@ struct Hit {
 /// long strike, short strike ascending.
 fn order(a: &Hit, b: &Hit) -> Ordering {
     b.rank
-        .cmp(&a.rank)
+        .total_cmp(&a.rank)
         .then(a.expiry.cmp(&b.expiry))
         .then(a.kind.cmp(&b.kind))
         .then(a.long_strike.total_cmp(&b.long_strike))
@@ -142,7 +144,7 @@ pub fn scan(chain: &Chain, config: &ScannerConfig) -> ScanResult {
     }
     merged.sort_by(|(ua, a), (ub, b)| {
         b.rank
-            .cmp(&a.rank)
+            .total_cmp(&a.rank)
             .then(ua.as_bytes().cmp(ub.as_bytes()))
             .then_with(|| order(a, b))
     });
@@ -408,6 +410,18 @@ fn scan_group(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranks_round_half_even_and_tie_at_zero() {
+        assert_eq!(rank_of(0.3e-9), 0.0);
+        assert_eq!(rank_of(0.7e-9), 1.0);
+        assert_eq!(
+            rank_of(-0.4e-9).total_cmp(&rank_of(0.4e-9)),
+            Ordering::Equal
+        );
+        // Far beyond i64: still ordered.
+        assert!(rank_of(1e12) > rank_of(1e11));
+    }
 
     #[test]
     fn the_pop_floor_never_rejects_a_passing_probability() {

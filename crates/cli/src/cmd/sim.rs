@@ -1,24 +1,29 @@
 //! `vspread sim`: the simulated IB gateway on a TCP port, for vspread itself,
-//! for tests, and for any TWS API client pointed at it offline.
+//! for tests, and for any TWS API client pointed at it offline. Faults can be
+//! set at start (flags) and while running (`--control ADDR`, one command per
+//! line: `disconnect`, `restart SECS`, `reject N`, `partial N|off`,
+//! `delay MS`, `status`).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use clap::Args;
 use rust_decimal::Decimal;
 use vspread_core::clock::{AcceleratedClock, Clock as _};
-use vspread_sim::account::Account;
 use vspread_sim::market::{Market, MarketConfig};
-use vspread_sim::server::{SimSettings, run};
+use vspread_sim::orders::{Venue, VenueConfig};
+use vspread_sim::persist;
+use vspread_sim::server::{Server, SimSettings};
 
-/// Serves, so far: the handshake (server version 226), startup messages,
-/// reqIds, reqCurrentTime, reqManagedAccts, reqContractDetails (stocks and
-/// options), reqSecDefOptParams, daily reqHistoricalData and reqMktData
-/// snapshots, reqAccountSummary and reqPositions. Other requests are answered with an error naming them.
+/// Serves the TWS API (server version 226) with a deterministic market:
+/// contract details, option chains, market data (snapshot and streaming,
+/// with greeks), daily history, orders and BAG combos (what-if included),
+/// executions, positions and account data, with IB's limits and error codes.
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Address to listen on.
@@ -42,45 +47,117 @@ pub struct SimArgs {
     /// Starting cash of the account, in USD.
     #[arg(long, default_value_t = 100_000)]
     cash: u64,
+    /// Keep the account, orders, executions and the market's clock and
+    /// prices in FILE: loaded at start if it exists (then --seed, --start,
+    /// --account and --cash are taken from it), saved on change and at exit.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Serve the fault-control port on this address.
+    #[arg(long, value_name = "ADDR")]
+    control: Option<SocketAddr>,
+    /// Reject the first N orders with error 201.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    reject_orders: u32,
+    /// Fill at most N combos per fill (forces partial fills).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    partial_fills: Option<u32>,
+    /// Wait this many milliseconds before handling each request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    delay_ms: u64,
+    /// A daily restart at this New York time of simulated day (HH:MM):
+    /// every client is dropped and connections are refused for
+    /// --restart-secs real seconds.
+    #[arg(long, value_name = "HH:MM", value_parser = parse_hhmm)]
+    daily_restart: Option<NaiveTime>,
+    /// Length of the daily restart window, in real seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    restart_secs: u64,
+}
+
+fn parse_hhmm(text: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(text, "%H:%M").map_err(|_| format!("{text:?} is not HH:MM"))
 }
 
 pub fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let start = args.start.unwrap_or_else(Utc::now);
-    let clock = Arc::new(AcceleratedClock::new(start, args.speed).context("--speed")?);
-    let market = Market::new(MarketConfig {
-        seed: args.seed,
-        start,
-        always_open: args.always_open,
-    });
-    let settings = SimSettings {
-        accounts: vec![args.account.clone()],
-        first_order_id: 1,
-        clock: clock.clone(),
-        handshake_timeout: Duration::from_secs(10),
-        market: Arc::new(Mutex::new(market)),
-        account: Arc::new(Mutex::new(Account::new(
-            args.account.clone(),
-            Decimal::from(args.cash),
-        ))),
+    let saved = match &args.state {
+        Some(path) => persist::load(path)?,
+        None => None,
     };
+    let (market, venue) = match saved {
+        Some(state) => {
+            let book = state.into_book();
+            tracing::info!(
+                sim_time = %book.market.now(),
+                "resuming from the state file"
+            );
+            (book.market, book.venue)
+        }
+        None => {
+            let start = args.start.unwrap_or_else(Utc::now);
+            let market = Market::new(MarketConfig {
+                seed: args.seed,
+                start,
+                always_open: args.always_open,
+            });
+            let mut config = VenueConfig::new(args.seed);
+            config.account_id.clone_from(&args.account);
+            config.starting_cash = Decimal::from(args.cash);
+            (market, Venue::new(config))
+        }
+    };
+    let clock = Arc::new(AcceleratedClock::new(market.now(), args.speed).context("--speed")?);
+    let mut settings = SimSettings::new(clock.clone());
+    settings.daily_restart = args
+        .daily_restart
+        .map(|at| (at, Duration::from_secs(args.restart_secs)));
+    let mut server = Server::new(settings, market, venue);
+    if let Some(path) = &args.state {
+        server = server.state_file(path);
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let handle = server.start(listener);
+        handle.reject_next_orders(args.reject_orders);
+        if args.partial_fills.is_some() {
+            handle.force_partial_fills(args.partial_fills);
+        }
+        handle.delay_responses(Duration::from_millis(args.delay_ms));
+        if let Some(addr) = args.control {
+            let control = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on --control {addr}"))?;
+            tracing::info!(control = %control.local_addr()?, "fault control port ready");
+            handle.serve_control(control);
+        }
+        let shutdown = shutdown_signal()?;
         tracing::info!(
-            listen = %listener.local_addr()?,
+            listen = %handle.local_addr(),
             seed = args.seed,
             speed = args.speed,
             sim_time = %clock.now(),
             "simulated gateway ready"
         );
-        run(listener, settings, async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("stopping");
-        })
-        .await;
+        shutdown.await;
+        tracing::info!("stopping");
+        handle.shutdown().await;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Installs the SIGINT and SIGTERM handlers now (so a signal sent right
+/// after the ready line is caught) and completes on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
 }

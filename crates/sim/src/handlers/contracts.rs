@@ -1,16 +1,23 @@
 //! `reqContractDetails` for stocks and options: one `ContractData` per
 //! matching contract, then `ContractDataEnd`; nothing found is TWS's error
 //! 200. An option request may leave expiry, strike or right unset to list
-//! many, as with TWS.
+//! many, as with TWS. Also `reqSecDefOptParams`: one row per exchange
+//! and trading class, then the end marker (an unknown underlying is an
+//! empty chain, as TWS answers it).
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive as _, ToPrimitive as _};
 use vspread_core::Right;
 
+use crate::handlers::Ctx;
 use crate::market::calendar::yyyymmdd;
 use crate::market::{Contract as SimContract, ContractDetails as SimDetails, Market};
-use crate::wire::messages::{Contract, ContractData, ContractDetails};
+use crate::wire::frame::{Message, encode_protobuf};
+use crate::wire::messages::{
+    Contract, ContractData, ContractDataRequest, ContractDetails, ReqIdOnly, SecDefOptParameter,
+    SecDefOptParamsRequest, reply,
+};
 
 /// Why a request found nothing (sent as error 200 with the reqId).
 pub const NOT_FOUND: &str = "No security definition has been found for the request";
@@ -115,4 +122,71 @@ pub fn contract_data(req_id: i32, details: &SimDetails) -> ContractData {
             suggested_size_increment: text(&d.suggested_size_increment),
         }),
     }
+}
+
+/// `reqContractDetails`.
+pub fn contract_details(ctx: &Ctx<'_>, message: &Message) {
+    let Some(req) = ctx.decode::<ContractDataRequest>(message, "contract details") else {
+        return;
+    };
+    let req_id = req.req_id.unwrap_or(0);
+    let frames: Vec<Vec<u8>> = {
+        let book = ctx.gateway.book_now();
+        matching(&book.market, &req.contract.unwrap_or_default())
+            .iter()
+            .map(|c| {
+                encode_protobuf(
+                    reply::CONTRACT_DATA,
+                    &contract_data(req_id, &book.market.contract_details(c)),
+                )
+            })
+            .collect()
+    };
+    if frames.is_empty() {
+        ctx.error(req_id, 200, NOT_FOUND);
+        return;
+    }
+    for f in frames {
+        ctx.push(f);
+    }
+    ctx.send(
+        reply::CONTRACT_DATA_END,
+        &ReqIdOnly {
+            req_id: Some(req_id),
+        },
+    );
+}
+
+/// `reqSecDefOptParams`.
+pub fn sec_def_opt_params(ctx: &Ctx<'_>, message: &Message) {
+    let Some(req) = ctx.decode::<SecDefOptParamsRequest>(message, "option chain") else {
+        return;
+    };
+    let req_id = req.req_id.unwrap_or(0);
+    let params = ctx
+        .gateway
+        .book_now()
+        .market
+        .option_params(req.underlying_symbol.as_deref().unwrap_or(""));
+    let wanted = req.fut_fop_exchange.as_deref().unwrap_or("");
+    if let Some(p) = params.filter(|p| wanted.is_empty() || wanted == p.exchange) {
+        ctx.send(
+            reply::SEC_DEF_OPT_PARAMETER,
+            &SecDefOptParameter {
+                req_id: Some(req_id),
+                exchange: Some(p.exchange),
+                underlying_con_id: Some(p.underlying_con_id),
+                trading_class: Some(p.trading_class),
+                multiplier: Some(p.multiplier),
+                expirations: p.expirations,
+                strikes: p.strikes,
+            },
+        );
+    }
+    ctx.send(
+        reply::SEC_DEF_OPT_PARAMETER_END,
+        &ReqIdOnly {
+            req_id: Some(req_id),
+        },
+    );
 }

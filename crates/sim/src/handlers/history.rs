@@ -5,11 +5,66 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::handlers::Ctx;
 use crate::market::Market;
 use crate::market::calendar::yyyymmdd;
+use crate::pacing::HISTORY_PACING_VIOLATION;
+use crate::wire::frame::Message;
 use crate::wire::messages::{
-    HistoricalData, HistoricalDataBar, HistoricalDataEnd, HistoricalDataRequest,
+    HistoricalData, HistoricalDataBar, HistoricalDataEnd, HistoricalDataRequest, ReqIdOnly, reply,
 };
+
+/// `reqHistoricalData`, paced as IB paces it (error 162).
+pub fn historical_data(ctx: &Ctx<'_>, message: &Message) {
+    let Some(req) = ctx.decode::<HistoricalDataRequest>(message, "historical data") else {
+        return;
+    };
+    let req_id = req.req_id.unwrap_or(0);
+    let c = req.contract.clone().unwrap_or_default();
+    let what = req.what_to_show.clone().unwrap_or_default();
+    let contract_key = format!(
+        "{}|{}|{}|{}|{}",
+        c.con_id.unwrap_or(0),
+        c.symbol.as_deref().unwrap_or(""),
+        c.sec_type.as_deref().unwrap_or(""),
+        c.exchange.as_deref().unwrap_or(""),
+        what
+    );
+    let request_key = format!(
+        "{contract_key}|{}|{}|{}|{}",
+        req.end_date_time.as_deref().unwrap_or(""),
+        req.bar_size_setting.as_deref().unwrap_or(""),
+        req.duration.as_deref().unwrap_or(""),
+        req.use_rth.unwrap_or(false)
+    );
+    let allowed =
+        ctx.gateway
+            .history_pacing()
+            .allow(std::time::Instant::now(), &request_key, &contract_key);
+    if !allowed {
+        ctx.error(req_id, 162, HISTORY_PACING_VIOLATION);
+        return;
+    }
+    let now = ctx.gateway.settings.clock.now();
+    let answer = {
+        let book = ctx.gateway.book_now();
+        daily_bars(&book.market, &req, now)
+    };
+    match answer {
+        Ok((data, end)) => {
+            ctx.send(reply::HISTORICAL_DATA, &data);
+            ctx.send(reply::HISTORICAL_DATA_END, &end);
+        }
+        Err(text) => ctx.error(req_id, 162, &text),
+    }
+}
+
+/// `cancelHistoricalData`: every answer is sent at once, so nothing is
+/// left to cancel. Accepted quietly: the Rust client sends it routinely
+/// when it drops a finished request (reference §4.12).
+pub fn cancel(ctx: &Ctx<'_>, message: &Message) {
+    let _ = ctx.decode::<ReqIdOnly>(message, "cancel historical data");
+}
 
 /// Trading days a duration such as `1 M` or `2 Y` covers.
 pub fn trading_days(duration: &str) -> Option<usize> {

@@ -189,3 +189,39 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Arbitrary bytes after a valid handshake, or instead of one:
+        /// the reader returns frames or an error, never panics or
+        /// allocates past the cap.
+        #[test]
+        fn arbitrary_bytes_never_panic_the_frame_reader(
+            handshake in any::<bool>(),
+            bytes in proptest::collection::vec(any::<u8>(), 0..256),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                let mut input = Vec::new();
+                if handshake {
+                    input.extend_from_slice(b"API\0\x00\x00\x00\x09v213..226");
+                }
+                input.extend_from_slice(&bytes);
+                let mut r = input.as_slice();
+                if read_handshake(&mut r).await.is_err() {
+                    return;
+                }
+                while let Ok(Some(m)) = read_message(&mut r).await {
+                    assert!(m.payload.len() < MAX_BODY);
+                }
+            });
+        }
+    }
+}

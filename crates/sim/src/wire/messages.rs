@@ -5,11 +5,22 @@
 /// Request (client → server) table ids.
 pub mod request {
     pub const MARKET_DATA: u32 = 1;
+    pub const CANCEL_MARKET_DATA: u32 = 2;
+    pub const PLACE_ORDER: u32 = 3;
+    pub const CANCEL_ORDER: u32 = 4;
+    pub const OPEN_ORDERS: u32 = 5;
+    pub const ACCOUNT_DATA: u32 = 6;
+    pub const EXECUTIONS: u32 = 7;
     pub const IDS: u32 = 8;
     pub const CONTRACT_DATA: u32 = 9;
+    pub const AUTO_OPEN_ORDERS: u32 = 15;
+    pub const ALL_OPEN_ORDERS: u32 = 16;
     pub const MANAGED_ACCOUNTS: u32 = 17;
     pub const HISTORICAL_DATA: u32 = 20;
+    pub const CANCEL_HISTORICAL_DATA: u32 = 25;
     pub const CURRENT_TIME: u32 = 49;
+    pub const GLOBAL_CANCEL: u32 = 58;
+    pub const MARKET_DATA_TYPE: u32 = 59;
     pub const POSITIONS: u32 = 61;
     pub const ACCOUNT_SUMMARY: u32 = 62;
     pub const CANCEL_ACCOUNT_SUMMARY: u32 = 63;
@@ -17,26 +28,38 @@ pub mod request {
     pub const START_API: u32 = 71;
     pub const SEC_DEF_OPT_PARAMS: u32 = 78;
     pub const CURRENT_TIME_MILLIS: u32 = 105;
+    pub const CANCEL_CONTRACT_DATA: u32 = 106;
 }
 
 /// Reply (server → client) table ids.
 pub mod reply {
     pub const TICK_PRICE: u32 = 1;
     pub const TICK_SIZE: u32 = 2;
+    pub const ORDER_STATUS: u32 = 3;
     pub const ERROR_MESSAGE: u32 = 4;
+    pub const OPEN_ORDER: u32 = 5;
+    pub const ACCOUNT_VALUE: u32 = 6;
+    pub const PORTFOLIO_VALUE: u32 = 7;
+    pub const ACCOUNT_UPDATE_TIME: u32 = 8;
     pub const NEXT_VALID_ID: u32 = 9;
     pub const CONTRACT_DATA: u32 = 10;
+    pub const EXECUTION_DETAILS: u32 = 11;
     pub const MANAGED_ACCOUNTS: u32 = 15;
     pub const HISTORICAL_DATA: u32 = 17;
     pub const TICK_OPTION_COMPUTATION: u32 = 21;
+    pub const TICK_GENERIC: u32 = 45;
     pub const CURRENT_TIME: u32 = 49;
     pub const CONTRACT_DATA_END: u32 = 52;
+    pub const OPEN_ORDERS_END: u32 = 53;
+    pub const ACCOUNT_DATA_END: u32 = 54;
+    pub const EXECUTION_DETAILS_END: u32 = 55;
     pub const TICK_SNAPSHOT_END: u32 = 57;
     pub const POSITION: u32 = 61;
     pub const POSITION_END: u32 = 62;
     pub const ACCOUNT_SUMMARY: u32 = 63;
     pub const ACCOUNT_SUMMARY_END: u32 = 64;
     pub const MARKET_DATA_TYPE: u32 = 58;
+    pub const COMMISSION_AND_FEES_REPORT: u32 = 59;
     pub const SEC_DEF_OPT_PARAMETER: u32 = 75;
     pub const SEC_DEF_OPT_PARAMETER_END: u32 = 76;
     pub const HISTORICAL_DATA_END: u32 = 108;
@@ -124,8 +147,33 @@ pub struct Contract {
     pub local_symbol: Option<String>,
     #[prost(string, optional, tag = "12")]
     pub trading_class: Option<String>,
+    #[prost(message, repeated, tag = "20")]
+    pub combo_legs: Vec<ComboLeg>,
     #[prost(string, optional, tag = "21")]
     pub last_trade_date: Option<String>,
+}
+
+/// One leg of a BAG contract.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ComboLeg {
+    #[prost(int32, optional, tag = "1")]
+    pub con_id: Option<i32>,
+    #[prost(int32, optional, tag = "2")]
+    pub ratio: Option<i32>,
+    #[prost(string, optional, tag = "3")]
+    pub action: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub exchange: Option<String>,
+    #[prost(int32, optional, tag = "5")]
+    pub open_close: Option<i32>,
+    #[prost(int32, optional, tag = "6")]
+    pub short_sales_slot: Option<i32>,
+    #[prost(string, optional, tag = "7")]
+    pub designated_location: Option<String>,
+    #[prost(int32, optional, tag = "8")]
+    pub exempt_code: Option<i32>,
+    #[prost(double, optional, tag = "9")]
+    pub per_leg_price: Option<f64>,
 }
 
 /// Contract details (the fields the clients use; the rest stay absent).
@@ -416,3 +464,80 @@ pub struct PositionMessage {
 /// `PositionEnd` and other messages without fields.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Empty {}
+
+/// Requests and cancels that carry only a request id (`CancelMarketData`,
+/// `CancelHistoricalData`, `CancelContractData`, `CancelAccountSummary`,
+/// `ExecutionDetailsEnd`, …).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ReqIdOnly {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct MarketDataTypeRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub market_data_type: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AccountDataRequest {
+    #[prost(bool, optional, tag = "1")]
+    pub subscribe: Option<bool>,
+    #[prost(string, optional, tag = "2")]
+    pub acct_code: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AccountValue {
+    #[prost(string, optional, tag = "1")]
+    pub key: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    pub value: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub currency: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub account_name: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PortfolioValue {
+    #[prost(message, optional, tag = "1")]
+    pub contract: Option<Contract>,
+    #[prost(string, optional, tag = "2")]
+    pub position: Option<String>,
+    #[prost(double, optional, tag = "3")]
+    pub market_price: Option<f64>,
+    #[prost(double, optional, tag = "4")]
+    pub market_value: Option<f64>,
+    #[prost(double, optional, tag = "5")]
+    pub average_cost: Option<f64>,
+    #[prost(double, optional, tag = "6")]
+    pub unrealized_pnl: Option<f64>,
+    #[prost(double, optional, tag = "7")]
+    pub realized_pnl: Option<f64>,
+    #[prost(string, optional, tag = "8")]
+    pub account_name: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AccountUpdateTime {
+    #[prost(string, optional, tag = "1")]
+    pub time_stamp: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AccountDataEnd {
+    #[prost(string, optional, tag = "1")]
+    pub account_name: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TickGeneric {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(int32, optional, tag = "2")]
+    pub tick_type: Option<i32>,
+    #[prost(double, optional, tag = "3")]
+    pub value: Option<f64>,
+}

@@ -1,0 +1,239 @@
+//! The broker layer against `vspread sim` over TCP: line budget with LRU
+//! eviction, then the gateway's daily restart survived (reconnect within
+//! 2 s of the gateway accepting again, every line resubscribed, reconciled).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone as _, Utc};
+use futures::StreamExt;
+use vspread_broker::watchdog::Backoff;
+use vspread_broker::{BrokerSettings, IbBroker};
+use vspread_core::broker::{Broker, BrokerEvent, ConnectionEvent, MarketDataIssue};
+use vspread_core::clock::ManualClock;
+use vspread_core::config::Config;
+use vspread_sim::market::{Market, MarketConfig};
+use vspread_sim::orders::{Venue, VenueConfig};
+use vspread_sim::server::{Server, ServerHandle, SimSettings};
+
+const SYMBOLS: [&str; 14] = [
+    "SPY", "QQQ", "IWM", "DIA", "GLD", "TLT", "XLF", "AAPL", "MSFT", "NVDA", "AMZN", "TSLA",
+    "META", "GOOGL",
+];
+
+async fn start_sim() -> ServerHandle {
+    start_sim_with_clock().await.0
+}
+
+async fn start_sim_with_clock() -> (ServerHandle, Arc<ManualClock>) {
+    let start = Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let mut s = SimSettings::new(clock.clone());
+    s.heartbeat = Duration::from_millis(20);
+    let market = Market::new(MarketConfig {
+        seed: 7,
+        start,
+        always_open: false,
+    });
+    let server = Server::new(s, market, Venue::new(VenueConfig::new(7)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    (server.start(listener), clock)
+}
+
+fn settings(address: String, max_lines: usize) -> BrokerSettings {
+    let mut s = BrokerSettings::from_config(&Config::default());
+    s.address = address;
+    s.max_lines = max_lines;
+    s.connect_timeout = Duration::from_secs(2);
+    s.backoff = Backoff {
+        base: Duration::from_millis(50),
+        cap: Duration::from_millis(500),
+    };
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_stay_within_budget_and_survive_the_daily_restart() {
+    let sim = start_sim().await;
+    let broker = IbBroker::start(settings(sim.local_addr().to_string(), 10));
+    let mut events = broker.events();
+    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
+
+    // 14 symbols through 10 lines, the first two pinned.
+    let mut contracts = Vec::new();
+    for s in SYMBOLS {
+        contracts.push(broker.stock(s).await.unwrap());
+    }
+    for (i, c) in contracts.iter().enumerate() {
+        broker.subscribe_quotes(c, i < 2).await.unwrap();
+        assert!(broker.metrics().snapshot().lines_active <= 10);
+    }
+    let m = broker.metrics().snapshot();
+    assert_eq!(m.lines_active, 10);
+    assert_eq!(m.lines_evicted, 4);
+    assert_eq!(m.lines_pinned, 2);
+    // Pinned lines were never evicted; the LRU ones (2..6) were.
+    for (i, c) in contracts.iter().enumerate() {
+        let held = broker.latest_quote(c.con_id).is_some();
+        assert_eq!(held, !(2..6).contains(&i), "line {i}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        sim.market_data_lines(),
+        10,
+        "the gateway holds exactly our lines"
+    );
+    let reconciliations_before = broker.metrics().snapshot().reconciliations;
+    assert!(reconciliations_before >= 1, "reconciled at first connect");
+
+    // Daily restart: connections dropped and refused for a second.
+    let window = Duration::from_secs(1);
+    let restarted_at = tokio::time::Instant::now();
+    sim.daily_restart(window);
+    let mut evicted_seen = 0;
+    let after = loop {
+        let ev = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("reconnect within 10 s")
+            .unwrap();
+        match ev {
+            BrokerEvent::Connection(ConnectionEvent::Reconnected {
+                after,
+                lines_restored,
+            }) => {
+                assert_eq!(lines_restored, 10);
+                break after;
+            }
+            BrokerEvent::MarketData {
+                issue: MarketDataIssue::Evicted,
+                ..
+            } => evicted_seen += 1,
+            _ => {}
+        }
+    };
+    assert_eq!(evicted_seen, 4);
+    let since_accepting = restarted_at.elapsed().saturating_sub(window);
+    assert!(
+        since_accepting <= Duration::from_secs(2),
+        "ready {since_accepting:?} after the gateway accepted again (connect took {after:?})"
+    );
+    broker.wait_ready(Duration::from_secs(5)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let m = broker.metrics().snapshot();
+    assert!(m.reconciliations > reconciliations_before, "{m:?}");
+    assert!(m.disconnects >= 1);
+    assert_eq!(m.resubscriptions, 10);
+    assert_eq!(m.pacing_violations_reported, 0);
+    assert_eq!(sim.market_data_lines(), 10, "every line resubscribed");
+    eprintln!("reconnect: ready {since_accepting:?} after the gateway accepted again");
+    broker.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bag_order_is_previewed_and_followed_to_filled_with_partial_fills() {
+    use rust_decimal::Decimal;
+    use vspread_core::broker::{
+        NetPrice, OpenClose, OptionSpec, OrderFills, OrderRequest, OrderTarget, SpreadLeg,
+        TimeInForce, VerticalSpread,
+    };
+    use vspread_core::{Right, SpreadKind};
+
+    let (sim, clock) = start_sim_with_clock().await;
+    let broker = IbBroker::start(settings(sim.local_addr().to_string(), 90));
+    let mut events = broker.events();
+    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
+
+    let chain = broker.option_chain("SPY").await.unwrap();
+    let params = &chain[0];
+    let expiry = params.expirations[2];
+    let spot = broker.stock("SPY").await.unwrap();
+    let quote = broker.snapshot(&spot).await.unwrap();
+    let mid = quote.mid().or(quote.last).expect("SPY quote");
+    let low = *params.strikes.iter().find(|k| **k >= mid).unwrap();
+    let high = *params
+        .strikes
+        .iter()
+        .find(|k| **k >= low + Decimal::from(5))
+        .unwrap();
+    let leg = |strike| OptionSpec {
+        underlying: "SPY".into(),
+        expiry,
+        strike,
+        right: Right::Call,
+    };
+    let long = broker.option(&leg(low)).await.unwrap();
+    let short = broker.option(&leg(high)).await.unwrap();
+    let (lq, sq) = (
+        broker.snapshot(&long).await.unwrap(),
+        broker.snapshot(&short).await.unwrap(),
+    );
+    let natural = lq.ask.unwrap() - sq.bid.unwrap_or_default();
+    let width = high - low;
+    let limit = (natural + Decimal::new(5, 2)).min(width);
+    let as_leg = |c: &vspread_core::broker::ContractInfo, strike| SpreadLeg {
+        con_id: c.con_id,
+        strike,
+        right: Right::Call,
+        expiry,
+    };
+    let order = OrderRequest {
+        order_ref: "test-bag-1".into(),
+        target: OrderTarget::Vertical {
+            spread: VerticalSpread {
+                underlying: "SPY".into(),
+                kind: SpreadKind::BullCall,
+                long: as_leg(&long, low),
+                short: as_leg(&short, high),
+                currency: "USD".into(),
+            },
+            intent: OpenClose::Open,
+            price: NetPrice::Debit(limit),
+        },
+        quantity: 3,
+        tif: TimeInForce::Day,
+    };
+    let preview = broker.what_if(&order).await.unwrap();
+    assert!(
+        preview.init_margin_change.unwrap() > Decimal::ZERO,
+        "{preview:?}"
+    );
+    assert!(preview.commission.unwrap() > Decimal::ZERO, "{preview:?}");
+
+    sim.force_partial_fills(Some(1));
+    let id = broker.place_order(&order).await.unwrap();
+    assert_eq!(broker.order_id_of("test-bag-1"), Some(id));
+    assert!(matches!(
+        broker.place_order(&order).await,
+        Err(vspread_core::broker::BrokerError::DuplicateOrderRef(_))
+    ));
+    let mut fills = OrderFills::new("test-bag-1");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !fills.is_done() {
+        clock.advance(chrono::Duration::seconds(2));
+        while let Ok(Some(ev)) =
+            tokio::time::timeout(Duration::from_millis(50), events.next()).await
+        {
+            if let BrokerEvent::Order(e) = ev {
+                fills.apply(&e);
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not filled: {fills:?}"
+        );
+    }
+    assert_eq!(
+        fills.status,
+        Some(vspread_core::broker::OrderStatus::Filled)
+    );
+    assert_eq!(fills.filled, Decimal::from(3));
+    assert_eq!(fills.remaining, Decimal::ZERO);
+    assert_eq!(fills.legs.len(), 2);
+    for leg in fills.legs.values() {
+        assert_eq!(leg.quantity, Decimal::from(3));
+    }
+    assert!(fills.commissions > Decimal::ZERO);
+    broker.shutdown().await;
+    sim.shutdown().await;
+}
