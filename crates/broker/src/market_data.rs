@@ -13,7 +13,8 @@ use ibapi::subscriptions::SubscriptionItem;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 use vspread_core::broker::{
-    BrokerError, BrokerEvent, ConId, ContractInfo, Greeks, MarketDataIssue, Notice, Quote,
+    BrokerError, BrokerEvent, ConId, ContractInfo, Greeks, Instrument, MarketDataIssue, Notice,
+    Quote,
 };
 
 use crate::convert::{contract_of, decimal, price};
@@ -106,8 +107,8 @@ pub(crate) async fn subscribe(
 
 /// Sends the streaming request of a held line and spawns its reader.
 async fn start_line(inner: &Arc<Inner>, con_id: ConId) -> Result<(), BrokerError> {
-    let contract = match lock(&inner.lines).entries.get(&con_id) {
-        Some(e) => contract_of(&e.contract),
+    let (contract, generic) = match lock(&inner.lines).entries.get(&con_id) {
+        Some(e) => (contract_of(&e.contract), generic_ticks(&e.contract)),
         None => return Ok(()),
     };
     inner.grant(Priority::MarketData).await?;
@@ -116,6 +117,7 @@ async fn start_line(inner: &Arc<Inner>, con_id: ConId) -> Result<(), BrokerError
         .timed("market data subscription", async {
             client
                 .market_data(&contract)
+                .generic_ticks(generic)
                 .subscribe()
                 .await
                 .map_err(|e| map_err(e, "market data"))
@@ -240,12 +242,24 @@ fn set_price(q: &mut Quote, t: &TickType, v: f64) -> bool {
     true
 }
 
+/// Generic ticks a streaming line asks for: an option's open interest
+/// (101), which the scanner filters on and a snapshot cannot carry.
+fn generic_ticks(contract: &ContractInfo) -> &'static [&'static str] {
+    match contract.instrument {
+        Instrument::Option(_) => &["101"],
+        Instrument::Stock { .. } => &[],
+    }
+}
+
 fn set_size(q: &mut Quote, t: &TickType, v: f64) -> bool {
     let v = decimal(v).filter(|d| !d.is_sign_negative());
     match t {
         TickType::BidSize | TickType::DelayedBidSize => q.bid_size = v,
         TickType::AskSize | TickType::DelayedAskSize => q.ask_size = v,
         TickType::Volume | TickType::DelayedVolume => q.volume = v,
+        // On an option's own line (generic tick 101) these are its open
+        // interest; the engine never streams 101 on an underlying.
+        TickType::OptionCallOpenInterest | TickType::OptionPutOpenInterest => q.open_interest = v,
         _ => return false,
     }
     true

@@ -126,6 +126,9 @@ pub struct Quote {
     pub bid_size: Option<Decimal>,
     pub ask_size: Option<Decimal>,
     pub volume: Option<Decimal>,
+    /// An option's open interest (streaming lines only: IB sends it as
+    /// generic tick 101, which snapshots cannot request).
+    pub open_interest: Option<Decimal>,
     pub close: Option<Decimal>,
     pub greeks: Option<Greeks>,
     /// When the last tick of this quote arrived.

@@ -1,6 +1,8 @@
 //! The trading engine and its control plane. So far: the config store (safe
 //! saves with backups and rollback) and hot reload of `config.toml`.
 
+pub mod chain_acquisition;
+pub mod chain_plan;
 pub mod config_service;
 pub mod config_store;
 pub mod control;

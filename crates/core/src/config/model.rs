@@ -429,6 +429,17 @@ pub struct MarketDataConfig {
     pub max_lines: i64,
     /// Use snapshots, which hold no line, for scan quotes instead of streaming.
     pub snapshot: bool,
+    /// How far outside the scanner's short-delta band a strike's model delta
+    /// (Black-Scholes at an IV estimate) may fall and still have its quote
+    /// requested: the estimate is not the market's IV, so a margin keeps
+    /// strikes whose real delta could pass.
+    #[schemars(range(min = 0.0, max = 0.5), extend("x-unit" = "delta"))]
+    pub model_delta_margin: f64,
+    /// How far a pair's model price may miss `[scanner] max_debit_to_width`
+    /// or `min_credit_to_width` (as a fraction of the width) and still have
+    /// its legs' quotes requested.
+    #[schemars(range(min = 0.0, max = 1.0), extend("x-unit" = "fraction of width"))]
+    pub model_ratio_margin: f64,
 }
 
 impl Default for MarketDataConfig {
@@ -436,6 +447,8 @@ impl Default for MarketDataConfig {
         Self {
             max_lines: 90,
             snapshot: false,
+            model_delta_margin: 0.05,
+            model_ratio_margin: 0.05,
         }
     }
 }

@@ -1,0 +1,202 @@
+//! Fetching the quotes a [`ChainPlan`] asks for, through the broker, and
+//! turning them into the scanner's [`Chain`].
+//!
+//! Quotes come from streaming lines (unpinned, so the broker's LRU budget
+//! reclaims them later; a line also carries an option's open interest,
+//! which a snapshot cannot). The plan is worked through in batches no
+//! larger than half the line budget, each batch read before the next is
+//! requested, so a large plan never evicts its own quotes before they are
+//! read. An option the gateway does not know, or whose quote stays
+//! incomplete until the deadline, is left out and counted.
+
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use tokio::time::Instant;
+use vspread_analytics::scanner::{BadRow, Chain, ChainBuilder, OptionRow};
+use vspread_core::broker::{Broker, BrokerError, ContractInfo, OptionSpec, Quote};
+
+use crate::chain_plan::{ChainPlan, PlannedOption};
+
+/// How quotes are gathered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AcquisitionSettings {
+    /// Options subscribed at once (at most half the line budget).
+    pub batch: usize,
+    /// How long a batch may take to deliver complete quotes.
+    pub quote_timeout: Duration,
+    /// How often the latest quotes of a batch are looked at.
+    pub poll_interval: Duration,
+}
+
+impl AcquisitionSettings {
+    /// Settings for a line budget of `max_lines`.
+    pub fn for_line_budget(max_lines: usize) -> Self {
+        Self {
+            batch: (max_lines / 2).max(1),
+            quote_timeout: Duration::from_secs(3),
+            poll_interval: Duration::from_millis(20),
+        }
+    }
+}
+
+/// The chain the scanner runs on, and what it cost to get.
+#[derive(Debug)]
+pub struct AcquiredChain {
+    pub chain: Chain,
+    /// Quotes that broke a row rule (for example an ask below the bid).
+    pub bad_rows: Vec<BadRow>,
+    /// Quote requests sent: one streaming request per planned option the
+    /// gateway knew.
+    pub quote_requests: usize,
+    /// Contract lookups sent (one per planned option, cached by the broker).
+    pub contract_lookups: usize,
+    /// Planned options the gateway did not know.
+    pub unknown_contracts: usize,
+    /// Planned options whose quote was incomplete at the deadline.
+    pub incomplete_quotes: usize,
+}
+
+/// Everything a quote must carry for the scanner to use it.
+fn complete(q: &Quote) -> bool {
+    let greeks = q.greeks.unwrap_or_default();
+    q.bid.is_some()
+        && q.ask.is_some()
+        && q.open_interest.is_some()
+        && greeks.delta.is_some()
+        && greeks.implied_vol.is_some()
+}
+
+fn yyyymmdd(date: NaiveDate) -> u32 {
+    date.year() as u32 * 10_000 + date.month() * 100 + date.day()
+}
+
+fn f(x: Option<Decimal>) -> f64 {
+    x.and_then(|d| d.to_f64()).unwrap_or(f64::NAN)
+}
+
+/// Requests the plan's quotes and builds the chain, with every row priced
+/// at `spot` (the scanner wants one underlying price per underlying).
+pub async fn acquire_chain(
+    broker: &dyn Broker,
+    plan: &ChainPlan,
+    spot: f64,
+    settings: &AcquisitionSettings,
+) -> Result<AcquiredChain, BrokerError> {
+    let mut builder = ChainBuilder::with_capacity(plan.options.len());
+    let mut acquired = AcquiredChain {
+        chain: Chain::default(),
+        bad_rows: Vec::new(),
+        quote_requests: 0,
+        contract_lookups: 0,
+        unknown_contracts: 0,
+        incomplete_quotes: 0,
+    };
+    let mut line = 0;
+    for batch in plan.options.chunks(settings.batch.max(1)) {
+        let mut held: Vec<(&PlannedOption, ContractInfo)> = Vec::with_capacity(batch.len());
+        for option in batch {
+            acquired.contract_lookups += 1;
+            let spec = OptionSpec {
+                underlying: plan.underlying.clone(),
+                expiry: option.expiry,
+                strike: option.strike,
+                right: option.right,
+            };
+            match broker.option(&spec).await {
+                Ok(contract) => {
+                    broker.subscribe_quotes(&contract, false).await?;
+                    acquired.quote_requests += 1;
+                    held.push((option, contract));
+                }
+                Err(BrokerError::NoSecurityDefinition { .. }) => acquired.unknown_contracts += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        let deadline = Instant::now() + settings.quote_timeout;
+        while Instant::now() < deadline
+            && !held
+                .iter()
+                .all(|(_, c)| broker.latest_quote(c.con_id).is_some_and(|q| complete(&q)))
+        {
+            tokio::time::sleep(settings.poll_interval).await;
+        }
+        for (option, contract) in held {
+            line += 1;
+            let Some(quote) = broker.latest_quote(contract.con_id).filter(complete) else {
+                acquired.incomplete_quotes += 1;
+                continue;
+            };
+            let greeks = quote.greeks.unwrap_or_default();
+            let row = OptionRow {
+                underlying: &plan.underlying,
+                underlying_price: spot,
+                expiry: yyyymmdd(option.expiry),
+                dte: option.dte,
+                strike: option.strike.to_f64().unwrap_or(f64::NAN),
+                right: option.right,
+                bid: f(quote.bid),
+                ask: f(quote.ask),
+                delta: greeks.delta.unwrap_or(f64::NAN),
+                iv: greeks.implied_vol.unwrap_or(f64::NAN),
+                open_interest: quote.open_interest.and_then(|d| d.to_i64()).unwrap_or(-1),
+                volume: quote.volume.and_then(|d| d.to_i64()).unwrap_or(0),
+            };
+            if let Err(problem) = builder.push(line, &row) {
+                acquired.bad_rows.push(BadRow { line, problem });
+            }
+        }
+    }
+    let (chain, repeats) = builder.build();
+    acquired.chain = chain;
+    acquired.bad_rows.extend(repeats);
+    Ok(acquired)
+}
+
+/// The at-the-money implied volatility of the listed expiry nearest
+/// `target_dte` days out, from one snapshot (which holds no line): the
+/// estimate [`crate::chain_plan::plan_chain`] prices the chain with. `None`
+/// when the chain lists nothing or the gateway has no model value.
+pub async fn atm_vol_estimate(
+    broker: &dyn Broker,
+    underlying: &str,
+    expiries: &[NaiveDate],
+    strikes: &[Decimal],
+    spot: f64,
+    today: NaiveDate,
+    target_dte: i64,
+) -> Result<Option<f64>, BrokerError> {
+    let Some(expiry) = expiries
+        .iter()
+        .copied()
+        .filter(|e| *e > today)
+        .min_by_key(|e| ((*e - today).num_days() - target_dte).abs())
+    else {
+        return Ok(None);
+    };
+    let Some(strike) = strikes.iter().copied().min_by(|a, b| {
+        let da = (a.to_f64().unwrap_or(f64::INFINITY) - spot).abs();
+        let db = (b.to_f64().unwrap_or(f64::INFINITY) - spot).abs();
+        da.total_cmp(&db)
+    }) else {
+        return Ok(None);
+    };
+    let spec = OptionSpec {
+        underlying: underlying.to_string(),
+        expiry,
+        strike,
+        right: vspread_core::Right::Call,
+    };
+    let contract = match broker.option(&spec).await {
+        Ok(c) => c,
+        Err(BrokerError::NoSecurityDefinition { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let quote = broker.snapshot(&contract).await?;
+    Ok(quote
+        .greeks
+        .and_then(|g| g.implied_vol)
+        .filter(|v| v.is_finite() && *v > 0.0))
+}
