@@ -399,23 +399,38 @@ async fn serve_connection(
     attempt: &mut u32,
 ) -> Result<(), String> {
     let fail = |what: &str, e: BrokerError| format!("{what} failed after connect: {e}");
-    // The market data type does not survive a connection.
-    inner
-        .grant(Priority::MarketData)
+    // Setting the connection up is bounded like the connect itself: a
+    // gateway that accepts and then closes the socket (a client id still
+    // held from before a restart, say) must send the watchdog back to
+    // backing off, never leave it waiting on a dead connection.
+    let setup = async {
+        // The market data type does not survive a connection.
+        inner
+            .grant(Priority::MarketData)
+            .await
+            .map_err(|e| fail("pacing", e))?;
+        client
+            .switch_market_data_type(ib_market_data_type(inner.settings.market_data_type))
+            .await
+            .map_err(|e| fail("market data type", map_err(e, "market data type")))?;
+        let pump = crate::orders::start_pump(inner.clone(), client.clone())
+            .await
+            .map_err(|e| fail("order update stream", e))?;
+        let pump = AbortOnDrop(pump);
+        inner
+            .probe(&client)
+            .await
+            .map_err(|e| fail("readiness probe", e))?;
+        Ok::<_, String>(pump)
+    };
+    let _pump = tokio::time::timeout(inner.settings.connect_timeout, setup)
         .await
-        .map_err(|e| fail("pacing", e))?;
-    client
-        .switch_market_data_type(ib_market_data_type(inner.settings.market_data_type))
-        .await
-        .map_err(|e| fail("market data type", map_err(e, "market data type")))?;
-    let pump = crate::orders::start_pump(inner.clone(), client.clone())
-        .await
-        .map_err(|e| fail("order update stream", e))?;
-    let _pump = AbortOnDrop(pump);
-    inner
-        .probe(&client)
-        .await
-        .map_err(|e| fail("readiness probe", e))?;
+        .map_err(|_| {
+            format!(
+                "the gateway accepted but did not answer within {:?}",
+                inner.settings.connect_timeout
+            )
+        })??;
     inner.set_client(Some(client.clone()));
     inner.set_state(ConnectionState::Ready);
     inner.publish(BrokerEvent::Connection(ConnectionEvent::Ready));

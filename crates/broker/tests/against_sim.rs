@@ -237,3 +237,37 @@ async fn a_bag_order_is_previewed_and_followed_to_filled_with_partial_fills() {
     broker.shutdown().await;
     sim.shutdown().await;
 }
+
+/// A gateway that refuses our client id (TWS's 326: another session holds
+/// it, as after a restart before the old session is gone) closes each
+/// attempt right after the handshake; the watchdog keeps backing off and
+/// is ready soon after the id is free again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_id_in_use_is_retried_until_it_is_free() {
+    let sim = start_sim().await;
+    let address = sim.local_addr().to_string();
+    let holder = ibapi::Client::connect(&address, 1).await.unwrap();
+    let mut s = settings(address, 10);
+    s.client_id = 1;
+    let broker = IbBroker::start(s);
+    let mut events = broker.events();
+    // Several refused attempts, and never ready while the id is held.
+    let mut failures = 0;
+    while failures < 3 {
+        let ev = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("the watchdog keeps trying")
+            .unwrap();
+        if let BrokerEvent::Connection(ConnectionEvent::Lost { .. }) = ev {
+            failures += 1;
+        }
+    }
+    assert!(!broker.is_ready());
+    drop(holder);
+    broker
+        .wait_ready(Duration::from_secs(5))
+        .await
+        .expect("ready once the id is free");
+    broker.shutdown().await;
+    sim.shutdown().await;
+}
