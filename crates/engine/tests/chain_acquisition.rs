@@ -6,9 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{TimeZone as _, Utc};
 use rust_decimal::prelude::ToPrimitive;
-use vspread_analytics::scanner::{ChainBuilder, OptionRow, ScanResult, scan};
+use vspread_analytics::scanner::scan;
 use vspread_broker::{BrokerSettings, IbBroker};
 use vspread_core::SpreadKind;
 use vspread_core::broker::Broker;
@@ -16,20 +15,20 @@ use vspread_core::clock::ManualClock;
 use vspread_core::config::{Config, ScannerConfig};
 use vspread_engine::chain_acquisition::{AcquisitionSettings, acquire_chain, atm_vol_estimate};
 use vspread_engine::chain_plan::{ModelInputs, PlanMargins, plan_chain};
-use vspread_sim::market::{Market, MarketConfig};
+use vspread_sim::market::Market;
 use vspread_sim::orders::{Venue, VenueConfig};
 use vspread_sim::server::{Server, ServerHandle, SimSettings};
 
+mod support;
+
+use support::market_chain::scan_listed;
+
 const SEED: u64 = 11;
 
+/// Monday 2026-11-23 10:00 New York; the clock stays there, so the
+/// market does not move while the test compares.
 fn market() -> Market {
-    Market::new(MarketConfig {
-        seed: SEED,
-        // Monday 2026-11-23 10:00 New York; the clock stays there, so the
-        // market does not move while the test compares.
-        start: Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap(),
-        always_open: false,
-    })
+    support::market_chain::market(SEED)
 }
 
 async fn start_sim() -> ServerHandle {
@@ -39,49 +38,6 @@ async fn start_sim() -> ServerHandle {
     let server = Server::new(settings, market(), Venue::new(VenueConfig::new(SEED)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     server.start(listener)
-}
-
-fn yyyymmdd(d: chrono::NaiveDate) -> u32 {
-    d.format("%Y%m%d").to_string().parse().unwrap()
-}
-
-/// Every listed option of `symbol` inside the DTE window, straight from the
-/// market model: the chain a scan without the plan would see.
-fn full_chain_scan(symbol: &str, spot: f64, scanner: &ScannerConfig) -> (ScanResult, usize) {
-    let m = market();
-    let today = m.trading_date();
-    let mut builder = ChainBuilder::new();
-    let mut rows = 0;
-    for o in m.options(symbol, None, None, None) {
-        let dte = (o.expiry - today).num_days();
-        if dte < scanner.dte_min || dte > scanner.dte_max {
-            continue;
-        }
-        let q = m.quote(o.con_id).unwrap();
-        let a = q.option.as_ref().unwrap();
-        let (Some(bid), Some(ask)) = (q.bid, q.ask) else {
-            continue;
-        };
-        let row = OptionRow {
-            underlying: symbol,
-            underlying_price: spot,
-            expiry: yyyymmdd(o.expiry),
-            dte,
-            strike: o.strike.to_f64().unwrap(),
-            right: o.right,
-            bid: bid.to_f64().unwrap(),
-            ask: ask.to_f64().unwrap(),
-            delta: a.model.delta.unwrap(),
-            iv: a.model.implied_vol.unwrap(),
-            open_interest: a.open_interest.to_i64().unwrap(),
-            volume: a.volume.to_i64().unwrap(),
-        };
-        rows += 1;
-        builder.push(rows, &row).unwrap();
-    }
-    let (chain, bad) = builder.build();
-    assert!(bad.is_empty(), "{bad:?}");
-    (scan(&chain, scanner), rows)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +112,9 @@ async fn the_plan_quotes_a_fraction_of_the_chain_and_loses_no_result() {
     assert_eq!(acquired.chain.len(), acquired.quote_requests);
 
     let planned = scan(&acquired.chain, &scanner);
-    let (full, full_rows) = full_chain_scan(symbol, spot, &scanner);
+    // Every listed option of the window, straight from the market model:
+    // the chain a scan without the plan would see.
+    let (full, full_rows) = scan_listed(&market(), symbol, spot, &scanner, |_, _, _| true);
     assert!(!full.rows.is_empty(), "the full chain yields spreads");
     assert!(
         planned.rows.iter().all(|r| kinds.contains(&r.kind)),
