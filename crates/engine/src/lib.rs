@@ -8,4 +8,5 @@ pub mod config_store;
 pub mod control;
 pub mod events;
 pub mod live_config;
+pub mod order_driver;
 pub mod schedule;
