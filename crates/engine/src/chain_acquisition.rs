@@ -57,6 +57,34 @@ pub struct AcquiredChain {
     pub unknown_contracts: usize,
     /// Planned options whose quote was incomplete at the deadline.
     pub incomplete_quotes: usize,
+    /// Every option in the chain, with its contract and the quote its row
+    /// was built from: what turns a scanned spread into an order.
+    pub legs: Vec<AcquiredLeg>,
+}
+
+/// One option of an acquired chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcquiredLeg {
+    pub option: PlannedOption,
+    pub contract: ContractInfo,
+    pub quote: Quote,
+}
+
+impl AcquiredChain {
+    /// The leg of `expiry` (`YYYYMMDD`), `strike` and `right`, as a scanned
+    /// row names it (its strike is the same f64 the row was built from).
+    pub fn leg(
+        &self,
+        expiry: u32,
+        strike: f64,
+        right: vspread_core::Right,
+    ) -> Option<&AcquiredLeg> {
+        self.legs.iter().find(|l| {
+            yyyymmdd(l.option.expiry) == expiry
+                && l.option.right == right
+                && l.option.strike.to_f64() == Some(strike)
+        })
+    }
 }
 
 /// Everything a quote must carry for the scanner to use it.
@@ -93,6 +121,7 @@ pub async fn acquire_chain(
         contract_lookups: 0,
         unknown_contracts: 0,
         incomplete_quotes: 0,
+        legs: Vec::new(),
     };
     let mut line = 0;
     for batch in plan.options.chunks(settings.batch.max(1)) {
@@ -144,8 +173,13 @@ pub async fn acquire_chain(
                 open_interest: quote.open_interest.and_then(|d| d.to_i64()).unwrap_or(-1),
                 volume: quote.volume.and_then(|d| d.to_i64()).unwrap_or(0),
             };
-            if let Err(problem) = builder.push(line, &row) {
-                acquired.bad_rows.push(BadRow { line, problem });
+            match builder.push(line, &row) {
+                Ok(()) => acquired.legs.push(AcquiredLeg {
+                    option: option.clone(),
+                    contract,
+                    quote,
+                }),
+                Err(problem) => acquired.bad_rows.push(BadRow { line, problem }),
             }
         }
     }
