@@ -2,9 +2,12 @@
 //! edit, rollback and kill-switch change takes.
 //!
 //! Apply = validate (before touching anything, so a refused apply interrupts
-//! nothing and writes nothing), pause (in-flight cycles finish), back up and
-//! write atomically through the [`ConfigStore`], swap the snapshot, resume.
-//! The interruption is measured and reported with each apply, and each
+//! nothing and writes nothing), back up and write atomically through the
+//! [`ConfigStore`], then pause (in-flight cycles finish on the old
+//! snapshot), swap the snapshot, resume. The write precedes the pause
+//! because it is the slow, fsync-bound step and nothing a cycle reads
+//! depends on it; so the interruption is the wait for in-flight cycles plus
+//! a pointer swap. It is measured and reported with each apply, and each
 //! apply is audited (who, when, which keys) on the event stream.
 
 use std::collections::BTreeMap;
@@ -123,21 +126,23 @@ impl ConfigService {
         kind: &str,
         validate: std::time::Duration,
     ) -> Result<ApplyReport, ApplyError> {
-        let ((saved, swap), interruption) = self
+        // The durable steps (back up, atomic write, fsync) come before the
+        // pause: they change nothing a decision cycle reads, and a failure
+        // leaves the old file and the old snapshot in place without the
+        // engine ever having stopped. The pause covers what cycles can
+        // observe: in-flight cycles finish on the old snapshot, the new one
+        // is swapped in, new cycles start on it.
+        let t = Instant::now();
+        let saved = self.store.save(&new, expected.as_deref())?;
+        let save = t.elapsed();
+        let (swap, interruption) = self
             .control
             .while_paused(async {
                 let t = Instant::now();
-                let saved = self.store.save(&new, expected.as_deref());
-                let save = t.elapsed();
-                let t = Instant::now();
-                if let Ok(report) = &saved {
-                    self.live.publish(new.clone(), report.version.clone());
-                }
-                ((saved, save), t.elapsed())
+                self.live.publish(new.clone(), saved.version.clone());
+                t.elapsed()
             })
             .await;
-        let (saved, save) = saved;
-        let saved = saved?;
         let snapshot = self.live.current();
         let mut timings = BTreeMap::new();
         timings.insert("validate", ms(validate));
