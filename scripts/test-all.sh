@@ -10,9 +10,10 @@ log() { printf '\n==> %s\n' "$*"; }
 log "toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
-log "Python test dependencies (IB's official client, run against the simulator)"
-python3 -m pip install -q --disable-pip-version-check "ibapi-latest==10.51.1" 2>&1 | grep -v "Running pip as the 'root' user" || true
+log "Python test dependencies (IB's official client, run against the simulator; schemathesis, run against the admin API)"
+python3 -m pip install -q --disable-pip-version-check "ibapi-latest==10.51.1" "schemathesis==4.32.5" 2>&1 | grep -v "Running pip as the 'root' user" || true
 python3 -c "import ibapi" # fail here, clearly, if the install did not work
+schemathesis --version
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
