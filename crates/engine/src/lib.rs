@@ -7,6 +7,7 @@ pub mod config_service;
 pub mod config_store;
 pub mod control;
 pub mod cycle_loop;
+pub mod entry_order;
 pub mod events;
 pub mod live_config;
 pub mod order_driver;

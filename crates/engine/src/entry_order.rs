@@ -1,0 +1,105 @@
+//! From a scanned spread to the combo order that opens it.
+//!
+//! The scanner ranks in f64; an order needs the legs' contracts and exact
+//! prices. [`QuotedSpread::from_row`] finds the row's two legs in the
+//! acquired chain (their contracts and the quotes the row was built from)
+//! and works out the combo's mid and natural net prices in exact decimals
+//! from those same quotes, so the price an order starts at is the price
+//! the scanner saw, to the cent.
+
+use rust_decimal::Decimal;
+use vspread_analytics::scanner::SpreadRow;
+use vspread_core::broker::{
+    NetPrice, OpenClose, OrderRequest, OrderTarget, SpreadLeg, TimeInForce, VerticalSpread,
+};
+
+use crate::chain_acquisition::{AcquiredChain, AcquiredLeg};
+
+/// A scanned spread with its legs resolved and quoted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotedSpread {
+    pub spread: VerticalSpread,
+    pub long: AcquiredLeg,
+    pub short: AcquiredLeg,
+}
+
+fn leg(l: &AcquiredLeg) -> SpreadLeg {
+    SpreadLeg {
+        con_id: l.contract.con_id,
+        strike: l.option.strike,
+        right: l.option.right,
+        expiry: l.option.expiry,
+    }
+}
+
+/// A non-negative amount as the net price of the kind's side.
+fn net(debit: bool, amount: Decimal) -> NetPrice {
+    if debit {
+        NetPrice::Debit(amount)
+    } else {
+        NetPrice::Credit(amount)
+    }
+}
+
+impl QuotedSpread {
+    /// The row's legs from `chain`; `None` if either is missing (a row of
+    /// another chain).
+    pub fn from_row(row: &SpreadRow, chain: &AcquiredChain) -> Option<Self> {
+        let right = row.kind.right();
+        let long = chain.leg(row.expiry, row.long_strike, right)?.clone();
+        let short = chain.leg(row.expiry, row.short_strike, right)?.clone();
+        let currency = long.contract.currency.clone();
+        Some(Self {
+            spread: VerticalSpread {
+                underlying: row.underlying.clone(),
+                kind: row.kind,
+                long: leg(&long),
+                short: leg(&short),
+                currency,
+            },
+            long,
+            short,
+        })
+    }
+
+    fn is_debit(&self) -> bool {
+        self.spread.kind.is_debit()
+    }
+
+    /// Per-share mid net price: for a debit kind the long leg's mid less
+    /// the short leg's, for a credit kind the reverse. `None` when a side
+    /// is missing or the result is not positive.
+    pub fn mid(&self) -> Option<NetPrice> {
+        let (l, s) = (self.long.quote.mid()?, self.short.quote.mid()?);
+        let amount = if self.is_debit() { l - s } else { s - l };
+        (amount > Decimal::ZERO).then(|| net(self.is_debit(), amount))
+    }
+
+    /// Per-share natural net price (crossing both legs' spreads): a debit
+    /// pays the long ask and receives the short bid; a credit receives the
+    /// short bid and pays the long ask.
+    pub fn natural(&self) -> Option<NetPrice> {
+        let (ask, bid) = (self.long.quote.ask?, self.short.quote.bid?);
+        let amount = if self.is_debit() {
+            ask - bid
+        } else {
+            bid - ask
+        };
+        (amount > Decimal::ZERO).then(|| net(self.is_debit(), amount))
+    }
+
+    /// The opening order for `quantity` spreads at `price`, under
+    /// `order_ref` (which must name the decision that made it).
+    pub fn opening_order(&self, order_ref: &str, quantity: u32, price: NetPrice) -> OrderRequest {
+        OrderRequest {
+            order_ref: order_ref.to_string(),
+            target: OrderTarget::Vertical {
+                spread: self.spread.clone(),
+                intent: OpenClose::Open,
+                price,
+            },
+            quantity,
+            tif: TimeInForce::Day,
+        }
+    }
+}
