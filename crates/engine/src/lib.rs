@@ -12,3 +12,4 @@ pub mod events;
 pub mod live_config;
 pub mod order_driver;
 pub mod schedule;
+pub mod signals;

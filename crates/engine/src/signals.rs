@@ -1,0 +1,393 @@
+//! Entry signals on an underlying's daily bars: `high_base` (bullish) and
+//! its mirror `low_base` (bearish).
+//!
+//! A high base is a stock holding near its recent high in a tight range,
+//! with momentum (RSI at or above `min_rsi`) and contracting volatility
+//! (short ATR over long ATR at or below `max_atr_ratio`): the setup a
+//! bullish vertical is bought on. A low base is the same pattern pressed
+//! against a recent low with weak momentum.
+//!
+//! Every evaluation keeps each condition with its value and threshold, so
+//! the journal can say why a symbol signalled, or why it did not.
+//!
+//! The base is the last `base_lookback_days` bars, the latest included.
+//! Its depth is `(high - low) / high` and its height `(high - low) / low`,
+//! in percent; "near" is the close's distance from the base's high (or
+//! low) in percent of that high (or low).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use vspread_analytics::indicators::{Bar, atr, rsi};
+use vspread_core::broker::DailyBar;
+use vspread_core::config::{HighBaseConfig, LowBaseConfig, StrategiesConfig};
+use vspread_core::{Direction, SpreadKind};
+
+/// Which pattern an evaluation tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    HighBase,
+    LowBase,
+}
+
+impl Strategy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::HighBase => "high_base",
+            Strategy::LowBase => "low_base",
+        }
+    }
+
+    pub fn direction(self) -> Direction {
+        match self {
+            Strategy::HighBase => Direction::Bullish,
+            Strategy::LowBase => Direction::Bearish,
+        }
+    }
+}
+
+/// The spread kinds that trade a direction, in `SpreadKind::ALL` order.
+pub fn kinds_for(direction: Direction) -> Vec<SpreadKind> {
+    SpreadKind::ALL
+        .into_iter()
+        .filter(|k| k.direction() == direction)
+        .collect()
+}
+
+/// One test of a strategy: the measured value against its bound.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Condition {
+    /// The config key the threshold comes from.
+    pub key: &'static str,
+    pub value: f64,
+    pub threshold: f64,
+    pub passed: bool,
+}
+
+fn at_least(key: &'static str, value: f64, threshold: f64) -> Condition {
+    Condition {
+        key,
+        value,
+        threshold,
+        passed: value >= threshold,
+    }
+}
+
+fn at_most(key: &'static str, value: f64, threshold: f64) -> Condition {
+    Condition {
+        key,
+        value,
+        threshold,
+        passed: value <= threshold,
+    }
+}
+
+/// The indicator values of one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Indicators {
+    /// Date of the latest bar.
+    pub as_of: NaiveDate,
+    pub close: f64,
+    pub rsi: f64,
+    pub atr: f64,
+    pub atr_long: f64,
+    pub atr_ratio: f64,
+    pub base_high: f64,
+    pub base_low: f64,
+}
+
+/// One strategy tested on one symbol.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub symbol: String,
+    pub strategy: Strategy,
+    pub indicators: Indicators,
+    /// In the order the strategy states them.
+    pub conditions: Vec<Condition>,
+}
+
+impl Evaluation {
+    /// True when every condition holds.
+    pub fn fired(&self) -> bool {
+        self.conditions.iter().all(|c| c.passed)
+    }
+
+    /// The conditions that failed (empty when it fired).
+    pub fn failed(&self) -> impl Iterator<Item = &Condition> {
+        self.conditions.iter().filter(|c| !c.passed)
+    }
+}
+
+/// Why a symbol could not be evaluated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SignalError {
+    #[error("{symbol}: {strategy} needs {needed} daily bars, got {got}")]
+    NotEnoughBars {
+        symbol: String,
+        strategy: &'static str,
+        needed: usize,
+        got: usize,
+    },
+    #[error("{symbol}: bar of {date} is not usable ({what})")]
+    BadBar {
+        symbol: String,
+        date: NaiveDate,
+        what: &'static str,
+    },
+}
+
+/// The shape both strategies share; the mirror differs in which extreme
+/// the close must be near and which way RSI must lean.
+struct Params {
+    strategy: Strategy,
+    rsi_period: i64,
+    atr_period: i64,
+    atr_long_period: i64,
+    max_atr_ratio: f64,
+    base_lookback_days: i64,
+}
+
+fn period(n: i64) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
+
+impl Params {
+    fn bars_needed(&self) -> usize {
+        (period(self.rsi_period) + 1)
+            .max(period(self.atr_long_period) + 1)
+            .max(period(self.atr_period) + 1)
+            .max(period(self.base_lookback_days))
+    }
+}
+
+fn check_bars(symbol: &str, bars: &[DailyBar]) -> Result<(), SignalError> {
+    for b in bars {
+        let what = if ![b.open, b.high, b.low, b.close]
+            .iter()
+            .all(|x| x.is_finite() && *x > 0.0)
+        {
+            Some("a price that is not a positive number")
+        } else if b.low > b.high || b.close > b.high || b.close < b.low {
+            Some("close outside its low-high range")
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            return Err(SignalError::BadBar {
+                symbol: symbol.to_string(),
+                date: b.date,
+                what,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn indicators(symbol: &str, bars: &[DailyBar], p: &Params) -> Result<Indicators, SignalError> {
+    let needed = p.bars_needed();
+    if bars.len() < needed {
+        return Err(SignalError::NotEnoughBars {
+            symbol: symbol.to_string(),
+            strategy: p.strategy.name(),
+            needed,
+            got: bars.len(),
+        });
+    }
+    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    let ohlc: Vec<Bar> = bars
+        .iter()
+        .map(|b| Bar {
+            open: b.open,
+            high: b.high,
+            low: b.low,
+            close: b.close,
+        })
+        .collect();
+    let not_enough = || SignalError::NotEnoughBars {
+        symbol: symbol.to_string(),
+        strategy: p.strategy.name(),
+        needed,
+        got: bars.len(),
+    };
+    let rsi = rsi(&closes, period(p.rsi_period)).ok_or_else(not_enough)?;
+    let atr_short = atr(&ohlc, period(p.atr_period)).ok_or_else(not_enough)?;
+    let atr_long = atr(&ohlc, period(p.atr_long_period)).ok_or_else(not_enough)?;
+    let base = &bars[bars.len() - period(p.base_lookback_days)..];
+    let base_high = base.iter().map(|b| b.high).fold(f64::MIN, f64::max);
+    let base_low = base.iter().map(|b| b.low).fold(f64::MAX, f64::min);
+    let last = bars[bars.len() - 1];
+    Ok(Indicators {
+        as_of: last.date,
+        close: last.close,
+        rsi,
+        atr: atr_short,
+        atr_long,
+        // A flat long window (zero ATR) cannot show contraction.
+        atr_ratio: if atr_long > 0.0 {
+            atr_short / atr_long
+        } else {
+            f64::INFINITY
+        },
+        base_high,
+        base_low,
+    })
+}
+
+/// `high_base` on `bars` (oldest first).
+pub fn high_base(
+    symbol: &str,
+    bars: &[DailyBar],
+    c: &HighBaseConfig,
+) -> Result<Evaluation, SignalError> {
+    check_bars(symbol, bars)?;
+    let p = Params {
+        strategy: Strategy::HighBase,
+        rsi_period: c.rsi_period,
+        atr_period: c.atr_period,
+        atr_long_period: c.atr_long_period,
+        max_atr_ratio: c.max_atr_ratio,
+        base_lookback_days: c.base_lookback_days,
+    };
+    let i = indicators(symbol, bars, &p)?;
+    let from_high = (i.base_high - i.close) / i.base_high * 100.0;
+    let depth = (i.base_high - i.base_low) / i.base_high * 100.0;
+    let conditions = vec![
+        at_most(
+            "strategies.high_base.near_high_pct",
+            from_high,
+            c.near_high_pct,
+        ),
+        at_most(
+            "strategies.high_base.max_base_depth_pct",
+            depth,
+            c.max_base_depth_pct,
+        ),
+        at_least("strategies.high_base.min_rsi", i.rsi, c.min_rsi),
+        at_most(
+            "strategies.high_base.max_atr_ratio",
+            i.atr_ratio,
+            p.max_atr_ratio,
+        ),
+    ];
+    Ok(Evaluation {
+        symbol: symbol.to_string(),
+        strategy: Strategy::HighBase,
+        indicators: i,
+        conditions,
+    })
+}
+
+/// `low_base` on `bars` (oldest first): the bearish mirror of `high_base`.
+pub fn low_base(
+    symbol: &str,
+    bars: &[DailyBar],
+    c: &LowBaseConfig,
+) -> Result<Evaluation, SignalError> {
+    check_bars(symbol, bars)?;
+    let p = Params {
+        strategy: Strategy::LowBase,
+        rsi_period: c.rsi_period,
+        atr_period: c.atr_period,
+        atr_long_period: c.atr_long_period,
+        max_atr_ratio: c.max_atr_ratio,
+        base_lookback_days: c.base_lookback_days,
+    };
+    let i = indicators(symbol, bars, &p)?;
+    let from_low = (i.close - i.base_low) / i.base_low * 100.0;
+    let height = (i.base_high - i.base_low) / i.base_low * 100.0;
+    let conditions = vec![
+        at_most("strategies.low_base.near_low_pct", from_low, c.near_low_pct),
+        at_most(
+            "strategies.low_base.max_base_height_pct",
+            height,
+            c.max_base_height_pct,
+        ),
+        at_most("strategies.low_base.max_rsi", i.rsi, c.max_rsi),
+        at_most(
+            "strategies.low_base.max_atr_ratio",
+            i.atr_ratio,
+            p.max_atr_ratio,
+        ),
+    ];
+    Ok(Evaluation {
+        symbol: symbol.to_string(),
+        strategy: Strategy::LowBase,
+        indicators: i,
+        conditions,
+    })
+}
+
+/// Every enabled strategy on one symbol's bars. A symbol signals when one
+/// of them fired; the two cannot both fire (RSI cannot be at or above
+/// `min_rsi` and at or below `max_rsi` when `max_rsi < min_rsi`, which the
+/// config's defaults keep; if a config allows both, neither is traded:
+/// [`SymbolSignals::signal`] returns `None` for a conflict).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SymbolSignals {
+    pub symbol: String,
+    pub evaluations: Vec<Evaluation>,
+}
+
+impl SymbolSignals {
+    /// The one evaluation that fired, if exactly one did.
+    pub fn signal(&self) -> Option<&Evaluation> {
+        let mut fired = self.evaluations.iter().filter(|e| e.fired());
+        match (fired.next(), fired.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
+        }
+    }
+}
+
+/// Evaluates the enabled strategies of `config` on `bars` (oldest first).
+pub fn evaluate(
+    symbol: &str,
+    bars: &[DailyBar],
+    config: &StrategiesConfig,
+) -> Result<SymbolSignals, SignalError> {
+    let mut evaluations = Vec::new();
+    if config.high_base.enabled {
+        evaluations.push(high_base(symbol, bars, &config.high_base)?);
+    }
+    if config.low_base.enabled {
+        evaluations.push(low_base(symbol, bars, &config.low_base)?);
+    }
+    Ok(SymbolSignals {
+        symbol: symbol.to_string(),
+        evaluations,
+    })
+}
+
+/// Daily bars a config's enabled strategies need at the least.
+pub fn bars_needed(config: &StrategiesConfig) -> usize {
+    let h = &config.high_base;
+    let l = &config.low_base;
+    let high = Params {
+        strategy: Strategy::HighBase,
+        rsi_period: h.rsi_period,
+        atr_period: h.atr_period,
+        atr_long_period: h.atr_long_period,
+        max_atr_ratio: h.max_atr_ratio,
+        base_lookback_days: h.base_lookback_days,
+    };
+    let low = Params {
+        strategy: Strategy::LowBase,
+        rsi_period: l.rsi_period,
+        atr_period: l.atr_period,
+        atr_long_period: l.atr_long_period,
+        max_atr_ratio: l.max_atr_ratio,
+        base_lookback_days: l.base_lookback_days,
+    };
+    let mut needed = 0;
+    if h.enabled {
+        needed = needed.max(high.bars_needed());
+    }
+    if l.enabled {
+        needed = needed.max(low.bars_needed());
+    }
+    needed
+}
+
+#[cfg(test)]
+#[path = "signals_tests.rs"]
+mod tests;
