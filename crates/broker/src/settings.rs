@@ -1,6 +1,6 @@
 //! [`BrokerSettings`]: everything the layer needs, built from the validated
 //! config (`[ibkr]`, `[pacing]`, `[market_data]`) plus the few values the
-//! config model does not carry yet (restart window, backoff, timeouts).
+//! config model does not carry yet (backoff, timeouts).
 
 use std::time::Duration;
 
@@ -56,7 +56,14 @@ impl BrokerSettings {
             max_lines: usize::try_from(config.market_data.max_lines.max(1)).unwrap_or(90),
             request_timeout: Duration::from_secs(20),
             backoff: Backoff::default(),
-            restart_window: None,
+            restart_window: Some(RestartWindow {
+                start_utc: chrono::NaiveTime::from_num_seconds_from_midnight_opt(
+                    ibkr.daily_restart_utc.seconds(),
+                    0,
+                )
+                .unwrap_or_default(),
+                length: Duration::from_secs(60 * ibkr.daily_restart_minutes.max(1) as u64),
+            }),
             restart_warning: Duration::from_secs(300),
             heartbeat_interval: Duration::from_secs(10),
             contract_cache_ttl: Duration::from_secs(3600),
@@ -82,5 +89,8 @@ mod tests {
         assert_eq!(s.pacing.max_messages_per_sec, 40);
         assert_eq!(s.max_lines, 60);
         assert_eq!(s.connect_timeout, Duration::from_secs(10));
+        let window = s.restart_window.unwrap();
+        assert_eq!(window.start_utc.to_string(), "04:45:00");
+        assert_eq!(window.length, Duration::from_secs(600));
     }
 }

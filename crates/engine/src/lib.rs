@@ -11,5 +11,6 @@ pub mod entry_order;
 pub mod events;
 pub mod live_config;
 pub mod order_driver;
+pub mod risk;
 pub mod schedule;
 pub mod signals;

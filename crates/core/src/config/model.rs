@@ -81,6 +81,14 @@ pub struct IbkrConfig {
     pub connect_timeout_s: f64,
     /// Market data type requested at connect.
     pub market_data_type: MarketDataType,
+    /// When TWS / IB Gateway restarts each day, in UTC ("HH:MM"; the
+    /// gateway's auto-restart setting, 23:45 New York by default = 04:45
+    /// UTC in winter). The broker layer warns before it and expects the
+    /// connection to drop then.
+    pub daily_restart_utc: TimeOfDay,
+    /// How long the gateway is usually away for its daily restart.
+    #[schemars(range(min = 1, max = 120), extend("x-unit" = "min"))]
+    pub daily_restart_minutes: i64,
 }
 
 impl Default for IbkrConfig {
@@ -93,6 +101,8 @@ impl Default for IbkrConfig {
             read_only: false,
             connect_timeout_s: 10.0,
             market_data_type: MarketDataType::Live,
+            daily_restart_utc: TimeOfDay::from_hm(4, 45).expect("valid time"),
+            daily_restart_minutes: 10,
         }
     }
 }
@@ -170,6 +180,11 @@ pub struct RiskConfig {
     pub max_iv_resume: f64,
     /// Stop all new entries and cancel working entry orders.
     pub kill_switch: bool,
+    /// No new entries this long before the gateway's daily restart and
+    /// until this long after its window ends (an order sent into a restart
+    /// may be lost in flight).
+    #[schemars(range(min = 0, max = 240), extend("x-unit" = "min"))]
+    pub reset_guard_minutes: i64,
 }
 
 impl Default for RiskConfig {
@@ -181,6 +196,7 @@ impl Default for RiskConfig {
             max_iv: 1.0,
             max_iv_resume: 0.9,
             kill_switch: false,
+            reset_guard_minutes: 15,
         }
     }
 }

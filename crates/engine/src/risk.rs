@@ -1,0 +1,269 @@
+//! The entry gate and position sizing: every rule that can keep a signal
+//! from becoming an order, each refusal with its reason and numbers.
+//!
+//! The gate runs in three places of an entry: before anything is asked of
+//! the gateway ([`pre_entry`]: kill switch, gateway reset guard, daily loss,
+//! position limits, the IV circuit breaker), when the spread is chosen
+//! ([`size`]: contracts from NetLiquidation and the spread's max loss,
+//! capped by `max_contracts_per_trade` and `max_order_value`), and after the
+//! what-if preview ([`after_what_if`]: buying power left above
+//! `min_buying_power`). Money is exact: config amounts are converted once to
+//! decimals.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use serde::Serialize;
+use vspread_core::config::Config;
+
+/// Why an entry was refused. Each names the rule and its numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Refusal {
+    #[error("kill switch is on (risk.kill_switch)")]
+    KillSwitch,
+    #[error(
+        "within {guard_minutes} min of the gateway's daily restart at {restart_utc} UTC (risk.reset_guard_minutes)"
+    )]
+    ResetGuard {
+        restart_utc: String,
+        guard_minutes: i64,
+    },
+    #[error("daily loss {loss} reached the limit {limit} (risk.max_daily_loss)")]
+    DailyLoss { loss: Decimal, limit: Decimal },
+    #[error("{open} spreads open, the limit is {limit} (trading.max_positions)")]
+    MaxPositions { open: usize, limit: i64 },
+    #[error(
+        "{open} spreads open on {underlying}, the limit is {limit} (trading.max_positions_per_underlying)"
+    )]
+    MaxPositionsPerUnderlying {
+        underlying: String,
+        open: usize,
+        limit: i64,
+    },
+    #[error(
+        "{underlying} implied volatility {iv} is above the breaker (risk.max_iv {max_iv}; resumes below risk.max_iv_resume {resume})"
+    )]
+    IvCircuitBreaker {
+        underlying: String,
+        iv: f64,
+        max_iv: f64,
+        resume: f64,
+    },
+    #[error("no contract fits: {reason}")]
+    ZeroSize { reason: String },
+    #[error(
+        "buying power after the what-if margin would be {after}, below {minimum} (risk.min_buying_power)"
+    )]
+    BuyingPower { after: Decimal, minimum: Decimal },
+}
+
+fn decimal(x: f64) -> Decimal {
+    Decimal::from_f64(x).unwrap_or(Decimal::ZERO)
+}
+
+/// The account as the gate sees it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccountState {
+    pub net_liquidation: Decimal,
+    pub buying_power: Decimal,
+    /// Realised P&L of the day (commissions included).
+    pub realised_today: Decimal,
+    /// Unrealised P&L of open spreads at their marks.
+    pub unrealised: Decimal,
+}
+
+/// Open spreads, by underlying.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Exposure {
+    pub open_by_underlying: HashMap<String, usize>,
+}
+
+impl Exposure {
+    pub fn total(&self) -> usize {
+        self.open_by_underlying.values().sum()
+    }
+
+    pub fn on(&self, underlying: &str) -> usize {
+        self.open_by_underlying
+            .get(underlying)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Whether `now` falls in the guard around the gateway's daily restart:
+/// from `guard` before its start to `guard` after its window ends.
+pub fn in_reset_guard(config: &Config, now: DateTime<Utc>) -> bool {
+    let guard = Duration::minutes(config.risk.reset_guard_minutes.max(0));
+    if guard.is_zero() {
+        return false;
+    }
+    let Some(start) =
+        NaiveTime::from_num_seconds_from_midnight_opt(config.ibkr.daily_restart_utc.seconds(), 0)
+    else {
+        return false;
+    };
+    let length = Duration::minutes(config.ibkr.daily_restart_minutes.max(0));
+    // The restart of yesterday, today and tomorrow, so windows that cross
+    // midnight are seen from either side.
+    (-1..=1).any(|day| {
+        let begins = (now.date_naive() + Duration::days(day))
+            .and_time(start)
+            .and_utc();
+        now >= begins - guard && now < begins + length + guard
+    })
+}
+
+/// The checks that need no spread yet. `iv_blocked` is the IV breaker's
+/// verdict for the underlying (see [`IvBreakers`]).
+pub fn pre_entry(
+    config: &Config,
+    now: DateTime<Utc>,
+    underlying: &str,
+    account: &AccountState,
+    exposure: &Exposure,
+    iv_breakers: &IvBreakers,
+) -> Result<(), Refusal> {
+    if config.risk.kill_switch {
+        return Err(Refusal::KillSwitch);
+    }
+    if in_reset_guard(config, now) {
+        return Err(Refusal::ResetGuard {
+            restart_utc: config.ibkr.daily_restart_utc.to_string(),
+            guard_minutes: config.risk.reset_guard_minutes,
+        });
+    }
+    let pnl = account.realised_today + account.unrealised;
+    let limit = decimal(config.risk.max_daily_loss);
+    if -pnl >= limit {
+        return Err(Refusal::DailyLoss { loss: -pnl, limit });
+    }
+    let open = exposure.total();
+    if open as i64 >= config.trading.max_positions {
+        return Err(Refusal::MaxPositions {
+            open,
+            limit: config.trading.max_positions,
+        });
+    }
+    let here = exposure.on(underlying);
+    if here as i64 >= config.trading.max_positions_per_underlying {
+        return Err(Refusal::MaxPositionsPerUnderlying {
+            underlying: underlying.to_string(),
+            open: here,
+            limit: config.trading.max_positions_per_underlying,
+        });
+    }
+    if let Some(iv) = iv_breakers.blocking(underlying) {
+        return Err(Refusal::IvCircuitBreaker {
+            underlying: underlying.to_string(),
+            iv,
+            max_iv: config.risk.max_iv,
+            resume: config.risk.max_iv_resume,
+        });
+    }
+    Ok(())
+}
+
+/// Contracts for a spread whose max loss per contract (per share times the
+/// multiplier) is `max_loss_per_contract`:
+/// `floor(NetLiquidation x risk_per_trade_pct / 100 / max_loss)`, capped by
+/// `max_contracts_per_trade` and by `max_order_value / max_loss`.
+pub fn size(
+    config: &Config,
+    net_liquidation: Decimal,
+    max_loss_per_contract: Decimal,
+) -> Result<u32, Refusal> {
+    if max_loss_per_contract <= Decimal::ZERO {
+        return Err(Refusal::ZeroSize {
+            reason: format!("max loss per contract {max_loss_per_contract} is not positive"),
+        });
+    }
+    let budget =
+        net_liquidation * decimal(config.trading.risk_per_trade_pct) / Decimal::ONE_HUNDRED;
+    let by_risk = (budget / max_loss_per_contract).floor();
+    let by_value = (decimal(config.risk.max_order_value) / max_loss_per_contract).floor();
+    let cap = Decimal::from(config.trading.max_contracts_per_trade.max(0));
+    let contracts = by_risk.min(by_value).min(cap);
+    if contracts < Decimal::ONE {
+        let reason = if by_risk < Decimal::ONE {
+            format!(
+                "risk budget {budget} (trading.risk_per_trade_pct of NetLiquidation {net_liquidation}) is below one contract's max loss {max_loss_per_contract}"
+            )
+        } else {
+            format!(
+                "risk.max_order_value {} is below one contract's max loss {max_loss_per_contract}",
+                config.risk.max_order_value
+            )
+        };
+        return Err(Refusal::ZeroSize { reason });
+    }
+    Ok(contracts.to_u32().unwrap_or(u32::MAX))
+}
+
+/// After the what-if: the buying power left once the order's initial
+/// margin is committed must stay at or above `min_buying_power`.
+pub fn after_what_if(
+    config: &Config,
+    buying_power: Decimal,
+    init_margin_change: Decimal,
+) -> Result<(), Refusal> {
+    let after = buying_power - init_margin_change;
+    let minimum = decimal(config.risk.min_buying_power);
+    if after < minimum {
+        return Err(Refusal::BuyingPower { after, minimum });
+    }
+    Ok(())
+}
+
+/// A switch of an IV breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerSwitch {
+    Tripped,
+    Reset,
+}
+
+/// The IV circuit breaker of every underlying, with hysteresis: one trips
+/// when its IV rises above `max_iv` and resets only once IV is below
+/// `max_iv_resume`, so an IV hovering at the limit cannot flap.
+#[derive(Debug, Clone, Default)]
+pub struct IvBreakers {
+    /// Tripped underlyings and the IV that tripped (or last kept) them.
+    tripped: HashMap<String, f64>,
+}
+
+impl IvBreakers {
+    /// Takes a new IV reading; returns the switch it caused, if any.
+    pub fn observe(&mut self, config: &Config, underlying: &str, iv: f64) -> Option<BreakerSwitch> {
+        if !iv.is_finite() {
+            return None;
+        }
+        match self.tripped.get_mut(underlying) {
+            Some(_) if iv < config.risk.max_iv_resume => {
+                self.tripped.remove(underlying);
+                Some(BreakerSwitch::Reset)
+            }
+            Some(last) => {
+                *last = iv;
+                None
+            }
+            None if iv > config.risk.max_iv => {
+                self.tripped.insert(underlying.to_string(), iv);
+                Some(BreakerSwitch::Tripped)
+            }
+            None => None,
+        }
+    }
+
+    /// The IV that keeps `underlying` blocked, if its breaker is tripped.
+    pub fn blocking(&self, underlying: &str) -> Option<f64> {
+        self.tripped.get(underlying).copied()
+    }
+}
+
+#[cfg(test)]
+#[path = "risk_tests.rs"]
+mod tests;
