@@ -9,6 +9,7 @@ pub mod control;
 pub mod cycle_loop;
 pub mod entry_order;
 pub mod events;
+pub mod exits;
 pub mod limit_walk;
 pub mod live_config;
 pub mod order_driver;
