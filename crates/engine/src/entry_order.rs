@@ -9,8 +9,9 @@
 
 use rust_decimal::Decimal;
 use vspread_analytics::scanner::SpreadRow;
+use vspread_core::SpreadKind;
 use vspread_core::broker::{
-    NetPrice, OpenClose, OrderRequest, OrderTarget, SpreadLeg, TimeInForce, VerticalSpread,
+    NetPrice, OpenClose, OrderRequest, OrderTarget, Quote, SpreadLeg, TimeInForce, VerticalSpread,
 };
 
 use crate::chain_acquisition::{AcquiredChain, AcquiredLeg};
@@ -41,6 +42,25 @@ fn net(debit: bool, amount: Decimal) -> NetPrice {
     }
 }
 
+/// The mid and natural net prices of opening a `kind` spread at the legs'
+/// quotes `long` and `short`; `None` when a side is missing or either
+/// price is not positive.
+pub fn opening_prices(
+    kind: SpreadKind,
+    long: &Quote,
+    short: &Quote,
+) -> Option<(NetPrice, NetPrice)> {
+    let (l, s) = (long.mid()?, short.mid()?);
+    let debit = kind.is_debit();
+    let mid = if debit { l - s } else { s - l };
+    let natural = if debit {
+        long.ask? - short.bid?
+    } else {
+        short.bid? - long.ask?
+    };
+    (mid > Decimal::ZERO && natural > Decimal::ZERO).then(|| (net(debit, mid), net(debit, natural)))
+}
+
 impl QuotedSpread {
     /// The row's legs from `chain`; `None` if either is missing (a row of
     /// another chain).
@@ -62,30 +82,19 @@ impl QuotedSpread {
         })
     }
 
-    fn is_debit(&self) -> bool {
-        self.spread.kind.is_debit()
-    }
-
     /// Per-share mid net price: for a debit kind the long leg's mid less
     /// the short leg's, for a credit kind the reverse. `None` when a side
     /// is missing or the result is not positive.
     pub fn mid(&self) -> Option<NetPrice> {
-        let (l, s) = (self.long.quote.mid()?, self.short.quote.mid()?);
-        let amount = if self.is_debit() { l - s } else { s - l };
-        (amount > Decimal::ZERO).then(|| net(self.is_debit(), amount))
+        opening_prices(self.spread.kind, &self.long.quote, &self.short.quote).map(|(mid, _)| mid)
     }
 
     /// Per-share natural net price (crossing both legs' spreads): a debit
     /// pays the long ask and receives the short bid; a credit receives the
     /// short bid and pays the long ask.
     pub fn natural(&self) -> Option<NetPrice> {
-        let (ask, bid) = (self.long.quote.ask?, self.short.quote.bid?);
-        let amount = if self.is_debit() {
-            ask - bid
-        } else {
-            bid - ask
-        };
-        (amount > Decimal::ZERO).then(|| net(self.is_debit(), amount))
+        opening_prices(self.spread.kind, &self.long.quote, &self.short.quote)
+            .map(|(_, natural)| natural)
     }
 
     /// The opening order for `quantity` spreads at `price`, under

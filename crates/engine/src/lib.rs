@@ -1,5 +1,7 @@
-//! The trading engine and its control plane. So far: the config store (safe
-//! saves with backups and rollback) and hot reload of `config.toml`.
+//! The trading engine: signals, model-guided chain acquisition, the risk
+//! gate and sizing, walked combo orders, exits, the trader that runs them
+//! each decision cycle, the cycle loop with its schedule, and the control
+//! plane (pause, apply, resume) with the config store and hot reload.
 
 pub mod chain_acquisition;
 pub mod chain_plan;
@@ -12,7 +14,9 @@ pub mod events;
 pub mod exits;
 pub mod limit_walk;
 pub mod live_config;
+pub mod market_hours;
 pub mod order_driver;
 pub mod risk;
 pub mod schedule;
 pub mod signals;
+pub mod trader;

@@ -7,8 +7,9 @@
 //! step `k` (1..=s) concedes `|n - m| x p / 100 x k / s`: a debit pays
 //! `m` plus it, a credit receives `m` less it. Every price is put on the
 //! tick grid in the trader's favour (a debit rounded down, a credit up), so
-//! rounding never concedes more than the rule allows, and steps that round
-//! to the same price are dropped.
+//! rounding never concedes more than the rule allows. A step can be priced
+//! again from the market of its moment ([`step_price`]), which is how the
+//! trader follows a market that moves during the walk.
 
 use std::time::Duration;
 
@@ -35,55 +36,81 @@ fn parts(p: NetPrice) -> (bool, Decimal) {
     }
 }
 
-/// The walk for one order, with `[execution]`'s interval and timeout.
+/// Step `k` of the walk from `mid` toward `natural` (0 is the mid itself),
+/// on the tick grid in the trader's favour; `None` when the two are not on
+/// the same side or the price would not be positive.
+pub fn step_price(
+    mid: NetPrice,
+    natural: NetPrice,
+    tick: Tick,
+    execution: &ExecutionConfig,
+    k: usize,
+) -> Option<NetPrice> {
+    let ((debit, m), (natural_debit, n)) = (parts(mid), parts(natural));
+    if debit != natural_debit {
+        return None;
+    }
+    // A debit concedes by paying more, a credit by receiving less; a
+    // natural on the good side of the mid leaves nothing to concede.
+    let distance = if debit { n - m } else { m - n }.max(Decimal::ZERO);
+    let pct = Decimal::try_from(execution.max_slippage_pct).unwrap_or(Decimal::ZERO);
+    let steps = execution.max_walk_steps.max(0);
+    let concession = if steps == 0 {
+        Decimal::ZERO
+    } else {
+        let k = Decimal::from(u32::try_from(k).unwrap_or(u32::MAX).min(steps as u32));
+        distance * pct / Decimal::ONE_HUNDRED * k / Decimal::from(steps)
+    };
+    let favour = if debit {
+        TickRounding::Down
+    } else {
+        TickRounding::Up
+    };
+    let amount = Price::new(if debit {
+        m + concession
+    } else {
+        m - concession
+    })
+    .round_to(tick, favour)
+    .value();
+    (amount > Decimal::ZERO).then_some(if debit {
+        NetPrice::Debit(amount)
+    } else {
+        NetPrice::Credit(amount)
+    })
+}
+
+/// `price`, or `bound` if `price` concedes more: a debit never pays above
+/// the bound, a credit never receives below it. A walk re-priced from a
+/// moving market keeps the planned walk's last price as its bound, so the
+/// slippage limit holds against the mid the decision was made at.
+pub fn no_worse_than(price: NetPrice, bound: NetPrice) -> NetPrice {
+    match (price, bound) {
+        (NetPrice::Debit(p), NetPrice::Debit(b)) => NetPrice::Debit(p.min(b)),
+        (NetPrice::Credit(p), NetPrice::Credit(b)) => NetPrice::Credit(p.max(b)),
+        // Sides differ only if the market flipped the spread's sign: the
+        // planned bound is the only safe price.
+        _ => bound,
+    }
+}
+
+/// The walk for one order as planned from `mid` and `natural` now: one
+/// price per step (`max_walk_steps + 1` of them; neighbours may be equal
+/// on a coarse grid), with `[execution]`'s interval and timeout.
 pub fn price_walk(
     mid: NetPrice,
     natural: NetPrice,
     tick: Tick,
     execution: &ExecutionConfig,
 ) -> Result<PriceWalk, WalkError> {
-    let ((debit, m), (natural_debit, n)) = (parts(mid), parts(natural));
-    if debit != natural_debit {
+    if parts(mid).0 != parts(natural).0 {
         return Err(WalkError::MixedSides { mid, natural });
     }
-    // A debit concedes by paying more, a credit by receiving less; a
-    // natural on the good side of the mid leaves nothing to concede.
-    let distance = if debit { n - m } else { m - n }.max(Decimal::ZERO);
-    let pct = Decimal::try_from(execution.max_slippage_pct).unwrap_or(Decimal::ZERO);
-    let limit = distance * pct / Decimal::ONE_HUNDRED;
-    let steps = execution.max_walk_steps.max(0);
-    let favour = if debit {
-        TickRounding::Down
-    } else {
-        TickRounding::Up
-    };
-    let on_grid = |amount: Decimal| Price::new(amount).round_to(tick, favour).value();
-    let wrap = |amount| {
-        if debit {
-            NetPrice::Debit(amount)
-        } else {
-            NetPrice::Credit(amount)
-        }
-    };
-
-    let first = on_grid(m);
-    if first <= Decimal::ZERO {
-        return Err(WalkError::NoPositivePrice(m));
-    }
-    let mut prices = vec![wrap(first)];
-    let mut last = first;
-    for k in 1..=steps {
-        let concession = limit * Decimal::from(k) / Decimal::from(steps);
-        let amount = on_grid(if debit {
-            m + concession
-        } else {
-            m - concession
-        });
-        if amount != last && amount > Decimal::ZERO {
-            prices.push(wrap(amount));
-            last = amount;
-        }
-    }
+    let steps = usize::try_from(execution.max_walk_steps.max(0)).unwrap_or(0);
+    let prices: Vec<NetPrice> = (0..=steps)
+        .map(|k| step_price(mid, natural, tick, execution, k))
+        .collect::<Option<_>>()
+        .ok_or(WalkError::NoPositivePrice(parts(mid).1))?;
     Ok(PriceWalk {
         prices,
         interval: Duration::from_secs_f64(execution.walk_interval_s.max(0.001)),
@@ -154,7 +181,7 @@ mod tests {
     }
 
     #[test]
-    fn steps_that_round_alike_collapse_and_no_room_means_one_price() {
+    fn steps_that_round_alike_repeat_and_no_room_means_one_price() {
         let e = ExecutionConfig::default();
         // 0.03 of room on a nickel grid: every step rounds down to 2.00.
         let walk = price_walk(
@@ -164,7 +191,7 @@ mod tests {
             &e,
         )
         .unwrap();
-        assert_eq!(amounts(&walk), vec![d("2.00")]);
+        assert_eq!(amounts(&walk), vec![d("2.00"); 6]);
         // A natural better than the mid: nothing to concede.
         let walk = price_walk(
             NetPrice::Debit(d("2.00")),
@@ -173,7 +200,30 @@ mod tests {
             &e,
         )
         .unwrap();
-        assert_eq!(amounts(&walk), vec![d("2.00")]);
+        assert_eq!(amounts(&walk), vec![d("2.00"); 6]);
+        // Step k alone, as the trader re-prices it from a fresh market.
+        let e = ExecutionConfig::default();
+        assert_eq!(
+            step_price(
+                NetPrice::Debit(d("1.00")),
+                NetPrice::Debit(d("1.20")),
+                Tick::PENNY,
+                &e,
+                3
+            ),
+            Some(NetPrice::Debit(d("1.07")))
+        );
+        assert_eq!(
+            step_price(
+                NetPrice::Debit(d("1.00")),
+                NetPrice::Debit(d("1.20")),
+                Tick::PENNY,
+                &e,
+                99
+            ),
+            Some(NetPrice::Debit(d("1.12"))),
+            "steps past the last stay at the bound"
+        );
     }
 
     #[test]
@@ -221,11 +271,11 @@ mod tests {
             let walk = price_walk(mid, natural, Tick::PENNY, &e).unwrap();
             let a = amounts(&walk);
             prop_assert_eq!(a[0], m);
-            prop_assert!(a.len() as i64 <= steps + 1);
+            prop_assert_eq!(a.len() as i64, steps + 1);
             let distance = if debit { room } else { room.min(m) };
             let bound = distance * Decimal::try_from(pct).unwrap() / Decimal::ONE_HUNDRED;
             for w in a.windows(2) {
-                if debit { prop_assert!(w[1] > w[0]) } else { prop_assert!(w[1] < w[0]) }
+                if debit { prop_assert!(w[1] >= w[0]) } else { prop_assert!(w[1] <= w[0]) }
             }
             for x in &a {
                 prop_assert!(Price::new(*x).is_on_tick(Tick::PENNY));

@@ -55,7 +55,7 @@ pub struct DrivenOrder {
     pub fills: OrderFills,
     /// The last price the order was offered at.
     pub last_price: NetPrice,
-    /// Price changes sent after placement.
+    /// Walk steps whose time came before the order ended.
     pub steps_taken: usize,
     /// When the order was placed and when it ended, on the engine's clock.
     pub placed_at: DateTime<Utc>,
@@ -98,15 +98,28 @@ fn at(start: DateTime<Utc>, after: Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// Prices a walk's step from the market at the moment it is taken (the
+/// trader's re-quote of the legs); `None` keeps the step's planned price.
+pub type Reprice<'a> = &'a (dyn Fn(usize) -> Option<NetPrice> + Send + Sync);
+
 /// Places `request` (a vertical; its price is replaced by the walk's
-/// first) and follows it to its end.
+/// first) and follows it to its end. With `reprice`, each step's price is
+/// worked out from the market when the step comes, so a walk follows a
+/// moving market instead of chasing the prices it started from; a step
+/// whose price equals the last one sent sends nothing.
 pub async fn drive_order(
     broker: &dyn Broker,
     clock: &dyn Clock,
     request: &OrderRequest,
     walk: &PriceWalk,
+    reprice: Option<Reprice<'_>>,
 ) -> Result<DrivenOrder, BrokerError> {
-    let Some(&first) = walk.prices.first() else {
+    let priced = |step: usize| {
+        reprice
+            .and_then(|f| f(step))
+            .or(walk.prices.get(step).copied())
+    };
+    let Some(first) = priced(0) else {
         return Err(BrokerError::InvalidOrder {
             order_ref: request.order_ref.clone(),
             reason: "a price walk needs at least one price".into(),
@@ -131,19 +144,23 @@ pub async fn drive_order(
                 / walk.interval.as_nanos().max(1)) as usize;
             let due = due.min(walk.prices.len() - 1);
             if due > steps_taken && now < timeout_at {
-                let price = walk.prices[due];
-                match broker
-                    .modify_price(order_id, NetPriceOrLimit::Net(price))
-                    .await
-                {
-                    Ok(()) => {
-                        debug!(order_ref = %request.order_ref, step = due, ?price, "limit walked");
-                        last_price = price;
-                        steps_taken = due;
-                    }
-                    // Filled or cancelled meanwhile: its events tell.
-                    Err(e) => {
-                        warn!(order_ref = %request.order_ref, error = %e, "walk step refused")
+                let price = priced(due).unwrap_or(last_price);
+                steps_taken = due;
+                if price == last_price {
+                    debug!(order_ref = %request.order_ref, step = due, "walk step: price unchanged");
+                } else {
+                    match broker
+                        .modify_price(order_id, NetPriceOrLimit::Net(price))
+                        .await
+                    {
+                        Ok(()) => {
+                            debug!(order_ref = %request.order_ref, step = due, ?price, "limit walked");
+                            last_price = price;
+                        }
+                        // Filled or cancelled meanwhile: its events tell.
+                        Err(e) => {
+                            warn!(order_ref = %request.order_ref, error = %e, "walk step refused")
+                        }
                     }
                 }
             }

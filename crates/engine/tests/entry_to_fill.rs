@@ -122,7 +122,7 @@ async fn the_best_bullish_spread_is_priced_previewed_and_filled() {
         interval: Duration::from_secs(10),
         timeout: Duration::from_secs(60),
     };
-    let driven = drive_order(&broker, clock.as_ref(), &request, &walk)
+    let driven = drive_order(&broker, clock.as_ref(), &request, &walk, None)
         .await
         .unwrap();
     ticker.abort();

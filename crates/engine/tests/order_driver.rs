@@ -143,7 +143,7 @@ async fn a_walked_limit_fills_when_it_reaches_the_natural_price() {
         interval: Duration::from_secs(10),
         timeout: Duration::from_secs(120),
     };
-    let driven = drive_order(&s.broker, s.clock.as_ref(), &request, &walk)
+    let driven = drive_order(&s.broker, s.clock.as_ref(), &request, &walk, None)
         .await
         .unwrap();
     assert_eq!(driven.end, OrderEnd::Filled, "{driven:?}");
@@ -173,7 +173,7 @@ async fn an_unmarketable_limit_is_cancelled_at_its_timeout() {
         interval: Duration::from_secs(10),
         timeout: Duration::from_secs(30),
     };
-    let driven = drive_order(&s.broker, s.clock.as_ref(), &request, &walk)
+    let driven = drive_order(&s.broker, s.clock.as_ref(), &request, &walk, None)
         .await
         .unwrap();
     assert_eq!(driven.end, OrderEnd::TimedOut, "{driven:?}");
@@ -195,7 +195,7 @@ async fn partial_fills_cut_short_by_the_timeout_are_kept_to_the_contract() {
         interval: Duration::from_secs(60),
         timeout: Duration::from_secs(4),
     };
-    let driven = drive_order(&s.broker, s.clock.as_ref(), &request, &walk)
+    let driven = drive_order(&s.broker, s.clock.as_ref(), &request, &walk, None)
         .await
         .unwrap();
     assert_eq!(driven.end, OrderEnd::TimedOut, "{driven:?}");
@@ -221,7 +221,7 @@ async fn a_rejected_order_is_reported_with_its_code() {
         interval: Duration::from_secs(10),
         timeout: Duration::from_secs(30),
     };
-    match drive_order(&s.broker, s.clock.as_ref(), &request, &walk).await {
+    match drive_order(&s.broker, s.clock.as_ref(), &request, &walk, None).await {
         Ok(driven) => assert!(
             matches!(driven.end, OrderEnd::Rejected { code: 201, .. }),
             "{driven:?}"
@@ -229,5 +229,38 @@ async fn a_rejected_order_is_reported_with_its_code() {
         Err(BrokerError::OrderRejected { code, .. }) => assert_eq!(code, 201),
         Err(e) => panic!("{e}"),
     }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credit_spread_fills_at_a_credit_near_its_natural() {
+    let s = stack().await;
+    // The bull call's legs sold as a bear call: short the lower strike.
+    let (mut request, mid, natural) = bull_call(&s.broker, "credit", 3).await;
+    let OrderTarget::Vertical { spread, price, .. } = &mut request.target else {
+        unreachable!()
+    };
+    std::mem::swap(&mut spread.long, &mut spread.short);
+    spread.kind = SpreadKind::BearCall;
+    // The bull call's debit mid is the bear call's credit mid; its natural
+    // credit is the short bid less the long ask.
+    *price = NetPrice::Credit(mid);
+    let credit_natural = Decimal::from(5) - natural;
+    let _ = credit_natural;
+    let walk = PriceWalk {
+        prices: vec![NetPrice::Credit(cents(1))],
+        interval: Duration::from_secs(10),
+        timeout: Duration::from_secs(30),
+    };
+    let driven = drive_order(&s.broker, s.clock.as_ref(), &request, &walk, None)
+        .await
+        .unwrap();
+    assert_eq!(driven.end, OrderEnd::Filled, "{driven:?}");
+    let net = driven.fills.order.average_price().unwrap();
+    eprintln!(
+        "credit fill: combo average {net}, mid {mid}, legs {:?}",
+        driven.fills.legs
+    );
+    assert!(net.abs() > cents(1) && net.abs() <= mid + cents(5), "{net}");
     s.stop().await;
 }

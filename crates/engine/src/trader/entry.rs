@@ -1,0 +1,405 @@
+//! Considering one symbol for an entry, step by step; each step that says
+//! no publishes why.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::json;
+use vspread_analytics::scanner::scan;
+use vspread_core::broker::{BrokerError, DailyBar, NetPrice};
+use vspread_core::config::ScannerConfig;
+use vspread_core::{OrderPurpose, OrderRef, SpreadPosition, Tick};
+
+use super::book::{HeldSpread, net_amount, position_spread, spread_fill};
+use super::{StepError, Trader};
+use crate::chain_acquisition::{AcquisitionSettings, acquire_chain, atm_vol_estimate};
+use crate::chain_plan::{ModelInputs, PlanMargins, plan_chain};
+use crate::cycle_loop::CycleContext;
+use crate::entry_order::{QuotedSpread, opening_prices};
+use crate::exits::EntryContext;
+use crate::limit_walk::{no_worse_than, price_walk, step_price};
+use crate::order_driver::drive_order;
+use crate::risk::{self, BreakerSwitch, Refusal};
+use crate::signals::{self, kinds_for};
+
+impl Trader {
+    fn refuse(&self, symbol: &str, refusal: &Refusal) {
+        self.publish(
+            "decision.refused",
+            format!("{symbol}: no entry: {refusal}"),
+            json!({ "symbol": symbol, "refusal": refusal }),
+        );
+    }
+
+    /// Daily bars for `symbol`, fetched once per New York date.
+    async fn bars(
+        &self,
+        symbol: &str,
+        today: NaiveDate,
+        needed: usize,
+    ) -> Result<Vec<DailyBar>, BrokerError> {
+        if let Some((day, bars)) = self.state.lock().await.bars.get(symbol)
+            && *day == today
+            && bars.len() >= needed
+        {
+            return Ok(bars.clone());
+        }
+        // A margin over what the strategies need, for holidays and gaps.
+        let bars = self
+            .broker
+            .daily_bars(symbol, u32::try_from(needed + 10).unwrap_or(u32::MAX))
+            .await?;
+        self.state
+            .lock()
+            .await
+            .bars
+            .insert(symbol.to_string(), (today, bars.clone()));
+        Ok(bars)
+    }
+
+    pub(super) async fn consider_entry(
+        &self,
+        ctx: &CycleContext,
+        today: NaiveDate,
+        symbol: &str,
+    ) -> Result<(), StepError> {
+        let config = &ctx.config;
+        // The gate that needs no market data comes first.
+        let (account, exposure) = self.risk_inputs().await?;
+        {
+            let state = self.state.lock().await;
+            if let Err(refusal) = risk::pre_entry(
+                config,
+                ctx.now,
+                symbol,
+                &account,
+                &exposure,
+                &state.iv_breakers,
+            ) {
+                drop(state);
+                self.refuse(symbol, &refusal);
+                return Ok(());
+            }
+        }
+
+        // Signal.
+        let needed = signals::bars_needed(&config.strategies);
+        if needed == 0 {
+            return Ok(());
+        }
+        let bars = self.bars(symbol, today, needed).await?;
+        let evaluated = signals::evaluate(symbol, &bars, &config.strategies)?;
+        let Some(signal) = evaluated.signal() else {
+            let failed: Vec<_> = evaluated
+                .evaluations
+                .iter()
+                .map(
+                    |e| json!({ "strategy": e.strategy, "failed": e.failed().collect::<Vec<_>>() }),
+                )
+                .collect();
+            self.events.publish(
+                "signal.none",
+                format!("{symbol}: no signal"),
+                json!({ "symbol": symbol, "evaluations": failed }),
+            );
+            return Ok(());
+        };
+        let direction = signal.strategy.direction();
+        self.publish(
+            "signal.fired",
+            format!("{symbol}: {} ({direction:?})", signal.strategy.name()),
+            json!({ "symbol": symbol, "signal": signal }),
+        );
+        let kinds: Vec<_> = kinds_for(direction)
+            .into_iter()
+            .filter(|k| config.scanner.kinds.contains(k))
+            .collect();
+        if kinds.is_empty() {
+            self.refuse(
+                symbol,
+                &Refusal::ZeroSize {
+                    reason: format!("scanner.kinds allows no {direction:?} kind"),
+                },
+            );
+            return Ok(());
+        }
+
+        // The chain, priced by the model, then quoted where it matters.
+        let stock = self.broker.stock(symbol).await?;
+        let quote = self.broker.snapshot(&stock).await?;
+        let Some(spot) = quote.last.or(quote.mid()).and_then(|d| d.to_f64()) else {
+            return Err(StepError::Other(format!(
+                "{symbol}: no price for the underlying"
+            )));
+        };
+        let params = self.broker.option_chain(symbol).await?;
+        let expiries: Vec<_> = params.iter().flat_map(|p| p.expirations.clone()).collect();
+        let strikes: Vec<_> = params.iter().flat_map(|p| p.strikes.clone()).collect();
+        let target_dte = (config.scanner.dte_min + config.scanner.dte_max) / 2;
+        let Some(vol) = atm_vol_estimate(
+            &*self.broker,
+            symbol,
+            &expiries,
+            &strikes,
+            spot,
+            today,
+            target_dte,
+        )
+        .await?
+        else {
+            return Err(StepError::Other(format!(
+                "{symbol}: no at-the-money implied volatility"
+            )));
+        };
+        {
+            let mut state = self.state.lock().await;
+            let switch = state.iv_breakers.observe(config, symbol, vol);
+            let blocking = state.iv_breakers.blocking(symbol);
+            drop(state);
+            if let Some(switch) = switch {
+                let kind = match switch {
+                    BreakerSwitch::Tripped => "breaker.tripped",
+                    BreakerSwitch::Reset => "breaker.reset",
+                };
+                self.publish(
+                    kind,
+                    format!("{symbol}: IV circuit breaker {switch:?} at {vol:.3}"),
+                    json!({ "symbol": symbol, "iv": vol }),
+                );
+            }
+            if let Some(iv) = blocking {
+                self.refuse(
+                    symbol,
+                    &Refusal::IvCircuitBreaker {
+                        underlying: symbol.to_string(),
+                        iv,
+                        max_iv: config.risk.max_iv,
+                        resume: config.risk.max_iv_resume,
+                    },
+                );
+                return Ok(());
+            }
+        }
+        let scanner = ScannerConfig {
+            kinds: kinds.clone(),
+            ..config.scanner.clone()
+        };
+        let model = ModelInputs {
+            spot,
+            vol,
+            rate: 0.0,
+            today,
+        };
+        let margins = PlanMargins {
+            delta: config.market_data.model_delta_margin,
+            ratio: config.market_data.model_ratio_margin,
+        };
+        let plan = plan_chain(&params, &model, &kinds, &scanner, margins);
+        let budget = usize::try_from(config.market_data.max_lines.max(2)).unwrap_or(90);
+        let acquired = acquire_chain(
+            &*self.broker,
+            &plan,
+            spot,
+            &AcquisitionSettings::for_line_budget(budget),
+        )
+        .await?;
+        let result = scan(&acquired.chain, &scanner);
+        self.publish(
+            "scan.completed",
+            format!(
+                "{symbol}: {} spreads from {} quotes ({} without the model)",
+                result.rows.len(),
+                acquired.quote_requests,
+                plan.naive_requests
+            ),
+            json!({
+                "symbol": symbol,
+                "kinds": kinds,
+                "results": result.rows.len(),
+                "candidates": result.funnel.candidates(),
+                "quote_requests": acquired.quote_requests,
+                "naive_requests": plan.naive_requests,
+                "best": result.rows.first().map(|r| json!({
+                    "kind": r.kind, "expiry": r.expiry, "long": r.long_strike,
+                    "short": r.short_strike, "price": r.price, "score": r.score,
+                })),
+            }),
+        );
+        let Some(best) = result.rows.first() else {
+            return Ok(());
+        };
+        let Some(quoted) = QuotedSpread::from_row(best, &acquired) else {
+            return Err(StepError::Other(format!(
+                "{symbol}: the best row's legs were not acquired"
+            )));
+        };
+        let (Some(mid), Some(natural)) = (quoted.mid(), quoted.natural()) else {
+            return Err(StepError::Other(format!(
+                "{symbol}: the chosen spread has no two-sided market"
+            )));
+        };
+
+        // Size from the spread's max loss at the mid.
+        let width = (quoted.spread.long.strike - quoted.spread.short.strike).abs();
+        let per_share_loss = match mid {
+            NetPrice::Debit(d) => d,
+            NetPrice::Credit(c) => width - c,
+        };
+        let max_loss = per_share_loss * Decimal::ONE_HUNDRED;
+        let quantity = match risk::size(config, account.net_liquidation, max_loss) {
+            Ok(q) => q,
+            Err(refusal) => {
+                self.refuse(symbol, &refusal);
+                return Ok(());
+            }
+        };
+
+        let decision = format!("entry:{symbol}:{}", ctx.now.to_rfc3339());
+        let order_ref = OrderRef::for_decision(&decision, OrderPurpose::Entry, 0)
+            .map_err(|e| StepError::Other(e.to_string()))?
+            .to_string();
+        let tick = Tick::new(
+            quoted
+                .long
+                .contract
+                .min_tick
+                .max(quoted.short.contract.min_tick),
+        )
+        .unwrap_or(Tick::PENNY);
+        let walk = price_walk(mid, natural, tick, &config.execution)
+            .map_err(|e| StepError::Other(e.to_string()))?;
+        let request = quoted.opening_order(&order_ref, quantity, walk.prices[0]);
+        if config.execution.what_if {
+            let preview = self.broker.what_if(&request).await?;
+            let margin = preview.init_margin_change.unwrap_or_default();
+            if let Err(refusal) = risk::after_what_if(config, account.buying_power, margin) {
+                self.refuse(symbol, &refusal);
+                return Ok(());
+            }
+            self.publish(
+                "order.previewed",
+                format!("{symbol}: what-if margin {margin} for {quantity}"),
+                json!({ "symbol": symbol, "order_ref": order_ref, "margin": margin,
+                        "commission": preview.commission }),
+            );
+        }
+        self.publish(
+            "decision.entry",
+            format!(
+                "{symbol}: open {quantity} {} {}/{} at {} (natural {})",
+                best.kind.name(),
+                quoted.spread.long.strike,
+                quoted.spread.short.strike,
+                net_amount(walk.prices[0]),
+                net_amount(natural)
+            ),
+            json!({ "symbol": symbol, "order_ref": order_ref, "quantity": quantity,
+                    "kind": best.kind, "expiry": best.expiry,
+                    "long": quoted.spread.long.strike, "short": quoted.spread.short.strike,
+                    "mid": net_amount(mid), "natural": net_amount(natural),
+                    "walk": walk.prices.iter().map(|p| net_amount(*p)).collect::<Vec<_>>() }),
+        );
+        // The legs' lines stay while the order works (and while the spread
+        // is held); each walk step is priced from them when it comes.
+        for leg in [&quoted.long.contract, &quoted.short.contract] {
+            self.broker.subscribe_quotes(leg, true).await?;
+        }
+        let (long_id, short_id) = (quoted.long.contract.con_id, quoted.short.contract.con_id);
+        let (broker, kind, execution) = (self.broker.clone(), best.kind, config.execution.clone());
+        // Re-priced steps never concede more than the planned walk's last.
+        let bound = walk.prices.last().copied();
+        let reprice = move |step: usize| {
+            let (mid, natural) = opening_prices(
+                kind,
+                &broker.latest_quote(long_id)?,
+                &broker.latest_quote(short_id)?,
+            )?;
+            Some(no_worse_than(
+                step_price(mid, natural, tick, &execution, step)?,
+                bound?,
+            ))
+        };
+        let driven =
+            drive_order(&*self.broker, &*self.clock, &request, &walk, Some(&reprice)).await;
+        let driven = match driven {
+            Ok(d) if !d.filled().is_zero() => d,
+            other => {
+                self.broker.set_pinned(long_id, false);
+                self.broker.set_pinned(short_id, false);
+                let d = other?;
+                self.publish(
+                    "order.ended",
+                    format!("{symbol}: {order_ref} {:?}, nothing filled", d.end),
+                    json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", d.end),
+                            "filled": d.filled(), "steps": d.steps_taken }),
+                );
+                return Ok(());
+            }
+        };
+        self.publish(
+            "order.ended",
+            format!(
+                "{symbol}: {order_ref} {:?}, {} filled",
+                driven.end,
+                driven.filled()
+            ),
+            json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", driven.end),
+                    "filled": driven.filled(), "steps": driven.steps_taken,
+                    "commissions": driven.fills.commissions }),
+        );
+        let (Some(fill), Some(spread)) = (
+            spread_fill(
+                &driven.fills,
+                OrderPurpose::Entry,
+                &order_ref,
+                driven.ended_at,
+            ),
+            position_spread(&quoted.spread),
+        ) else {
+            return Err(StepError::Other(format!(
+                "{symbol}: {order_ref} filled but cannot be booked"
+            )));
+        };
+        let position =
+            SpreadPosition::open(spread, &fill).map_err(|e| StepError::Other(e.to_string()))?;
+        let held = HeldSpread {
+            entry_ref: order_ref.clone(),
+            order_spread: quoted.spread.clone(),
+            long_contract: quoted.long.contract.clone(),
+            short_contract: quoted.short.contract.clone(),
+            position,
+            entry: EntryContext {
+                underlying: spot,
+                atr: signal.indicators.atr,
+            },
+            entry_net: fill.net,
+            opened: fill.quantity,
+            exit_attempts: 0,
+        };
+        self.publish(
+            "position.opened",
+            format!(
+                "{symbol}: opened {} {} at {} ({:?})",
+                fill.quantity,
+                best.kind.name(),
+                fill.net,
+                driven.end
+            ),
+            json!({ "symbol": symbol, "order_ref": order_ref, "quantity": fill.quantity,
+                    "net": fill.net, "commissions": fill.commissions,
+                    "combo_fills": driven.fills.order.quantity,
+                    "combo_notional": driven.fills.order.notional,
+                    "legs": driven.fills.legs.iter().map(|(id, l)| json!({
+                        "con_id": id.0, "quantity": l.quantity, "average": l.average_price(),
+                    })).collect::<Vec<_>>(),
+                    "slippage_vs_mid": fill.net.value() - net_amount(mid) }),
+        );
+        {
+            let mut state = self.state.lock().await;
+            // Entry commissions are realised when paid.
+            state.realised_today += held.position.realised_pnl().value();
+            state.held.push(held);
+        }
+        Ok(())
+    }
+}
