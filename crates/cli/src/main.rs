@@ -26,6 +26,10 @@ enum Command {
     Scan(cmd::scan::ScanArgs),
     /// Run the simulated IB gateway (TWS API wire protocol) on a TCP port.
     Sim(cmd::sim::SimArgs),
+    /// Trade against TWS / IB Gateway (paper unless the config and --live say live).
+    Run(cmd::run::RunArgs),
+    /// Trade against the simulated gateway in this process: the whole stack, no TWS needed.
+    Demo(cmd::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +39,8 @@ fn main() -> ExitCode {
         Command::Config(c) => cmd::config::run(c),
         Command::Scan(a) => cmd::scan::run(a),
         Command::Sim(a) => cmd::sim::run_sim(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
     };
     match result {
         Ok(code) => code,

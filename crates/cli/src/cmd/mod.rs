@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
 pub mod config;
+pub mod demo;
+pub mod run;
 pub mod scan;
 pub mod sim;
+pub mod stack;

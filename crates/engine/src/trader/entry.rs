@@ -23,12 +23,45 @@ use crate::risk::{self, BreakerSwitch, Refusal};
 use crate::signals::{self, kinds_for};
 
 impl Trader {
-    fn refuse(&self, symbol: &str, refusal: &Refusal) {
-        self.publish(
-            "decision.refused",
-            format!("{symbol}: no entry: {refusal}"),
-            json!({ "symbol": symbol, "refusal": refusal }),
-        );
+    /// Mid and natural of opening `kind` from the legs' lines, waiting a
+    /// moment for a line that was just (re)subscribed to fill in.
+    async fn fresh_opening_prices(
+        &self,
+        kind: vspread_core::SpreadKind,
+        long: vspread_core::broker::ConId,
+        short: vspread_core::broker::ConId,
+    ) -> Option<(NetPrice, NetPrice)> {
+        for _ in 0..50 {
+            if let (Some(l), Some(s)) = (
+                self.broker.latest_quote(long),
+                self.broker.latest_quote(short),
+            ) && let Some(prices) = opening_prices(kind, &l, &s)
+            {
+                return Some(prices);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        None
+    }
+
+    /// Publishes a refusal; logs it only when it differs from the last one
+    /// for this symbol (a held position refuses the same signal every
+    /// cycle).
+    async fn refuse(&self, symbol: &str, refusal: &Refusal) {
+        let message = format!("{symbol}: no entry: {refusal}");
+        let data = json!({ "symbol": symbol, "refusal": refusal });
+        let repeated = {
+            let mut state = self.state.lock().await;
+            let last = state
+                .last_refusal
+                .insert(symbol.to_string(), message.clone());
+            last.as_deref() == Some(message.as_str())
+        };
+        if repeated {
+            self.events.publish("decision.refused", message, data);
+        } else {
+            self.publish("decision.refused", message, data);
+        }
     }
 
     /// Daily bars for `symbol`, fetched once per New York date.
@@ -64,24 +97,6 @@ impl Trader {
         symbol: &str,
     ) -> Result<(), StepError> {
         let config = &ctx.config;
-        // The gate that needs no market data comes first.
-        let (account, exposure) = self.risk_inputs().await?;
-        {
-            let state = self.state.lock().await;
-            if let Err(refusal) = risk::pre_entry(
-                config,
-                ctx.now,
-                symbol,
-                &account,
-                &exposure,
-                &state.iv_breakers,
-            ) {
-                drop(state);
-                self.refuse(symbol, &refusal);
-                return Ok(());
-            }
-        }
-
         // Signal.
         let needed = signals::bars_needed(&config.strategies);
         if needed == 0 {
@@ -110,6 +125,24 @@ impl Trader {
             format!("{symbol}: {} ({direction:?})", signal.strategy.name()),
             json!({ "symbol": symbol, "signal": signal }),
         );
+        // The gate that needs no market data, once there is something to
+        // enter.
+        let (account, exposure) = self.risk_inputs().await?;
+        {
+            let state = self.state.lock().await;
+            if let Err(refusal) = risk::pre_entry(
+                config,
+                ctx.now,
+                symbol,
+                &account,
+                &exposure,
+                &state.iv_breakers,
+            ) {
+                drop(state);
+                self.refuse(symbol, &refusal).await;
+                return Ok(());
+            }
+        }
         let kinds: Vec<_> = kinds_for(direction)
             .into_iter()
             .filter(|k| config.scanner.kinds.contains(k))
@@ -120,7 +153,8 @@ impl Trader {
                 &Refusal::ZeroSize {
                     reason: format!("scanner.kinds allows no {direction:?} kind"),
                 },
-            );
+            )
+            .await;
             return Ok(());
         }
 
@@ -176,7 +210,8 @@ impl Trader {
                         max_iv: config.risk.max_iv,
                         resume: config.risk.max_iv_resume,
                     },
-                );
+                )
+                .await;
                 return Ok(());
             }
         }
@@ -233,7 +268,19 @@ impl Trader {
                 "{symbol}: the best row's legs were not acquired"
             )));
         };
-        let (Some(mid), Some(natural)) = (quoted.mid(), quoted.natural()) else {
+        // The scan's quotes may be a while old (a chain takes many
+        // requests): pin the chosen legs' lines and price the decision from
+        // their latest quotes.
+        for leg in [&quoted.long.contract, &quoted.short.contract] {
+            self.broker.subscribe_quotes(leg, true).await?;
+        }
+        let (long_id, short_id) = (quoted.long.contract.con_id, quoted.short.contract.con_id);
+        let fresh = self
+            .fresh_opening_prices(best.kind, long_id, short_id)
+            .await;
+        let Some((mid, natural)) = fresh.or_else(|| quoted.mid().zip(quoted.natural())) else {
+            self.broker.set_pinned(long_id, false);
+            self.broker.set_pinned(short_id, false);
             return Err(StepError::Other(format!(
                 "{symbol}: the chosen spread has no two-sided market"
             )));
@@ -249,7 +296,9 @@ impl Trader {
         let quantity = match risk::size(config, account.net_liquidation, max_loss) {
             Ok(q) => q,
             Err(refusal) => {
-                self.refuse(symbol, &refusal);
+                self.broker.set_pinned(long_id, false);
+                self.broker.set_pinned(short_id, false);
+                self.refuse(symbol, &refusal).await;
                 return Ok(());
             }
         };
@@ -270,10 +319,19 @@ impl Trader {
             .map_err(|e| StepError::Other(e.to_string()))?;
         let request = quoted.opening_order(&order_ref, quantity, walk.prices[0]);
         if config.execution.what_if {
-            let preview = self.broker.what_if(&request).await?;
+            let preview = match self.broker.what_if(&request).await {
+                Ok(p) => p,
+                Err(e) => {
+                    self.broker.set_pinned(long_id, false);
+                    self.broker.set_pinned(short_id, false);
+                    return Err(e.into());
+                }
+            };
             let margin = preview.init_margin_change.unwrap_or_default();
             if let Err(refusal) = risk::after_what_if(config, account.buying_power, margin) {
-                self.refuse(symbol, &refusal);
+                self.broker.set_pinned(long_id, false);
+                self.broker.set_pinned(short_id, false);
+                self.refuse(symbol, &refusal).await;
                 return Ok(());
             }
             self.publish(
@@ -301,10 +359,6 @@ impl Trader {
         );
         // The legs' lines stay while the order works (and while the spread
         // is held); each walk step is priced from them when it comes.
-        for leg in [&quoted.long.contract, &quoted.short.contract] {
-            self.broker.subscribe_quotes(leg, true).await?;
-        }
-        let (long_id, short_id) = (quoted.long.contract.con_id, quoted.short.contract.con_id);
         let (broker, kind, execution) = (self.broker.clone(), best.kind, config.execution.clone());
         // Re-priced steps never concede more than the planned walk's last.
         let bound = walk.prices.last().copied();

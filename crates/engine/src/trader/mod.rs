@@ -41,6 +41,8 @@ struct TraderState {
     unrealised: HashMap<String, Decimal>,
     /// Daily bars by symbol, fetched once per New York date.
     bars: HashMap<String, (NaiveDate, Vec<DailyBar>)>,
+    /// The last refusal published for each symbol.
+    last_refusal: HashMap<String, String>,
 }
 
 /// Runs decision cycles against a broker.
