@@ -13,6 +13,7 @@
 pub mod account;
 pub mod clock;
 pub mod faults;
+pub mod fuzzing;
 pub mod gateway;
 pub mod handlers;
 pub mod market;

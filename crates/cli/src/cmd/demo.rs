@@ -102,6 +102,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async move {
+        // Signals are caught from the first moment, so a stop during start
+        // up is still a clean stop.
+        let shutdown = shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding the simulator's port")?;
@@ -119,7 +122,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             clock: clock.clone(),
             ready_wait: Duration::from_secs(30),
         };
-        let result = run_stack(options, shutdown_signal()?).await;
+        let result = run_stack(options, shutdown).await;
         sim.shutdown().await;
         result
     })?;

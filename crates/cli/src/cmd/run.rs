@@ -50,6 +50,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(mode = ?loaded.config.trading.mode, config = %args.config.display(), "starting");
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async move {
+        let shutdown = shutdown_signal()?;
         let options = StackOptions {
             config_path: args.config,
             listen: args.listen,
@@ -57,7 +58,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             clock: Arc::new(SystemClock),
             ready_wait: Duration::from_secs(loaded.config.ibkr.connect_timeout_s.max(1.0) as u64),
         };
-        run_stack(options, shutdown_signal()?).await
+        run_stack(options, shutdown).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
