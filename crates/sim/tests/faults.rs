@@ -307,14 +307,36 @@ async fn the_account_survives_a_restart_through_the_state_file() {
         }
         clock.advance(chrono::Duration::seconds(2));
     }
+    // A resting order (far below the market) that must survive too.
+    let resting = client.next_order_id();
+    let mut sub = client
+        .place_order(
+            resting,
+            &spy,
+            &order_builder::limit_order(Action::Buy, 1.0, 1.0),
+        )
+        .await
+        .unwrap();
+    loop {
+        let item = tokio::time::timeout(Duration::from_secs(5), sub.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let SubscriptionItem::Data(PlaceOrder::OrderStatus(s)) = item {
+            assert_eq!(format!("{:?}", s.status), "Submitted");
+            break;
+        }
+    }
     drop(client);
     sim.handle.shutdown().await;
     let saved = vspread_sim::persist::load(&path)
         .unwrap()
         .expect("state written");
-    assert_eq!(saved.venue.next_order_id(), order_id + 1);
+    assert_eq!(saved.venue.next_order_id(), resting + 1);
 
-    // A new simulator from the file: same positions, same next id.
+    // A new simulator from the file: same positions, working orders,
+    // executions and next id.
     let book = saved.into_book();
     let resumed_at = book.market.now();
     let clock = Arc::new(ManualClock::new(resumed_at));
@@ -322,7 +344,28 @@ async fn the_account_survives_a_restart_through_the_state_file() {
         vspread_sim::server::Server::new(common::settings(clock.clone()), book.market, book.venue);
     let sim = common::serve(server, clock).await;
     let client = connect(&sim, 40).await;
-    assert_eq!(client.next_valid_order_id().await.unwrap(), order_id + 1);
+    assert_eq!(client.next_valid_order_id().await.unwrap(), resting + 1);
+    // The resting order is still working, and the fill still listed.
+    let mut open = client.all_open_orders().await.unwrap();
+    let mut open_ids = Vec::new();
+    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_secs(2), open.next()).await {
+        if let SubscriptionItem::Data(ibapi::orders::Orders::OrderData(o)) = item.unwrap() {
+            open_ids.push(o.order_id);
+        }
+    }
+    assert_eq!(open_ids, [resting]);
+    let mut replay = client
+        .executions(ibapi::orders::ExecutionFilter::default())
+        .await
+        .unwrap();
+    let mut filled = 0.0;
+    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_secs(2), replay.next()).await {
+        if let SubscriptionItem::Data(ibapi::orders::Executions::ExecutionData(e)) = item.unwrap() {
+            assert_eq!(e.execution.order_id, order_id);
+            filled += e.execution.shares;
+        }
+    }
+    assert_eq!(filled, 5.0, "the executions of the filled order");
     let mut positions = client.positions().await.unwrap();
     let item = tokio::time::timeout(Duration::from_secs(5), positions.next())
         .await
