@@ -121,6 +121,50 @@ fn pop_floor(min_pop: f64) -> f64 {
     lo - 1e-9 * (1.0 + lo.abs())
 }
 
+/// Lower and upper bounds of [`norm_cdf`] from a table of its values on a
+/// grid (1/64 apart over [-10, 10]): `norm_cdf` is monotone, so its value at
+/// `x` lies between its values at the grid points around `x`. A margin of
+/// 1e-12, far above the function's rounding error and far below any
+/// threshold's tolerance, keeps the bounds strict.
+struct CdfBounds {
+    table: Vec<f64>,
+}
+
+const CDF_GRID_LOW: f64 = -10.0;
+const CDF_GRID_STEPS: f64 = 64.0;
+const CDF_GRID_CELLS: usize = 1280;
+const CDF_MARGIN: f64 = 1e-12;
+
+impl CdfBounds {
+    fn new() -> Self {
+        let table = (0..=CDF_GRID_CELLS)
+            .map(|k| norm_cdf(CDF_GRID_LOW + k as f64 / CDF_GRID_STEPS))
+            .collect();
+        Self { table }
+    }
+
+    /// (lower, upper) bounds of `norm_cdf(x)` for a non-NaN `x`.
+    fn bounds(&self, x: f64) -> (f64, f64) {
+        let pos = (x - CDF_GRID_LOW) * CDF_GRID_STEPS;
+        if pos <= 0.0 {
+            return (0.0, self.table[0] + CDF_MARGIN);
+        }
+        if pos >= CDF_GRID_CELLS as f64 {
+            return (self.table[CDF_GRID_CELLS] - CDF_MARGIN, 1.0);
+        }
+        let k = pos as usize;
+        (
+            self.table[k] - CDF_MARGIN,
+            self.table[(k + 1).min(CDF_GRID_CELLS)] + CDF_MARGIN,
+        )
+    }
+}
+
+fn cdf_bounds() -> &'static CdfBounds {
+    static BOUNDS: std::sync::OnceLock<CdfBounds> = std::sync::OnceLock::new();
+    BOUNDS.get_or_init(CdfBounds::new)
+}
+
 /// Scans `chain` with `config` (already validated).
 pub fn scan(chain: &Chain, config: &ScannerConfig) -> ScanResult {
     let top = usize::try_from(config.top_per_underlying)
@@ -206,6 +250,12 @@ impl TopK {
             self.hits.truncate(self.top);
             self.bar = Some(self.hits[self.top - 1]);
         }
+    }
+
+    /// Whether a hit of rank at most `rank` could still enter (false once
+    /// the bar ranks strictly higher).
+    fn may_take(&self, rank: f64) -> bool {
+        self.bar.as_ref().is_none_or(|bar| rank >= bar.rank)
     }
 
     fn into_sorted(mut self) -> Vec<Hit> {
@@ -294,6 +344,7 @@ fn scan_group(
     let mut passed = [0u64; 2];
     let t = (g.dte.max(1) as f64) / 365.0;
     let sqrt_t = t.sqrt();
+    let cdf = cdf_bounds();
 
     let mut in_window: u64 = 0;
     // For each low strike, the high strikes whose width can pass form one
@@ -362,6 +413,29 @@ fn scan_group(
                     removed[pi][Filter::Pop as usize] += 1;
                     continue;
                 }
+                // Where the bounds of the CDF already decide both filters
+                // and show the candidate cannot rank, the exact CDF (the
+                // costliest step) is not needed; everywhere else it decides.
+                if !x.is_nan() {
+                    let (pop_lo, pop_hi) = cdf.bounds(x);
+                    let score_at =
+                        |pop: f64| (pop * max_profit - (1.0 - pop) * max_loss) / max_loss;
+                    if pop_hi < c.min_pop {
+                        removed[pi][Filter::Pop as usize] += 1;
+                        continue;
+                    }
+                    if pop_lo >= c.min_pop {
+                        let score_hi = score_at(pop_hi);
+                        if score_hi < c.min_score {
+                            removed[pi][Filter::Score as usize] += 1;
+                            continue;
+                        }
+                        if score_at(pop_lo) >= c.min_score && !best.may_take(rank_of(score_hi)) {
+                            passed[pi] += 1;
+                            continue;
+                        }
+                    }
+                }
                 let pop = norm_cdf(x);
                 if pop.is_nan() || pop < c.min_pop {
                     removed[pi][Filter::Pop as usize] += 1;
@@ -421,6 +495,23 @@ mod tests {
         );
         // Far beyond i64: still ordered.
         assert!(rank_of(1e12) > rank_of(1e11));
+    }
+
+    #[test]
+    fn the_cdf_bounds_hold_everywhere() {
+        let b = CdfBounds::new();
+        let mut x = -12.0;
+        while x <= 12.0 {
+            let (lo, hi) = b.bounds(x);
+            let v = norm_cdf(x);
+            assert!(lo <= v && v <= hi, "{x}: {lo} {v} {hi}");
+            assert!(hi - lo < 0.01, "tight enough to decide: {x}");
+            x += 0.000_731;
+        }
+        for x in [f64::NEG_INFINITY, f64::INFINITY, -10.0, 10.0, 0.0] {
+            let (lo, hi) = b.bounds(x);
+            assert!(lo <= norm_cdf(x) && norm_cdf(x) <= hi, "{x}");
+        }
     }
 
     #[test]
