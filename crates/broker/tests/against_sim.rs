@@ -7,11 +7,16 @@ use std::time::Duration;
 
 use chrono::{TimeZone as _, Utc};
 use futures::StreamExt;
+use rust_decimal::Decimal;
 use vspread_broker::watchdog::Backoff;
 use vspread_broker::{BrokerSettings, IbBroker};
-use vspread_core::broker::{Broker, BrokerEvent, ConnectionEvent, MarketDataIssue};
+use vspread_core::broker::{
+    Broker, BrokerError, BrokerEvent, ConnectionEvent, MarketDataIssue, NetPrice, OpenClose,
+    OptionSpec, OrderFills, OrderRequest, OrderTarget, SpreadLeg, TimeInForce, VerticalSpread,
+};
 use vspread_core::clock::ManualClock;
 use vspread_core::config::Config;
+use vspread_core::{Right, SpreadKind};
 use vspread_sim::market::{Market, MarketConfig};
 use vspread_sim::orders::{Venue, VenueConfig};
 use vspread_sim::server::{Server, ServerHandle, SimSettings};
@@ -132,67 +137,12 @@ async fn lines_stay_within_budget_and_survive_the_daily_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bag_order_is_previewed_and_followed_to_filled_with_partial_fills() {
-    use rust_decimal::Decimal;
-    use vspread_core::broker::{
-        NetPrice, OpenClose, OptionSpec, OrderFills, OrderRequest, OrderTarget, SpreadLeg,
-        TimeInForce, VerticalSpread,
-    };
-    use vspread_core::{Right, SpreadKind};
-
     let (sim, clock) = start_sim_with_clock().await;
     let broker = IbBroker::start(settings(sim.local_addr().to_string(), 90));
     let mut events = broker.events();
     broker.wait_ready(Duration::from_secs(10)).await.unwrap();
 
-    let chain = broker.option_chain("SPY").await.unwrap();
-    let params = &chain[0];
-    let expiry = params.expirations[2];
-    let spot = broker.stock("SPY").await.unwrap();
-    let quote = broker.snapshot(&spot).await.unwrap();
-    let mid = quote.mid().or(quote.last).expect("SPY quote");
-    let low = *params.strikes.iter().find(|k| **k >= mid).unwrap();
-    let high = *params
-        .strikes
-        .iter()
-        .find(|k| **k >= low + Decimal::from(5))
-        .unwrap();
-    let leg = |strike| OptionSpec {
-        underlying: "SPY".into(),
-        expiry,
-        strike,
-        right: Right::Call,
-    };
-    let long = broker.option(&leg(low)).await.unwrap();
-    let short = broker.option(&leg(high)).await.unwrap();
-    let (lq, sq) = (
-        broker.snapshot(&long).await.unwrap(),
-        broker.snapshot(&short).await.unwrap(),
-    );
-    let natural = lq.ask.unwrap() - sq.bid.unwrap_or_default();
-    let width = high - low;
-    let limit = (natural + Decimal::new(5, 2)).min(width);
-    let as_leg = |c: &vspread_core::broker::ContractInfo, strike| SpreadLeg {
-        con_id: c.con_id,
-        strike,
-        right: Right::Call,
-        expiry,
-    };
-    let order = OrderRequest {
-        order_ref: "test-bag-1".into(),
-        target: OrderTarget::Vertical {
-            spread: VerticalSpread {
-                underlying: "SPY".into(),
-                kind: SpreadKind::BullCall,
-                long: as_leg(&long, low),
-                short: as_leg(&short, high),
-                currency: "USD".into(),
-            },
-            intent: OpenClose::Open,
-            price: NetPrice::Debit(limit),
-        },
-        quantity: 3,
-        tif: TimeInForce::Day,
-    };
+    let order = spy_bull_call(&broker, "test-bag-1", 3).await;
     let preview = broker.what_if(&order).await.unwrap();
     assert!(
         preview.init_margin_change.unwrap() > Decimal::ZERO,
@@ -268,6 +218,116 @@ async fn a_client_id_in_use_is_retried_until_it_is_free() {
         .wait_ready(Duration::from_secs(5))
         .await
         .expect("ready once the id is free");
+    broker.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// A SPY bull call 5 wide from the money, priced 5 cents through its
+/// natural (marketable) as of now.
+async fn spy_bull_call(broker: &IbBroker, order_ref: &str, quantity: u32) -> OrderRequest {
+    let chain = broker.option_chain("SPY").await.unwrap();
+    let params = &chain[0];
+    let expiry = params.expirations[2];
+    let spot = broker.stock("SPY").await.unwrap();
+    let quote = broker.snapshot(&spot).await.unwrap();
+    let mid = quote.mid().or(quote.last).expect("SPY quote");
+    let low = *params.strikes.iter().find(|k| **k >= mid).unwrap();
+    let high = *params
+        .strikes
+        .iter()
+        .find(|k| **k >= low + Decimal::from(5))
+        .unwrap();
+    let leg = |strike| OptionSpec {
+        underlying: "SPY".into(),
+        expiry,
+        strike,
+        right: Right::Call,
+    };
+    let long = broker.option(&leg(low)).await.unwrap();
+    let short = broker.option(&leg(high)).await.unwrap();
+    let (lq, sq) = (
+        broker.snapshot(&long).await.unwrap(),
+        broker.snapshot(&short).await.unwrap(),
+    );
+    let natural = lq.ask.unwrap() - sq.bid.unwrap_or_default();
+    let width = high - low;
+    let limit = (natural + Decimal::new(5, 2)).min(width);
+    let as_leg = |c: &vspread_core::broker::ContractInfo, strike| SpreadLeg {
+        con_id: c.con_id,
+        strike,
+        right: Right::Call,
+        expiry,
+    };
+    OrderRequest {
+        order_ref: order_ref.into(),
+        target: OrderTarget::Vertical {
+            spread: VerticalSpread {
+                underlying: "SPY".into(),
+                kind: SpreadKind::BullCall,
+                long: as_leg(&long, low),
+                short: as_leg(&short, high),
+                currency: "USD".into(),
+            },
+            intent: OpenClose::Open,
+            price: NetPrice::Debit(limit),
+        },
+        quantity,
+        tif: TimeInForce::Day,
+    }
+}
+
+/// The connection drops while a combo order is in flight (the gateway
+/// answers slowly, and every socket is closed before the answer): after
+/// the reconnect and its reconciliation the order is known exactly once,
+/// by its orderRef, and sending it again never makes a second order at the
+/// gateway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_in_flight_when_the_connection_drops_is_sent_once() {
+    let (sim, _clock) = start_sim_with_clock().await;
+    let broker = Arc::new(IbBroker::start(settings(sim.local_addr().to_string(), 90)));
+    let mut events = broker.events();
+    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let order = spy_bull_call(&broker, "inflight-1", 2).await;
+
+    sim.delay_responses(Duration::from_millis(300));
+    let placing = {
+        let (broker, order) = (broker.clone(), order.clone());
+        tokio::spawn(async move { broker.place_order(&order).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    sim.disconnect_all();
+    let first = placing.await.unwrap();
+    sim.delay_responses(Duration::ZERO);
+
+    // Back, and reconciled.
+    let mut reconnected = false;
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(15), events.next())
+            .await
+            .expect("reconnect and reconcile within 15 s")
+            .unwrap();
+        match ev {
+            BrokerEvent::Connection(ConnectionEvent::Reconnected { .. }) => reconnected = true,
+            BrokerEvent::Reconciled(_) if reconnected => break,
+            _ => {}
+        }
+    }
+    let again = broker.place_order(&order).await;
+    match (&first, &again) {
+        // The gateway had it: the broker knows it and refuses a second.
+        (_, Err(BrokerError::DuplicateOrderRef(r))) => assert_eq!(r, "inflight-1"),
+        // It never reached the gateway: the second attempt is the only one.
+        (Err(_), Ok(_)) => {}
+        other => panic!("sent twice? {other:?}"),
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        sim.orders_with_ref("inflight-1"),
+        1,
+        "exactly one order at the gateway"
+    );
+    assert!(broker.order_id_of("inflight-1").is_some());
+    eprintln!("first attempt: {first:?}; second: {again:?}");
     broker.shutdown().await;
     sim.shutdown().await;
 }

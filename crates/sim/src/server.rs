@@ -169,6 +169,17 @@ impl ServerHandle {
         self.inner.gateway.lines_in_use()
     }
 
+    /// Orders the venue has accepted with this `orderRef` (working or done):
+    /// what a test checks to prove an order was sent once.
+    pub fn orders_with_ref(&self, order_ref: &str) -> usize {
+        let book = self.inner.gateway.book_now();
+        book.venue
+            .orders()
+            .iter()
+            .filter(|o| o.request.order_ref == order_ref)
+            .count()
+    }
+
     /// Closes every client connection now (as when TWS drops its sockets).
     pub fn disconnect_all(&self) {
         self.inner.gateway.disconnect_all();
