@@ -331,3 +331,95 @@ async fn an_order_in_flight_when_the_connection_drops_is_sent_once() {
     broker.shutdown().await;
     sim.shutdown().await;
 }
+
+/// A burst of 1,000 mixed requests at once (option and stock lookups, chain
+/// parameters, snapshots, positions, account summaries; many identical,
+/// which are merged) all complete, the simulator refuses none for the
+/// message rate, and no connection ever sent more than the configured rate
+/// within one sliding second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_a_thousand_requests_never_breaks_the_message_rate() {
+    use futures::future::{BoxFuture, join_all};
+    let (sim, _clock) = start_sim_with_clock().await;
+    let config = Config::default();
+    let rate = config.pacing.max_messages_per_sec as usize;
+    let mut s = settings(sim.local_addr().to_string(), 90);
+    s.request_timeout = Duration::from_secs(120);
+    let broker = Arc::new(IbBroker::start(s));
+    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let chain = broker.option_chain("SPY").await.unwrap();
+    let params = chain[0].clone();
+    let spot = broker.stock("SPY").await.unwrap();
+    let price = broker.snapshot(&spot).await.unwrap().mid().unwrap();
+    let near: Vec<Decimal> = {
+        let mut strikes = params.strikes.clone();
+        strikes.sort_by_key(|k| (*k - price).abs());
+        strikes.into_iter().take(100).collect()
+    };
+
+    let mut calls: Vec<BoxFuture<'static, Result<(), BrokerError>>> = Vec::new();
+    for (i, strike) in near.iter().cycle().take(500).enumerate() {
+        let b = broker.clone();
+        let spec = OptionSpec {
+            underlying: "SPY".into(),
+            expiry: params.expirations[i / 100],
+            strike: *strike,
+            right: if i % 2 == 0 { Right::Call } else { Right::Put },
+        };
+        calls.push(Box::pin(async move {
+            match b.option(&spec).await {
+                Ok(_) | Err(BrokerError::NoSecurityDefinition { .. }) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }));
+    }
+    for i in 0..200 {
+        let b = broker.clone();
+        let symbol = SYMBOLS[i % SYMBOLS.len()];
+        calls.push(Box::pin(async move {
+            let stock = b.stock(symbol).await?;
+            b.snapshot(&stock).await.map(|_| ())
+        }));
+    }
+    for i in 0..100 {
+        let b = broker.clone();
+        let symbol = SYMBOLS[i % SYMBOLS.len()];
+        calls.push(Box::pin(
+            async move { b.option_chain(symbol).await.map(|_| ()) },
+        ));
+    }
+    for i in 0..200 {
+        let b = broker.clone();
+        calls.push(Box::pin(async move {
+            if i % 2 == 0 {
+                b.positions().await.map(|_| ())
+            } else {
+                b.account_summary().await.map(|_| ())
+            }
+        }));
+    }
+    assert_eq!(calls.len(), 1000);
+    let started = tokio::time::Instant::now();
+    let results = join_all(calls).await;
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed, e.g. {:?}",
+        failed.len(),
+        failed.first()
+    );
+    let (peak, refused) = sim.message_pacing();
+    let m = broker.metrics().snapshot();
+    eprintln!(
+        "1,000 requests in {:?}; peak {peak} messages in one second (configured {rate}); refused {refused}; {m:?}",
+        started.elapsed()
+    );
+    assert_eq!(refused, 0, "no message refused for the rate (error 100)");
+    assert_eq!(m.pacing_violations_reported, 0);
+    assert!(
+        peak <= rate,
+        "peak {peak} messages in a second, configured {rate}"
+    );
+    broker.shutdown().await;
+    sim.shutdown().await;
+}

@@ -123,6 +123,8 @@ pub struct Gateway {
     book: Mutex<Book>,
     clients: Mutex<HashMap<i32, ClientLink>>,
     pub faults: Faults,
+    /// Message pacing as observed over every connection.
+    pub pacing: crate::pacing::PacingStats,
     history_pacing: Mutex<HistoryPacer>,
     dirty: AtomicBool,
     state_file: Option<PathBuf>,
@@ -141,6 +143,7 @@ impl Gateway {
             book: Mutex::new(book),
             clients: Mutex::new(HashMap::new()),
             faults: Faults::default(),
+            pacing: crate::pacing::PacingStats::default(),
             history_pacing: Mutex::new(HistoryPacer::default()),
             dirty: AtomicBool::new(false),
             state_file,

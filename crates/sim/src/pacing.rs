@@ -47,6 +47,11 @@ impl MessagePacer {
         }
     }
 
+    /// Messages within the last second, the one just checked included.
+    pub fn in_window(&self) -> usize {
+        self.recent.len()
+    }
+
     /// Records a message arriving at `now` and says what to do with it.
     pub fn check(&mut self, now: Instant) -> Pace {
         while let Some(&t) = self.recent.front() {
@@ -65,6 +70,34 @@ impl MessagePacer {
         } else {
             Pace::Disconnect
         }
+    }
+}
+
+/// What the message pacing saw across every connection: the most messages
+/// any connection sent within one sliding second, and how many it refused.
+#[derive(Debug, Default)]
+pub struct PacingStats {
+    peak: std::sync::atomic::AtomicUsize,
+    refused: std::sync::atomic::AtomicU64,
+}
+
+impl PacingStats {
+    pub fn observe(&self, in_window: usize) {
+        self.peak
+            .fetch_max(in_window, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn refused_one(&self) {
+        self.refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn peak(&self) -> usize {
+        self.peak.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn refused(&self) -> u64 {
+        self.refused.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -169,6 +169,13 @@ impl ServerHandle {
         self.inner.gateway.lines_in_use()
     }
 
+    /// The most messages one connection sent within any sliding second, and
+    /// how many messages were refused for the rate (error 100), so far.
+    pub fn message_pacing(&self) -> (usize, u64) {
+        let p = &self.inner.gateway.pacing;
+        (p.peak(), p.refused())
+    }
+
     /// Orders the venue has accepted with this `orderRef` (working or done):
     /// what a test checks to prove an order was sent once.
     pub fn orders_with_ref(&self, order_ref: &str) -> usize {
@@ -480,7 +487,12 @@ async fn serve(stream: TcpStream, gateway: Arc<Gateway>) -> Result<(), FrameErro
             Ok(None) => break Ok(()),
             Err(e) => break Err(e),
         };
-        match pacer.check(Instant::now()) {
+        let pace = pacer.check(Instant::now());
+        gateway.pacing.observe(pacer.in_window());
+        if pace != Pace::Serve {
+            gateway.pacing.refused_one();
+        }
+        match pace {
             Pace::Serve => {}
             Pace::Reject => {
                 ctx.error(handlers::id_of(&message), 100, RATE_EXCEEDED);
