@@ -423,3 +423,185 @@ async fn a_burst_of_a_thousand_requests_never_breaks_the_message_rate() {
     broker.shutdown().await;
     sim.shutdown().await;
 }
+
+/// Waits for the first event `pick` accepts, within five seconds.
+async fn expect_event<T>(
+    events: &mut vspread_core::broker::EventStream,
+    what: &str,
+    mut pick: impl FnMut(&BrokerEvent) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, events.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {what} within 5 s"))
+            .unwrap();
+        if let Some(t) = pick(&ev) {
+            return t;
+        }
+    }
+}
+
+/// Each IB code the layer knows, sent by the simulator over the wire,
+/// produces its domain outcome: 1100 the gateway-disconnected state (not
+/// ready), 1102 ready again with every line kept, 1101 ready again with
+/// every line resubscribed, 354 / 10090 / 10197 a market data issue on each
+/// line, the farm notices 2104 / 2106 / 2158 a notice that leaves the
+/// connection ready, 200 a missing security definition, 201 a rejected
+/// order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ib_codes_produce_their_domain_outcomes() {
+    use vspread_core::broker::{MarketDataIssue as Issue, OrderEvent};
+    let (sim, _clock) = start_sim_with_clock().await;
+    let broker = IbBroker::start(settings(sim.local_addr().to_string(), 10));
+    let mut events = broker.events();
+    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let mut lines = Vec::new();
+    for s in ["SPY", "QQQ"] {
+        let c = broker.stock(s).await.unwrap();
+        broker.subscribe_quotes(&c, false).await.unwrap();
+        lines.push(c.con_id);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    sim.send_notice(1100).unwrap();
+    expect_event(&mut events, "1100", |e| {
+        matches!(
+            e,
+            BrokerEvent::Connection(ConnectionEvent::GatewayDisconnected)
+        )
+        .then_some(())
+    })
+    .await;
+    assert!(
+        !broker.is_ready(),
+        "1100: not ready while TWS has no link to IB"
+    );
+
+    let before = broker.metrics().snapshot().resubscriptions;
+    sim.send_notice(1102).unwrap();
+    expect_event(&mut events, "1102", |e| {
+        matches!(
+            e,
+            BrokerEvent::Connection(ConnectionEvent::RestoredDataKept)
+        )
+        .then_some(())
+    })
+    .await;
+    expect_event(&mut events, "ready after 1102", |e| {
+        matches!(e, BrokerEvent::Connection(ConnectionEvent::Ready)).then_some(())
+    })
+    .await;
+    assert!(broker.is_ready());
+    assert_eq!(
+        broker.metrics().snapshot().resubscriptions,
+        before,
+        "1102 keeps the lines"
+    );
+
+    sim.send_notice(1100).unwrap();
+    sim.send_notice(1101).unwrap();
+    expect_event(&mut events, "1101", |e| {
+        matches!(
+            e,
+            BrokerEvent::Connection(ConnectionEvent::RestoredDataLost)
+        )
+        .then_some(())
+    })
+    .await;
+    expect_event(&mut events, "ready after 1101", |e| {
+        matches!(e, BrokerEvent::Connection(ConnectionEvent::Ready)).then_some(())
+    })
+    .await;
+    assert_eq!(
+        broker.metrics().snapshot().resubscriptions,
+        before + 2,
+        "1101 resubscribes every line"
+    );
+    assert!(broker.is_ready());
+    let mut held = 0;
+    for _ in 0..100 {
+        held = sim.market_data_lines();
+        if held == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(held, 2, "the gateway serves both lines again");
+
+    // Market data codes go to each line's request id. 10090 is advisory
+    // (the line goes on); 10197 and 354 end the line: each gets fresh lines.
+    for (code, want, symbols) in [
+        (10090, Issue::PartiallySubscribed, None),
+        (10197, Issue::CompetingSession, Some(["IWM", "DIA"])),
+        (
+            354,
+            Issue::NotSubscribed { code: 354 },
+            Some(["GLD", "TLT"]),
+        ),
+    ] {
+        let mut targets = lines.clone();
+        if let Some(symbols) = symbols {
+            targets.clear();
+            for s in symbols {
+                let c = broker.stock(s).await.unwrap();
+                broker.subscribe_quotes(&c, false).await.unwrap();
+                targets.push(c.con_id);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(sim.send_notice(code).unwrap() >= 2, "{code}: one per line");
+        let mut seen = Vec::new();
+        while !targets.iter().all(|t| seen.contains(t)) {
+            let con_id = expect_event(&mut events, &format!("{code}"), |e| match e {
+                BrokerEvent::MarketData { con_id, issue } if *issue == want => Some(*con_id),
+                _ => None,
+            })
+            .await;
+            seen.push(con_id);
+        }
+    }
+
+    for code in [2104, 2106, 2158] {
+        sim.send_notice(code).unwrap();
+        let notice = expect_event(&mut events, &format!("{code}"), |e| match e {
+            BrokerEvent::Notice(n) if n.code == code => Some(n.message.clone()),
+            _ => None,
+        })
+        .await;
+        assert!(notice.contains("OK"), "{notice}");
+        assert!(broker.is_ready(), "{code} is information only");
+    }
+
+    let missing = OptionSpec {
+        underlying: "SPY".into(),
+        expiry: chrono::NaiveDate::from_ymd_opt(2030, 1, 18).unwrap(),
+        strike: Decimal::from(1),
+        right: Right::Call,
+    };
+    match broker.option(&missing).await {
+        Err(BrokerError::NoSecurityDefinition { code, .. }) => assert_eq!(code, 200),
+        other => panic!("200 expected: {other:?}"),
+    }
+
+    let order = spy_bull_call(&broker, "rejected-1", 1).await;
+    sim.reject_next_orders(1);
+    let placed = broker.place_order(&order).await;
+    if let Err(e) = &placed {
+        assert!(
+            matches!(e, BrokerError::OrderRejected { code: 201, .. }),
+            "{e}"
+        );
+    } else {
+        let code = expect_event(&mut events, "201", |e| match e {
+            BrokerEvent::Order(OrderEvent::Rejected {
+                order_ref, code, ..
+            }) if order_ref == "rejected-1" => Some(*code),
+            _ => None,
+        })
+        .await;
+        assert_eq!(code, 201);
+    }
+    broker.shutdown().await;
+    sim.shutdown().await;
+}

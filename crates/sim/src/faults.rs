@@ -64,6 +64,9 @@ pub enum ControlCommand {
     Partial(Option<u32>),
     /// Wait this long before handling each request.
     Delay(Duration),
+    /// Send IB error/notice CODE to every client (354, 10090, 10197 per
+    /// market data line; 1100, 1101, 1102, 2104, 2106, 2158 once).
+    Notice(i32),
     /// Report the switches and the number of clients.
     Status,
 }
@@ -103,6 +106,10 @@ impl ControlCommand {
         };
         match verb.to_ascii_lowercase().as_str() {
             "disconnect" => none(ControlCommand::Disconnect),
+            "notice" => Ok(ControlCommand::Notice(
+                i32::try_from(number("notice needs an IB code")?)
+                    .map_err(|_| bad("code too large"))?,
+            )),
             "status" => none(ControlCommand::Status),
             "restart" => Ok(ControlCommand::Restart(Duration::from_secs(number(
                 "restart needs seconds",
@@ -143,6 +150,11 @@ mod tests {
             ControlCommand::parse("disconnect"),
             Ok(ControlCommand::Disconnect)
         );
+        assert_eq!(
+            ControlCommand::parse("notice 1101"),
+            Ok(ControlCommand::Notice(1101))
+        );
+        assert!(ControlCommand::parse("notice").is_err());
         assert_eq!(
             ControlCommand::parse(" restart 30 "),
             Ok(ControlCommand::Restart(Duration::from_secs(30)))

@@ -196,6 +196,42 @@ impl Gateway {
         lock(&self.clients).len()
     }
 
+    /// Sends an error/notice `code` to every client as TWS would: the
+    /// market data codes (354, 10090, 10197) once per streaming line, to
+    /// its request id; system and farm codes once, to id -1. Returns the
+    /// messages sent, or `None` for a code this fault does not model.
+    pub fn send_notice(&self, code: i32) -> Option<usize> {
+        let text = match code {
+            354 => "Requested market data is not subscribed.",
+            10090 => "Part of requested market data is not subscribed.",
+            10197 => "No market data during competing live session",
+            1100 => "Connectivity between IB and Trader Workstation has been lost.",
+            1101 => "Connectivity between IB and TWS has been restored- data lost.",
+            1102 => "Connectivity between IB and TWS has been restored- data maintained.",
+            2104 => "Market data farm connection is OK:usfarm",
+            2106 => "HMDS data farm connection is OK:ushmds",
+            2158 => "Sec-def data farm connection is OK:secdefnj",
+            _ => return None,
+        };
+        let per_line = matches!(code, 354 | 10090 | 10197);
+        let mut sent = 0;
+        for client in lock(&self.clients).values() {
+            let ids: Vec<i32> = if per_line {
+                lock(&client.subs).market_data.keys().copied().collect()
+            } else {
+                vec![-1]
+            };
+            for id in ids {
+                client.out.send(
+                    crate::wire::messages::reply::ERROR_MESSAGE,
+                    &self.error(id, code, text),
+                );
+                sent += 1;
+            }
+        }
+        Some(sent)
+    }
+
     /// Streaming market data lines in use across all clients.
     pub fn lines_in_use(&self) -> usize {
         lock(&self.clients)

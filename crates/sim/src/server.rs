@@ -176,6 +176,12 @@ impl ServerHandle {
         (p.peak(), p.refused())
     }
 
+    /// Sends IB error/notice `code` to every client (see
+    /// `Gateway::send_notice`); `None` for a code not modelled.
+    pub fn send_notice(&self, code: i32) -> Option<usize> {
+        self.inner.gateway.send_notice(code)
+    }
+
     /// Orders the venue has accepted with this `orderRef` (working or done):
     /// what a test checks to prove an order was sent once.
     pub fn orders_with_ref(&self, order_ref: &str) -> usize {
@@ -221,6 +227,12 @@ impl ServerHandle {
             ControlCommand::Reject(n) => self.reject_next_orders(n),
             ControlCommand::Partial(max) => self.force_partial_fills(max),
             ControlCommand::Delay(d) => self.delay_responses(d),
+            ControlCommand::Notice(code) => {
+                return match self.send_notice(code) {
+                    Some(n) => format!("ok sent={n}"),
+                    None => format!("error: code {code} is not a modelled notice"),
+                };
+            }
             ControlCommand::Status => {
                 let f = &self.inner.gateway.faults;
                 return format!(
