@@ -605,3 +605,60 @@ async fn ib_codes_produce_their_domain_outcomes() {
     broker.shutdown().await;
     sim.shutdown().await;
 }
+
+/// The original plan's scenario at full size: 120 option contracts asked
+/// for through a budget of 90 lines, the first five pinned. The total never
+/// exceeds 90, the 30 least recently used unpinned lines are the ones
+/// evicted (each counted), the pinned ones never are, and the gateway
+/// holds exactly the broker's 90 lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ninety_lines_for_a_hundred_and_twenty_contracts() {
+    let (sim, _clock) = start_sim_with_clock().await;
+    let broker = IbBroker::start(settings(sim.local_addr().to_string(), 90));
+    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let params = broker.option_chain("SPY").await.unwrap()[0].clone();
+    let spot = broker.stock("SPY").await.unwrap();
+    let price = broker.snapshot(&spot).await.unwrap().mid().unwrap();
+    let mut strikes = params.strikes.clone();
+    strikes.sort_by_key(|k| (*k - price).abs());
+    let mut contracts = Vec::new();
+    for strike in strikes.iter().take(60) {
+        for right in [Right::Call, Right::Put] {
+            let spec = OptionSpec {
+                underlying: "SPY".into(),
+                expiry: params.expirations[1],
+                strike: *strike,
+                right,
+            };
+            contracts.push(broker.option(&spec).await.unwrap());
+        }
+    }
+    assert_eq!(contracts.len(), 120);
+    for (i, c) in contracts.iter().enumerate() {
+        broker.subscribe_quotes(c, i < 5).await.unwrap();
+        assert!(broker.metrics().snapshot().lines_active <= 90, "at {i}");
+    }
+    let m = broker.metrics().snapshot();
+    assert_eq!(
+        (m.lines_active, m.lines_evicted, m.lines_pinned),
+        (90, 30, 5)
+    );
+    for (i, c) in contracts.iter().enumerate() {
+        let held = broker.latest_quote(c.con_id).is_some();
+        assert_eq!(held, !(5..35).contains(&i), "contract {i}");
+    }
+    let mut at_gateway = 0;
+    for _ in 0..100 {
+        at_gateway = sim.market_data_lines();
+        if at_gateway == 90 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        at_gateway, 90,
+        "the gateway holds exactly the broker's lines"
+    );
+    broker.shutdown().await;
+    sim.shutdown().await;
+}
