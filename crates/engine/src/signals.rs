@@ -151,6 +151,32 @@ fn period(n: i64) -> usize {
     usize::try_from(n).unwrap_or(0)
 }
 
+impl From<&HighBaseConfig> for Params {
+    fn from(c: &HighBaseConfig) -> Self {
+        Params {
+            strategy: Strategy::HighBase,
+            rsi_period: c.rsi_period,
+            atr_period: c.atr_period,
+            atr_long_period: c.atr_long_period,
+            max_atr_ratio: c.max_atr_ratio,
+            base_lookback_days: c.base_lookback_days,
+        }
+    }
+}
+
+impl From<&LowBaseConfig> for Params {
+    fn from(c: &LowBaseConfig) -> Self {
+        Params {
+            strategy: Strategy::LowBase,
+            rsi_period: c.rsi_period,
+            atr_period: c.atr_period,
+            atr_long_period: c.atr_long_period,
+            max_atr_ratio: c.max_atr_ratio,
+            base_lookback_days: c.base_lookback_days,
+        }
+    }
+}
+
 impl Params {
     fn bars_needed(&self) -> usize {
         (period(self.rsi_period) + 1)
@@ -240,14 +266,7 @@ pub fn high_base(
     c: &HighBaseConfig,
 ) -> Result<Evaluation, SignalError> {
     check_bars(symbol, bars)?;
-    let p = Params {
-        strategy: Strategy::HighBase,
-        rsi_period: c.rsi_period,
-        atr_period: c.atr_period,
-        atr_long_period: c.atr_long_period,
-        max_atr_ratio: c.max_atr_ratio,
-        base_lookback_days: c.base_lookback_days,
-    };
+    let p = Params::from(c);
     let i = indicators(symbol, bars, &p)?;
     let from_high = (i.base_high - i.close) / i.base_high * 100.0;
     let depth = (i.base_high - i.base_low) / i.base_high * 100.0;
@@ -284,14 +303,7 @@ pub fn low_base(
     c: &LowBaseConfig,
 ) -> Result<Evaluation, SignalError> {
     check_bars(symbol, bars)?;
-    let p = Params {
-        strategy: Strategy::LowBase,
-        rsi_period: c.rsi_period,
-        atr_period: c.atr_period,
-        atr_long_period: c.atr_long_period,
-        max_atr_ratio: c.max_atr_ratio,
-        base_lookback_days: c.base_lookback_days,
-    };
+    let p = Params::from(c);
     let i = indicators(symbol, bars, &p)?;
     let from_low = (i.close - i.base_low) / i.base_low * 100.0;
     let height = (i.base_high - i.base_low) / i.base_low * 100.0;
@@ -360,32 +372,15 @@ pub fn evaluate(
 
 /// Daily bars a config's enabled strategies need at the least.
 pub fn bars_needed(config: &StrategiesConfig) -> usize {
-    let h = &config.high_base;
-    let l = &config.low_base;
-    let high = Params {
-        strategy: Strategy::HighBase,
-        rsi_period: h.rsi_period,
-        atr_period: h.atr_period,
-        atr_long_period: h.atr_long_period,
-        max_atr_ratio: h.max_atr_ratio,
-        base_lookback_days: h.base_lookback_days,
-    };
-    let low = Params {
-        strategy: Strategy::LowBase,
-        rsi_period: l.rsi_period,
-        atr_period: l.atr_period,
-        atr_long_period: l.atr_long_period,
-        max_atr_ratio: l.max_atr_ratio,
-        base_lookback_days: l.base_lookback_days,
-    };
-    let mut needed = 0;
-    if h.enabled {
-        needed = needed.max(high.bars_needed());
-    }
-    if l.enabled {
-        needed = needed.max(low.bars_needed());
-    }
-    needed
+    let high = config
+        .high_base
+        .enabled
+        .then(|| Params::from(&config.high_base).bars_needed());
+    let low = config
+        .low_base
+        .enabled
+        .then(|| Params::from(&config.low_base).bars_needed());
+    high.into_iter().chain(low).max().unwrap_or(0)
 }
 
 #[cfg(test)]

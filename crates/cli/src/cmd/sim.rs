@@ -132,7 +132,7 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
             tracing::info!(control = %control.local_addr()?, "fault control port ready");
             handle.serve_control(control);
         }
-        let shutdown = shutdown_signal()?;
+        let shutdown = super::stack::shutdown_signal()?;
         tracing::info!(
             listen = %handle.local_addr(),
             seed = args.seed,
@@ -146,18 +146,4 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Installs the SIGINT and SIGTERM handlers now (so a signal sent right
-/// after the ready line is caught) and completes on either.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    Ok(async move {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-    })
 }
