@@ -188,11 +188,16 @@ async fn read_line(
                 inner.metrics.gateway_error(code);
                 warn!(%con_id, code, %message, "market data line ended by the gateway");
                 let issue = issue_of(code).unwrap_or(MarketDataIssue::NotSubscribed { code });
-                inner.publish(BrokerEvent::MarketData { con_id, issue });
-                let mut lines = lock(&inner.lines);
-                if let Some(entry) = lines.entries.get_mut(&con_id) {
-                    entry.reader = None;
+                // The gateway ended the line: free its slot, so a later
+                // subscription asks the gateway again instead of taking the
+                // line for active.
+                {
+                    let mut lines = lock(&inner.lines);
+                    lines.book.release(&con_id);
+                    lines.entries.remove(&con_id);
                 }
+                update_metrics(&inner);
+                inner.publish(BrokerEvent::MarketData { con_id, issue });
                 return;
             }
         }

@@ -562,6 +562,19 @@ async fn ib_codes_produce_their_domain_outcomes() {
         }
     }
 
+    // A line the gateway ended can be asked for again: quotes flow anew.
+    let iwm = broker.stock("IWM").await.unwrap();
+    broker.subscribe_quotes(&iwm, false).await.unwrap();
+    expect_event(
+        &mut events,
+        "IWM quotes after 10197 ended its line",
+        |e| match e {
+            BrokerEvent::Quote(q) if q.con_id == iwm.con_id => Some(()),
+            _ => None,
+        },
+    )
+    .await;
+
     for code in [2104, 2106, 2158] {
         sim.send_notice(code).unwrap();
         let notice = expect_event(&mut events, &format!("{code}"), |e| match e {
