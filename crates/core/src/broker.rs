@@ -18,6 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_core::Stream;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use crate::{Right, SpreadKind};
 
@@ -28,7 +29,10 @@ pub type BrokerFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, BrokerError
 pub type EventStream = Pin<Box<dyn Stream<Item = BrokerEvent> + Send>>;
 
 /// IB's contract id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
 pub struct ConId(pub i64);
 
 impl fmt::Display for ConId {
@@ -159,7 +163,8 @@ pub struct DailyBar {
 // ------------------------------------------------------------------- orders
 
 /// Buy or sell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OrderAction {
     Buy,
     Sell,

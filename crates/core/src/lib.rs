@@ -13,6 +13,7 @@ pub mod config;
 pub mod contract;
 pub mod expiry;
 pub mod fill;
+pub mod journal;
 pub mod money;
 pub mod order;
 pub mod position;
