@@ -339,8 +339,7 @@ fn a_newer_schema_or_a_corrupt_row_is_named() {
         j.record_order(&order(ENTRY, OrderPurpose::Entry, ENTRY, 1))
             .unwrap();
     }
-    let conn = rusqlite_like_edit(&path, "UPDATE orders SET limit_price = 'two dollars'");
-    drop(conn);
+    rusqlite_like_edit(&path, "UPDATE orders SET limit_price = 'two dollars'");
     let j = SqliteJournal::open(&path).unwrap();
     let err = j.orders().unwrap_err().to_string();
     assert!(
