@@ -19,8 +19,9 @@ use rust_decimal::Decimal;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 use vspread_core::broker::{
-    BrokerError, BrokerEvent, BrokerOrderId, ConId, Expectations, NetPriceOrLimit, Notice,
-    OrderAction, OrderEvent, OrderRequest, OrderTarget, ReconciliationReport, WhatIf,
+    BrokerError, BrokerEvent, BrokerOrderId, CommissionReport, ConId, Expectations,
+    NetPriceOrLimit, Notice, OrderAction, OrderEvent, OrderRequest, OrderTarget,
+    ReconciliationReport, WhatIf,
 };
 
 use crate::combo::{bag_order, signed_limit};
@@ -468,11 +469,27 @@ pub(crate) async fn reconcile(
                 .map_err(|e| map_err(e, "executions"))
         })
         .await?;
+    let mut commissions = Vec::new();
     for item in executions {
-        if let Executions::ExecutionData(d) = item {
-            state.executions.push(execution(&d));
+        match item {
+            Executions::ExecutionData(d) => state.executions.push(execution(&d)),
+            Executions::CommissionReport(c) => commissions.push(c),
         }
     }
+    state.commissions = commissions
+        .into_iter()
+        .map(|c| CommissionReport {
+            order_ref: state
+                .executions
+                .iter()
+                .find(|x| x.exec_id == c.execution_id)
+                .map(|x| x.order_ref.clone())
+                .unwrap_or_default(),
+            exec_id: c.execution_id,
+            commission: decimal(c.commission).unwrap_or_default(),
+            currency: c.currency,
+        })
+        .collect();
 
     state.positions = inner
         .fetch_positions()

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use rust_decimal::Decimal;
 use vspread_core::broker::{
-    BrokerOrderId, ConId, Discrepancy, Execution, Expectations, ReconciliationReport,
+    BrokerOrderId, CommissionReport, ConId, Discrepancy, Execution, Expectations,
+    ReconciliationReport, WorkingOrder,
 };
 
 /// A working order as the gateway reports it.
@@ -23,6 +24,7 @@ pub struct GatewayOrder {
 pub struct GatewayState {
     pub open_orders: Vec<GatewayOrder>,
     pub executions: Vec<Execution>,
+    pub commissions: Vec<CommissionReport>,
     pub positions: BTreeMap<ConId, Decimal>,
 }
 
@@ -93,6 +95,16 @@ pub fn compare(expected: &Expectations, actual: &GatewayState) -> Reconciliation
         executions: actual.executions.len(),
         positions: actual.positions.len(),
         discrepancies,
+        working: actual
+            .open_orders
+            .iter()
+            .map(|o| WorkingOrder {
+                order_id: o.order_id,
+                order_ref: o.order_ref.clone(),
+                filled: o.filled,
+            })
+            .collect(),
+        commissions: actual.commissions.clone(),
     }
 }
 
@@ -141,6 +153,7 @@ mod tests {
                 filled: d(1),
             }],
             executions: vec![exec("e1")],
+            commissions: vec![],
             positions: BTreeMap::from([(ConId(11), d(1))]),
         };
         let report = compare(&expected, &actual);
@@ -148,6 +161,14 @@ mod tests {
         assert_eq!(
             (report.open_orders, report.executions, report.positions),
             (1, 1, 1)
+        );
+        assert_eq!(
+            report.working,
+            [WorkingOrder {
+                order_id: BrokerOrderId(5),
+                order_ref: "r5".into(),
+                filled: d(1),
+            }]
         );
     }
 
@@ -186,6 +207,7 @@ mod tests {
                 },
             ],
             executions: vec![exec("e1"), exec("e1")],
+            commissions: vec![],
             positions: BTreeMap::from([(ConId(11), d(3))]),
         };
         let r = compare(&expected, &actual);

@@ -264,6 +264,28 @@ impl IbBroker {
         Ok(())
     }
 
+    /// The gateway's clock (whole seconds, as the TWS API reports it): lets
+    /// an engine run on a simulated gateway's accelerated time.
+    pub async fn gateway_time(&self) -> Result<chrono::DateTime<chrono::Utc>, BrokerError> {
+        let client = self.inner.client()?;
+        self.inner.grant(Priority::Lookup).await?;
+        let t = self
+            .inner
+            .timed("current time", async {
+                client
+                    .server_time()
+                    .await
+                    .map_err(|e| map_err(e, "current time"))
+            })
+            .await?;
+        chrono::DateTime::from_timestamp(t.unix_timestamp(), t.nanosecond()).ok_or_else(|| {
+            BrokerError::Gateway {
+                code: 0,
+                message: format!("gateway time {t} out of range"),
+            }
+        })
+    }
+
     /// Stops the watchdog and disconnects.
     pub async fn shutdown(&self) {
         let watchdog = lock(&self._watchdog.0).take();

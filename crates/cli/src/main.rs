@@ -30,6 +30,8 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Trade against the simulated gateway in this process: the whole stack, no TWS needed.
     Demo(cmd::demo::DemoArgs),
+    /// Show what the engine recorded: orders, fills, positions, decisions, applies.
+    Journal(cmd::journal::JournalArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Sim(a) => cmd::sim::run_sim(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Journal(a) => cmd::journal::run(a),
     };
     match result {
         Ok(code) => code,

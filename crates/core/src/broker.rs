@@ -393,6 +393,23 @@ pub enum Discrepancy {
     },
 }
 
+/// An order working at the gateway, as found at a reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkingOrder {
+    pub order_id: BrokerOrderId,
+    pub order_ref: String,
+    pub filled: Decimal,
+}
+
+/// A commission the gateway reported for one execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommissionReport {
+    pub exec_id: String,
+    pub order_ref: String,
+    pub commission: Decimal,
+    pub currency: String,
+}
+
 /// The outcome of one reconciliation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReconciliationReport {
@@ -400,6 +417,12 @@ pub struct ReconciliationReport {
     pub executions: usize,
     pub positions: usize,
     pub discrepancies: Vec<Discrepancy>,
+    /// Every order working at the gateway, with its id, so a caller that
+    /// lost its memory (a restart) can follow or cancel it.
+    pub working: Vec<WorkingOrder>,
+    /// The commissions of every execution fetched (a caller records the
+    /// ones it has not seen; a restart may have lost them).
+    pub commissions: Vec<CommissionReport>,
 }
 
 // ------------------------------------------------------------------ connection

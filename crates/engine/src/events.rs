@@ -1,16 +1,20 @@
 //! The engine's event stream: every decision, order event, config change and
 //! control action, numbered in order, fanned out to live subscribers (the
 //! WebSocket) and kept in a bounded in-memory history for late joiners.
-//! The durable record is the journal; this is the live view of it.
+//! The durable record is the journal: a bus with a journal attached writes
+//! each event there before anyone hears of it; this is the live view of it.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value as Json;
 use tokio::sync::broadcast;
+use tracing::warn;
+use vspread_core::clock::{Clock, SystemClock};
+use vspread_core::journal::{Journal, JournalEvent};
 
 /// One event as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,18 +37,35 @@ pub struct EventBus {
     history: Mutex<VecDeque<Event>>,
     capacity: usize,
     tx: broadcast::Sender<Event>,
+    journal: OnceLock<Arc<dyn Journal>>,
+    /// Stamps events; the wall clock unless the engine runs on another.
+    clock: Arc<dyn Clock>,
 }
 
 impl EventBus {
     /// A bus that keeps the last `capacity` events.
     pub fn new(capacity: usize) -> Self {
+        Self::with_clock(capacity, Arc::new(SystemClock))
+    }
+
+    /// A bus that stamps events with `clock` (the engine's, so the journal
+    /// and the orders agree on when things happened).
+    pub fn with_clock(capacity: usize, clock: Arc<dyn Clock>) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(16));
         Self {
             seq: AtomicU64::new(0),
             history: Mutex::new(VecDeque::with_capacity(capacity)),
             capacity,
             tx,
+            journal: OnceLock::new(),
+            clock,
         }
+    }
+
+    /// Writes every event published from now on to `journal` (once; a
+    /// second journal is refused and returned).
+    pub fn attach_journal(&self, journal: Arc<dyn Journal>) -> Result<(), Arc<dyn Journal>> {
+        self.journal.set(journal)
     }
 
     /// Numbers and publishes an event; returns it.
@@ -53,11 +74,22 @@ impl EventBus {
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let event = Event {
             seq: self.seq.fetch_add(1, Ordering::SeqCst) + 1,
-            at: Utc::now(),
+            at: self.clock.now(),
             kind: kind.to_string(),
             message: message.into(),
             data,
         };
+        if let Some(journal) = self.journal.get() {
+            let record = JournalEvent {
+                at: event.at,
+                kind: event.kind.clone(),
+                message: event.message.clone(),
+                data: event.data.to_string(),
+            };
+            if let Err(e) = journal.record_event(&record) {
+                warn!(kind = %event.kind, error = %e, "event not journaled");
+            }
+        }
         if history.len() == self.capacity {
             history.pop_front();
         }

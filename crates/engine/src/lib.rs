@@ -16,6 +16,8 @@ pub mod limit_walk;
 pub mod live_config;
 pub mod market_hours;
 pub mod order_driver;
+pub mod order_recorder;
+pub mod recovery;
 pub mod risk;
 pub mod schedule;
 pub mod signals;

@@ -22,9 +22,12 @@ use vspread_core::Direction;
 use vspread_core::broker::Broker;
 use vspread_core::clock::ManualClock;
 use vspread_core::config::Config;
+use vspread_core::journal::{EventQuery, Journal};
 use vspread_engine::cycle_loop::CycleContext;
 use vspread_engine::events::{Event, EventBus};
+use vspread_engine::order_recorder::spawn_order_recorder;
 use vspread_engine::trader::Trader;
+use vspread_journal::SqliteJournal;
 use vspread_sim::orders::{Venue, VenueConfig};
 use vspread_sim::server::{Server, SimSettings};
 
@@ -66,8 +69,17 @@ async fn one_cycle_opens_the_signalled_spreads_and_a_later_one_closes_them() {
         }
     });
 
+    let dir = tempfile::tempdir().unwrap();
+    let journal: Arc<dyn Journal> = Arc::new(SqliteJournal::open_in(dir.path()).unwrap());
+    let recorder = spawn_order_recorder(&*broker, journal.clone(), clock.clone());
     let events = Arc::new(EventBus::new(10_000));
-    let trader = Trader::new(broker.clone(), clock.clone(), events.clone());
+    events.attach_journal(journal.clone()).unwrap();
+    let trader = Trader::new(
+        broker.clone(),
+        clock.clone(),
+        events.clone(),
+        journal.clone(),
+    );
     let context = |config: &Config| CycleContext {
         number: 1,
         now: vspread_core::clock::Clock::now(clock.as_ref()),
@@ -102,6 +114,50 @@ async fn one_cycle_opens_the_signalled_spreads_and_a_later_one_closes_them() {
         assert_eq!(h.order_spread.kind.direction(), want);
         assert!(h.position.quantity() >= 1);
     }
+    // The journal has both orders, ended, and both spreads open; a trader
+    // started afresh on it (a restart) holds the same spreads.
+    let orders = journal.orders().unwrap();
+    assert_eq!(orders.len(), 2, "{orders:#?}");
+    assert!(
+        orders
+            .iter()
+            .all(|o| !o.is_open() && o.filled >= Decimal::ONE)
+    );
+    let spreads = journal.spreads().unwrap();
+    assert_eq!(spreads.iter().filter(|s| s.is_open()).count(), 2);
+    let restarted = Trader::new(
+        broker.clone(),
+        clock.clone(),
+        events.clone(),
+        journal.clone(),
+    );
+    assert_eq!(restarted.restore_from_journal().await.unwrap(), 2);
+    let key = |h: &vspread_engine::trader::HeldSpread| (h.entry_ref.clone(), h.position.quantity());
+    let mut before: Vec<_> = held.iter().map(key).collect();
+    let mut after: Vec<_> = restarted.held().await.iter().map(key).collect();
+    before.sort();
+    after.sort();
+    assert_eq!(before, after);
+    assert_eq!(
+        restarted.realised_today().await,
+        trader.realised_today().await
+    );
+    let journaled = journal
+        .events(&EventQuery {
+            kind_prefixes: vec!["signal.fired".into()],
+            limit: 0,
+        })
+        .unwrap();
+    assert_eq!(
+        journaled.len(),
+        2,
+        "signals are journaled with their values"
+    );
+    assert!(
+        journaled[0].data.contains("\"rsi\""),
+        "{}",
+        journaled[0].data
+    );
     // The gateway holds both spreads' legs.
     let positions = broker.positions().await.unwrap();
     assert_eq!(
@@ -154,6 +210,17 @@ async fn one_cycle_opens_the_signalled_spreads_and_a_later_one_closes_them() {
         })
         .sum();
     assert_eq!(trader.realised_today().await, sum);
+    // The journal folds the same P&L from the fills, to the cent, and
+    // knows why each spread closed.
+    let spreads = journal.spreads().unwrap();
+    assert!(spreads.iter().all(|s| !s.is_open()));
+    assert!(
+        spreads
+            .iter()
+            .all(|s| s.closure.as_ref().is_some_and(|c| c.reason == "dte"))
+    );
+    assert_eq!(spreads.iter().map(|s| s.cash).sum::<Decimal>(), sum);
+    recorder.abort();
     ticker.abort();
     broker.shutdown().await;
     sim.shutdown().await;

@@ -69,6 +69,10 @@ pub enum ControlCommand {
     Notice(i32),
     /// Report the switches and the number of clients.
     Status,
+    /// Report every order, execution and position, and the account's cash,
+    /// realised P&L and commissions, as one line of JSON: what a test
+    /// compares a client's own records with.
+    Ledger,
 }
 
 /// Why a control line was refused.
@@ -111,6 +115,7 @@ impl ControlCommand {
                     .map_err(|_| bad("code too large"))?,
             )),
             "status" => none(ControlCommand::Status),
+            "ledger" => none(ControlCommand::Ledger),
             "restart" => Ok(ControlCommand::Restart(Duration::from_secs(number(
                 "restart needs seconds",
             )?))),

@@ -219,6 +219,32 @@ impl ServerHandle {
         self.inner.gateway.faults.set_delay(delay);
     }
 
+    /// The ledger as JSON (see [`ControlCommand::Ledger`]).
+    pub fn ledger(&self) -> serde_json::Value {
+        let book = self.inner.gateway.book_now();
+        let venue = &book.venue;
+        let account = venue.account();
+        serde_json::json!({
+            "orders": venue.orders().iter().map(|o| serde_json::json!({
+                "order_ref": o.request.order_ref, "order_id": o.order_id(),
+                "client_id": o.client_id(), "perm_id": o.perm_id,
+                "status": format!("{:?}", o.status), "quantity": o.request.quantity,
+                "filled": o.filled, "commission": o.commission,
+            })).collect::<Vec<_>>(),
+            "executions": venue.executions().iter().map(|x| serde_json::json!({
+                "exec_id": x.exec_id, "order_ref": x.order_ref, "con_id": x.con_id,
+                "side": x.side.code(), "shares": x.shares, "price": x.price,
+                "commission": x.commission,
+            })).collect::<Vec<_>>(),
+            "positions": account.positions.iter().map(|(con_id, p)| serde_json::json!({
+                "con_id": con_id, "quantity": p.quantity,
+            })).collect::<Vec<_>>(),
+            "cash": account.cash,
+            "realized_pnl": account.realized_pnl,
+            "commissions": account.commissions,
+        })
+    }
+
     /// Runs one control command; returns the line to answer.
     pub fn apply(&self, command: ControlCommand) -> String {
         match command {
@@ -233,6 +259,7 @@ impl ServerHandle {
                     None => format!("error: code {code} is not a modelled notice"),
                 };
             }
+            ControlCommand::Ledger => return format!("ok {}", self.ledger()),
             ControlCommand::Status => {
                 let f = &self.inner.gateway.faults;
                 return format!(

@@ -22,7 +22,7 @@ use vspread_sim::orders::{Venue, VenueConfig};
 use vspread_sim::persist;
 use vspread_sim::server::{Server, SimSettings};
 
-use super::stack::{StackOptions, run_stack, shutdown_signal};
+use super::stack::{EngineClock, StackOptions, run_stack, shutdown_signal};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -119,7 +119,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             config_path,
             listen: Some(args.listen),
             gateway: Some(sim.local_addr().to_string()),
-            clock: clock.clone(),
+            clock: EngineClock::Given(clock.clone()),
             ready_wait: Duration::from_secs(30),
         };
         let result = run_stack(options, shutdown).await;

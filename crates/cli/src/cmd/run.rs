@@ -14,7 +14,7 @@ use vspread_core::clock::SystemClock;
 use vspread_core::config::TradingMode;
 use vspread_engine::config_store::ConfigStore;
 
-use super::stack::{StackOptions, run_stack, shutdown_signal};
+use super::stack::{EngineClock, StackOptions, run_stack, shutdown_signal};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -27,6 +27,11 @@ pub struct RunArgs {
     /// Where the admin server listens (default: `[server] listen`).
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Run the engine on the gateway's clock at this speed (simulated
+    /// seconds per real second) instead of the wall clock: for trading
+    /// against a `vspread sim --speed X`. Paper only.
+    #[arg(long, value_name = "X")]
+    clock_from_gateway: Option<f64>,
 }
 
 /// The two switches for live trading must agree.
@@ -47,6 +52,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .load()
         .with_context(|| format!("loading {}", args.config.display()))?;
     check_mode(loaded.config.trading.mode, args.live)?;
+    if args.live && args.clock_from_gateway.is_some() {
+        bail!("--clock-from-gateway is for simulated gateways; it cannot be used with --live");
+    }
     tracing::info!(mode = ?loaded.config.trading.mode, config = %args.config.display(), "starting");
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async move {
@@ -55,7 +63,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             config_path: args.config,
             listen: args.listen,
             gateway: None,
-            clock: Arc::new(SystemClock),
+            clock: match args.clock_from_gateway {
+                Some(speed) => EngineClock::FromGateway { speed },
+                None => EngineClock::Given(Arc::new(SystemClock)),
+            },
             ready_wait: Duration::from_secs(loaded.config.ibkr.connect_timeout_s.max(1.0) as u64),
         };
         run_stack(options, shutdown).await

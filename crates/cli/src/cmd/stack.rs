@@ -11,14 +11,18 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use vspread_broker::{BrokerSettings, IbBroker};
 use vspread_core::broker::Broker;
-use vspread_core::clock::Clock;
+use vspread_core::clock::{AcceleratedClock, Clock};
+use vspread_core::journal::Journal;
 use vspread_engine::config_service::ConfigService;
 use vspread_engine::config_store::ConfigStore;
 use vspread_engine::control::ControlPlane;
 use vspread_engine::cycle_loop::CycleLoop;
 use vspread_engine::events::EventBus;
 use vspread_engine::live_config::{LiveConfig, WatchOptions, watch};
+use vspread_engine::order_recorder::spawn_order_recorder;
+use vspread_engine::recovery::recover;
 use vspread_engine::trader::Trader;
+use vspread_journal::SqliteJournal;
 use vspread_server::{AppState, Auth, Metrics, serve};
 
 /// What differs between a live session and the demo.
@@ -28,11 +32,21 @@ pub struct StackOptions {
     pub listen: Option<SocketAddr>,
     /// The gateway's address (else `[ibkr] host:port`).
     pub gateway: Option<String>,
-    /// The engine's clock (the simulator's, in the demo).
-    pub clock: Arc<dyn Clock>,
+    /// The engine's clock.
+    pub clock: EngineClock,
     /// How long to wait for the gateway before trading starts anyway (the
     /// watchdog keeps reconnecting; cycles fail until it answers).
     pub ready_wait: Duration,
+}
+
+/// Where the engine's time comes from.
+pub enum EngineClock {
+    /// This clock (the wall clock for TWS; the simulator's in the demo).
+    Given(Arc<dyn Clock>),
+    /// The gateway's time when first connected, run on at `speed` simulated
+    /// seconds per real second: for an engine beside a `vspread sim` that
+    /// runs accelerated.
+    FromGateway { speed: f64 },
 }
 
 fn base_dir(config_path: &Path) -> PathBuf {
@@ -64,6 +78,29 @@ pub async fn run_stack(
         tracing::warn!(error = %e, "the gateway is not answering yet; the watchdog keeps trying");
     }
 
+    // One shutdown for every wait below and the cycle loop.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let clock: Arc<dyn Clock> = match options.clock {
+        EngineClock::Given(clock) => clock,
+        EngineClock::FromGateway { speed } => {
+            let synced = tokio::select! {
+                c = gateway_clock(&broker, speed) => c,
+                () = stopped(stop_rx.clone()) => {
+                    broker.shutdown().await;
+                    return Ok(());
+                }
+            };
+            synced?
+        }
+    };
+
     let base = base_dir(&config_path);
     let mut server_config = config.server.clone();
     if let Some(listen) = options.listen {
@@ -75,7 +112,7 @@ pub async fn run_stack(
         println!("admin token (saved in {}): {token}", path.display());
     }
     let control = Arc::new(ControlPlane::new());
-    let events = Arc::new(EventBus::new(10_000));
+    let events = Arc::new(EventBus::with_clock(10_000, clock.clone()));
     let state = AppState {
         auth: Arc::new(setup.auth),
         metrics: Arc::new(Metrics::new()),
@@ -99,31 +136,138 @@ pub async fn run_stack(
         let _ = server_stopped.await;
     }));
 
+    let journal: Arc<dyn Journal> = Arc::new(
+        SqliteJournal::open_in(&data_dir)
+            .with_context(|| format!("opening the journal in {}", data_dir.display()))?,
+    );
+    events
+        .attach_journal(journal.clone())
+        .map_err(|_| anyhow::anyhow!("the event bus already has a journal"))?;
+    let recorder = spawn_order_recorder(&*broker, journal.clone(), clock.clone());
     let trader = Arc::new(Trader::new(
         broker.clone() as Arc<dyn Broker>,
-        options.clock.clone(),
+        clock.clone(),
         events.clone(),
+        journal.clone(),
     ));
-    let cycles = CycleLoop {
-        clock: options.clock,
-        control,
-        config: live,
-        events,
+
+    let recovered = tokio::select! {
+        r = recover_before_trading(&broker, &*journal, &*clock, &trader, &events) => Some(r),
+        () = stopped(stop_rx.clone()) => None,
     };
-    cycles
-        .run(
-            move |ctx| {
-                let trader = trader.clone();
-                async move { trader.cycle(&ctx).await }
-            },
-            shutdown,
-        )
-        .await;
+    if let Some(()) = recovered {
+        let cycles = CycleLoop {
+            clock: clock.clone(),
+            control,
+            config: live,
+            events: events.clone(),
+        };
+        cycles
+            .run(
+                move |ctx| {
+                    let trader = trader.clone();
+                    async move { trader.cycle(&ctx).await }
+                },
+                stopped(stop_rx),
+            )
+            .await;
+    }
     tracing::info!("stopping");
+    recorder.abort();
     let _ = stop_server.send(());
     let _ = server.await;
     broker.shutdown().await;
     Ok(())
+}
+
+/// The gateway's time, run on at `speed`.
+async fn gateway_clock(broker: &IbBroker, speed: f64) -> anyhow::Result<Arc<dyn Clock>> {
+    loop {
+        if broker.wait_ready(Duration::from_secs(30)).await.is_err() {
+            tracing::warn!("waiting for the gateway to read its clock");
+            continue;
+        }
+        match broker.gateway_time().await {
+            Ok(now) => {
+                tracing::info!(gateway_time = %now, speed, "engine clock follows the gateway's");
+                let clock = AcceleratedClock::new(now, speed).context("--clock-speed")?;
+                return Ok(Arc::new(clock));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the gateway's clock; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Waits for the gateway, then brings the journal and the gateway to agree
+/// and takes up the journal's open spreads; retries until it succeeds, as
+/// trading on a journal that disagrees with the account is not safe.
+async fn recover_before_trading(
+    broker: &IbBroker,
+    journal: &dyn Journal,
+    clock: &dyn Clock,
+    trader: &Trader,
+    events: &EventBus,
+) {
+    loop {
+        if broker.wait_ready(Duration::from_secs(30)).await.is_err() {
+            tracing::warn!("waiting for the gateway before recovery");
+            continue;
+        }
+        let report = match recover(broker, journal, clock).await {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::warn!(error = %e, "recovery failed; trying again in 5 s");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        for leg in &report.mismatched_legs {
+            events.publish(
+                "position.mismatch",
+                format!(
+                    "conId {}: the gateway holds {}, the journal's spreads {} ({})",
+                    leg.con_id,
+                    leg.gateway,
+                    leg.journal,
+                    leg.spread_ref
+                        .as_deref()
+                        .unwrap_or("an orphan leg: no open spread")
+                ),
+                serde_json::json!(leg),
+            );
+        }
+        match trader.restore_from_journal().await {
+            Ok(held) => {
+                tracing::info!(
+                    fills = report.fills_recorded,
+                    commissions = report.commissions_recorded,
+                    cancelled = report.cancelled.len(),
+                    settled = report.settled.len(),
+                    held,
+                    "recovered from the journal and the gateway"
+                );
+                events.publish(
+                    "recovery.completed",
+                    format!(
+                        "recovered: {} fills and {} commissions recorded, {} orders cancelled, {} settled, {held} spreads held",
+                        report.fills_recorded,
+                        report.commissions_recorded,
+                        report.cancelled.len(),
+                        report.settled.len()
+                    ),
+                    serde_json::json!({ "report": report, "held": held }),
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the journal's spreads cannot be taken up; trying again in 5 s");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

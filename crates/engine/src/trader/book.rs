@@ -5,6 +5,7 @@
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use vspread_core::broker::{self, NetPrice, OrderFills};
+use vspread_core::journal::{JournalLeg, OrderRecord, SpreadRecord};
 use vspread_core::{
     Money, OptionContract, OrderPurpose, OrderRef, Price, SpreadFill, SpreadPosition,
     VerticalSpread,
@@ -79,4 +80,129 @@ pub fn spread_fill(
 /// A limit's amount per share, whichever side it is on.
 pub fn net_amount(p: NetPrice) -> Decimal {
     amount(p)
+}
+
+/// A leg as the journal keeps it.
+pub fn journal_leg(contract: &broker::ContractInfo, leg: &broker::SpreadLeg) -> JournalLeg {
+    JournalLeg {
+        con_id: leg.con_id,
+        strike: leg.strike,
+        right: leg.right,
+        expiry: leg.expiry,
+        exchange: contract.exchange.clone(),
+        trading_class: contract.trading_class.clone(),
+        local_symbol: contract.local_symbol.clone(),
+        multiplier: contract.multiplier,
+        min_tick: contract.min_tick,
+    }
+}
+
+/// The contract of a journaled leg, as the broker describes contracts.
+fn leg_contract(underlying: &str, currency: &str, leg: &JournalLeg) -> broker::ContractInfo {
+    broker::ContractInfo {
+        con_id: leg.con_id,
+        instrument: broker::Instrument::Option(broker::OptionSpec {
+            underlying: underlying.to_string(),
+            expiry: leg.expiry,
+            strike: leg.strike,
+            right: leg.right,
+        }),
+        exchange: leg.exchange.clone(),
+        primary_exchange: String::new(),
+        currency: currency.to_string(),
+        local_symbol: leg.local_symbol.clone(),
+        trading_class: leg.trading_class.clone(),
+        multiplier: leg.multiplier,
+        min_tick: leg.min_tick,
+    }
+}
+
+/// What an entry decision rested on, kept with its order so a restart can
+/// manage the spread by the same rules.
+pub fn entry_context_json(entry: &EntryContext, signal: serde_json::Value) -> String {
+    serde_json::json!({ "underlying": entry.underlying, "atr": entry.atr, "signal": signal })
+        .to_string()
+}
+
+/// Why a journaled spread cannot be held again.
+#[derive(Debug, thiserror::Error)]
+#[error("spread `{spread_ref}` cannot be restored: {reason}")]
+pub struct RestoreError {
+    pub spread_ref: String,
+    pub reason: String,
+}
+
+/// An open spread of the journal as the trader holds it: opened at its
+/// entry's average, reduced by each filled exit order.
+pub fn restore_held(
+    spread: &SpreadRecord,
+    orders: &[OrderRecord],
+) -> Result<HeldSpread, RestoreError> {
+    let entry = &spread.entry;
+    let fail = |reason: String| RestoreError {
+        spread_ref: entry.order_ref.clone(),
+        reason,
+    };
+    let leg = |l: &JournalLeg| broker::SpreadLeg {
+        con_id: l.con_id,
+        strike: l.strike,
+        right: l.right,
+        expiry: l.expiry,
+    };
+    let order_spread = broker::VerticalSpread {
+        underlying: entry.symbol.clone(),
+        kind: entry.kind,
+        long: leg(&entry.long),
+        short: leg(&entry.short),
+        currency: entry.currency.clone(),
+    };
+    let spread_model = position_spread(&order_spread)
+        .ok_or_else(|| fail("its legs do not make a vertical".into()))?;
+    let context: serde_json::Value =
+        serde_json::from_str(&entry.context).map_err(|e| fail(format!("entry context: {e}")))?;
+    let number = |key: &str| context.get(key).and_then(serde_json::Value::as_f64);
+    let entry_context = EntryContext {
+        underlying: number("underlying").ok_or_else(|| fail("no entry underlying".into()))?,
+        atr: number("atr").ok_or_else(|| fail("no entry ATR".into()))?,
+    };
+    let fill_of = |o: &OrderRecord| -> Result<SpreadFill, RestoreError> {
+        Ok(SpreadFill {
+            order_ref: OrderRef::parse(&o.order.order_ref).map_err(|e| fail(e.to_string()))?,
+            purpose: o.order.purpose,
+            quantity: o.filled.trunc().to_u32().unwrap_or(0),
+            net: Price::new(o.average_net.unwrap_or(o.order.limit)),
+            commissions: Money::new(o.commissions),
+            time: o.end.as_ref().map_or(o.order.created_at, |e| e.at),
+        })
+    };
+    let entry_order = orders
+        .iter()
+        .find(|o| o.order.order_ref == entry.order_ref)
+        .ok_or_else(|| fail("its entry order is missing".into()))?;
+    let opening = fill_of(entry_order)?;
+    let mut position =
+        SpreadPosition::open(spread_model, &opening).map_err(|e| fail(e.to_string()))?;
+    let mut exits = 0;
+    for o in orders
+        .iter()
+        .filter(|o| o.order.purpose == OrderPurpose::Exit && o.order.spread_ref == entry.order_ref)
+    {
+        exits += 1;
+        if o.filled > Decimal::ZERO {
+            position
+                .apply(&fill_of(o)?)
+                .map_err(|e| fail(e.to_string()))?;
+        }
+    }
+    Ok(HeldSpread {
+        entry_ref: entry.order_ref.clone(),
+        long_contract: leg_contract(&entry.symbol, &entry.currency, &entry.long),
+        short_contract: leg_contract(&entry.symbol, &entry.currency, &entry.short),
+        order_spread,
+        position,
+        entry: entry_context,
+        entry_net: opening.net,
+        opened: opening.quantity,
+        exit_attempts: exits,
+    })
 }

@@ -8,9 +8,12 @@ use serde_json::json;
 use vspread_analytics::scanner::scan;
 use vspread_core::broker::{BrokerError, DailyBar, NetPrice};
 use vspread_core::config::ScannerConfig;
+use vspread_core::journal::JournaledOrder;
 use vspread_core::{OrderPurpose, OrderRef, SpreadPosition, Tick};
 
-use super::book::{HeldSpread, net_amount, position_spread, spread_fill};
+use super::book::{
+    HeldSpread, entry_context_json, journal_leg, net_amount, position_spread, spread_fill,
+};
 use super::{StepError, Trader};
 use crate::chain_acquisition::{AcquisitionSettings, acquire_chain, atm_vol_estimate};
 use crate::chain_plan::{ModelInputs, PlanMargins, plan_chain};
@@ -373,8 +376,50 @@ impl Trader {
                 bound?,
             ))
         };
+        // Durable before the broker hears of it: after a crash, the order
+        // is found again by its reference and never sent twice.
+        let entry_context = EntryContext {
+            underlying: spot,
+            atr: signal.indicators.atr,
+        };
+        let journaled = JournaledOrder {
+            order_ref: order_ref.clone(),
+            purpose: OrderPurpose::Entry,
+            spread_ref: order_ref.clone(),
+            symbol: symbol.to_string(),
+            currency: quoted.spread.currency.clone(),
+            kind: best.kind,
+            long: journal_leg(&quoted.long.contract, &quoted.spread.long),
+            short: journal_leg(&quoted.short.contract, &quoted.spread.short),
+            quantity,
+            limit: net_amount(walk.prices[0]),
+            credit: matches!(walk.prices[0], NetPrice::Credit(_)),
+            mid: net_amount(mid),
+            reason: signal.strategy.name().to_string(),
+            context: entry_context_json(&entry_context, json!(signal)),
+            created_at: ctx.now,
+        };
+        if let Err(e) = self.journal.record_order(&journaled) {
+            self.broker.set_pinned(long_id, false);
+            self.broker.set_pinned(short_id, false);
+            return Err(StepError::Other(format!(
+                "{symbol}: {order_ref} not sent: it could not be journaled: {e}"
+            )));
+        }
         let driven =
             drive_order(&*self.broker, &*self.clock, &request, &walk, Some(&reprice)).await;
+        if let Ok(d) = &driven {
+            self.journal_end(
+                &order_ref,
+                super::outcome_name(&d.end),
+                format!(
+                    "{:?}; {} filled in {} steps",
+                    d.end,
+                    d.filled(),
+                    d.steps_taken
+                ),
+            );
+        }
         let driven = match driven {
             Ok(d) if !d.filled().is_zero() => d,
             other => {
@@ -422,10 +467,7 @@ impl Trader {
             long_contract: quoted.long.contract.clone(),
             short_contract: quoted.short.contract.clone(),
             position,
-            entry: EntryContext {
-                underlying: spot,
-                atr: signal.indicators.atr,
-            },
+            entry: entry_context,
             entry_net: fill.net,
             opened: fill.quantity,
             exit_attempts: 0,

@@ -6,9 +6,10 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::json;
 use vspread_core::broker::{NetPrice, OpenClose, OrderRequest, OrderTarget, Quote, TimeInForce};
+use vspread_core::journal::{JournaledOrder, SpreadClosure};
 use vspread_core::{OrderPurpose, OrderRef, Price, Tick};
 
-use super::book::{HeldSpread, net_amount, spread_fill};
+use super::book::{HeldSpread, journal_leg, net_amount, spread_fill};
 use super::{StepError, Trader};
 use crate::cycle_loop::CycleContext;
 use crate::exits::{Market, exit_reason, trade_result};
@@ -140,8 +141,49 @@ impl Trader {
                 bound?,
             ))
         };
+        let journaled = JournaledOrder {
+            order_ref: order_ref.clone(),
+            purpose: OrderPurpose::Exit,
+            spread_ref: held.entry_ref.clone(),
+            symbol: symbol.clone(),
+            currency: held.order_spread.currency.clone(),
+            kind: held.order_spread.kind,
+            long: journal_leg(&held.long_contract, &held.order_spread.long),
+            short: journal_leg(&held.short_contract, &held.order_spread.short),
+            quantity: held.position.quantity(),
+            limit: net_amount(walk.prices[0]),
+            credit: matches!(walk.prices[0], NetPrice::Credit(_)),
+            mid: net_amount(mid),
+            reason: reason.name().to_string(),
+            context: json!({ "reason": reason, "underlying": underlying, "mark": mark })
+                .to_string(),
+            created_at: ctx.now,
+        };
+        self.journal.record_order(&journaled).map_err(|e| {
+            StepError::Other(format!(
+                "{symbol}: {order_ref} not sent: it could not be journaled: {e}"
+            ))
+        })?;
+        // Counted once journaled: a restart numbers the next attempt after it.
+        self.state
+            .lock()
+            .await
+            .held
+            .iter_mut()
+            .filter(|h| h.entry_ref == held.entry_ref)
+            .for_each(|h| h.exit_attempts = held.exit_attempts);
         let driven =
             drive_order(&*self.broker, &*self.clock, &request, &walk, Some(&reprice)).await?;
+        self.journal_end(
+            &order_ref,
+            super::outcome_name(&driven.end),
+            format!(
+                "{:?}; {} filled in {} steps",
+                driven.end,
+                driven.filled(),
+                driven.steps_taken
+            ),
+        );
         self.publish(
             "order.ended",
             format!(
@@ -167,6 +209,16 @@ impl Trader {
         let realised = held.position.realised_pnl().value() - before;
         let closed = !held.position.is_open();
         if closed && let Some(result) = trade_result(&held.position, held.entry_net, held.opened) {
+            let closure = SpreadClosure {
+                spread_ref: held.entry_ref.clone(),
+                reason: reason.name().to_string(),
+                realised: result.realised.value(),
+                r_multiple: Some(result.r_multiple),
+                at: self.clock.now(),
+            };
+            if let Err(e) = self.journal.record_closure(&closure) {
+                tracing::warn!(spread = %held.entry_ref, error = %e, "closure not journaled");
+            }
             self.publish(
                 "trade.closed",
                 format!(

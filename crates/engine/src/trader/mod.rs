@@ -22,8 +22,9 @@ use tokio::sync::Mutex;
 use tracing::{info, warn};
 use vspread_core::broker::{Broker, DailyBar};
 use vspread_core::clock::Clock;
+use vspread_core::journal::{Journal, JournalError, OrderEnd};
 
-pub use book::HeldSpread;
+pub use book::{HeldSpread, RestoreError};
 
 use crate::cycle_loop::CycleContext;
 use crate::events::EventBus;
@@ -50,6 +51,8 @@ pub struct Trader {
     broker: Arc<dyn Broker>,
     clock: Arc<dyn Clock>,
     events: Arc<EventBus>,
+    /// Orders are written here before the broker hears of them.
+    journal: Arc<dyn Journal>,
     state: Mutex<TraderState>,
 }
 
@@ -60,12 +63,72 @@ impl std::fmt::Debug for Trader {
 }
 
 impl Trader {
-    pub fn new(broker: Arc<dyn Broker>, clock: Arc<dyn Clock>, events: Arc<EventBus>) -> Self {
+    pub fn new(
+        broker: Arc<dyn Broker>,
+        clock: Arc<dyn Clock>,
+        events: Arc<EventBus>,
+        journal: Arc<dyn Journal>,
+    ) -> Self {
         Self {
             broker,
             clock,
             events,
+            journal,
             state: Mutex::new(TraderState::default()),
+        }
+    }
+
+    /// Takes up the spreads the journal holds open (after a restart, once
+    /// recovery has brought the journal up to date with the gateway), with
+    /// their legs' lines pinned again. Returns how many.
+    pub async fn restore_from_journal(&self) -> Result<usize, RestoreFailure> {
+        let orders = self.journal.orders()?;
+        let spreads = self.journal.spreads()?;
+        let today = vspread_core::expiry::eastern_date(self.clock.now());
+        let mut held = Vec::new();
+        let mut realised_today = rust_decimal::Decimal::ZERO;
+        for s in &spreads {
+            let closed_today = s
+                .closure
+                .as_ref()
+                .is_some_and(|c| vspread_core::expiry::eastern_date(c.at) == today);
+            if closed_today {
+                realised_today += s.cash;
+            }
+            if !s.is_open() {
+                continue;
+            }
+            let h = book::restore_held(s, &orders)?;
+            if vspread_core::expiry::eastern_date(s.entry.created_at) == today {
+                realised_today += h.position.realised_pnl().value();
+            }
+            held.push(h);
+        }
+        for h in &held {
+            for leg in [&h.long_contract, &h.short_contract] {
+                if let Err(e) = self.broker.subscribe_quotes(leg, true).await {
+                    warn!(spread = %h.entry_ref, error = %e, "restored leg not subscribed");
+                }
+            }
+        }
+        let count = held.len();
+        let mut state = self.state.lock().await;
+        state.day = Some(today);
+        state.realised_today = realised_today;
+        state.held = held;
+        Ok(count)
+    }
+
+    /// Records how an order ended; a failure is logged (the order's fills
+    /// are journaled by the recorder regardless).
+    fn journal_end(&self, order_ref: &str, outcome: &str, detail: String) {
+        let end = OrderEnd {
+            outcome: outcome.to_string(),
+            detail,
+            at: self.clock.now(),
+        };
+        if let Err(e) = self.journal.record_order_end(order_ref, &end) {
+            warn!(%order_ref, error = %e, "order end not journaled");
         }
     }
 
@@ -136,6 +199,26 @@ impl Trader {
             },
             exposure,
         ))
+    }
+}
+
+/// Why the journal's spreads could not be taken up.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreFailure {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Spread(#[from] RestoreError),
+}
+
+/// The journal's name for how a driven order ended.
+fn outcome_name(end: &crate::order_driver::OrderEnd) -> &'static str {
+    use crate::order_driver::OrderEnd as E;
+    match end {
+        E::Filled => "filled",
+        E::TimedOut => "timed_out",
+        E::Cancelled => "cancelled",
+        E::Rejected { .. } => "rejected",
     }
 }
 
