@@ -151,7 +151,7 @@ async fn value_in_effect(w: &mut Vspread, key: String, value: String) {
 
 #[tokio::main]
 async fn main() {
-    let features = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/features");
+    let features = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/features/config");
     Vspread::cucumber()
         .fail_on_skipped()
         .run_and_exit(features)

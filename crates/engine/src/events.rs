@@ -37,7 +37,8 @@ pub struct EventBus {
     history: Mutex<VecDeque<Event>>,
     capacity: usize,
     tx: broadcast::Sender<Event>,
-    journal: OnceLock<Arc<dyn Journal>>,
+    /// Events on their way to the journal's writer thread.
+    journal: OnceLock<Mutex<std::sync::mpsc::Sender<JournalEvent>>>,
     /// Stamps events; the wall clock unless the engine runs on another.
     clock: Arc<dyn Clock>,
 }
@@ -62,10 +63,30 @@ impl EventBus {
         }
     }
 
-    /// Writes every event published from now on to `journal` (once; a
-    /// second journal is refused and returned).
+    /// Writes every event published from now on to `journal`, in order, on
+    /// a writer thread of its own: a journal write waits for the disk, and
+    /// publishers are async tasks that must not (the broker's reader among
+    /// them). An event reaches the journal microseconds after it is
+    /// published. Once only; a second journal is refused and returned.
     pub fn attach_journal(&self, journal: Arc<dyn Journal>) -> Result<(), Arc<dyn Journal>> {
-        self.journal.set(journal)
+        let (tx, rx) = std::sync::mpsc::channel::<JournalEvent>();
+        if self.journal.set(Mutex::new(tx)).is_err() {
+            return Err(journal);
+        }
+        let spawned = std::thread::Builder::new()
+            .name("vspread-journal-events".into())
+            .spawn(move || {
+                // Ends when the bus (the sender) is dropped.
+                for event in rx {
+                    if let Err(e) = journal.record_event(&event) {
+                        warn!(kind = %event.kind, error = %e, "event not journaled");
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            warn!(error = %e, "cannot start the journal's event writer; events are not journaled");
+        }
+        Ok(())
     }
 
     /// Numbers and publishes an event; returns it.
@@ -86,8 +107,12 @@ impl EventBus {
                 message: event.message.clone(),
                 data: event.data.to_string(),
             };
-            if let Err(e) = journal.record_event(&record) {
-                warn!(kind = %event.kind, error = %e, "event not journaled");
+            let sent = journal
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .send(record);
+            if sent.is_err() {
+                warn!(kind = %event.kind, "the journal's event writer has stopped");
             }
         }
         if history.len() == self.capacity {

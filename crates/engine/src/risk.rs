@@ -44,7 +44,7 @@ pub enum Refusal {
         limit: i64,
     },
     #[error(
-        "{underlying} implied volatility {iv} is above the breaker (risk.max_iv {max_iv}; resumes below risk.max_iv_resume {resume})"
+        "{underlying} implied volatility {iv}: circuit breaker tripped above risk.max_iv {max_iv}; entries resume below risk.max_iv_resume {resume}"
     )]
     IvCircuitBreaker {
         underlying: String,
@@ -117,15 +117,15 @@ pub fn in_reset_guard(config: &Config, now: DateTime<Utc>) -> bool {
     })
 }
 
-/// The checks that need no spread yet. `iv_blocked` is the IV breaker's
-/// verdict for the underlying (see [`IvBreakers`]).
+/// The checks that need no market data. The IV breaker is not among them:
+/// it needs a fresh IV reading to trip or to reset (see [`IvBreakers`]), so
+/// the trader asks it after measuring the at-the-money IV.
 pub fn pre_entry(
     config: &Config,
     now: DateTime<Utc>,
     underlying: &str,
     account: &AccountState,
     exposure: &Exposure,
-    iv_breakers: &IvBreakers,
 ) -> Result<(), Refusal> {
     if config.risk.kill_switch {
         return Err(Refusal::KillSwitch);
@@ -154,14 +154,6 @@ pub fn pre_entry(
             underlying: underlying.to_string(),
             open: here,
             limit: config.trading.max_positions_per_underlying,
-        });
-    }
-    if let Some(iv) = iv_breakers.blocking(underlying) {
-        return Err(Refusal::IvCircuitBreaker {
-            underlying: underlying.to_string(),
-            iv,
-            max_iv: config.risk.max_iv,
-            resume: config.risk.max_iv_resume,
         });
     }
     Ok(())

@@ -230,6 +230,9 @@ impl ServerHandle {
                 "client_id": o.client_id(), "perm_id": o.perm_id,
                 "status": format!("{:?}", o.status), "quantity": o.request.quantity,
                 "filled": o.filled, "commission": o.commission,
+                "action": format!("{:?}", o.request.action),
+                "limit_price": o.request.limit_price,
+                "contract": o.request.contract,
             })).collect::<Vec<_>>(),
             "executions": venue.executions().iter().map(|x| serde_json::json!({
                 "exec_id": x.exec_id, "order_ref": x.order_ref, "con_id": x.con_id,

@@ -131,20 +131,9 @@ impl Trader {
         // The gate that needs no market data, once there is something to
         // enter.
         let (account, exposure) = self.risk_inputs().await?;
-        {
-            let state = self.state.lock().await;
-            if let Err(refusal) = risk::pre_entry(
-                config,
-                ctx.now,
-                symbol,
-                &account,
-                &exposure,
-                &state.iv_breakers,
-            ) {
-                drop(state);
-                self.refuse(symbol, &refusal).await;
-                return Ok(());
-            }
+        if let Err(refusal) = risk::pre_entry(config, ctx.now, symbol, &account, &exposure) {
+            self.refuse(symbol, &refusal).await;
+            return Ok(());
         }
         let kinds: Vec<_> = kinds_for(direction)
             .into_iter()
@@ -281,6 +270,8 @@ impl Trader {
         let fresh = self
             .fresh_opening_prices(best.kind, long_id, short_id)
             .await;
+        // The last needed quote is in hand: the decision's clock starts.
+        let decided = std::time::Instant::now();
         let Some((mid, natural)) = fresh.or_else(|| quoted.mid().zip(quoted.natural())) else {
             self.broker.set_pinned(long_id, false);
             self.broker.set_pinned(short_id, false);
@@ -321,6 +312,7 @@ impl Trader {
         let walk = price_walk(mid, natural, tick, &config.execution)
             .map_err(|e| StepError::Other(e.to_string()))?;
         let request = quoted.opening_order(&order_ref, quantity, walk.prices[0]);
+        let mut margin = None;
         if config.execution.what_if {
             let preview = match self.broker.what_if(&request).await {
                 Ok(p) => p,
@@ -330,8 +322,9 @@ impl Trader {
                     return Err(e.into());
                 }
             };
-            let margin = preview.init_margin_change.unwrap_or_default();
-            if let Err(refusal) = risk::after_what_if(config, account.buying_power, margin) {
+            let change = preview.init_margin_change.unwrap_or_default();
+            margin = Some(change);
+            if let Err(refusal) = risk::after_what_if(config, account.buying_power, change) {
                 self.broker.set_pinned(long_id, false);
                 self.broker.set_pinned(short_id, false);
                 self.refuse(symbol, &refusal).await;
@@ -339,8 +332,8 @@ impl Trader {
             }
             self.publish(
                 "order.previewed",
-                format!("{symbol}: what-if margin {margin} for {quantity}"),
-                json!({ "symbol": symbol, "order_ref": order_ref, "margin": margin,
+                format!("{symbol}: what-if margin {change} for {quantity}"),
+                json!({ "symbol": symbol, "order_ref": order_ref, "margin": change,
                         "commission": preview.commission }),
             );
         }
@@ -358,7 +351,21 @@ impl Trader {
                     "kind": best.kind, "expiry": best.expiry,
                     "long": quoted.spread.long.strike, "short": quoted.spread.short.strike,
                     "mid": net_amount(mid), "natural": net_amount(natural),
-                    "walk": walk.prices.iter().map(|p| net_amount(*p)).collect::<Vec<_>>() }),
+                    "walk": walk.prices.iter().map(|p| net_amount(*p)).collect::<Vec<_>>(),
+                    // What the risk gate saw, beside its limits.
+                    "risk": {
+                        "open_positions": exposure.total(),
+                        "max_positions": config.trading.max_positions,
+                        "open_on_underlying": exposure.open_by_underlying.get(symbol).copied().unwrap_or(0),
+                        "max_positions_per_underlying": config.trading.max_positions_per_underlying,
+                        "daily_pnl": account.realised_today + account.unrealised,
+                        "max_daily_loss": config.risk.max_daily_loss,
+                        "iv": vol, "max_iv": config.risk.max_iv,
+                        "order_value": max_loss * Decimal::from(quantity),
+                        "max_order_value": config.risk.max_order_value,
+                        "margin": margin, "buying_power": account.buying_power,
+                        "min_buying_power": config.risk.min_buying_power,
+                    } }),
         );
         // The legs' lines stay while the order works (and while the spread
         // is held); each walk step is priced from them when it comes.
@@ -406,6 +413,7 @@ impl Trader {
                 "{symbol}: {order_ref} not sent: it could not be journaled: {e}"
             )));
         }
+        let decision_latency = decided.elapsed();
         let driven =
             drive_order(&*self.broker, &*self.clock, &request, &walk, Some(&reprice)).await;
         if let Ok(d) = &driven {
@@ -418,7 +426,8 @@ impl Trader {
                     d.filled(),
                     d.steps_taken
                 ),
-            );
+            )
+            .await;
         }
         let driven = match driven {
             Ok(d) if !d.filled().is_zero() => d,
@@ -430,7 +439,8 @@ impl Trader {
                     "order.ended",
                     format!("{symbol}: {order_ref} {:?}, nothing filled", d.end),
                     json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", d.end),
-                            "filled": d.filled(), "steps": d.steps_taken }),
+                            "filled": d.filled(), "steps": d.steps_taken,
+                            "decision_latency_us": decision_latency.as_micros() as u64 }),
                 );
                 return Ok(());
             }
@@ -444,7 +454,8 @@ impl Trader {
             ),
             json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", driven.end),
                     "filled": driven.filled(), "steps": driven.steps_taken,
-                    "commissions": driven.fills.commissions }),
+                    "commissions": driven.fills.commissions,
+                    "decision_latency_us": decision_latency.as_micros() as u64 }),
         );
         let (Some(fill), Some(spread)) = (
             spread_fill(

@@ -71,6 +71,8 @@ impl Trader {
             _ => self.broker.snapshot(&held.short_contract).await?,
         };
         let prices = closing_prices(&held, &long, &short);
+        // The last needed quote is in hand: the decision's clock starts.
+        let decided = std::time::Instant::now();
         let mark = prices.map(|(mid, _)| Price::new(net_amount(mid)));
         if let Some(mark) = mark {
             let pnl = held.position.unrealised_pnl(mark).value();
@@ -159,11 +161,13 @@ impl Trader {
                 .to_string(),
             created_at: ctx.now,
         };
-        self.journal.record_order(&journaled).map_err(|e| {
-            StepError::Other(format!(
-                "{symbol}: {order_ref} not sent: it could not be journaled: {e}"
-            ))
-        })?;
+        self.journal_write(move |j| j.record_order(&journaled))
+            .await
+            .map_err(|e| {
+                StepError::Other(format!(
+                    "{symbol}: {order_ref} not sent: it could not be journaled: {e}"
+                ))
+            })?;
         // Counted once journaled: a restart numbers the next attempt after it.
         self.state
             .lock()
@@ -172,6 +176,7 @@ impl Trader {
             .iter_mut()
             .filter(|h| h.entry_ref == held.entry_ref)
             .for_each(|h| h.exit_attempts = held.exit_attempts);
+        let decision_latency = decided.elapsed();
         let driven =
             drive_order(&*self.broker, &*self.clock, &request, &walk, Some(&reprice)).await?;
         self.journal_end(
@@ -183,7 +188,8 @@ impl Trader {
                 driven.filled(),
                 driven.steps_taken
             ),
-        );
+        )
+        .await;
         self.publish(
             "order.ended",
             format!(
@@ -192,7 +198,8 @@ impl Trader {
                 driven.filled()
             ),
             json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", driven.end),
-                    "filled": driven.filled(), "purpose": "exit" }),
+                    "filled": driven.filled(), "purpose": "exit",
+                    "decision_latency_us": decision_latency.as_micros() as u64 }),
         );
         let before = held.position.realised_pnl().value();
         if let Some(fill) = spread_fill(
@@ -216,7 +223,10 @@ impl Trader {
                 r_multiple: Some(result.r_multiple),
                 at: self.clock.now(),
             };
-            if let Err(e) = self.journal.record_closure(&closure) {
+            if let Err(e) = self
+                .journal_write(move |j| j.record_closure(&closure))
+                .await
+            {
                 tracing::warn!(spread = %held.entry_ref, error = %e, "closure not journaled");
             }
             self.publish(

@@ -119,15 +119,30 @@ impl Trader {
         Ok(count)
     }
 
+    /// Runs a journal write off the async workers (it waits for the disk).
+    async fn journal_write<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&dyn Journal) -> Result<T, JournalError> + Send + 'static,
+    ) -> Result<T, JournalError> {
+        let journal = self.journal.clone();
+        tokio::task::spawn_blocking(move || write(&*journal))
+            .await
+            .unwrap_or_else(|e| Err(JournalError::Storage(format!("journal task failed: {e}"))))
+    }
+
     /// Records how an order ended; a failure is logged (the order's fills
     /// are journaled by the recorder regardless).
-    fn journal_end(&self, order_ref: &str, outcome: &str, detail: String) {
+    async fn journal_end(&self, order_ref: &str, outcome: &str, detail: String) {
         let end = OrderEnd {
             outcome: outcome.to_string(),
             detail,
             at: self.clock.now(),
         };
-        if let Err(e) = self.journal.record_order_end(order_ref, &end) {
+        let r = order_ref.to_string();
+        if let Err(e) = self
+            .journal_write(move |j| j.record_order_end(&r, &end))
+            .await
+        {
             warn!(%order_ref, error = %e, "order end not journaled");
         }
     }
