@@ -58,10 +58,28 @@ struct Paused {
     since: Instant,
 }
 
+/// The kill switch as the trader sees it, at once: the operator engages it
+/// before the config change that records it (`risk.kill_switch`) is
+/// applied, because an apply waits for the in-flight cycle and a working
+/// entry order in that cycle must be cancelled now, not when its walk ends.
+#[derive(Debug, Default)]
+pub struct KillSwitch(std::sync::atomic::AtomicBool);
+
+impl KillSwitch {
+    pub fn set(&self, engaged: bool) {
+        self.0.store(engaged, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_engaged(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Shared by the engine loop (which calls [`ControlPlane::enter_cycle`]) and
 /// the admin API (which pauses and resumes).
 #[derive(Debug)]
 pub struct ControlPlane {
+    kill_switch: Arc<KillSwitch>,
     gate: Arc<RwLock<()>>,
     paused: Mutex<Option<Paused>>,
     /// Serialises pause/resume/apply requests so they never interleave.
@@ -78,6 +96,7 @@ impl Default for ControlPlane {
 impl ControlPlane {
     pub fn new() -> Self {
         Self {
+            kill_switch: Arc::new(KillSwitch::default()),
             gate: Arc::new(RwLock::new(())),
             paused: Mutex::new(None),
             requests: tokio::sync::Mutex::new(()),
@@ -87,6 +106,11 @@ impl ControlPlane {
 
     pub fn state(&self) -> EngineState {
         *self.state.borrow()
+    }
+
+    /// The live kill switch (see [`KillSwitch`]).
+    pub fn kill_switch(&self) -> Arc<KillSwitch> {
+        self.kill_switch.clone()
     }
 
     /// Follows state changes (for the status bar and metrics).

@@ -114,6 +114,23 @@ pub async fn drive_order(
     walk: &PriceWalk,
     reprice: Option<Reprice<'_>>,
 ) -> Result<DrivenOrder, BrokerError> {
+    drive_order_until(broker, clock, request, walk, reprice, None).await
+}
+
+/// Asked at every turn of the walk; true cancels the order at once (the
+/// kill switch).
+pub type Abort<'a> = &'a (dyn Fn() -> bool + Send + Sync);
+
+/// [`drive_order`], cancelled as soon as `abort` says so; it then ends
+/// [`OrderEnd::Cancelled`] with whatever filled before.
+pub async fn drive_order_until(
+    broker: &dyn Broker,
+    clock: &dyn Clock,
+    request: &OrderRequest,
+    walk: &PriceWalk,
+    reprice: Option<Reprice<'_>>,
+    abort: Option<Abort<'_>>,
+) -> Result<DrivenOrder, BrokerError> {
     let priced = |step: usize| {
         reprice
             .and_then(|f| f(step))
@@ -135,8 +152,17 @@ pub async fn drive_order(
     let mut rejection = None;
     let timeout_at = at(placed_at, walk.timeout);
     let mut cancel_sent: Option<tokio::time::Instant> = None;
+    let mut aborted = false;
 
     while !fills.is_done() {
+        if cancel_sent.is_none() && abort.is_some_and(|f| f()) {
+            info!(order_ref = %request.order_ref, "order aborted (kill switch); cancelling");
+            if let Err(e) = broker.cancel_order(order_id).await {
+                warn!(order_ref = %request.order_ref, error = %e, "cancel refused");
+            }
+            cancel_sent = Some(tokio::time::Instant::now());
+            aborted = true;
+        }
         // Take every step whose time has come, then the timeout.
         let now = clock.now();
         if cancel_sent.is_none() {
@@ -217,6 +243,7 @@ pub async fn drive_order(
     let end = match (rejection, fills.status) {
         (Some((code, reason)), _) => OrderEnd::Rejected { code, reason },
         (None, Some(OrderStatus::Filled)) => OrderEnd::Filled,
+        (None, _) if aborted => OrderEnd::Cancelled,
         (None, _) if cancel_sent.is_some() => OrderEnd::TimedOut,
         (None, _) => OrderEnd::Cancelled,
     };

@@ -100,6 +100,8 @@ struct Scenario {
     backups_before: usize,
     /// The order the execution steps examine.
     order_ref: Option<String>,
+    /// How long after the kill switch the gateway had the order cancelled.
+    cancel_seen: Option<tokio::task::JoinHandle<Option<Duration>>>,
 }
 
 impl std::fmt::Debug for Scenario {
@@ -162,12 +164,15 @@ impl Scenario {
         }
         let live = LiveConfig::load(&stack.config_path).unwrap();
         let control = Arc::new(ControlPlane::new());
-        let trader = Arc::new(Trader::new(
-            stack.broker.clone(),
-            stack.clock.clone(),
-            stack.events.clone(),
-            stack.journal.clone(),
-        ));
+        let trader = Arc::new(
+            Trader::new(
+                stack.broker.clone(),
+                stack.clock.clone(),
+                stack.events.clone(),
+                stack.journal.clone(),
+            )
+            .with_kill_switch(control.kill_switch()),
+        );
         let cycles = Arc::new(Mutex::new(Vec::new()));
         let looped = CycleLoop {
             clock: stack.clock.clone(),
@@ -767,6 +772,96 @@ async fn breaker_resets(w: &mut Scenario) {
         .await;
 }
 
+// ------------------------------------------------------------- kill switch
+
+#[when("an entry order is working at the simulated gateway")]
+async fn entry_working(w: &mut Scenario) {
+    w.ensure_running();
+    let order_ref = w
+        .wait("an entry order working at the gateway", |w| {
+            let open = w.entries().into_iter().find(|o| o.is_open())?;
+            let r = open.order.order_ref;
+            let ledger = w.stack().sim.ledger();
+            ledger["orders"]
+                .as_array()?
+                .iter()
+                .any(|o| o["order_ref"] == r.as_str() && o["status"] == "Submitted")
+                .then_some(r)
+        })
+        .await;
+    w.order_ref = Some(order_ref);
+}
+
+#[when("the operator engages the kill switch")]
+async fn engage_kill_switch(w: &mut Scenario) {
+    // Watch the gateway's side from the moment of engaging.
+    let sim = w.stack().sim.clone();
+    let r = w.order_ref.clone().unwrap();
+    let engaged = Instant::now();
+    w.cancel_seen = Some(tokio::spawn(async move {
+        while engaged.elapsed() < Duration::from_secs(10) {
+            let ledger = sim.ledger();
+            let status = ledger["orders"]
+                .as_array()
+                .and_then(|o| o.iter().find(|o| o["order_ref"] == r.as_str()))
+                .and_then(|o| o["status"].as_str().map(str::to_string));
+            if status.as_deref() == Some("Cancelled") {
+                return Some(engaged.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        None
+    }));
+    // As the admin API does: at once, then recorded through the apply.
+    w.engine().control.kill_switch().set(true);
+    w.mark_cycle = w.cycles().len();
+    w.mark = Some(w.stack().clock.now());
+    w.apply(|c| c.risk.kill_switch = true).await;
+    assert!(w.apply.as_ref().unwrap().is_ok(), "{:?}", w.apply);
+}
+
+#[then("the order is cancelled at the gateway within a second")]
+async fn cancelled_within_a_second(w: &mut Scenario) {
+    let seen = w.cancel_seen.take().unwrap().await.unwrap();
+    let took = seen.unwrap_or_else(|| panic!("not cancelled: {}", w.sim_order()));
+    eprintln!("kill switch to cancelled at the gateway: {took:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+}
+
+#[then("the journal records its end as cancelled")]
+async fn journal_cancelled(w: &mut Scenario) {
+    let order = w
+        .wait("the order's end", |w| {
+            Some(w.order()).filter(|o| !o.is_open())
+        })
+        .await;
+    assert_eq!(order.end.unwrap().outcome, "cancelled");
+}
+
+#[then("no entry is considered while the kill switch is engaged")]
+async fn no_entry_while_killed(w: &mut Scenario) {
+    let from = w.mark_cycle;
+    w.wait("two cycles after the kill switch", |w| {
+        (w.cycles().len() >= from + 2).then_some(())
+    })
+    .await;
+    let mark = w.mark.unwrap();
+    let refused = w
+        .wait("a kill switch refusal", |w| {
+            w.events("decision.refused")
+                .into_iter()
+                .find(|e| e.at >= mark && Scenario::data(e)["refusal"]["rule"] == "kill_switch")
+        })
+        .await;
+    assert!(refused.message.contains("risk.kill_switch"));
+    let late: Vec<_> = w
+        .entries()
+        .into_iter()
+        .filter(|o| o.order.created_at >= mark)
+        .collect();
+    assert!(late.is_empty(), "{late:#?}");
+}
+
 // ----------------------------------------------------------------- control
 
 #[when(expr = "the operator sets {word} to {float} and applies")]
@@ -826,8 +921,13 @@ async fn log_reloaded(w: &mut Scenario, key: String) {
             .any(|l| l.contains("config reloaded") && l.contains(&key)),
         "{text}"
     );
-    let applied = w.events("config.applied");
-    assert!(applied.iter().any(|e| e.message.contains(&key)));
+    // The journal's event writer is a moment behind the bus.
+    w.wait("the apply in the journal", |w| {
+        w.events("config.applied")
+            .into_iter()
+            .find(|e| e.message.contains(&key))
+    })
+    .await;
 }
 
 #[then(expr = "the next decision cycle reads {word} = {float}")]

@@ -37,3 +37,14 @@ Feature: Spread execution and risk
     Then still no entry is made, as the IV has not fallen below risk.max_iv_resume
     When risk.max_iv_resume is set to 0.85 and applied live
     Then the breaker resets and an entry order is placed
+
+  Scenario: The kill switch cancels a working entry order at once
+    Given the engine's clock is at 15:00:00 UTC on Monday 2026-11-23
+    And the engine trades QQQ against the simulated gateway
+    And execution.max_slippage_pct is 0
+    And execution.order_timeout_s is 3600
+    When an entry order is working at the simulated gateway
+    And the operator engages the kill switch
+    Then the order is cancelled at the gateway within a second
+    And the journal records its end as cancelled
+    And no entry is considered while the kill switch is engaged

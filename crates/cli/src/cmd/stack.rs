@@ -144,12 +144,16 @@ pub async fn run_stack(
         .attach_journal(journal.clone())
         .map_err(|_| anyhow::anyhow!("the event bus already has a journal"))?;
     let recorder = spawn_order_recorder(&*broker, journal.clone(), clock.clone());
-    let trader = Arc::new(Trader::new(
-        broker.clone() as Arc<dyn Broker>,
-        clock.clone(),
-        events.clone(),
-        journal.clone(),
-    ));
+    control.kill_switch().set(config.risk.kill_switch);
+    let trader = Arc::new(
+        Trader::new(
+            broker.clone() as Arc<dyn Broker>,
+            clock.clone(),
+            events.clone(),
+            journal.clone(),
+        )
+        .with_kill_switch(control.kill_switch()),
+    );
 
     let recovered = tokio::select! {
         r = recover_before_trading(&broker, &*journal, &*clock, &trader, &events) => Some(r),

@@ -21,7 +21,7 @@ use crate::cycle_loop::CycleContext;
 use crate::entry_order::{QuotedSpread, opening_prices};
 use crate::exits::EntryContext;
 use crate::limit_walk::{no_worse_than, price_walk, step_price};
-use crate::order_driver::drive_order;
+use crate::order_driver::drive_order_until;
 use crate::risk::{self, BreakerSwitch, Refusal};
 use crate::signals::{self, kinds_for};
 
@@ -131,6 +131,10 @@ impl Trader {
         // The gate that needs no market data, once there is something to
         // enter.
         let (account, exposure) = self.risk_inputs().await?;
+        if self.kill_switch.is_engaged() {
+            self.refuse(symbol, &Refusal::KillSwitch).await;
+            return Ok(());
+        }
         if let Err(refusal) = risk::pre_entry(config, ctx.now, symbol, &account, &exposure) {
             self.refuse(symbol, &refusal).await;
             return Ok(());
@@ -267,36 +271,19 @@ impl Trader {
             self.broker.subscribe_quotes(leg, true).await?;
         }
         let (long_id, short_id) = (quoted.long.contract.con_id, quoted.short.contract.con_id);
-        let fresh = self
-            .fresh_opening_prices(best.kind, long_id, short_id)
-            .await;
-        // The last needed quote is in hand: the decision's clock starts.
-        let decided = std::time::Instant::now();
-        let Some((mid, natural)) = fresh.or_else(|| quoted.mid().zip(quoted.natural())) else {
+        let unpin = || {
             self.broker.set_pinned(long_id, false);
             self.broker.set_pinned(short_id, false);
-            return Err(StepError::Other(format!(
-                "{symbol}: the chosen spread has no two-sided market"
-            )));
         };
-
-        // Size from the spread's max loss at the mid.
+        // Size from the spread's max loss at a mid.
         let width = (quoted.spread.long.strike - quoted.spread.short.strike).abs();
-        let per_share_loss = match mid {
-            NetPrice::Debit(d) => d,
-            NetPrice::Credit(c) => width - c,
+        let max_loss_at = |mid: NetPrice| {
+            let per_share = match mid {
+                NetPrice::Debit(d) => d,
+                NetPrice::Credit(c) => width - c,
+            };
+            per_share * Decimal::ONE_HUNDRED
         };
-        let max_loss = per_share_loss * Decimal::ONE_HUNDRED;
-        let quantity = match risk::size(config, account.net_liquidation, max_loss) {
-            Ok(q) => q,
-            Err(refusal) => {
-                self.broker.set_pinned(long_id, false);
-                self.broker.set_pinned(short_id, false);
-                self.refuse(symbol, &refusal).await;
-                return Ok(());
-            }
-        };
-
         let decision = format!("entry:{symbol}:{}", ctx.now.to_rfc3339());
         let order_ref = OrderRef::for_decision(&decision, OrderPurpose::Entry, 0)
             .map_err(|e| StepError::Other(e.to_string()))?
@@ -309,34 +296,75 @@ impl Trader {
                 .max(quoted.short.contract.min_tick),
         )
         .unwrap_or(Tick::PENNY);
-        let walk = price_walk(mid, natural, tick, &config.execution)
-            .map_err(|e| StepError::Other(e.to_string()))?;
-        let request = quoted.opening_order(&order_ref, quantity, walk.prices[0]);
+
+        // The what-if preview comes before the final quotes: it is a
+        // gateway round trip, and the order should leave as soon as the
+        // last quote is in. It previews the size at the scan's mid; the
+        // order never exceeds that size.
+        let Some((scan_mid, _)) = quoted.mid().zip(quoted.natural()) else {
+            unpin();
+            return Err(StepError::Other(format!(
+                "{symbol}: the chosen spread has no two-sided market"
+            )));
+        };
+        let previewed = match risk::size(config, account.net_liquidation, max_loss_at(scan_mid)) {
+            Ok(q) => q,
+            Err(refusal) => {
+                unpin();
+                self.refuse(symbol, &refusal).await;
+                return Ok(());
+            }
+        };
         let mut margin = None;
         if config.execution.what_if {
+            let preview_price =
+                step_price(scan_mid, scan_mid, tick, &config.execution, 0).unwrap_or(scan_mid);
+            let request = quoted.opening_order(&order_ref, previewed, preview_price);
             let preview = match self.broker.what_if(&request).await {
                 Ok(p) => p,
                 Err(e) => {
-                    self.broker.set_pinned(long_id, false);
-                    self.broker.set_pinned(short_id, false);
+                    unpin();
                     return Err(e.into());
                 }
             };
             let change = preview.init_margin_change.unwrap_or_default();
             margin = Some(change);
             if let Err(refusal) = risk::after_what_if(config, account.buying_power, change) {
-                self.broker.set_pinned(long_id, false);
-                self.broker.set_pinned(short_id, false);
+                unpin();
                 self.refuse(symbol, &refusal).await;
                 return Ok(());
             }
             self.publish(
                 "order.previewed",
-                format!("{symbol}: what-if margin {change} for {quantity}"),
+                format!("{symbol}: what-if margin {change} for {previewed}"),
                 json!({ "symbol": symbol, "order_ref": order_ref, "margin": change,
-                        "commission": preview.commission }),
+                        "quantity": previewed, "commission": preview.commission }),
             );
         }
+
+        let fresh = self
+            .fresh_opening_prices(best.kind, long_id, short_id)
+            .await;
+        // The last needed quote is in hand: the decision's clock starts.
+        let decided = std::time::Instant::now();
+        let Some((mid, natural)) = fresh.or_else(|| quoted.mid().zip(quoted.natural())) else {
+            unpin();
+            return Err(StepError::Other(format!(
+                "{symbol}: the chosen spread has no two-sided market"
+            )));
+        };
+        let max_loss = max_loss_at(mid);
+        let quantity = match risk::size(config, account.net_liquidation, max_loss) {
+            Ok(q) => q.min(previewed),
+            Err(refusal) => {
+                unpin();
+                self.refuse(symbol, &refusal).await;
+                return Ok(());
+            }
+        };
+        let walk = price_walk(mid, natural, tick, &config.execution)
+            .map_err(|e| StepError::Other(e.to_string()))?;
+        let request = quoted.opening_order(&order_ref, quantity, walk.prices[0]);
         self.publish(
             "decision.entry",
             format!(
@@ -406,7 +434,12 @@ impl Trader {
             context: entry_context_json(&entry_context, json!(signal)),
             created_at: ctx.now,
         };
-        if let Err(e) = self.journal.record_order(&journaled) {
+        let journal_started = std::time::Instant::now();
+        let journaled = self
+            .journal_write(move |j| j.record_order(&journaled))
+            .await;
+        let journal_time = journal_started.elapsed();
+        if let Err(e) = journaled {
             self.broker.set_pinned(long_id, false);
             self.broker.set_pinned(short_id, false);
             return Err(StepError::Other(format!(
@@ -414,8 +447,17 @@ impl Trader {
             )));
         }
         let decision_latency = decided.elapsed();
-        let driven =
-            drive_order(&*self.broker, &*self.clock, &request, &walk, Some(&reprice)).await;
+        let kill_switch = self.kill_switch.clone();
+        let abort = move || kill_switch.is_engaged();
+        let driven = drive_order_until(
+            &*self.broker,
+            &*self.clock,
+            &request,
+            &walk,
+            Some(&reprice),
+            Some(&abort),
+        )
+        .await;
         if let Ok(d) = &driven {
             self.journal_end(
                 &order_ref,
@@ -440,7 +482,8 @@ impl Trader {
                     format!("{symbol}: {order_ref} {:?}, nothing filled", d.end),
                     json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", d.end),
                             "filled": d.filled(), "steps": d.steps_taken,
-                            "decision_latency_us": decision_latency.as_micros() as u64 }),
+                            "decision_latency_us": decision_latency.as_micros() as u64,
+                    "journal_us": journal_time.as_micros() as u64 }),
                 );
                 return Ok(());
             }
@@ -455,7 +498,8 @@ impl Trader {
             json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", driven.end),
                     "filled": driven.filled(), "steps": driven.steps_taken,
                     "commissions": driven.fills.commissions,
-                    "decision_latency_us": decision_latency.as_micros() as u64 }),
+                    "decision_latency_us": decision_latency.as_micros() as u64,
+                    "journal_us": journal_time.as_micros() as u64 }),
         );
         let (Some(fill), Some(spread)) = (
             spread_fill(

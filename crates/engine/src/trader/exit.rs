@@ -161,13 +161,16 @@ impl Trader {
                 .to_string(),
             created_at: ctx.now,
         };
-        self.journal_write(move |j| j.record_order(&journaled))
-            .await
-            .map_err(|e| {
-                StepError::Other(format!(
-                    "{symbol}: {order_ref} not sent: it could not be journaled: {e}"
-                ))
-            })?;
+        let journal_started = std::time::Instant::now();
+        let journaled = self
+            .journal_write(move |j| j.record_order(&journaled))
+            .await;
+        let journal_time = journal_started.elapsed();
+        journaled.map_err(|e| {
+            StepError::Other(format!(
+                "{symbol}: {order_ref} not sent: it could not be journaled: {e}"
+            ))
+        })?;
         // Counted once journaled: a restart numbers the next attempt after it.
         self.state
             .lock()
@@ -199,7 +202,8 @@ impl Trader {
             ),
             json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", driven.end),
                     "filled": driven.filled(), "purpose": "exit",
-                    "decision_latency_us": decision_latency.as_micros() as u64 }),
+                    "decision_latency_us": decision_latency.as_micros() as u64,
+                    "journal_us": journal_time.as_micros() as u64 }),
         );
         let before = held.position.realised_pnl().value();
         if let Some(fill) = spread_fill(

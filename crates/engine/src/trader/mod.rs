@@ -26,6 +26,7 @@ use vspread_core::journal::{Journal, JournalError, OrderEnd};
 
 pub use book::{HeldSpread, RestoreError};
 
+use crate::control::KillSwitch;
 use crate::cycle_loop::CycleContext;
 use crate::events::EventBus;
 use crate::risk::{AccountState, Exposure, IvBreakers};
@@ -53,6 +54,9 @@ pub struct Trader {
     events: Arc<EventBus>,
     /// Orders are written here before the broker hears of them.
     journal: Arc<dyn Journal>,
+    /// Engaged: no entry is considered and a working entry order is
+    /// cancelled at once.
+    kill_switch: Arc<KillSwitch>,
     state: Mutex<TraderState>,
 }
 
@@ -74,8 +78,15 @@ impl Trader {
             clock,
             events,
             journal,
+            kill_switch: Arc::new(KillSwitch::default()),
             state: Mutex::new(TraderState::default()),
         }
+    }
+
+    /// Follows this kill switch (the control plane's) instead of its own.
+    pub fn with_kill_switch(mut self, kill_switch: Arc<KillSwitch>) -> Self {
+        self.kill_switch = kill_switch;
+        self
     }
 
     /// Takes up the spreads the journal holds open (after a restart, once

@@ -69,10 +69,18 @@ pub async fn kill_switch(
     let snap = state.live.current();
     let mut config = snap.config.as_ref().clone();
     config.risk.kill_switch = req.engaged;
-    let report = state
-        .config
-        .apply(config, &snap.version, &caller.who)
-        .await?;
+    // At once, before the apply (which waits for the in-flight cycle): a
+    // working entry order is cancelled now. Undone if the apply fails.
+    let kill_switch = state.control.kill_switch();
+    let before = kill_switch.is_engaged();
+    kill_switch.set(req.engaged);
+    let report = match state.config.apply(config, &snap.version, &caller.who).await {
+        Ok(report) => report,
+        Err(e) => {
+            kill_switch.set(before);
+            return Err(e.into());
+        }
+    };
     tracing::warn!(who = %caller.who, engaged = req.engaged, "audit: kill switch set");
     Ok(axum::response::IntoResponse::into_response(Json(report)))
 }
