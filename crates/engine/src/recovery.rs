@@ -22,10 +22,10 @@ use serde::Serialize;
 use tracing::{info, warn};
 use vspread_core::broker::{
     Broker, BrokerError, BrokerEvent, BrokerOrderId, ConId, Discrepancy, Expectations,
-    ExpectedOrder, OrderEvent,
+    ExpectedOrder, OrderEvent, Position,
 };
 use vspread_core::clock::Clock;
-use vspread_core::journal::{Journal, JournalError, OrderEnd};
+use vspread_core::journal::{Journal, JournalError, OrderEnd, OrderRecord, SpreadRecord};
 
 /// How long a cancelled order's end is awaited.
 const CANCEL_WAIT: Duration = Duration::from_secs(10);
@@ -183,42 +183,55 @@ pub async fn recover(
 
     // Pair the gateway's legs with the journal's spreads.
     let spreads = journal.spreads()?;
+    report.open_spreads = spreads.iter().filter(|s| s.is_open()).count();
+    let positions = broker.positions().await?;
+    report.mismatched_legs = pair_legs(&after, &spreads, &positions);
+    for leg in &report.mismatched_legs {
+        warn!(con_id = leg.con_id, journal = %leg.journal, gateway = %leg.gateway,
+              spread = ?leg.spread_ref, "a leg at the gateway does not match the journal's spreads");
+    }
+    Ok(report)
+}
+
+/// Pairs the gateway's positions with the legs the journal's open spreads
+/// imply, for the contracts vspread has traded (the account's other
+/// positions are the trader's own business). Every contract where the two
+/// differ is returned: a leg no open spread explains (an orphan, `spread_ref`
+/// none) or a spread whose legs the gateway holds otherwise (legged out).
+pub fn pair_legs(
+    orders: &[OrderRecord],
+    spreads: &[SpreadRecord],
+    positions: &[Position],
+) -> Vec<LegMismatch> {
     let mut implied: BTreeMap<ConId, (Decimal, Option<String>)> = BTreeMap::new();
     for s in spreads.iter().filter(|s| s.is_open()) {
-        report.open_spreads += 1;
         for (con_id, q) in s.leg_positions() {
             let e = implied.entry(con_id).or_default();
             e.0 += q;
             e.1 = Some(s.entry.order_ref.clone());
         }
     }
-    // Only contracts vspread has traded: the account's other positions are
-    // the trader's own business.
-    let traded: HashSet<ConId> = after
+    let traded: HashSet<ConId> = orders
         .iter()
         .flat_map(|o| [o.order.long.con_id, o.order.short.con_id])
         .collect();
     let mut held: BTreeMap<ConId, Decimal> = BTreeMap::new();
-    for p in broker.positions().await? {
-        if traded.contains(&p.con_id) {
-            *held.entry(p.con_id).or_default() += p.quantity;
-        }
+    for p in positions.iter().filter(|p| traded.contains(&p.con_id)) {
+        *held.entry(p.con_id).or_default() += p.quantity;
     }
     let con_ids: std::collections::BTreeSet<ConId> =
         implied.keys().chain(held.keys()).copied().collect();
-    for con_id in con_ids {
-        let (journal_q, spread_ref) = implied.get(&con_id).cloned().unwrap_or_default();
-        let gateway_q = held.get(&con_id).copied().unwrap_or_default();
-        if journal_q != gateway_q {
-            warn!(con_id = con_id.0, journal = %journal_q, gateway = %gateway_q,
-                  spread = ?spread_ref, "a leg at the gateway does not match the journal's spreads");
-            report.mismatched_legs.push(LegMismatch {
+    con_ids
+        .into_iter()
+        .filter_map(|con_id| {
+            let (journal_q, spread_ref) = implied.get(&con_id).cloned().unwrap_or_default();
+            let gateway_q = held.get(&con_id).copied().unwrap_or_default();
+            (journal_q != gateway_q).then_some(LegMismatch {
                 con_id: con_id.0,
                 journal: journal_q,
                 gateway: gateway_q,
                 spread_ref,
-            });
-        }
-    }
-    Ok(report)
+            })
+        })
+        .collect()
 }

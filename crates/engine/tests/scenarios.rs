@@ -772,6 +772,103 @@ async fn breaker_resets(w: &mut Scenario) {
         .await;
 }
 
+// ------------------------------------------------------------ leg pairing
+
+#[when(expr = "another client of the account buys {int} of that spread's short leg at the gateway")]
+async fn manual_trade(w: &mut Scenario, quantity: u32) {
+    use vspread_core::broker::{OptionSpec, OrderAction, OrderRequest, OrderTarget, TimeInForce};
+    // The spread's entry order is done filling.
+    w.wait("the entry order's end", |w| {
+        let orders = w.stack().journal.orders().ok()?;
+        (!orders.is_empty() && orders.iter().all(|o| !o.is_open())).then_some(())
+    })
+    .await;
+    let spread = w
+        .stack()
+        .journal
+        .spreads()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.is_open())
+        .unwrap();
+    let leg = spread.entry.short.clone();
+    // A second API client (as a trader's own TWS session would be).
+    let config = Config::default();
+    let mut settings = BrokerSettings::from_config(&config);
+    settings.address = w.stack().sim.local_addr().to_string();
+    settings.client_id = 7;
+    let other = IbBroker::start(settings);
+    other.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let contract = other
+        .option(&OptionSpec {
+            underlying: spread.entry.symbol.clone(),
+            expiry: leg.expiry,
+            strike: leg.strike,
+            right: leg.right,
+        })
+        .await
+        .unwrap();
+    let quote = other.snapshot(&contract).await.unwrap();
+    let limit = quote.ask.unwrap() + Decimal::ONE;
+    other
+        .place_order(&OrderRequest {
+            order_ref: "manual-buy".into(),
+            target: OrderTarget::Single {
+                contract,
+                action: OrderAction::Buy,
+                limit,
+            },
+            quantity,
+            tif: TimeInForce::Day,
+        })
+        .await
+        .unwrap();
+    let con_id = leg.con_id.0;
+    let held = w
+        .wait("the manual fill", |w| {
+            let ledger = w.stack().sim.ledger();
+            ledger["positions"]
+                .as_array()?
+                .iter()
+                .find(|p| p["con_id"].as_i64() == Some(con_id))
+                .map(|p| dec(&p["quantity"]))
+                .filter(|q| *q == -spread.open_quantity() + Decimal::from(quantity))
+        })
+        .await;
+    other.shutdown().await;
+    w.order_ref = Some(spread.entry.order_ref.clone());
+    w.mark = Some(w.stack().clock.now());
+    eprintln!("conId {con_id} now {held} at the gateway");
+}
+
+#[then("a cycle flags the short leg as legged out of its spread")]
+async fn flagged(w: &mut Scenario) {
+    let spread_ref = w.order_ref.clone().unwrap();
+    let spread = w
+        .stack()
+        .journal
+        .spreads()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.entry.order_ref == spread_ref)
+        .unwrap();
+    let con_id = spread.entry.short.con_id.0;
+    let flag = w
+        .wait("a position.mismatch for the short leg", |w| {
+            w.events("position.mismatch")
+                .into_iter()
+                .map(|e| Scenario::data(&e))
+                .find(|d| d["con_id"].as_i64() == Some(con_id))
+        })
+        .await;
+    assert_eq!(flag["spread_ref"], spread_ref.as_str());
+    assert_eq!(dec(&flag["journal"]), -spread.open_quantity());
+    assert_eq!(
+        dec(&flag["gateway"]),
+        -spread.open_quantity() + Decimal::ONE
+    );
+}
+
 // ------------------------------------------------------------- kill switch
 
 #[when("an entry order is working at the simulated gateway")]

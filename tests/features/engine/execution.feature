@@ -48,3 +48,10 @@ Feature: Spread execution and risk
     Then the order is cancelled at the gateway within a second
     And the journal records its end as cancelled
     And no entry is considered while the kill switch is engaged
+
+  Scenario: A leg that no spread explains is flagged
+    Given the engine's clock is at 15:00:00 UTC on Monday 2026-11-23
+    And the engine trades QQQ against the simulated gateway
+    When the engine runs until 1 spread is open
+    And another client of the account buys 1 of that spread's short leg at the gateway
+    Then a cycle flags the short leg as legged out of its spread

@@ -254,6 +254,11 @@ impl Trader {
                     "kind": r.kind, "expiry": r.expiry, "long": r.long_strike,
                     "short": r.short_strike, "price": r.price, "score": r.score,
                 })),
+                "top": result.rows.iter().take(5).map(|r| json!({
+                    "kind": r.kind, "expiry": r.expiry, "long": r.long_strike,
+                    "short": r.short_strike, "price": r.price, "score": r.score,
+                })).collect::<Vec<_>>(),
+                "funnel": funnel_json(&result.funnel, &kinds),
             }),
         );
         let Some(best) = result.rows.first() else {
@@ -379,6 +384,10 @@ impl Trader {
                     "kind": best.kind, "expiry": best.expiry,
                     "long": quoted.spread.long.strike, "short": quoted.spread.short.strike,
                     "mid": net_amount(mid), "natural": net_amount(natural),
+                    "quotes": {
+                        "long": leg_quote(self.broker.latest_quote(long_id)),
+                        "short": leg_quote(self.broker.latest_quote(short_id)),
+                    },
                     "walk": walk.prices.iter().map(|p| net_amount(*p)).collect::<Vec<_>>(),
                     // What the risk gate saw, beside its limits.
                     "risk": {
@@ -553,4 +562,40 @@ impl Trader {
         }
         Ok(())
     }
+}
+
+/// A scan's funnel for the kinds it ran: per kind, the candidates, what each
+/// filter removed (filters that removed none left out), what passed and
+/// what was kept.
+fn funnel_json(
+    funnel: &vspread_analytics::scanner::Funnel,
+    kinds: &[vspread_core::SpreadKind],
+) -> serde_json::Value {
+    use vspread_analytics::scanner::Filter;
+    let per_kind: serde_json::Map<String, serde_json::Value> = kinds
+        .iter()
+        .map(|k| {
+            let f = funnel.kind(*k);
+            let removed: serde_json::Map<String, serde_json::Value> = Filter::ALL
+                .iter()
+                .zip(f.removed)
+                .filter(|(_, n)| *n > 0)
+                .map(|(filter, n)| (filter.name().to_string(), json!(n)))
+                .collect();
+            (
+                k.name().to_string(),
+                json!({ "candidates": f.candidates, "removed": removed,
+                        "passed": f.passed, "kept": f.kept }),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(per_kind)
+}
+
+/// A leg's quote as the decision saw it.
+fn leg_quote(q: Option<vspread_core::broker::Quote>) -> serde_json::Value {
+    q.map_or(
+        serde_json::Value::Null,
+        |q| json!({ "bid": q.bid, "ask": q.ask, "last": q.last }),
+    )
 }

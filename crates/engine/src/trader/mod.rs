@@ -45,6 +45,8 @@ struct TraderState {
     bars: HashMap<String, (NaiveDate, Vec<DailyBar>)>,
     /// The last refusal published for each symbol.
     last_refusal: HashMap<String, String>,
+    /// The legs found not to pair with the journal's spreads, last look.
+    mismatched_legs: Vec<crate::recovery::LegMismatch>,
 }
 
 /// Runs decision cycles against a broker.
@@ -184,6 +186,7 @@ impl Trader {
                 state.realised_today = Decimal::ZERO;
             }
         }
+        self.check_legs().await;
         if crate::market_hours::regular_session(ctx.now) {
             self.manage_exits(ctx, today).await;
         }
@@ -199,6 +202,48 @@ impl Trader {
                     json!({ "symbol": symbol, "error": e.to_string() }),
                 );
             }
+        }
+    }
+
+    /// Pairs the gateway's legs with the journal's open spreads (no order
+    /// is in flight between cycles) and reports loudly, once per change, a
+    /// leg no spread explains or a spread legged out at the gateway.
+    async fn check_legs(&self) {
+        let read = self
+            .journal_write(|j| Ok((j.orders()?, j.spreads()?)))
+            .await;
+        let Ok((orders, spreads)) = read else {
+            return;
+        };
+        if orders.is_empty() {
+            return;
+        }
+        let Ok(positions) = self.broker.positions().await else {
+            return;
+        };
+        let found = crate::recovery::pair_legs(&orders, &spreads, &positions);
+        let mut state = self.state.lock().await;
+        if found == state.mismatched_legs {
+            return;
+        }
+        state.mismatched_legs = found.clone();
+        drop(state);
+        for leg in &found {
+            warn!(con_id = leg.con_id, journal = %leg.journal, gateway = %leg.gateway,
+                  spread = ?leg.spread_ref, "a leg at the gateway does not pair with the journal's spreads");
+            self.publish(
+                "position.mismatch",
+                format!(
+                    "conId {}: the gateway holds {}, the journal's spreads {} ({})",
+                    leg.con_id,
+                    leg.gateway,
+                    leg.journal,
+                    leg.spread_ref
+                        .as_deref()
+                        .unwrap_or("an orphan leg: no open spread")
+                ),
+                json!(leg),
+            );
         }
     }
 
