@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use vspread_core::journal::{EventQuery, Journal};
+use vspread_core::order::OrderPurpose;
 use vspread_journal::{FILE_NAME, SqliteJournal};
 
 const RUNS: usize = 8;
@@ -295,11 +296,28 @@ fn an_engine_killed_during_order_placement_never_sends_twice_nor_loses_a_fill() 
             .unwrap();
             check_agreement(dir, &at_kill, &sim.ledger(), run);
         }
-        // The next order this run journals, then a random moment later: kill.
-        let purpose = wait_until("a new order", Duration::from_secs(120), &log, || {
-            let orders = journal(dir)?.orders().ok()?;
-            (orders.len() > before_orders).then(|| orders[before_orders].order.purpose)
-        });
+        // Runs alternate between entries and exits: the next order of this
+        // run's kind that the engine journals, then a random moment later:
+        // kill. Orders of the other kind go on undisturbed (an exit needs
+        // an entry to have filled first), so both kinds are killed however
+        // slowly the machine fills orders.
+        let wanted = if run % 2 == 0 {
+            OrderPurpose::Entry
+        } else {
+            OrderPurpose::Exit
+        };
+        let purpose = wait_until(
+            &format!("a new {wanted:?} order"),
+            Duration::from_secs(240),
+            &log,
+            || {
+                let orders = journal(dir)?.orders().ok()?;
+                orders[before_orders.min(orders.len())..]
+                    .iter()
+                    .any(|o| o.order.purpose == wanted)
+                    .then_some(wanted)
+            },
+        );
         let wait = delay();
         std::thread::sleep(wait);
         engine.kill().unwrap();
@@ -366,6 +384,10 @@ fn an_engine_killed_during_order_placement_never_sends_twice_nor_loses_a_fill() 
     assert!(
         kinds.len() == 2,
         "kills fell on entries and exits alike: {kinds:?}"
+    );
+    assert!(
+        !ledger["executions"].as_array().unwrap().is_empty(),
+        "the runs filled orders, so lost fills would have shown"
     );
     engine.kill().unwrap();
     engine.wait().unwrap();
