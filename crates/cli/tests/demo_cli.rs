@@ -54,6 +54,38 @@ fn wait_for(
     false
 }
 
+/// `GET path` on the admin server with the token: status and JSON body.
+fn get(admin: &str, token: &str, path: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(admin).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {admin}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    // Chunked or not: the JSON is the outermost braces.
+    let json = &body[body.find('{').unwrap()..=body.rfind('}').unwrap()];
+    (status, serde_json::from_str(json).unwrap())
+}
+
+/// The admin server's address from its "admin server ready" log line.
+fn admin_address(seen: &[String]) -> String {
+    let line = seen
+        .iter()
+        .find(|l| l.contains("admin server ready"))
+        .unwrap();
+    let at = line.find("http://").unwrap() + "http://".len();
+    line[at..]
+        .split(|c: char| c.is_whitespace() || c == '"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 fn stop(mut child: Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -96,6 +128,48 @@ fn a_fresh_demo_trades_within_two_minutes_and_resumes_after_a_restart() {
         std::os::unix::fs::PermissionsExt::mode(&token.permissions()) & 0o777,
         0o600
     );
+    // The admin API shows what the log said: the scans with their funnel,
+    // the filled spread as a position, its orders in the journal.
+    let admin = admin_address(&seen);
+    let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
+    let token = token.trim();
+    let (status, scans) = get(&admin, token, "/api/v1/scans/latest");
+    assert_eq!(status, 200, "{scans}");
+    let scan = &scans["scans"][0];
+    assert!(scan["candidates"].as_u64().unwrap() > 0, "{scan}");
+    assert!(scan["funnel"].is_object(), "{scan}");
+    let (status, orders) = get(&admin, token, "/api/v1/orders");
+    assert_eq!(status, 200, "{orders}");
+    assert!(
+        orders["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["purpose"] == "entry" && o["outcome"] == "filled"),
+        "{orders}"
+    );
+    // Positions are written at the end of the cycle that opened one (and
+    // the spread may be closed by then: a trade).
+    let since = Instant::now();
+    loop {
+        let (status, positions) = get(&admin, token, "/api/v1/positions");
+        assert_eq!(status, 200, "{positions}");
+        if let Some(p) = positions["positions"].as_array().unwrap().first() {
+            assert!(p["entry_price"].is_string(), "{positions}");
+            assert!(p["stop_underlying"].as_f64().unwrap() > 0.0, "{positions}");
+            assert!(p["dte"].as_i64().unwrap() >= 0, "{positions}");
+            break;
+        }
+        let (_, trades) = get(&admin, token, "/api/v1/trades");
+        if !trades["trades"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(60),
+            "the opened spread is neither a position nor a trade"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     stop(child);
     assert!(
         data.join("sim-state.json").exists(),

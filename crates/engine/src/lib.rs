@@ -22,3 +22,4 @@ pub mod risk;
 pub mod schedule;
 pub mod signals;
 pub mod trader;
+pub mod views;

@@ -156,7 +156,7 @@ pub async fn drive_order_until(
 
     while !fills.is_done() {
         if cancel_sent.is_none() && abort.is_some_and(|f| f()) {
-            info!(order_ref = %request.order_ref, "order aborted (kill switch); cancelling");
+            info!(order_ref = %request.order_ref, "order aborted (kill switch or operator cancel); cancelling");
             if let Err(e) = broker.cancel_order(order_id).await {
                 warn!(order_ref = %request.order_ref, error = %e, "cancel refused");
             }

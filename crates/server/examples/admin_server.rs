@@ -49,6 +49,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             setup.auth
         }
     };
+    let data_dir = base.join(&live.current().config.storage.data_dir);
+    let journal = Arc::new(vspread_journal::SqliteJournal::open_in(&data_dir)?);
     let control = Arc::new(ControlPlane::new());
     let events = Arc::new(EventBus::new(10_000));
     let state = AppState {
@@ -63,6 +65,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             control,
             events,
         }),
+        views: Arc::new(vspread_engine::views::TradingViews::new()),
+        journal,
         started_at: Instant::now(),
     };
     let listener = tokio::net::TcpListener::bind(&listen).await?;

@@ -49,6 +49,14 @@ pub fn app(state: AppState) -> Router {
         .route("/control/pause", post(routes::control::pause))
         .route("/control/resume", post(routes::control::resume))
         .route("/control/kill-switch", post(routes::control::kill_switch))
+        .route("/scans/latest", get(routes::trading::latest_scans))
+        .route("/positions", get(routes::trading::positions))
+        .route("/orders", get(routes::trading::orders))
+        .route(
+            "/orders/{order_ref}/cancel",
+            post(routes::trading::cancel_order),
+        )
+        .route("/trades", get(routes::trading::trades))
         .route("/events", get(routes::events::history))
         .route("/ws", get(routes::events::websocket))
         .fallback(routes::not_found)

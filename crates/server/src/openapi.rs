@@ -142,6 +142,50 @@ const OPS: &[Op] = &[
     },
     Op {
         method: "get",
+        path: "/scans/latest",
+        summary: "The latest scan of each underlying: every ranked spread and the filter funnel",
+        body: None,
+        responses: &[(200, "Latest scans", Some("LatestScans"))],
+        viewer: true,
+    },
+    Op {
+        method: "get",
+        path: "/positions",
+        summary: "Held spreads at their last marks, with stop and target levels and DTE; the day's P&L",
+        body: None,
+        responses: &[(200, "Positions", Some("Positions"))],
+        viewer: true,
+    },
+    Op {
+        method: "get",
+        path: "/orders",
+        summary: "Orders from the journal, newest first (?status=working|done&limit=n)",
+        body: None,
+        responses: &[(200, "Orders", Some("Orders")), (400, "Bad query", ERR)],
+        viewer: true,
+    },
+    Op {
+        method: "post",
+        path: "/orders/{order_ref}/cancel",
+        summary: "Cancel a working order (its driver cancels at its next turn; the end arrives as order.ended)",
+        body: None,
+        responses: &[
+            (202, "Cancel requested", None),
+            (404, "No such order", ERR),
+            (409, "Not working", ERR),
+        ],
+        viewer: false,
+    },
+    Op {
+        method: "get",
+        path: "/trades",
+        summary: "Closed spreads, newest first, with realised P&L after commissions (?limit=n)",
+        body: None,
+        responses: &[(200, "Trades", Some("Trades")), (400, "Bad query", ERR)],
+        viewer: true,
+    },
+    Op {
+        method: "get",
         path: "/events",
         summary: "Event history (?after=seq&limit=n)",
         body: None,
@@ -221,6 +265,7 @@ fn components() -> Map<String, Json> {
             "seq": { "type": "integer" }, "at": { "type": "string" }, "kind": { "type": "string" },
             "message": { "type": "string" }, "data": {} } }
     }));
+    trading_components(&mut c);
     c.insert("Error".into(), json!({
         "type": "object",
         "required": ["error"],
@@ -231,6 +276,61 @@ fn components() -> Map<String, Json> {
         } } }
     }));
     c
+}
+
+/// Schemas of the trading views. Decimal money and prices are strings.
+fn trading_components(c: &mut Map<String, Json>) {
+    let dec = json!({ "type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$" });
+    let dec_or_null = json!({ "type": ["string", "null"] });
+    let num = json!({ "type": "number" });
+    let time = json!({ "type": "string", "format": "date-time" });
+    let date = json!({ "type": "string", "format": "date" });
+    let row = json!({ "type": "object", "properties": {
+        "rank": { "type": "integer" }, "underlying": { "type": "string" }, "kind": { "type": "string" },
+        "expiry": date, "dte": { "type": "integer" }, "long_strike": num, "short_strike": num,
+        "width": num, "price": num, "natural": num, "max_profit": num, "max_loss": num,
+        "breakeven": num, "pop": num, "ev": num, "score": num } });
+    c.insert("LatestScans".into(), json!({ "type": "object", "required": ["scans"], "properties": {
+        "scans": { "type": "array", "items": { "type": "object", "properties": {
+            "underlying": { "type": "string" }, "at": time,
+            "kinds": { "type": "array", "items": { "type": "string" } },
+            "quote_requests": { "type": "integer" }, "candidates": { "type": "integer" },
+            "funnel": { "type": "object", "description": "Per kind: candidates, removed (by filter name), passed, kept" },
+            "results": { "type": "array", "items": row } } } } } }));
+    c.insert("Positions".into(), json!({ "type": "object", "required": ["positions"], "properties": {
+        "positions": { "type": "array", "items": { "type": "object", "properties": {
+            "entry_ref": { "type": "string" }, "underlying": { "type": "string" },
+            "kind": { "type": "string" }, "expiry": date, "dte": { "type": "integer" },
+            "long_strike": dec, "short_strike": dec, "quantity": { "type": "integer" },
+            "credit": { "type": "boolean" }, "entry_price": dec_or_null, "opened_at": time,
+            "entry_underlying": num, "mark": dec_or_null, "marked_at": { "type": ["string", "null"] },
+            "underlying_last": { "type": ["number", "null"] }, "unrealised_pnl": dec_or_null,
+            "realised_pnl": dec, "stop_underlying": num, "target_price": dec_or_null,
+            "profit_pct": { "type": ["number", "null"] } } } },
+        "realised_today": dec, "unrealised": dec, "updated_at": { "type": ["string", "null"] } } }));
+    c.insert("Orders".into(), json!({ "type": "object", "required": ["orders"], "properties": {
+        "orders": { "type": "array", "items": { "type": "object", "properties": {
+            "order_ref": { "type": "string" }, "purpose": { "enum": ["entry", "exit"] },
+            "spread_ref": { "type": "string" }, "underlying": { "type": "string" },
+            "kind": { "type": "string" }, "expiry": date, "long_strike": dec, "short_strike": dec,
+            "quantity": { "type": "integer" }, "credit": { "type": "boolean" }, "limit": dec,
+            "mid": dec, "reason": { "type": "string" }, "created_at": time,
+            "working": { "type": "boolean" }, "cancellable": { "type": "boolean" },
+            "broker_order_id": { "type": ["integer", "null"] }, "status": { "type": ["string", "null"] },
+            "filled": dec, "average_price": dec_or_null, "commissions": dec,
+            "outcome": { "type": ["string", "null"] }, "detail": { "type": ["string", "null"] },
+            "ended_at": { "type": ["string", "null"] } } } } } }));
+    c.insert(
+        "Trades".into(),
+        json!({ "type": "object", "required": ["trades"], "properties": {
+        "trades": { "type": "array", "items": { "type": "object", "properties": {
+            "spread_ref": { "type": "string" }, "underlying": { "type": "string" },
+            "kind": { "type": "string" }, "expiry": date, "long_strike": dec, "short_strike": dec,
+            "quantity": dec, "credit": { "type": "boolean" }, "opened_at": time, "closed_at": time,
+            "entry_price": dec_or_null, "reason": { "type": "string" }, "realised_pnl": dec,
+            "r_multiple": { "type": ["number", "null"] }, "commissions": dec } } },
+        "realised_total": dec } }),
+    );
 }
 
 /// The document, built once.
@@ -256,6 +356,15 @@ pub fn document() -> &'static Json {
                 "operationId": format!("{}{}", op.method, op.path.replace(['/', '-'], "_")),
                 "responses": responses,
             });
+            let params: Vec<Json> = op
+                .path
+                .split('/')
+                .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+                .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+                .collect();
+            if !params.is_empty() {
+                operation["parameters"] = Json::Array(params);
+            }
             if let Some(body) = op.body {
                 operation["requestBody"] = json!({ "required": true, "content": { "application/json": {
                     "schema": { "$ref": format!("#/components/schemas/{body}") } } } });

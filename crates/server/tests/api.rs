@@ -10,11 +10,14 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 use vspread_core::config::default_file_text;
+use vspread_core::journal::Journal;
 use vspread_engine::config_service::ConfigService;
 use vspread_engine::config_store::ConfigStore;
 use vspread_engine::control::{ControlPlane, EngineState};
 use vspread_engine::events::EventBus;
 use vspread_engine::live_config::LiveConfig;
+use vspread_engine::views::TradingViews;
+use vspread_journal::SqliteJournal;
 use vspread_server::{AppState, Auth, Metrics, app};
 
 const ADMIN: &str = "admin-token-0123456789";
@@ -39,6 +42,8 @@ fn fixture() -> Fixture {
         control: control.clone(),
         events: events.clone(),
     });
+    let views = Arc::new(TradingViews::new());
+    let journal: Arc<dyn Journal> = Arc::new(SqliteJournal::open_in(dir.path()).unwrap());
     let state = AppState {
         auth: Arc::new(Auth::new(ADMIN, Some(VIEWER.into()))),
         metrics: Arc::new(Metrics::new()),
@@ -46,6 +51,8 @@ fn fixture() -> Fixture {
         control,
         events,
         config,
+        views: views.clone(),
+        journal: journal.clone(),
         started_at: Instant::now(),
     };
     Fixture {
@@ -428,6 +435,11 @@ async fn openapi_lists_every_route_with_the_config_schema() {
         "/control/kill-switch",
         "/events",
         "/ws",
+        "/scans/latest",
+        "/positions",
+        "/orders",
+        "/orders/{order_ref}/cancel",
+        "/trades",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} missing");
     }
@@ -442,19 +454,393 @@ async fn openapi_lists_every_route_with_the_config_schema() {
             if path == "/ws" {
                 continue;
             }
-            let (s, _, _) = call(
+            let (s, _, body) = call(
                 &f.state,
                 &method.to_uppercase(),
-                &format!("/api/v1{path}"),
+                &format!("/api/v1{}", path.replace("{order_ref}", "vs-unknown")),
                 Some(ADMIN),
                 None,
                 None,
             )
             .await;
-            assert_ne!(s, StatusCode::NOT_FOUND, "{method} {path}");
+            // A route may say its resource is missing, never that it is.
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                s != StatusCode::NOT_FOUND || !message.starts_with("no such endpoint"),
+                "{method} {path}: {s} {body}"
+            );
         }
     }
     let (s, _, body) = call(&f.state, "GET", "/api/v1/nope", Some(ADMIN), None, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
+}
+
+mod trading {
+    //! `scans/latest`, `positions`, `orders` (+ cancel) and `trades`: the
+    //! trader's views and a real journal file behind the routes.
+
+    use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+    use rust_decimal::Decimal;
+    use vspread_core::broker::{BrokerOrderId, ConId, Execution, OrderAction, OrderEvent};
+    use vspread_core::journal::{JournalLeg, JournaledOrder, OrderEnd, SpreadClosure};
+    use vspread_core::{OrderPurpose, Right, SpreadKind};
+    use vspread_engine::views::{PositionView, PositionsView, ScanRowView, ScanView};
+
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn t(sec: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_795_000_000 + sec, 0).unwrap()
+    }
+
+    fn leg(con_id: i64, strike: &str) -> JournalLeg {
+        JournalLeg {
+            con_id: ConId(con_id),
+            strike: d(strike),
+            right: Right::Call,
+            expiry: NaiveDate::from_ymd_opt(2026, 12, 18).unwrap(),
+            exchange: "SMART".into(),
+            trading_class: "QQQ".into(),
+            local_symbol: format!("QQQ C{strike}"),
+            multiplier: d("100"),
+            min_tick: d("0.01"),
+        }
+    }
+
+    fn order(order_ref: &str, purpose: OrderPurpose, spread_ref: &str, at: i64) -> JournaledOrder {
+        JournaledOrder {
+            order_ref: order_ref.into(),
+            purpose,
+            spread_ref: spread_ref.into(),
+            symbol: "QQQ".into(),
+            currency: "USD".into(),
+            kind: SpreadKind::BullCall,
+            long: leg(11, "480"),
+            short: leg(12, "485"),
+            quantity: 2,
+            limit: d("2.10"),
+            credit: purpose == OrderPurpose::Exit,
+            mid: d("2.12"),
+            reason: "high_base".into(),
+            context: "{}".into(),
+            created_at: t(at),
+        }
+    }
+
+    fn combo_fill(id: &str, order_ref: &str, action: OrderAction, price: &str) -> OrderEvent {
+        OrderEvent::Execution(Execution {
+            exec_id: id.into(),
+            order_id: BrokerOrderId(7),
+            order_ref: order_ref.into(),
+            con_id: ConId(99),
+            action,
+            quantity: d("2"),
+            price: d(price),
+            cumulative_quantity: d("2"),
+            average_price: d(price),
+            time: "20261120 15:30:00".into(),
+            combo: true,
+        })
+    }
+
+    fn end(outcome: &str, at: i64) -> OrderEnd {
+        OrderEnd {
+            outcome: outcome.into(),
+            detail: format!("{outcome} in a test"),
+            at: t(at),
+        }
+    }
+
+    #[tokio::test]
+    async fn scans_and_positions_show_the_traders_views() {
+        let f = fixture();
+        let (s, _, body) = call(
+            &f.state,
+            "GET",
+            "/api/v1/scans/latest",
+            Some(VIEWER),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(body, json!({ "scans": [] }));
+        f.state.views.record_scan(ScanView {
+            underlying: "QQQ".into(),
+            at: t(0),
+            kinds: vec!["bull_call"],
+            quote_requests: 12,
+            candidates: 40,
+            funnel: json!({ "bull_call": { "candidates": 40, "removed": { "min_pop": 39 }, "passed": 1, "kept": 1 } }),
+            results: vec![ScanRowView {
+                rank: 1,
+                underlying: "QQQ".into(),
+                kind: "bull_call",
+                expiry: NaiveDate::from_ymd_opt(2026, 12, 18).unwrap(),
+                dte: 26,
+                long_strike: 480.0,
+                short_strike: 485.0,
+                width: 5.0,
+                price: 2.1,
+                natural: 2.3,
+                max_profit: 2.9,
+                max_loss: 2.1,
+                breakeven: 482.1,
+                pop: 0.55,
+                ev: 0.12,
+                score: 0.4,
+            }],
+        });
+        let (_, _, body) = call(
+            &f.state,
+            "GET",
+            "/api/v1/scans/latest",
+            Some(VIEWER),
+            None,
+            None,
+        )
+        .await;
+        let scan = &body["scans"][0];
+        assert_eq!(scan["underlying"], "QQQ");
+        assert_eq!(scan["funnel"]["bull_call"]["removed"]["min_pop"], 39);
+        assert_eq!(scan["results"][0]["expiry"], "2026-12-18");
+        assert_eq!(scan["results"][0]["score"], 0.4);
+
+        f.state.views.set_positions(PositionsView {
+            positions: vec![PositionView {
+                entry_ref: "vs-e".into(),
+                underlying: "QQQ".into(),
+                kind: "bull_call",
+                expiry: NaiveDate::from_ymd_opt(2026, 12, 18).unwrap(),
+                dte: 26,
+                long_strike: d("480"),
+                short_strike: d("485"),
+                quantity: 2,
+                credit: false,
+                entry_price: Some(d("2.10")),
+                opened_at: t(0),
+                entry_underlying: 481.5,
+                mark: Some(d("2.30")),
+                marked_at: Some(t(60)),
+                underlying_last: Some(482.0),
+                unrealised_pnl: Some(d("40.00")),
+                realised_pnl: d("-2.60"),
+                stop_underlying: 475.25,
+                target_price: Some(d("3.55")),
+                profit_pct: Some(13.8),
+            }],
+            realised_today: d("-2.60"),
+            unrealised: d("40.00"),
+            updated_at: Some(t(60)),
+        });
+        let (s, _, body) = call(
+            &f.state,
+            "GET",
+            "/api/v1/positions",
+            Some(VIEWER),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let p = &body["positions"][0];
+        assert_eq!(p["entry_ref"], "vs-e");
+        assert_eq!(p["mark"], "2.30", "money is an exact decimal string");
+        assert_eq!(p["stop_underlying"], 475.25);
+        assert_eq!(p["target_price"], "3.55");
+        assert_eq!(body["unrealised"], "40.00");
+    }
+
+    #[tokio::test]
+    async fn orders_list_and_an_operator_cancels_only_a_working_driven_order() {
+        let f = fixture();
+        let j = &f.state.journal;
+        j.record_order(&order("vs-a-e0", OrderPurpose::Entry, "vs-a-e0", 0))
+            .unwrap();
+        j.record_order_end("vs-a-e0", &end("cancelled", 30))
+            .unwrap();
+        j.record_order(&order("vs-b-e0", OrderPurpose::Entry, "vs-b-e0", 60))
+            .unwrap();
+
+        let (s, _, body) = call(&f.state, "GET", "/api/v1/orders", Some(VIEWER), None, None).await;
+        assert_eq!(s, StatusCode::OK);
+        let refs: Vec<&str> = body["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["order_ref"].as_str().unwrap())
+            .collect();
+        assert_eq!(refs, vec!["vs-b-e0", "vs-a-e0"], "newest first");
+        assert_eq!(body["orders"][1]["outcome"], "cancelled");
+        assert_eq!(body["orders"][0]["limit"], "2.10");
+        let (_, _, body) = call(
+            &f.state,
+            "GET",
+            "/api/v1/orders?status=working",
+            Some(VIEWER),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(body["orders"].as_array().unwrap().len(), 1);
+        assert_eq!(body["orders"][0]["working"], true);
+        assert_eq!(body["orders"][0]["cancellable"], false);
+        let (_, _, body) = call(
+            &f.state,
+            "GET",
+            "/api/v1/orders?status=done",
+            Some(VIEWER),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(body["orders"][0]["order_ref"], "vs-a-e0");
+        let (s, _, body) = call(
+            &f.state,
+            "GET",
+            "/api/v1/orders?limit=0",
+            Some(VIEWER),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        let (s, _, _) = call(
+            &f.state,
+            "GET",
+            "/api/v1/orders?status=bogus",
+            Some(VIEWER),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+
+        let cancel = |r: &str| format!("/api/v1/orders/{r}/cancel");
+        let (s, _, _) = call(
+            &f.state,
+            "POST",
+            &cancel("vs-b-e0"),
+            Some(VIEWER),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "a viewer may not cancel");
+        let (s, _, body) = call(
+            &f.state,
+            "POST",
+            &cancel("vs-nope"),
+            Some(ADMIN),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+        let (s, _, body) = call(
+            &f.state,
+            "POST",
+            &cancel("vs-a-e0"),
+            Some(ADMIN),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::CONFLICT, "an ended order: {body}");
+        // Journaled but not being driven by this engine (left from before
+        // a restart, which recovery ends): refused.
+        let (s, _, body) = call(
+            &f.state,
+            "POST",
+            &cancel("vs-b-e0"),
+            Some(ADMIN),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{body}");
+        assert!(!f.state.views.cancel_requested("vs-b-e0"));
+
+        f.state.views.begin_order("vs-b-e0");
+        let (_, _, body) = call(
+            &f.state,
+            "GET",
+            "/api/v1/orders?status=working",
+            Some(VIEWER),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(body["orders"][0]["cancellable"], true);
+        let (s, _, body) = call(
+            &f.state,
+            "POST",
+            &cancel("vs-b-e0"),
+            Some(ADMIN),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+        assert!(
+            f.state.views.cancel_requested("vs-b-e0"),
+            "the driver sees the request"
+        );
+        let audit = f.state.events.recent(10);
+        assert!(
+            audit.iter().any(|e| e.kind == "order.cancel_requested"),
+            "audited"
+        );
+    }
+
+    #[tokio::test]
+    async fn trades_are_closed_spreads_with_their_realised_pnl() {
+        let f = fixture();
+        let j = &f.state.journal;
+        j.record_order(&order("vs-c-e0", OrderPurpose::Entry, "vs-c-e0", 0))
+            .unwrap();
+        j.record_order_event(&combo_fill("x1", "vs-c-e0", OrderAction::Buy, "2.10"), t(1))
+            .unwrap();
+        j.record_order_end("vs-c-e0", &end("filled", 2)).unwrap();
+        j.record_order(&order("vs-c-x0", OrderPurpose::Exit, "vs-c-e0", 100))
+            .unwrap();
+        j.record_order_event(
+            &combo_fill("x2", "vs-c-x0", OrderAction::Sell, "2.50"),
+            t(101),
+        )
+        .unwrap();
+        j.record_order_end("vs-c-x0", &end("filled", 102)).unwrap();
+        // A spread still open is not a trade.
+        j.record_order(&order("vs-d-e0", OrderPurpose::Entry, "vs-d-e0", 200))
+            .unwrap();
+        j.record_order_event(
+            &combo_fill("x3", "vs-d-e0", OrderAction::Buy, "1.00"),
+            t(201),
+        )
+        .unwrap();
+        let (_, _, body) = call(&f.state, "GET", "/api/v1/trades", Some(VIEWER), None, None).await;
+        assert_eq!(body["trades"], json!([]), "no closure recorded yet");
+
+        j.record_closure(&SpreadClosure {
+            spread_ref: "vs-c-e0".into(),
+            reason: "profit_target".into(),
+            realised: d("80.00"),
+            r_multiple: Some(0.19),
+            at: t(103),
+        })
+        .unwrap();
+        let (s, _, body) = call(&f.state, "GET", "/api/v1/trades", Some(VIEWER), None, None).await;
+        assert_eq!(s, StatusCode::OK);
+        let trades = body["trades"].as_array().unwrap();
+        assert_eq!(trades.len(), 1, "{body}");
+        assert_eq!(trades[0]["spread_ref"], "vs-c-e0");
+        assert_eq!(trades[0]["reason"], "profit_target");
+        assert_eq!(trades[0]["realised_pnl"], "80.00");
+        assert_eq!(trades[0]["entry_price"], "2.1");
+        assert_eq!(body["realised_total"], "80.00");
+    }
 }

@@ -58,6 +58,8 @@ async fn no_generated_request_gets_a_server_error() {
             control,
             events,
         }),
+        views: Arc::new(vspread_engine::views::TradingViews::new()),
+        journal: Arc::new(vspread_journal::SqliteJournal::open_in(dir.path()).unwrap()),
         started_at: Instant::now(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -22,6 +22,7 @@ use vspread_engine::live_config::{LiveConfig, WatchOptions, watch};
 use vspread_engine::order_recorder::spawn_order_recorder;
 use vspread_engine::recovery::recover;
 use vspread_engine::trader::Trader;
+use vspread_engine::views::TradingViews;
 use vspread_journal::SqliteJournal;
 use vspread_server::{AppState, Auth, Metrics, serve};
 
@@ -111,6 +112,11 @@ pub async fn run_stack(
     if let Some((path, token)) = &setup.generated {
         println!("admin token (saved in {}): {token}", path.display());
     }
+    let journal: Arc<dyn Journal> = Arc::new(
+        SqliteJournal::open_in(&data_dir)
+            .with_context(|| format!("opening the journal in {}", data_dir.display()))?,
+    );
+    let views = Arc::new(TradingViews::new());
     let control = Arc::new(ControlPlane::new());
     let events = Arc::new(EventBus::with_clock(10_000, clock.clone()));
     let state = AppState {
@@ -125,6 +131,8 @@ pub async fn run_stack(
             control: control.clone(),
             events: events.clone(),
         }),
+        views: views.clone(),
+        journal: journal.clone(),
         started_at: Instant::now(),
     };
     let listener = tokio::net::TcpListener::bind(&server_config.listen)
@@ -136,10 +144,6 @@ pub async fn run_stack(
         let _ = server_stopped.await;
     }));
 
-    let journal: Arc<dyn Journal> = Arc::new(
-        SqliteJournal::open_in(&data_dir)
-            .with_context(|| format!("opening the journal in {}", data_dir.display()))?,
-    );
     events
         .attach_journal(journal.clone())
         .map_err(|_| anyhow::anyhow!("the event bus already has a journal"))?;
@@ -152,7 +156,8 @@ pub async fn run_stack(
             events.clone(),
             journal.clone(),
         )
-        .with_kill_switch(control.kill_switch()),
+        .with_kill_switch(control.kill_switch())
+        .with_views(views),
     );
 
     let recovered = tokio::select! {

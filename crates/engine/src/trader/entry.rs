@@ -235,6 +235,13 @@ impl Trader {
         )
         .await?;
         let result = scan(&acquired.chain, &scanner);
+        self.views.record_scan(scan_view(
+            symbol,
+            ctx.now,
+            &kinds,
+            acquired.quote_requests,
+            &result,
+        ));
         self.publish(
             "scan.completed",
             format!(
@@ -457,7 +464,10 @@ impl Trader {
         }
         let decision_latency = decided.elapsed();
         let kill_switch = self.kill_switch.clone();
-        let abort = move || kill_switch.is_engaged();
+        let views = self.views.clone();
+        let cancel_ref = order_ref.clone();
+        let abort = move || kill_switch.is_engaged() || views.cancel_requested(&cancel_ref);
+        self.views.begin_order(&order_ref);
         let driven = drive_order_until(
             &*self.broker,
             &*self.clock,
@@ -467,6 +477,7 @@ impl Trader {
             Some(&abort),
         )
         .await;
+        self.views.end_order(&order_ref);
         if let Ok(d) = &driven {
             self.journal_end(
                 &order_ref,
@@ -567,6 +578,55 @@ impl Trader {
 /// A scan's funnel for the kinds it ran: per kind, the candidates, what each
 /// filter removed (filters that removed none left out), what passed and
 /// what was kept.
+/// A scan as the operator's views show it: every ranked row.
+fn scan_view(
+    symbol: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    kinds: &[vspread_core::SpreadKind],
+    quote_requests: usize,
+    result: &vspread_analytics::scanner::ScanResult,
+) -> crate::views::ScanView {
+    let rows = result
+        .rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let expiry = chrono::NaiveDate::from_ymd_opt(
+                (r.expiry / 10_000) as i32,
+                r.expiry / 100 % 100,
+                r.expiry % 100,
+            )?;
+            Some(crate::views::ScanRowView {
+                rank: i + 1,
+                underlying: r.underlying.clone(),
+                kind: r.kind.name(),
+                expiry,
+                dte: r.dte,
+                long_strike: r.long_strike,
+                short_strike: r.short_strike,
+                width: r.width,
+                price: r.price,
+                natural: r.natural,
+                max_profit: r.max_profit,
+                max_loss: r.max_loss,
+                breakeven: r.breakeven,
+                pop: r.pop,
+                ev: r.ev,
+                score: r.score,
+            })
+        })
+        .collect();
+    crate::views::ScanView {
+        underlying: symbol.to_string(),
+        at,
+        kinds: kinds.iter().map(|k| k.name()).collect(),
+        quote_requests,
+        candidates: result.funnel.candidates(),
+        funnel: funnel_json(&result.funnel, kinds),
+        results: rows,
+    }
+}
+
 fn funnel_json(
     funnel: &vspread_analytics::scanner::Funnel,
     kinds: &[vspread_core::SpreadKind],

@@ -14,7 +14,7 @@ use super::{StepError, Trader};
 use crate::cycle_loop::CycleContext;
 use crate::exits::{Market, exit_reason, trade_result};
 use crate::limit_walk::{no_worse_than, price_walk, step_price};
-use crate::order_driver::drive_order;
+use crate::order_driver::drive_order_until;
 
 /// What closing `held` at the legs' quotes would fetch (a debit spread is
 /// sold for a credit) or cost (a credit spread is bought back for a
@@ -74,13 +74,20 @@ impl Trader {
         // The last needed quote is in hand: the decision's clock starts.
         let decided = std::time::Instant::now();
         let mark = prices.map(|(mid, _)| Price::new(net_amount(mid)));
-        if let Some(mark) = mark {
-            let pnl = held.position.unrealised_pnl(mark).value();
-            self.state
-                .lock()
-                .await
-                .unrealised
-                .insert(held.entry_ref.clone(), pnl);
+        {
+            let mut state = self.state.lock().await;
+            if let Some(mark) = mark {
+                let pnl = held.position.unrealised_pnl(mark).value();
+                state.unrealised.insert(held.entry_ref.clone(), pnl);
+            }
+            state.marks.insert(
+                held.entry_ref.clone(),
+                super::positions_view::Mark {
+                    mark: mark.map(|m| m.value()),
+                    underlying,
+                    at: ctx.now,
+                },
+            );
         }
         let market = Market {
             underlying,
@@ -180,8 +187,21 @@ impl Trader {
             .filter(|h| h.entry_ref == held.entry_ref)
             .for_each(|h| h.exit_attempts = held.exit_attempts);
         let decision_latency = decided.elapsed();
-        let driven =
-            drive_order(&*self.broker, &*self.clock, &request, &walk, Some(&reprice)).await?;
+        self.views.begin_order(&order_ref);
+        let views = self.views.clone();
+        let cancel_ref = order_ref.clone();
+        let abort = move || views.cancel_requested(&cancel_ref);
+        let driven = drive_order_until(
+            &*self.broker,
+            &*self.clock,
+            &request,
+            &walk,
+            Some(&reprice),
+            Some(&abort),
+        )
+        .await;
+        self.views.end_order(&order_ref);
+        let driven = driven?;
         self.journal_end(
             &order_ref,
             super::outcome_name(&driven.end),
@@ -252,6 +272,7 @@ impl Trader {
         state.realised_today += realised;
         if closed {
             state.unrealised.remove(&held.entry_ref);
+            state.marks.remove(&held.entry_ref);
             self.broker.set_pinned(long_id, false);
             self.broker.set_pinned(short_id, false);
         }

@@ -11,6 +11,7 @@
 mod book;
 mod entry;
 mod exit;
+mod positions_view;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use crate::control::KillSwitch;
 use crate::cycle_loop::CycleContext;
 use crate::events::EventBus;
 use crate::risk::{AccountState, Exposure, IvBreakers};
+use crate::views::TradingViews;
 
 /// What the trader keeps between cycles.
 #[derive(Debug, Default)]
@@ -47,6 +49,8 @@ struct TraderState {
     last_refusal: HashMap<String, String>,
     /// The legs found not to pair with the journal's spreads, last look.
     mismatched_legs: Vec<crate::recovery::LegMismatch>,
+    /// Each held spread's last mark, by entry ref.
+    marks: HashMap<String, positions_view::Mark>,
 }
 
 /// Runs decision cycles against a broker.
@@ -59,6 +63,8 @@ pub struct Trader {
     /// Engaged: no entry is considered and a working entry order is
     /// cancelled at once.
     kill_switch: Arc<KillSwitch>,
+    /// What the operator sees of scans, positions and working orders.
+    views: Arc<TradingViews>,
     state: Mutex<TraderState>,
 }
 
@@ -81,6 +87,7 @@ impl Trader {
             events,
             journal,
             kill_switch: Arc::new(KillSwitch::default()),
+            views: Arc::new(TradingViews::new()),
             state: Mutex::new(TraderState::default()),
         }
     }
@@ -89,6 +96,17 @@ impl Trader {
     pub fn with_kill_switch(mut self, kill_switch: Arc<KillSwitch>) -> Self {
         self.kill_switch = kill_switch;
         self
+    }
+
+    /// Shows its scans, positions and working orders here (the admin
+    /// API's) instead of in views of its own.
+    pub fn with_views(mut self, views: Arc<TradingViews>) -> Self {
+        self.views = views;
+        self
+    }
+
+    pub fn views(&self) -> &Arc<TradingViews> {
+        &self.views
     }
 
     /// Takes up the spreads the journal holds open (after a restart, once
@@ -190,9 +208,13 @@ impl Trader {
         if crate::market_hours::regular_session(ctx.now) {
             self.manage_exits(ctx, today).await;
         }
-        if !ctx.session_active {
-            return;
+        if ctx.session_active {
+            self.consider_entries(ctx, today).await;
         }
+        self.show_positions(ctx, today).await;
+    }
+
+    async fn consider_entries(&self, ctx: &CycleContext, today: NaiveDate) {
         for symbol in &ctx.config.trading.universe {
             if let Err(e) = self.consider_entry(ctx, today, symbol).await {
                 warn!(%symbol, error = %e, "entry step failed");

@@ -5,6 +5,7 @@ pub mod control;
 pub mod events;
 pub mod health;
 pub mod status;
+pub mod trading;
 
 use axum::Json;
 use axum::extract::State;

@@ -1,0 +1,221 @@
+//! What the trader shows the operator between events: the latest scan of
+//! each underlying (every ranked row and the filter funnel), the held
+//! spreads at their last marks with their stop and target levels, and the
+//! orders it is driving right now, which the operator may ask to cancel.
+//!
+//! The trader writes these as it works; the admin API reads them. Reads
+//! take a short lock and clone an `Arc`, so a reader never waits for a
+//! decision cycle and a cycle never waits for a reader.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::Value as Json;
+
+/// One ranked spread of a scan, per share, as the scanner printed it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanRowView {
+    pub rank: usize,
+    pub underlying: String,
+    pub kind: &'static str,
+    pub expiry: NaiveDate,
+    pub dte: i64,
+    pub long_strike: f64,
+    pub short_strike: f64,
+    pub width: f64,
+    pub price: f64,
+    pub natural: f64,
+    pub max_profit: f64,
+    pub max_loss: f64,
+    pub breakeven: f64,
+    pub pop: f64,
+    pub ev: f64,
+    pub score: f64,
+}
+
+/// The latest scan of one underlying.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanView {
+    pub underlying: String,
+    pub at: DateTime<Utc>,
+    pub kinds: Vec<&'static str>,
+    pub quote_requests: usize,
+    pub candidates: u64,
+    /// Per kind: candidates, removed by each filter (by name), passed, kept.
+    pub funnel: Json,
+    pub results: Vec<ScanRowView>,
+}
+
+/// A held spread at its last mark. Prices are per share; P&L in account
+/// currency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PositionView {
+    pub entry_ref: String,
+    pub underlying: String,
+    pub kind: &'static str,
+    pub expiry: NaiveDate,
+    pub dte: i64,
+    pub long_strike: Decimal,
+    pub short_strike: Decimal,
+    pub quantity: u32,
+    /// Opened for a credit (else a debit).
+    pub credit: bool,
+    pub entry_price: Option<Decimal>,
+    pub opened_at: DateTime<Utc>,
+    /// The underlying when the spread was opened.
+    pub entry_underlying: f64,
+    /// The net per share closing would fetch or cost, at the legs' mids.
+    pub mark: Option<Decimal>,
+    pub marked_at: Option<DateTime<Utc>>,
+    pub underlying_last: Option<f64>,
+    pub unrealised_pnl: Option<Decimal>,
+    /// Entry commissions so far.
+    pub realised_pnl: Decimal,
+    /// The underlying price at which the ATR stop closes it.
+    pub stop_underlying: f64,
+    /// The mark at which the profit target closes it.
+    pub target_price: Option<Decimal>,
+    /// Open P&L as % of the max profit, at the mark.
+    pub profit_pct: Option<f64>,
+}
+
+/// Every held spread and the day's P&L.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PositionsView {
+    pub positions: Vec<PositionView>,
+    pub realised_today: Decimal,
+    pub unrealised: Decimal,
+    /// When the trader last wrote this.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Why an operator's cancel was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CancelRefused {
+    #[error("`{0}` is not an order this engine is working")]
+    NotWorking(String),
+}
+
+/// Shared between the trader (writes) and the admin API (reads, cancels).
+#[derive(Debug, Default)]
+pub struct TradingViews {
+    scans: RwLock<BTreeMap<String, Arc<ScanView>>>,
+    positions: RwLock<Arc<PositionsView>>,
+    /// Orders being driven now, by reference: has a cancel been asked?
+    driving: Mutex<HashMap<String, bool>>,
+}
+
+impl TradingViews {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn record_scan(&self, scan: ScanView) {
+        let mut scans = self.scans.write().unwrap_or_else(|e| e.into_inner());
+        scans.insert(scan.underlying.clone(), Arc::new(scan));
+    }
+
+    /// The latest scan of each underlying, by underlying.
+    pub fn latest_scans(&self) -> Vec<Arc<ScanView>> {
+        let scans = self.scans.read().unwrap_or_else(|e| e.into_inner());
+        scans.values().cloned().collect()
+    }
+
+    pub fn set_positions(&self, view: PositionsView) {
+        *self.positions.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(view);
+    }
+
+    pub fn positions(&self) -> Arc<PositionsView> {
+        self.positions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The trader starts driving `order_ref`; until [`Self::end_order`]
+    /// an operator may cancel it.
+    pub fn begin_order(&self, order_ref: &str) {
+        self.driving_map().insert(order_ref.to_string(), false);
+    }
+
+    pub fn end_order(&self, order_ref: &str) {
+        self.driving_map().remove(order_ref);
+    }
+
+    /// An operator asks for `order_ref` to be cancelled; the driver
+    /// cancels it at its next turn (within milliseconds).
+    pub fn request_cancel(&self, order_ref: &str) -> Result<(), CancelRefused> {
+        match self.driving_map().get_mut(order_ref) {
+            Some(asked) => {
+                *asked = true;
+                Ok(())
+            }
+            None => Err(CancelRefused::NotWorking(order_ref.to_string())),
+        }
+    }
+
+    /// Has an operator asked to cancel `order_ref`?
+    pub fn cancel_requested(&self, order_ref: &str) -> bool {
+        self.driving_map().get(order_ref).copied().unwrap_or(false)
+    }
+
+    /// The orders being driven now.
+    pub fn working_orders(&self) -> Vec<String> {
+        let mut refs: Vec<String> = self.driving_map().keys().cloned().collect();
+        refs.sort();
+        refs
+    }
+
+    fn driving_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
+        self.driving.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_driven_order_can_be_cancelled_and_only_while_driven() {
+        let views = TradingViews::new();
+        assert_eq!(
+            views.request_cancel("vs-1"),
+            Err(CancelRefused::NotWorking("vs-1".into()))
+        );
+        views.begin_order("vs-1");
+        assert!(!views.cancel_requested("vs-1"));
+        assert_eq!(views.working_orders(), vec!["vs-1".to_string()]);
+        views.request_cancel("vs-1").unwrap();
+        assert!(views.cancel_requested("vs-1"));
+        views.end_order("vs-1");
+        assert!(!views.cancel_requested("vs-1"));
+        assert!(views.request_cancel("vs-1").is_err());
+        assert!(views.working_orders().is_empty());
+    }
+
+    #[test]
+    fn the_latest_scan_of_each_underlying_replaces_the_last() {
+        let views = TradingViews::new();
+        let scan = |u: &str, n: u64| ScanView {
+            underlying: u.into(),
+            at: DateTime::<Utc>::from_timestamp(n as i64, 0).unwrap(),
+            kinds: vec!["bull_call"],
+            quote_requests: 1,
+            candidates: n,
+            funnel: Json::Null,
+            results: vec![],
+        };
+        views.record_scan(scan("QQQ", 1));
+        views.record_scan(scan("IWM", 2));
+        views.record_scan(scan("QQQ", 3));
+        let latest = views.latest_scans();
+        let got: Vec<_> = latest
+            .iter()
+            .map(|s| (s.underlying.as_str(), s.candidates))
+            .collect();
+        assert_eq!(got, vec![("IWM", 2), ("QQQ", 3)]);
+    }
+}
