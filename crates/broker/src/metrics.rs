@@ -2,6 +2,8 @@
 //! admin server can export them however it likes (no global recorder here).
 //! [`BrokerMetrics::snapshot`] reads them all at once for export and tests.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -35,6 +37,10 @@ pub struct BrokerMetrics {
     events_published: AtomicU64,
     gateway_errors: AtomicU64,
     pacing_violations_reported: AtomicU64,
+    /// The gateway's API server version on the current connection (0 before).
+    server_version: AtomicI64,
+    /// Gateway errors by IB's code.
+    errors_by_code: Mutex<BTreeMap<i32, u64>>,
 }
 
 /// A consistent-enough copy of every metric at one moment.
@@ -78,6 +84,10 @@ pub struct MetricsSnapshot {
     pub gateway_errors: u64,
     /// Error 100 (message rate exceeded) seen from the gateway.
     pub pacing_violations_reported: u64,
+    /// The gateway's API server version on the last connection (0 before).
+    pub server_version: i64,
+    /// Gateway errors by IB's code.
+    pub errors_by_code: BTreeMap<i32, u64>,
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -138,7 +148,9 @@ impl BrokerMetrics {
         self.ready.store(ready, Ordering::Relaxed);
     }
 
-    pub(crate) fn connected(&self) {
+    pub(crate) fn connected(&self, server_version: i32) {
+        self.server_version
+            .store(i64::from(server_version), Ordering::Relaxed);
         self.connects.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -173,6 +185,12 @@ impl BrokerMetrics {
 
     pub(crate) fn gateway_error(&self, code: i32) {
         self.gateway_errors.fetch_add(1, Ordering::Relaxed);
+        *self
+            .errors_by_code
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(code)
+            .or_default() += 1;
         if code == 100 {
             self.pacing_violations_reported
                 .fetch_add(1, Ordering::Relaxed);
@@ -215,6 +233,12 @@ impl BrokerMetrics {
             events_published: self.events_published.load(r),
             gateway_errors: self.gateway_errors.load(r),
             pacing_violations_reported: self.pacing_violations_reported.load(r),
+            server_version: self.server_version.load(r),
+            errors_by_code: self
+                .errors_by_code
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }

@@ -356,7 +356,7 @@ async fn watchdog(inner: Arc<Inner>) {
             }
         };
         let client = Arc::new(client);
-        inner.metrics.connected();
+        inner.metrics.connected(client.server_version());
         inner.set_state(ConnectionState::Connected);
         inner.publish(BrokerEvent::Connection(ConnectionEvent::Connected));
         match serve_connection(

@@ -54,6 +54,30 @@ fn wait_for(
     false
 }
 
+/// `GET path` on the admin server with the token: status and body.
+fn get_text(admin: &str, token: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(admin).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {admin}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (
+        head.split(' ').nth(1).unwrap().parse().unwrap(),
+        body.to_string(),
+    )
+}
+
+/// The value of an unlabelled sample in a Prometheus text exposition.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
 /// `GET path` on the admin server with the token: status and JSON body.
 fn get(admin: &str, token: &str, path: &str) -> (u16, serde_json::Value) {
     use std::io::{Read, Write};
@@ -170,6 +194,36 @@ fn a_fresh_demo_trades_within_two_minutes_and_resumes_after_a_restart() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // The status bar's gateway, and the metrics of the link and the trader.
+    let (_, status) = get(&admin, token, "/api/v1/status");
+    assert_eq!(status["gateway"]["connected"], true, "{status}");
+    assert!(
+        status["gateway"]["server_version"].as_i64().unwrap() >= 100,
+        "{status}"
+    );
+    let (code, metrics) = get_text(&admin, token, "/metrics");
+    assert_eq!(code, 200);
+    assert_eq!(
+        sample(&metrics, "vspread_gateway_connected"),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert!(
+        sample(&metrics, "vspread_market_data_lines_active").unwrap() > 0.0,
+        "{metrics}"
+    );
+    assert!(
+        sample(&metrics, "vspread_scans_total").unwrap() > 0.0,
+        "{metrics}"
+    );
+    assert!(
+        sample(&metrics, "vspread_scan_duration_seconds_count").unwrap() > 0.0,
+        "{metrics}"
+    );
+    assert!(
+        sample(&metrics, "vspread_order_execution_seconds_count").unwrap() > 0.0,
+        "{metrics}"
+    );
     stop(child);
     assert!(
         data.join("sim-state.json").exists(),

@@ -47,6 +47,9 @@ pub struct ScanView {
     /// Per kind: candidates, removed by each filter (by name), passed, kept.
     pub funnel: Json,
     pub results: Vec<ScanRowView>,
+    /// The best candidates removed by `min_pop` or `min_score`, each with
+    /// the threshold it missed.
+    pub top_rejected: Vec<Json>,
 }
 
 /// A held spread at its last mark. Prices are per share; P&L in account
@@ -207,6 +210,7 @@ mod tests {
             candidates: n,
             funnel: Json::Null,
             results: vec![],
+            top_rejected: vec![],
         };
         views.record_scan(scan("QQQ", 1));
         views.record_scan(scan("IWM", 2));

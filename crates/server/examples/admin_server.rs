@@ -67,6 +67,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }),
         views: Arc::new(vspread_engine::views::TradingViews::new()),
         journal,
+        clock: Arc::new(vspread_core::clock::SystemClock),
+        gateway: None,
         started_at: Instant::now(),
     };
     let listener = tokio::net::TcpListener::bind(&listen).await?;

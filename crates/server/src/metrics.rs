@@ -1,8 +1,14 @@
 //! Prometheus metrics of the admin server and the parts it can see. The
 //! registry belongs to the server instance (no process-wide recorder), so
 //! tests build as many apps as they like.
+//!
+//! The broker layer and the trader keep their own counters and views; a
+//! scrape copies them in ([`Metrics::observe`]) and folds the events
+//! published since the last scrape into histograms (order execution time,
+//! scan duration), so nothing here runs between scrapes.
 
-use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -28,6 +34,95 @@ pub struct ResultLabels {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PriorityLabels {
+    pub priority: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabels {
+    pub code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OrderLabels {
+    pub purpose: String,
+    pub outcome: String,
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// What the broker layer and the trader say, copied in at each scrape.
+#[derive(Debug)]
+pub struct LinkMetrics {
+    pub gateway_connected: Gauge,
+    pub gateway_connection_state: Gauge,
+    pub gateway_server_version: Gauge,
+    pub gateway_connects: Counter,
+    pub gateway_disconnects: Counter,
+    pub gateway_errors: Family<CodeLabels, Counter>,
+    pub lines_active: Gauge,
+    pub lines_pinned: Gauge,
+    pub lines_max: Gauge,
+    pub lines_usage_ratio: FloatGauge,
+    pub lines_evicted: Counter,
+    pub lines_refused: Counter,
+    pub request_queue_depth: Family<PriorityLabels, Gauge>,
+    pub request_throttle_events: Counter,
+    pub positions_open: Gauge,
+    pub pnl_realised_today: FloatGauge,
+    pub pnl_unrealised: FloatGauge,
+    pub orders_ended: Family<OrderLabels, Counter>,
+    pub order_execution_seconds: Histogram,
+    pub scans: Counter,
+    pub scan_duration_seconds: Histogram,
+    pub scan_candidates: Gauge,
+    /// The last event folded in.
+    folded_seq: Mutex<u64>,
+}
+
+impl LinkMetrics {
+    fn new() -> Self {
+        Self {
+            gateway_connected: Gauge::default(),
+            gateway_connection_state: Gauge::default(),
+            gateway_server_version: Gauge::default(),
+            gateway_connects: Counter::default(),
+            gateway_disconnects: Counter::default(),
+            gateway_errors: Family::default(),
+            lines_active: Gauge::default(),
+            lines_pinned: Gauge::default(),
+            lines_max: Gauge::default(),
+            lines_usage_ratio: FloatGauge::default(),
+            lines_evicted: Counter::default(),
+            lines_refused: Counter::default(),
+            request_queue_depth: Family::default(),
+            request_throttle_events: Counter::default(),
+            positions_open: Gauge::default(),
+            pnl_realised_today: FloatGauge::default(),
+            pnl_unrealised: FloatGauge::default(),
+            orders_ended: Family::default(),
+            order_execution_seconds: Histogram::new([
+                0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+            ]),
+            scans: Counter::default(),
+            scan_duration_seconds: Histogram::new([
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            scan_candidates: Gauge::default(),
+            folded_seq: Mutex::new(0),
+        }
+    }
+}
+
+/// Raises a counter to a total kept elsewhere.
+fn raise_to(counter: &Counter, total: u64) {
+    let now = counter.get();
+    if total > now {
+        counter.inc_by(total - now);
+    }
+}
+
 /// Every metric the server exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -39,6 +134,7 @@ pub struct Metrics {
     pub config_apply_interruption_seconds: Histogram,
     pub config_reload_errors: Counter,
     pub events_published: Counter,
+    pub link: LinkMetrics,
 }
 
 impl Default for Metrics {
@@ -94,8 +190,11 @@ impl Metrics {
             "Events published on the engine's event stream",
             events_published.clone(),
         );
+        let link = LinkMetrics::new();
+        register_link(&mut registry, &link);
         Self {
             registry,
+            link,
             http_requests,
             engine_paused,
             config_generation,
@@ -103,6 +202,84 @@ impl Metrics {
             config_apply_interruption_seconds,
             config_reload_errors,
             events_published,
+        }
+    }
+
+    /// Copies in the gateway link's counters, the trader's positions and
+    /// P&L, and folds the events since the last scrape.
+    pub fn observe(&self, state: &AppState) {
+        let link = &self.link;
+        if let Some(g) = &state.gateway {
+            let m = g.metrics.snapshot();
+            link.gateway_connected.set(i64::from(m.ready));
+            link.gateway_connection_state.set(m.connection_state);
+            link.gateway_server_version.set(m.server_version);
+            raise_to(&link.gateway_connects, m.connects);
+            raise_to(&link.gateway_disconnects, m.disconnects);
+            for (code, n) in &m.errors_by_code {
+                raise_to(
+                    &link.gateway_errors.get_or_create(&CodeLabels {
+                        code: code.to_string(),
+                    }),
+                    *n,
+                );
+            }
+            let max = state.live.current().config.market_data.max_lines;
+            link.lines_active.set(m.lines_active);
+            link.lines_pinned.set(m.lines_pinned);
+            link.lines_max.set(max);
+            link.lines_usage_ratio
+                .set(m.lines_active as f64 / max.max(1) as f64);
+            raise_to(&link.lines_evicted, m.lines_evicted);
+            raise_to(&link.lines_refused, m.lines_refused);
+            for p in vspread_broker::pacing::Priority::ALL {
+                link.request_queue_depth
+                    .get_or_create(&PriorityLabels {
+                        priority: p.name().replace(' ', "_"),
+                    })
+                    .set(m.queue_depth[p.index()]);
+            }
+            raise_to(&link.request_throttle_events, m.throttle_events);
+        }
+        let positions = state.views.positions();
+        link.positions_open.set(positions.positions.len() as i64);
+        let f = |d: rust_decimal::Decimal| d.to_string().parse::<f64>().unwrap_or(0.0);
+        link.pnl_realised_today.set(f(positions.realised_today));
+        link.pnl_unrealised.set(f(positions.unrealised));
+        self.fold_events(&state.events);
+    }
+
+    fn fold_events(&self, events: &vspread_engine::events::EventBus) {
+        let link = &self.link;
+        let mut folded = link.folded_seq.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let batch = events.since(*folded, 1000);
+            let Some(last) = batch.last() else { break };
+            *folded = last.seq;
+            for e in &batch {
+                match e.kind.as_str() {
+                    "order.ended" => {
+                        let purpose = e.data["purpose"].as_str().unwrap_or("entry").to_string();
+                        let outcome = e.data["end"].as_str().unwrap_or("unknown").to_lowercase();
+                        link.orders_ended
+                            .get_or_create(&OrderLabels { purpose, outcome })
+                            .inc();
+                        if let Some(ms) = e.data["execution_ms"].as_f64() {
+                            link.order_execution_seconds.observe(ms / 1e3);
+                        }
+                    }
+                    "scan.completed" => {
+                        link.scans.inc();
+                        if let Some(ms) = e.data["duration_ms"].as_f64() {
+                            link.scan_duration_seconds.observe(ms / 1e3);
+                        }
+                        if let Some(n) = e.data["candidates"].as_i64() {
+                            link.scan_candidates.set(n);
+                        }
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 
@@ -129,6 +306,9 @@ pub async fn count_requests(State(state): State<AppState>, req: Request, next: N
     let response = next.run(req).await;
     let route = if response.status() == axum::http::StatusCode::NOT_FOUND {
         "unmatched".to_string()
+    } else if path.starts_with("/api/v1/orders/") && path.ends_with("/cancel") {
+        // One label for every order's cancel.
+        "/api/v1/orders/{order_ref}/cancel".to_string()
     } else {
         path
     };
@@ -142,4 +322,113 @@ pub async fn count_requests(State(state): State<AppState>, req: Request, next: N
         })
         .inc();
     response
+}
+
+fn register_link(registry: &mut Registry, link: &LinkMetrics) {
+    registry.register(
+        "gateway_connected",
+        "1 while the gateway answers requests, else 0",
+        link.gateway_connected.clone(),
+    );
+    registry.register(
+        "gateway_connection_state",
+        "0 disconnected, 1 connecting, 2 connected, 3 ready, 4 TWS lost IB, 5 backing off",
+        link.gateway_connection_state.clone(),
+    );
+    registry.register(
+        "gateway_server_version",
+        "API server version negotiated with the gateway",
+        link.gateway_server_version.clone(),
+    );
+    registry.register(
+        "gateway_connects",
+        "Connections made to the gateway",
+        link.gateway_connects.clone(),
+    );
+    registry.register(
+        "gateway_disconnects",
+        "Connections lost",
+        link.gateway_disconnects.clone(),
+    );
+    registry.register(
+        "gateway_errors",
+        "Errors the gateway sent, by IB error code",
+        link.gateway_errors.clone(),
+    );
+    registry.register(
+        "market_data_lines_active",
+        "Market data subscriptions held",
+        link.lines_active.clone(),
+    );
+    registry.register(
+        "market_data_lines_pinned",
+        "Subscriptions pinned (legs of held spreads and working orders)",
+        link.lines_pinned.clone(),
+    );
+    registry.register(
+        "market_data_lines_max",
+        "The line budget (market_data.max_lines)",
+        link.lines_max.clone(),
+    );
+    registry.register(
+        "market_data_lines_usage_ratio",
+        "Lines held over the budget",
+        link.lines_usage_ratio.clone(),
+    );
+    registry.register(
+        "market_data_lines_evicted",
+        "Least recently used lines evicted to make room",
+        link.lines_evicted.clone(),
+    );
+    registry.register(
+        "market_data_lines_refused",
+        "Subscriptions refused because every line was pinned",
+        link.lines_refused.clone(),
+    );
+    registry.register(
+        "request_queue_depth",
+        "Requests waiting for a pacing token, by priority",
+        link.request_queue_depth.clone(),
+    );
+    registry.register(
+        "request_throttle_events",
+        "Times the request pacer had to wait for a token",
+        link.request_throttle_events.clone(),
+    );
+    registry.register(
+        "positions_open",
+        "Spreads held",
+        link.positions_open.clone(),
+    );
+    registry.register(
+        "pnl_realised_today",
+        "Realised P&L of the New York day, after commissions",
+        link.pnl_realised_today.clone(),
+    );
+    registry.register(
+        "pnl_unrealised",
+        "Unrealised P&L of the held spreads at their last marks",
+        link.pnl_unrealised.clone(),
+    );
+    registry.register(
+        "orders_ended",
+        "Orders ended, by purpose and outcome",
+        link.orders_ended.clone(),
+    );
+    registry.register(
+        "order_execution_seconds",
+        "From an order's placement to its end, on the engine's clock",
+        link.order_execution_seconds.clone(),
+    );
+    registry.register("scans", "Chain scans completed", link.scans.clone());
+    registry.register(
+        "scan_duration_seconds",
+        "One underlying's chain acquisition and scan, wall time",
+        link.scan_duration_seconds.clone(),
+    );
+    registry.register(
+        "scan_candidates",
+        "Candidate pairs of the last scan",
+        link.scan_candidates.clone(),
+    );
 }

@@ -296,7 +296,8 @@ fn trading_components(c: &mut Map<String, Json>) {
             "kinds": { "type": "array", "items": { "type": "string" } },
             "quote_requests": { "type": "integer" }, "candidates": { "type": "integer" },
             "funnel": { "type": "object", "description": "Per kind: candidates, removed (by filter name), passed, kept" },
-            "results": { "type": "array", "items": row } } } } } }));
+            "results": { "type": "array", "items": row },
+            "top_rejected": { "type": "array", "description": "The best candidates removed by min_pop or min_score, with removed_by and threshold", "items": { "type": "object" } } } } } } }));
     c.insert("Positions".into(), json!({ "type": "object", "required": ["positions"], "properties": {
         "positions": { "type": "array", "items": { "type": "object", "properties": {
             "entry_ref": { "type": "string" }, "underlying": { "type": "string" },

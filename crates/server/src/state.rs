@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use vspread_broker::BrokerMetrics;
+use vspread_core::clock::Clock;
 use vspread_core::journal::Journal;
 use vspread_engine::config_service::ConfigService;
 use vspread_engine::control::ControlPlane;
@@ -27,6 +29,11 @@ pub struct AppState {
     pub views: Arc<TradingViews>,
     /// Orders, fills and trades, durably.
     pub journal: Arc<dyn Journal>,
+    /// The engine's clock (the simulator's in the demo): the trading
+    /// window is judged by it.
+    pub clock: Arc<dyn Clock>,
+    /// The broker layer's link to the gateway, when there is one.
+    pub gateway: Option<GatewayLink>,
     pub started_at: Instant,
 }
 
@@ -36,4 +43,11 @@ impl std::fmt::Debug for AppState {
             .field("started_at", &self.started_at)
             .finish_non_exhaustive()
     }
+}
+
+/// The gateway the broker layer talks to, and its live counters.
+#[derive(Debug, Clone)]
+pub struct GatewayLink {
+    pub address: String,
+    pub metrics: Arc<BrokerMetrics>,
 }

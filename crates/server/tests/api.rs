@@ -53,6 +53,8 @@ fn fixture() -> Fixture {
         config,
         views: views.clone(),
         journal: journal.clone(),
+        clock: Arc::new(vspread_core::clock::SystemClock),
+        gateway: None,
         started_at: Instant::now(),
     };
     Fixture {
@@ -594,6 +596,7 @@ mod trading {
                 ev: 0.12,
                 score: 0.4,
             }],
+            top_rejected: vec![json!({ "kind": "bull_call", "removed_by": "min_pop" })],
         });
         let (_, _, body) = call(
             &f.state,
@@ -843,4 +846,54 @@ mod trading {
         assert_eq!(trades[0]["entry_price"], "2.1");
         assert_eq!(body["realised_total"], "80.00");
     }
+}
+
+#[tokio::test]
+async fn metrics_fold_orders_scans_positions_and_pnl() {
+    let f = fixture();
+    f.state.events.publish(
+        "order.ended",
+        "an entry filled",
+        json!({ "purpose": "entry", "end": "Filled", "execution_ms": 1500 }),
+    );
+    f.state.events.publish(
+        "order.ended",
+        "an exit timed out",
+        json!({ "purpose": "exit", "end": "TimedOut", "execution_ms": 90000 }),
+    );
+    f.state.events.publish(
+        "scan.completed",
+        "QQQ scanned",
+        json!({ "candidates": 1234, "duration_ms": 42.0 }),
+    );
+    f.state
+        .views
+        .set_positions(vspread_engine::views::PositionsView {
+            positions: vec![],
+            realised_today: "-12.50".parse().unwrap(),
+            unrealised: "40".parse().unwrap(),
+            updated_at: None,
+        });
+    let text = |body: Value| body.as_str().unwrap().to_string();
+    let (s, _, body) = call(&f.state, "GET", "/metrics", None, None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let m = text(body);
+    for line in [
+        "vspread_orders_ended_total{purpose=\"entry\",outcome=\"filled\"} 1",
+        "vspread_orders_ended_total{purpose=\"exit\",outcome=\"timedout\"} 1",
+        "vspread_order_execution_seconds_count 2",
+        "vspread_order_execution_seconds_sum 91.5",
+        "vspread_scans_total 1",
+        "vspread_scan_candidates 1234",
+        "vspread_scan_duration_seconds_sum 0.042",
+        "vspread_positions_open 0",
+        "vspread_pnl_realised_today -12.5",
+        "vspread_pnl_unrealised 40.0",
+        "vspread_engine_paused 0",
+    ] {
+        assert!(m.lines().any(|l| l == line), "{line} missing in:\n{m}");
+    }
+    // A second scrape folds only what is new.
+    let (_, _, body) = call(&f.state, "GET", "/metrics", None, None, None).await;
+    assert!(text(body).lines().any(|l| l == "vspread_scans_total 1"));
 }

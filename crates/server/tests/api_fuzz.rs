@@ -60,6 +60,8 @@ async fn no_generated_request_gets_a_server_error() {
         }),
         views: Arc::new(vspread_engine::views::TradingViews::new()),
         journal: Arc::new(vspread_journal::SqliteJournal::open_in(dir.path()).unwrap()),
+        clock: Arc::new(vspread_core::clock::SystemClock),
+        gateway: None,
         started_at: Instant::now(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

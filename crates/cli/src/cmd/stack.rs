@@ -24,7 +24,7 @@ use vspread_engine::recovery::recover;
 use vspread_engine::trader::Trader;
 use vspread_engine::views::TradingViews;
 use vspread_journal::SqliteJournal;
-use vspread_server::{AppState, Auth, Metrics, serve};
+use vspread_server::{AppState, Auth, GatewayLink, Metrics, serve};
 
 /// What differs between a live session and the demo.
 pub struct StackOptions {
@@ -74,6 +74,7 @@ pub async fn run_stack(
         settings.address = gateway;
     }
     tracing::info!(gateway = %settings.address, client_id = settings.client_id, "connecting to the gateway");
+    let gateway_address = settings.address.clone();
     let broker = Arc::new(IbBroker::start(settings));
     if let Err(e) = broker.wait_ready(options.ready_wait).await {
         tracing::warn!(error = %e, "the gateway is not answering yet; the watchdog keeps trying");
@@ -133,6 +134,11 @@ pub async fn run_stack(
         }),
         views: views.clone(),
         journal: journal.clone(),
+        clock: clock.clone(),
+        gateway: Some(GatewayLink {
+            address: gateway_address,
+            metrics: broker.metrics(),
+        }),
         started_at: Instant::now(),
     };
     let listener = tokio::net::TcpListener::bind(&server_config.listen)

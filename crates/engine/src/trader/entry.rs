@@ -225,6 +225,7 @@ impl Trader {
             delta: config.market_data.model_delta_margin,
             ratio: config.market_data.model_ratio_margin,
         };
+        let scan_started = std::time::Instant::now();
         let plan = plan_chain(&params, &model, &kinds, &scanner, margins);
         let budget = usize::try_from(config.market_data.max_lines.max(2)).unwrap_or(90);
         let acquired = acquire_chain(
@@ -235,12 +236,15 @@ impl Trader {
         )
         .await?;
         let result = scan(&acquired.chain, &scanner);
+        let scan_time = scan_started.elapsed();
+        let rejected = near_misses(&acquired.chain, &scanner, NEAR_MISSES);
         self.views.record_scan(scan_view(
             symbol,
             ctx.now,
             &kinds,
             acquired.quote_requests,
             &result,
+            rejected.clone(),
         ));
         self.publish(
             "scan.completed",
@@ -256,6 +260,7 @@ impl Trader {
                 "results": result.rows.len(),
                 "candidates": result.funnel.candidates(),
                 "quote_requests": acquired.quote_requests,
+                "duration_ms": scan_time.as_secs_f64() * 1e3,
                 "naive_requests": plan.naive_requests,
                 "best": result.rows.first().map(|r| json!({
                     "kind": r.kind, "expiry": r.expiry, "long": r.long_strike,
@@ -266,6 +271,7 @@ impl Trader {
                     "short": r.short_strike, "price": r.price, "score": r.score,
                 })).collect::<Vec<_>>(),
                 "funnel": funnel_json(&result.funnel, &kinds),
+                "top_rejected": rejected,
             }),
         );
         let Some(best) = result.rows.first() else {
@@ -501,7 +507,8 @@ impl Trader {
                     "order.ended",
                     format!("{symbol}: {order_ref} {:?}, nothing filled", d.end),
                     json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", d.end),
-                            "filled": d.filled(), "steps": d.steps_taken,
+                            "filled": d.filled(), "steps": d.steps_taken, "purpose": "entry",
+                            "execution_ms": (d.ended_at - d.placed_at).num_milliseconds(),
                             "decision_latency_us": decision_latency.as_micros() as u64,
                     "journal_us": journal_time.as_micros() as u64 }),
                 );
@@ -516,7 +523,8 @@ impl Trader {
                 driven.filled()
             ),
             json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", driven.end),
-                    "filled": driven.filled(), "steps": driven.steps_taken,
+                    "filled": driven.filled(), "steps": driven.steps_taken, "purpose": "entry",
+                    "execution_ms": (driven.ended_at - driven.placed_at).num_milliseconds(),
                     "commissions": driven.fills.commissions,
                     "decision_latency_us": decision_latency.as_micros() as u64,
                     "journal_us": journal_time.as_micros() as u64 }),
@@ -578,6 +586,50 @@ impl Trader {
 /// A scan's funnel for the kinds it ran: per kind, the candidates, what each
 /// filter removed (filters that removed none left out), what passed and
 /// what was kept.
+/// How many of the best rejected candidates a scan record keeps.
+const NEAR_MISSES: usize = 5;
+
+/// The best-scoring candidates that passed every structural filter (DTE,
+/// width, open interest, leg spread, short delta, price, debit/credit to
+/// width) and were removed by the last two, `min_pop` or `min_score`: the
+/// near misses a trader looks at to see why a chain yielded what it did.
+/// Found by scanning again with those two thresholds open (a live chain
+/// scans in well under a millisecond), each labelled with the threshold it
+/// missed.
+fn near_misses(
+    chain: &vspread_analytics::scanner::Chain,
+    config: &ScannerConfig,
+    k: usize,
+) -> Vec<serde_json::Value> {
+    let wider = |n: i64| n.saturating_mul(2).saturating_add(k as i64);
+    let relaxed = ScannerConfig {
+        min_pop: 0.0,
+        min_score: f64::NEG_INFINITY,
+        top_per_underlying: wider(config.top_per_underlying),
+        max_results: wider(config.max_results),
+        ..config.clone()
+    };
+    scan(chain, &relaxed)
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let (filter, threshold) = if r.pop < config.min_pop {
+                ("min_pop", config.min_pop)
+            } else if r.score < config.min_score {
+                ("min_score", config.min_score)
+            } else {
+                return None;
+            };
+            Some(json!({
+                "kind": r.kind, "expiry": r.expiry, "long": r.long_strike,
+                "short": r.short_strike, "price": r.price, "pop": r.pop,
+                "score": r.score, "removed_by": filter, "threshold": threshold,
+            }))
+        })
+        .take(k)
+        .collect()
+}
+
 /// A scan as the operator's views show it: every ranked row.
 fn scan_view(
     symbol: &str,
@@ -585,6 +637,7 @@ fn scan_view(
     kinds: &[vspread_core::SpreadKind],
     quote_requests: usize,
     result: &vspread_analytics::scanner::ScanResult,
+    top_rejected: Vec<serde_json::Value>,
 ) -> crate::views::ScanView {
     let rows = result
         .rows
@@ -624,6 +677,7 @@ fn scan_view(
         candidates: result.funnel.candidates(),
         funnel: funnel_json(&result.funnel, kinds),
         results: rows,
+        top_rejected,
     }
 }
 
@@ -658,4 +712,45 @@ fn leg_quote(q: Option<vspread_core::broker::Quote>) -> serde_json::Value {
         serde_json::Value::Null,
         |q| json!({ "bid": q.bid, "ask": q.ask, "last": q.last }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use vspread_analytics::scanner::csv::read_chain;
+    use vspread_core::config::Config;
+
+    use super::*;
+
+    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+
+    #[test]
+    fn near_misses_are_the_best_candidates_the_last_two_filters_removed() {
+        let bytes = std::fs::read(format!("{DATA}/chain_small.csv")).unwrap();
+        let toml = std::fs::read_to_string(format!("{DATA}/scan_small.toml")).unwrap();
+        let config = Config::from_toml_str(&toml).unwrap().scanner;
+        let chain = read_chain(&bytes).unwrap().chain;
+        let kept = scan(&chain, &config);
+        let missed = near_misses(&chain, &config, 5);
+        assert_eq!(missed.len(), 5);
+        let mut last_score = f64::INFINITY;
+        for m in &missed {
+            let (pop, score) = (m["pop"].as_f64().unwrap(), m["score"].as_f64().unwrap());
+            match m["removed_by"].as_str().unwrap() {
+                "min_pop" => assert!(pop < config.min_pop, "{m}"),
+                "min_score" => {
+                    assert!(pop >= config.min_pop && score < config.min_score, "{m}")
+                }
+                other => panic!("removed by {other}"),
+            }
+            assert!(score <= last_score, "best first: {missed:?}");
+            last_score = score;
+            let same = |r: &&vspread_analytics::scanner::SpreadRow| {
+                json!(r.long_strike) == m["long"]
+                    && json!(r.short_strike) == m["short"]
+                    && json!(r.expiry) == m["expiry"]
+                    && json!(r.kind) == m["kind"]
+            };
+            assert!(!kept.rows.iter().any(|r| same(&r)), "{m} was kept");
+        }
+    }
 }

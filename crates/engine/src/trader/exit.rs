@@ -222,6 +222,7 @@ impl Trader {
             ),
             json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", driven.end),
                     "filled": driven.filled(), "purpose": "exit",
+                    "execution_ms": (driven.ended_at - driven.placed_at).num_milliseconds(),
                     "decision_latency_us": decision_latency.as_micros() as u64,
                     "journal_us": journal_time.as_micros() as u64 }),
         );

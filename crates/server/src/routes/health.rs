@@ -29,6 +29,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         .set(i64::from(state.control.state() != EngineState::Running));
     m.config_generation
         .set(state.live.current().generation as i64);
+    m.observe(&state);
     (
         [(
             header::CONTENT_TYPE,

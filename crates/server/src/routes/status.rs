@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Serialize;
 use vspread_core::config::{ConfigErrors, TradingMode};
@@ -14,6 +13,10 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Status {
     pub engine: EngineStatus,
+    /// The broker layer's link; null when the server runs without one.
+    pub gateway: Option<GatewayStatus>,
+    /// The engine's time (the simulator's in the demo).
+    pub now: String,
     #[schemars(with = "String")]
     pub mode: TradingMode,
     pub trading_window: TradingWindow,
@@ -29,6 +32,37 @@ pub struct EngineStatus {
     /// Who or what paused it.
     pub paused_by: Option<String>,
     pub paused_for_s: Option<f64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct GatewayStatus {
+    /// host:port of TWS / IB Gateway (or the simulator).
+    pub address: String,
+    /// The gateway answers requests.
+    pub connected: bool,
+    /// disconnected, connecting, connected, ready, gateway_disconnected
+    /// (TWS lost IB), backoff (waiting to reconnect).
+    pub state: String,
+    /// The API server version negotiated on the last connection.
+    pub server_version: Option<i64>,
+    pub connects: u64,
+    pub disconnects: u64,
+    /// Market data lines held and the budget.
+    pub lines_active: i64,
+    pub lines_max: i64,
+}
+
+/// The name of a [`vspread_broker`] connection state code.
+pub fn connection_state_name(code: i64) -> &'static str {
+    match code {
+        0 => "disconnected",
+        1 => "connecting",
+        2 => "connected",
+        3 => "ready",
+        4 => "gateway_disconnected",
+        5 => "backoff",
+        _ => "unknown",
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -64,6 +98,20 @@ pub async fn status(State(state): State<AppState>) -> Json<Status> {
     let config = &snap.config;
     let schedule = &config.trading_schedule;
     let paused = state.control.pause_reason();
+    let now = state.clock.now();
+    let gateway = state.gateway.as_ref().map(|g| {
+        let m = g.metrics.snapshot();
+        GatewayStatus {
+            address: g.address.clone(),
+            connected: m.ready,
+            state: connection_state_name(m.connection_state).to_string(),
+            server_version: (m.server_version > 0).then_some(m.server_version),
+            connects: m.connects,
+            disconnects: m.disconnects,
+            lines_active: m.lines_active,
+            lines_max: config.market_data.max_lines,
+        }
+    });
     Json(Status {
         engine: EngineStatus {
             state: state.control.state(),
@@ -73,10 +121,12 @@ pub async fn status(State(state): State<AppState>) -> Json<Status> {
             }),
             paused_for_s: paused.map(|(_, d)| d.as_secs_f64()),
         },
+        gateway,
+        now: now.to_rfc3339(),
         mode: config.trading.mode,
         trading_window: TradingWindow {
             schedule_enabled: schedule.enabled,
-            open: window_open(schedule, Utc::now()),
+            open: window_open(schedule, now),
             start_time_utc: schedule.start_time_utc.to_string(),
             stop_time_utc: schedule.stop_time_utc.to_string(),
         },
