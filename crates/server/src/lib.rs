@@ -46,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .route("/config/diff", post(routes::config::diff))
         .route("/config/backups", get(routes::config::backups))
         .route("/config/rollback", post(routes::config::rollback))
+        .route("/config/history", get(routes::config::history))
         .route("/control/pause", post(routes::control::pause))
         .route("/control/resume", post(routes::control::resume))
         .route("/control/kill-switch", post(routes::control::kill_switch))

@@ -117,6 +117,17 @@ const OPS: &[Op] = &[
         viewer: false,
     },
     Op {
+        method: "get",
+        path: "/config/history",
+        summary: "Config applies, rollbacks and control actions from the journal, newest first, with who, when and the changed keys (?limit=n)",
+        body: None,
+        responses: &[
+            (200, "History", Some("ConfigHistory")),
+            (400, "Bad query", ERR),
+        ],
+        viewer: true,
+    },
+    Op {
         method: "post",
         path: "/control/pause",
         summary: "Pause new scans, signals and orders (in-flight steps finish)",
@@ -266,6 +277,13 @@ fn components() -> Map<String, Json> {
             "message": { "type": "string" }, "data": {} } }
     }));
     trading_components(&mut c);
+    c.insert(
+        "ConfigHistory".into(),
+        json!({ "type": "object", "required": ["entries"], "properties": {
+        "entries": { "type": "array", "items": { "type": "object", "properties": {
+            "at": { "type": "string", "format": "date-time" }, "kind": { "type": "string" },
+            "message": { "type": "string" }, "data": {} } } } } }),
+    );
     c.insert("Error".into(), json!({
         "type": "object",
         "required": ["error"],

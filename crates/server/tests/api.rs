@@ -44,6 +44,7 @@ fn fixture() -> Fixture {
     });
     let views = Arc::new(TradingViews::new());
     let journal: Arc<dyn Journal> = Arc::new(SqliteJournal::open_in(dir.path()).unwrap());
+    events.attach_journal(journal.clone()).unwrap();
     let state = AppState {
         auth: Arc::new(Auth::new(ADMIN, Some(VIEWER.into()))),
         metrics: Arc::new(Metrics::new()),
@@ -442,6 +443,7 @@ async fn openapi_lists_every_route_with_the_config_schema() {
         "/orders",
         "/orders/{order_ref}/cancel",
         "/trades",
+        "/config/history",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} missing");
     }
@@ -896,4 +898,62 @@ async fn metrics_fold_orders_scans_positions_and_pnl() {
     // A second scrape folds only what is new.
     let (_, _, body) = call(&f.state, "GET", "/metrics", None, None, None).await;
     assert!(text(body).lines().any(|l| l == "vspread_scans_total 1"));
+}
+
+#[tokio::test]
+async fn config_history_is_read_back_from_the_journal_with_who_and_what() {
+    let f = fixture();
+    let (_, headers, mut config) =
+        call(&f.state, "GET", "/api/v1/config", Some(ADMIN), None, None).await;
+    let version = headers[header::ETAG].to_str().unwrap().to_string();
+    config["exits"]["stop_loss_atr_mult"] = json!(1.5);
+    let (s, _, body) = call(
+        &f.state,
+        "PUT",
+        "/api/v1/config",
+        Some(ADMIN),
+        Some(config),
+        Some(&version),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // The event reaches the journal on its writer thread.
+    let since = Instant::now();
+    let entries = loop {
+        let (s, _, body) = call(
+            &f.state,
+            "GET",
+            "/api/v1/config/history",
+            Some(VIEWER),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let entries = body["entries"].as_array().unwrap().clone();
+        if !entries.is_empty() || since.elapsed() > std::time::Duration::from_secs(5) {
+            break entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let applied = entries
+        .iter()
+        .find(|e| e["kind"] == "config.applied")
+        .unwrap_or_else(|| panic!("{entries:?}"));
+    assert!(!applied["data"]["who"].as_str().unwrap().is_empty());
+    assert_eq!(
+        applied["data"]["changes"][0]["path"],
+        "exits.stop_loss_atr_mult"
+    );
+    assert_eq!(applied["data"]["changes"][0]["new"], 1.5);
+    let (s, _, _) = call(
+        &f.state,
+        "GET",
+        "/api/v1/config/history?limit=0",
+        Some(VIEWER),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
 }

@@ -156,3 +156,47 @@ pub async fn rollback(
     let report = state.config.rollback(&req.id, &caller.who).await;
     respond(&state, report)
 }
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    /// At most this many, newest first (default 100, at most 1000).
+    pub limit: Option<usize>,
+}
+
+/// `GET /config/history`: config applies and rollbacks, kill switch and
+/// pause/resume, newest first, from the journal (so they survive a
+/// restart), each with who, when and the changed keys.
+pub async fn history(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
+) -> Result<Json<Json_>, AppError> {
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(AppError::BadRequest(format!(
+            "limit = {limit}: allowed 1 to 1000"
+        )));
+    }
+    let journal = state.journal.clone();
+    let events = tokio::task::spawn_blocking(move || {
+        journal.events(&vspread_core::journal::EventQuery {
+            kind_prefixes: vec!["config.".into(), "control.".into()],
+            limit,
+        })
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("journal read task: {e}")))?
+    .map_err(|e| AppError::Internal(format!("journal read: {e}")))?;
+    let entries: Vec<Json_> = events
+        .iter()
+        .rev()
+        .map(|e| {
+            json!({
+                "at": e.at,
+                "kind": e.kind,
+                "message": e.message,
+                "data": serde_json::from_str::<Json_>(&e.data).unwrap_or(Json_::Null),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "entries": entries })))
+}
