@@ -29,6 +29,7 @@ use vspread_engine::live_config::LiveConfig;
 use vspread_engine::order_recorder::spawn_order_recorder;
 use vspread_engine::schedule::SessionSwitch;
 use vspread_engine::trader::Trader;
+use vspread_engine::views::TradingViews;
 use vspread_journal::SqliteJournal;
 use vspread_sim::market::{Market, MarketConfig};
 use vspread_sim::orders::{Venue, VenueConfig};
@@ -70,6 +71,8 @@ struct Stack {
 
 struct Engine {
     control: Arc<ControlPlane>,
+    /// What the admin API reads and cancels through.
+    views: Arc<TradingViews>,
     live: Arc<LiveConfig>,
     service: ConfigService,
     /// Every cycle's context, in order.
@@ -164,6 +167,7 @@ impl Scenario {
         }
         let live = LiveConfig::load(&stack.config_path).unwrap();
         let control = Arc::new(ControlPlane::new());
+        let views = Arc::new(TradingViews::new());
         let trader = Arc::new(
             Trader::new(
                 stack.broker.clone(),
@@ -171,7 +175,8 @@ impl Scenario {
                 stack.events.clone(),
                 stack.journal.clone(),
             )
-            .with_kill_switch(control.kill_switch()),
+            .with_kill_switch(control.kill_switch())
+            .with_views(views.clone()),
         );
         let cycles = Arc::new(Mutex::new(Vec::new()));
         let looped = CycleLoop {
@@ -201,6 +206,7 @@ impl Scenario {
                 events: stack.events.clone(),
             },
             control,
+            views,
             live,
             cycles,
             task,
@@ -939,7 +945,7 @@ async fn engage_kill_switch(w: &mut Scenario) {
 async fn cancelled_within_a_second(w: &mut Scenario) {
     let seen = w.cancel_seen.take().unwrap().await.unwrap();
     let took = seen.unwrap_or_else(|| panic!("not cancelled: {}", w.sim_order()));
-    eprintln!("kill switch to cancelled at the gateway: {took:?}");
+    eprintln!("cancel asked to cancelled at the gateway: {took:?}");
     assert!(took < Duration::from_secs(1), "{took:?}");
 }
 
@@ -975,6 +981,47 @@ async fn no_entry_while_killed(w: &mut Scenario) {
         .filter(|o| o.order.created_at >= mark)
         .collect();
     assert!(late.is_empty(), "{late:#?}");
+}
+
+#[when("the operator cancels that order")]
+async fn operator_cancels(w: &mut Scenario) {
+    let sim = w.stack().sim.clone();
+    let r = w.order_ref.clone().unwrap();
+    let asked = Instant::now();
+    w.cancel_seen = Some(tokio::spawn(async move {
+        while asked.elapsed() < Duration::from_secs(10) {
+            let ledger = sim.ledger();
+            let status = ledger["orders"]
+                .as_array()
+                .and_then(|o| o.iter().find(|o| o["order_ref"] == r.as_str()))
+                .and_then(|o| o["status"].as_str().map(str::to_string));
+            if status.as_deref() == Some("Cancelled") {
+                return Some(asked.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        None
+    }));
+    // As `POST /api/v1/orders/{ref}/cancel` does.
+    let r = w.order_ref.clone().unwrap();
+    w.engine().views.request_cancel(&r).unwrap();
+    w.mark = Some(w.stack().clock.now());
+}
+
+#[then("entries go on: a later entry order is placed")]
+async fn entries_go_on(w: &mut Scenario) {
+    let mark = w.mark.unwrap();
+    let cancelled = w.order_ref.clone().unwrap();
+    w.wait("a later entry order", |w| {
+        w.entries()
+            .into_iter()
+            .find(|o| o.order.created_at >= mark && o.order.order_ref != cancelled)
+    })
+    .await;
+    assert!(
+        !w.engine().views.working_orders().contains(&cancelled),
+        "the cancelled order is no longer cancellable"
+    );
 }
 
 // ----------------------------------------------------------------- control

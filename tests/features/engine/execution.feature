@@ -49,6 +49,17 @@ Feature: Spread execution and risk
     And the journal records its end as cancelled
     And no entry is considered while the kill switch is engaged
 
+  Scenario: An operator cancels one working order and trading goes on
+    Given the engine's clock is at 15:00:00 UTC on Monday 2026-11-23
+    And the engine trades QQQ against the simulated gateway
+    And execution.max_slippage_pct is 0
+    And execution.order_timeout_s is 3600
+    When an entry order is working at the simulated gateway
+    And the operator cancels that order
+    Then the order is cancelled at the gateway within a second
+    And the journal records its end as cancelled
+    And entries go on: a later entry order is placed
+
   Scenario: A leg that no spread explains is flagged
     Given the engine's clock is at 15:00:00 UTC on Monday 2026-11-23
     And the engine trades QQQ against the simulated gateway
