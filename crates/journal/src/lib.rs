@@ -1,18 +1,29 @@
 //! vspread's journal over SQLite: one file (`journal.sqlite3` in the data
-//! directory), WAL mode, `synchronous = FULL`, so every write has reached the
-//! disk when it returns and a crash loses nothing written. This is the only
-//! crate that speaks SQL; the engine sees [`vspread_core::journal::Journal`].
+//! directory), WAL mode. This is the only crate that speaks SQL; the engine
+//! sees [`vspread_core::journal::Journal`].
+//!
+//! Durability is chosen per write. Orders, order events (fills,
+//! commissions), order ends and closures commit with `synchronous = FULL`:
+//! the log is on the disk when the write returns, so an order is durable
+//! before the broker hears of it. Narrative events commit with `NORMAL`:
+//! in the log at once, so a killed process loses none, and on the disk with
+//! the next money write's sync (or the checkpointer's); only a power loss
+//! in between could lose the last few. Their syncs would otherwise sit in
+//! front of the next order's.
 //!
 //! Writers share one connection behind a mutex (writes are small and
-//! serialised by SQLite anyway); readers such as `vspread journal` open the
-//! file read-only beside a running engine, which WAL allows.
+//! serialised by SQLite anyway). Checkpoints run on a thread of their own,
+//! with their own connection, so no write ever waits for one; readers such
+//! as `vspread journal` open the file read-only beside a running engine,
+//! which WAL allows.
 
 mod read;
 mod schema;
 mod write;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -52,6 +63,49 @@ pub(crate) fn storage(e: rusqlite::Error) -> JournalError {
 pub struct SqliteJournal {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Set on drop: the checkpointer stops.
+    closing: Arc<AtomicBool>,
+}
+
+/// How often the checkpointer folds the log into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// How a write reaches the disk (see the crate's doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// Synced before the write returns.
+    Synced,
+    /// In the log at once, synced with the next synced write.
+    Logged,
+}
+
+impl Drop for SqliteJournal {
+    fn drop(&mut self) {
+        self.closing.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Folds the log into the database every [`CHECKPOINT_EVERY`] (passive:
+/// it never blocks a writer) until `closing`.
+fn spawn_checkpointer(path: &Path, closing: Arc<AtomicBool>) {
+    let path = path.to_path_buf();
+    let spawned = std::thread::Builder::new()
+        .name("vspread-journal-checkpoint".into())
+        .spawn(move || {
+            let Ok(conn) = Connection::open(&path) else {
+                return;
+            };
+            let _ = conn.busy_timeout(Duration::from_secs(5));
+            while !closing.load(Ordering::Relaxed) {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "journal checkpoint failed");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no journal checkpointer; SQLite checkpoints on commit");
+    }
 }
 
 impl SqliteJournal {
@@ -71,9 +125,15 @@ impl SqliteJournal {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| wrap(e.into()))?;
         schema::migrate(&mut conn).map_err(wrap)?;
+        // Checkpoints are the checkpointer's, off the writers' path.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|e| wrap(e.into()))?;
+        let closing = Arc::new(AtomicBool::new(false));
+        spawn_checkpointer(path, closing.clone());
         Ok(Self {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            closing,
         })
     }
 
@@ -102,6 +162,7 @@ impl SqliteJournal {
         Ok(Self {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            closing: Arc::new(AtomicBool::new(true)),
         })
     }
 
@@ -113,6 +174,21 @@ impl SqliteJournal {
         // A panic while holding the lock leaves SQLite consistent (every
         // write is a transaction), so the connection stays usable.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The writer connection, set to commit with `durability`.
+    fn writer(
+        &self,
+        durability: Durability,
+    ) -> Result<std::sync::MutexGuard<'_, Connection>, JournalError> {
+        let conn = self.conn();
+        let level = match durability {
+            Durability::Synced => "FULL",
+            Durability::Logged => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", level)
+            .map_err(storage)?;
+        Ok(conn)
     }
 }
 
@@ -129,7 +205,7 @@ impl vspread_core::journal::Journal for SqliteJournal {
         &self,
         order: &vspread_core::journal::JournaledOrder,
     ) -> Result<(), JournalError> {
-        write::record_order(&self.conn(), order)
+        write::record_order(&*self.writer(Durability::Synced)?, order)
     }
 
     fn record_order_event(
@@ -137,7 +213,7 @@ impl vspread_core::journal::Journal for SqliteJournal {
         event: &vspread_core::broker::OrderEvent,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, JournalError> {
-        write::record_order_event(&mut self.conn(), event, at)
+        write::record_order_event(&mut *self.writer(Durability::Synced)?, event, at)
     }
 
     fn record_order_end(
@@ -145,21 +221,21 @@ impl vspread_core::journal::Journal for SqliteJournal {
         order_ref: &str,
         end: &vspread_core::journal::OrderEnd,
     ) -> Result<(), JournalError> {
-        write::record_order_end(&self.conn(), order_ref, end)
+        write::record_order_end(&*self.writer(Durability::Synced)?, order_ref, end)
     }
 
     fn record_closure(
         &self,
         closure: &vspread_core::journal::SpreadClosure,
     ) -> Result<(), JournalError> {
-        write::record_closure(&self.conn(), closure)
+        write::record_closure(&*self.writer(Durability::Synced)?, closure)
     }
 
     fn record_event(
         &self,
         event: &vspread_core::journal::JournalEvent,
     ) -> Result<(), JournalError> {
-        write::record_event(&self.conn(), event)
+        write::record_event(&*self.writer(Durability::Logged)?, event)
     }
 
     fn orders(&self) -> Result<Vec<vspread_core::journal::OrderRecord>, JournalError> {

@@ -1,4 +1,4 @@
-//! Writes: each one statement or one transaction, durable on return.
+//! Writes: each one statement or one transaction; how durable on return is the caller's choice (see the crate doc).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
