@@ -15,6 +15,14 @@ python3 -m pip install -q --disable-pip-version-check "ibapi-latest==10.51.1" "s
 python3 -c "import ibapi" # fail here, clearly, if the install did not work
 schemathesis --version
 
+log "Node.js and npm (crates/server/build.rs builds the embedded web UI with them)"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+node --version
+npm --version
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -23,3 +31,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 log "cargo test"
 cargo test --workspace --no-fail-fast
+
+log "web UI: svelte-check, eslint, vitest, then the browser tests (Debian chromium + playwright-core) against vspread demo"
+bash web/run-tests.sh

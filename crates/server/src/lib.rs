@@ -13,6 +13,7 @@ mod metrics;
 mod openapi;
 mod routes;
 mod state;
+mod ui;
 
 use std::future::Future;
 use std::time::Duration;
@@ -70,6 +71,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::metrics))
+        .merge(ui::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::count_requests,

@@ -1,0 +1,18 @@
+// `GET /events` (history) and the `/ws` live stream.
+import { session } from '../session.svelte';
+import { api, unwrap, type Schemas } from './client';
+
+export type EngineEvent = Schemas['Events'][number];
+
+/** The most recent events (the server's default page, oldest first). */
+export async function recentEvents(): Promise<EngineEvent[]> {
+  return unwrap(await api.GET('/events'));
+}
+
+/** The WebSocket address of the event stream (browsers cannot set headers, so the token goes in the query). */
+export function streamUrl(after: number | null): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const query = new URLSearchParams({ access_token: session.token ?? '' });
+  if (after !== null) query.set('after', String(after));
+  return `${scheme}//${location.host}/api/v1/ws?${query.toString()}`;
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { configSchema } from './fixture';
+import { choicesOf, fieldIndex, fieldOf, groupsOf, schemaAt } from './schema';
+import { TABS, tabOf, unplacedSections } from './tabs';
+
+describe('schema → form fields', () => {
+  it('turns the exits section into one group of typed fields with units and bounds', () => {
+    const exits = schemaAt(configSchema, 'exits');
+    expect(exits).toBeDefined();
+    const groups = groupsOf('exits', exits ?? {});
+    expect(groups.map((g) => g.path)).toEqual(['exits']);
+    const [stop, target, dte] = groups[0]?.fields ?? [];
+    expect(stop).toMatchObject({ path: 'exits.stop_loss_atr_mult', key: 'stop_loss_atr_mult', kind: 'number', unit: 'ATR' });
+    expect(stop?.schema.minimum).toBe(0.1);
+    expect(target).toMatchObject({ kind: 'number', unit: '%' });
+    expect(dte).toMatchObject({ path: 'exits.exit_dte', kind: 'integer', unit: 'days' });
+  });
+
+  it('gives nested objects their own groups, depth first', () => {
+    const groups = groupsOf('strategies', schemaAt(configSchema, 'strategies') ?? {});
+    expect(groups.map((g) => g.path)).toEqual(['strategies.high_base', 'strategies.low_base']);
+    expect(groups[0]?.fields.find((f) => f.key === 'enabled')?.kind).toBe('boolean');
+  });
+
+  it('picks widgets by type: enum select, choice lists, text lists, patterned strings', () => {
+    const index = fieldIndex(configSchema);
+    expect(index.get('ibkr.market_data_type')?.kind).toBe('enum');
+    expect(index.get('ibkr.market_data_type')?.choices?.map((c) => c.value)).toEqual(['live', 'frozen', 'delayed', 'delayed_frozen']);
+    expect(index.get('scanner.kinds')?.kind).toBe('choice-list');
+    expect(index.get('trading_schedule.days')?.choices?.map((c) => c.value)).toContain('fri');
+    expect(index.get('trading.universe')?.kind).toBe('text-list');
+    expect(index.get('trading.universe')?.item?.pattern).toBeDefined();
+    expect(index.get('trading_schedule.start_time_utc')).toMatchObject({ kind: 'string', unit: 'HH:MM UTC' });
+    expect(index.get('trading.mode')?.kind).toBe('enum');
+  });
+
+  it('reads documented enums written as oneOf of consts', () => {
+    const choices = choicesOf({ oneOf: [{ const: 'json', description: 'one object per line' }, { const: 'text' }] });
+    expect(choices).toEqual([{ value: 'json', description: 'one object per line' }, { value: 'text', description: undefined }]);
+    expect(fieldOf('logging.format', { oneOf: [{ const: 'json' }, { const: 'text' }] }).kind).toBe('enum');
+  });
+
+  it('places every section of the schema in exactly one tab', () => {
+    const sections = Object.keys(configSchema.properties ?? {});
+    expect(unplacedSections(sections)).toEqual([]);
+    for (const tab of TABS) for (const s of tab.sections) expect(sections).toContain(s);
+    const placed = TABS.flatMap((t) => t.sections);
+    expect(new Set(placed).size).toBe(placed.length);
+    expect(tabOf('trading_schedule.days').label).toBe('Schedule');
+    expect(tabOf('pacing.max_messages_per_sec').label).toBe('System');
+  });
+
+  it('indexes every leaf with its path', () => {
+    const index = fieldIndex(configSchema);
+    expect(index.get('exits.stop_loss_atr_mult')?.key).toBe('stop_loss_atr_mult');
+    expect(index.get('strategies.low_base.max_rsi')?.kind).toBe('number');
+    expect(index.has('exits')).toBe(false);
+  });
+});

@@ -1,0 +1,147 @@
+// The subset of JSON Schema (draft 2020-12) that the config schema uses, and
+// the walk that turns it into form fields: one group per object, one field
+// per leaf, each carrying what its widget and its validation need.
+
+export interface JsonSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  default?: unknown;
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  enum?: unknown[];
+  const?: unknown;
+  oneOf?: JsonSchema[];
+  anyOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  format?: string;
+  minItems?: number;
+  maxItems?: number;
+  uniqueItems?: boolean;
+  'x-unit'?: string;
+}
+
+/** The widget a leaf gets. */
+export type FieldKind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'choice-list' | 'text-list';
+
+export interface Choice {
+  value: string;
+  description?: string;
+}
+
+export interface Field {
+  /** Dotted key path, such as `exits.stop_loss_atr_mult`. */
+  path: string;
+  /** The last key, shown as the label. */
+  key: string;
+  kind: FieldKind;
+  schema: JsonSchema;
+  description?: string;
+  unit?: string;
+  /** For `enum` fields, and for `choice-list` items. */
+  choices?: Choice[];
+  /** For `text-list` fields: the schema of one item. */
+  item?: JsonSchema;
+  default?: unknown;
+}
+
+export interface FieldGroup {
+  /** Dotted path of the object, such as `strategies.high_base`. */
+  path: string;
+  description?: string;
+  fields: Field[];
+}
+
+/** The schema's types as a list (`type` may be a string or an array). */
+export function typesOf(schema: JsonSchema): string[] {
+  if (schema.type === undefined) return [];
+  return Array.isArray(schema.type) ? schema.type : [schema.type];
+}
+
+/** Allowed string values, from `enum` or from a `oneOf` of `const`s (as schemars writes documented enums). */
+export function choicesOf(schema: JsonSchema): Choice[] | undefined {
+  if (schema.enum) {
+    return schema.enum.filter((v): v is string => typeof v === 'string').map((value) => ({ value }));
+  }
+  const variants = schema.oneOf ?? schema.anyOf;
+  if (variants && variants.length > 0 && variants.every((v) => typeof v.const === 'string')) {
+    return variants.map((v) => ({ value: v.const as string, description: v.description }));
+  }
+  return undefined;
+}
+
+function isObject(schema: JsonSchema): boolean {
+  return typesOf(schema).includes('object') || schema.properties !== undefined;
+}
+
+function kindOf(schema: JsonSchema): { kind: FieldKind; choices?: Choice[]; item?: JsonSchema } {
+  const choices = choicesOf(schema);
+  if (choices) return { kind: 'enum', choices };
+  const types = typesOf(schema);
+  if (types.includes('array')) {
+    const item = schema.items ?? {};
+    const itemChoices = choicesOf(item);
+    return itemChoices ? { kind: 'choice-list', choices: itemChoices } : { kind: 'text-list', item };
+  }
+  if (types.includes('boolean')) return { kind: 'boolean' };
+  if (types.includes('integer')) return { kind: 'integer' };
+  if (types.includes('number')) return { kind: 'number' };
+  return { kind: 'string' };
+}
+
+/** The field of one leaf schema at `path`. */
+export function fieldOf(path: string, schema: JsonSchema): Field {
+  const key = path.slice(path.lastIndexOf('.') + 1);
+  return {
+    path,
+    key,
+    schema,
+    description: schema.description,
+    unit: schema['x-unit'],
+    default: schema.default,
+    ...kindOf(schema),
+  };
+}
+
+/**
+ * The groups of the object schema at `path`: its own leaves first, then one
+ * group per nested object (depth first), in schema order.
+ */
+export function groupsOf(path: string, schema: JsonSchema): FieldGroup[] {
+  const own: FieldGroup = { path, description: schema.description, fields: [] };
+  const nested: FieldGroup[] = [];
+  for (const [key, child] of Object.entries(schema.properties ?? {})) {
+    const childPath = path === '' ? key : `${path}.${key}`;
+    if (isObject(child) && child.properties) {
+      nested.push(...groupsOf(childPath, child));
+    } else {
+      own.fields.push(fieldOf(childPath, child));
+    }
+  }
+  return own.fields.length > 0 ? [own, ...nested] : nested;
+}
+
+/** The sub-schema at a dotted path, or undefined. */
+export function schemaAt(root: JsonSchema, path: string): JsonSchema | undefined {
+  let node: JsonSchema | undefined = root;
+  for (const key of path.split('.')) {
+    node = node?.properties?.[key];
+    if (!node) return undefined;
+  }
+  return node;
+}
+
+/** Every leaf field of the schema, keyed by path. */
+export function fieldIndex(root: JsonSchema): Map<string, Field> {
+  const index = new Map<string, Field>();
+  for (const group of groupsOf('', root)) {
+    for (const field of group.fields) index.set(field.path, field);
+  }
+  return index;
+}

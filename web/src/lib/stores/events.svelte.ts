@@ -1,0 +1,103 @@
+// Recent events: the history from `GET /events`, then live over the
+// WebSocket. A dropped stream reconnects by itself with `?after=<last seq>`
+// so nothing is missed or shown twice.
+
+import { recentEvents, streamUrl, type EngineEvent } from '../api/events';
+
+const KEEP = 200;
+
+export type StreamState = 'connecting' | 'live' | 'retrying' | 'stopped';
+
+/** The message as an event, when it is one (`seq`, `kind`, `message`). */
+export function asEvent(v: unknown): EngineEvent | null {
+  if (typeof v !== 'object' || v === null) return null;
+  if (!('seq' in v) || typeof v.seq !== 'number' || !('kind' in v) || typeof v.kind !== 'string') return null;
+  const at = 'at' in v && typeof v.at === 'string' ? v.at : undefined;
+  const message = 'message' in v && typeof v.message === 'string' ? v.message : '';
+  return { seq: v.seq, kind: v.kind, at, message, data: 'data' in v ? v.data : null };
+}
+
+class EventFeed {
+  /** Newest first. */
+  events = $state<EngineEvent[]>([]);
+  stream = $state<StreamState>('stopped');
+  /** Events the stream could not deliver because this client fell behind. */
+  missed = $state(0);
+  #lastSeq: number | null = null;
+  #socket: WebSocket | null = null;
+  #retry: ReturnType<typeof setTimeout> | null = null;
+  #attempt = 0;
+  /** Bumped by stop(), so a start() still awaiting its history does not connect afterwards. */
+  #run = 0;
+  #listeners = new Set<(e: EngineEvent) => void>();
+
+  /** Calls `f` for every live event; returns the unsubscribe function. */
+  onEvent(f: (e: EngineEvent) => void): () => void {
+    this.#listeners.add(f);
+    return () => this.#listeners.delete(f);
+  }
+
+  async start(): Promise<void> {
+    this.stop();
+    const run = this.#run;
+    this.stream = 'connecting';
+    try {
+      const history = await recentEvents();
+      for (const e of history) this.#add(e, false);
+    } catch {
+      // The stream below retries; the history comes with it (`after` stays null).
+    }
+    if (run === this.#run) this.#connect();
+  }
+
+  stop(): void {
+    this.#run += 1;
+    if (this.#retry !== null) clearTimeout(this.#retry);
+    this.#retry = null;
+    const socket = this.#socket;
+    this.#socket = null;
+    socket?.close();
+    this.stream = 'stopped';
+  }
+
+  #add(e: EngineEvent, live: boolean): void {
+    const seq = e.seq ?? 0;
+    if (this.#lastSeq !== null && seq <= this.#lastSeq) return;
+    this.#lastSeq = seq;
+    this.events = [e, ...this.events].slice(0, KEEP);
+    if (live) for (const f of this.#listeners) f(e);
+  }
+
+  #connect(): void {
+    const socket = new WebSocket(streamUrl(this.#lastSeq));
+    this.#socket = socket;
+    socket.onopen = () => {
+      this.#attempt = 0;
+      this.stream = 'live';
+    };
+    socket.onmessage = (m: MessageEvent) => {
+      if (typeof m.data !== 'string') return;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(m.data);
+      } catch {
+        return;
+      }
+      const e = asEvent(parsed);
+      if (e) this.#add(e, true);
+      else if (typeof parsed === 'object' && parsed !== null && 'missed' in parsed && typeof parsed.missed === 'number') {
+        this.missed += parsed.missed;
+      }
+    };
+    socket.onclose = () => {
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      this.stream = 'retrying';
+      const delay = Math.min(10_000, 500 * 2 ** this.#attempt);
+      this.#attempt += 1;
+      this.#retry = setTimeout(() => this.#connect(), delay);
+    };
+  }
+}
+
+export const feed = new EventFeed();

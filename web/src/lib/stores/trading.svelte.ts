@@ -1,0 +1,116 @@
+// The engine's trading views (scans, positions, orders, trades), kept fresh
+// two ways: the event stream says which view changed (a scan completed, an
+// order ended, a trade closed) and that view is fetched again at once; a slow
+// poll catches what no event announces (a position's marks move every cycle).
+import { ApiError } from '../api/client';
+import type { EngineEvent } from '../api/events';
+import {
+  latestScans,
+  orders as getOrders,
+  positions as getPositions,
+  trades as getTrades,
+  type LatestScans,
+  type Orders,
+  type Positions,
+  type Trades,
+} from '../api/trading';
+
+export type Resource = 'scans' | 'positions' | 'orders' | 'trades';
+
+/** The views an event makes stale. */
+export function staleAfter(kind: string): Resource[] {
+  if (kind.startsWith('scan.')) return ['scans'];
+  if (kind.startsWith('order.')) return ['orders', 'positions'];
+  if (kind.startsWith('position.') || kind.startsWith('exit.')) return ['positions', 'orders'];
+  if (kind.startsWith('trade.')) return ['trades', 'positions'];
+  if (kind.startsWith('decision.entry')) return ['orders'];
+  return [];
+}
+
+/** How often each view is polled when no event says it changed (ms). */
+const POLL: Record<Resource, number> = { scans: 5000, positions: 2000, orders: 4000, trades: 10_000 };
+/** The least time between two fetches of one view (ms): a burst of events is one fetch. */
+const MIN_GAP = 300;
+
+function messageOf(e: unknown): string {
+  if (e instanceof ApiError) return `${e.message} (HTTP ${e.status})`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+class TradingStore {
+  scans = $state.raw<LatestScans | null>(null);
+  positions = $state.raw<Positions | null>(null);
+  orders = $state.raw<Orders | null>(null);
+  trades = $state.raw<Trades | null>(null);
+  /** The last failure of each view's fetch; cleared when it answers. */
+  errors = $state<Partial<Record<Resource, string>>>({});
+  /** When each view was last fetched (ms since the epoch). */
+  fetchedAt = $state<Partial<Record<Resource, number>>>({});
+
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #pending = new Map<Resource, ReturnType<typeof setTimeout>>();
+  #last = new Map<Resource, number>();
+  #inFlight = new Set<Resource>();
+
+  start(): void {
+    this.stop();
+    for (const r of Object.keys(POLL) as Resource[]) {
+      void this.refresh(r);
+      this.#timers.push(setInterval(() => void this.refresh(r), POLL[r]));
+    }
+  }
+
+  stop(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    for (const t of this.#pending.values()) clearTimeout(t);
+    this.#pending.clear();
+  }
+
+  /** Fetches the views `event` makes stale (at most one fetch per view per MIN_GAP). */
+  onEvent(event: EngineEvent): void {
+    for (const r of staleAfter(event.kind ?? '')) this.soon(r);
+  }
+
+  soon(r: Resource): void {
+    if (this.#pending.has(r)) return;
+    const wait = Math.max(0, MIN_GAP - (Date.now() - (this.#last.get(r) ?? 0)));
+    this.#pending.set(
+      r,
+      setTimeout(() => {
+        this.#pending.delete(r);
+        void this.refresh(r);
+      }, wait),
+    );
+  }
+
+  async refresh(r: Resource): Promise<void> {
+    if (this.#inFlight.has(r)) return;
+    this.#inFlight.add(r);
+    this.#last.set(r, Date.now());
+    try {
+      switch (r) {
+        case 'scans':
+          this.scans = await latestScans();
+          break;
+        case 'positions':
+          this.positions = await getPositions();
+          break;
+        case 'orders':
+          this.orders = await getOrders();
+          break;
+        case 'trades':
+          this.trades = await getTrades();
+          break;
+      }
+      if (r in this.errors) delete this.errors[r];
+      this.fetchedAt[r] = Date.now();
+    } catch (e) {
+      this.errors[r] = messageOf(e);
+    } finally {
+      this.#inFlight.delete(r);
+    }
+  }
+}
+
+export const trading = new TradingStore();

@@ -1,0 +1,163 @@
+// What the browser tests run against: a real `vspread demo` process (the
+// whole stack on the simulated gateway, admin API and embedded UI) in a
+// fresh data directory on a port the OS picks, and Debian's chromium driven
+// by playwright-core with a fresh profile.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, '../../..');
+export const screenshotDir = resolve(here, '../../test-results/screenshots');
+
+/** The vspread binary: $VSPREAD_BIN, else the newest of debug/ and release/ in the target dir. */
+export function vspreadBinary(): string {
+  const explicit = process.env.VSPREAD_BIN;
+  if (explicit) {
+    if (!existsSync(explicit)) throw new Error(`VSPREAD_BIN=${explicit} does not exist`);
+    return explicit;
+  }
+  const target = process.env.CARGO_TARGET_DIR ?? join(repoRoot, 'target');
+  const found = ['debug', 'release']
+    .map((p) => join(target, p, 'vspread'))
+    .filter((p) => existsSync(p))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (found[0] === undefined) throw new Error(`no vspread binary in ${target}/{debug,release}: run \`cargo build -p vspread\` (or set VSPREAD_BIN)`);
+  return found[0];
+}
+
+/** A running demo, as the tests see it (serialisable: it is handed from the global setup to the test files). */
+export interface Demo {
+  url: string;
+  token: string;
+  dataDir: string;
+  configPath: string;
+  pid: number;
+}
+
+export interface RunningDemo extends Demo {
+  /** What the process printed so far (stderr and stdout). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `vspread demo` in a fresh data dir and waits for its admin server. */
+export async function startDemo(): Promise<RunningDemo> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vspread-e2e-'));
+  const child: ChildProcess = spawn(vspreadBinary(), ['demo', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
+    cwd: dataDir,
+    env: { ...process.env, VSPREAD_LOG: 'info', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`the demo's admin server did not start in 60 s:\n${output}`)), 60_000);
+    const read = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (output.length > 2_000_000) output = output.slice(-1_000_000);
+      const m = /admin server ready.*?(http:\/\/[\d.]+:\d+)/u.exec(output);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    };
+    child.stdout?.on('data', read);
+    child.stderr?.on('data', read);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`the demo exited (${code}) before its admin server was ready:\n${output}`));
+    });
+  });
+  const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  return {
+    url,
+    token,
+    dataDir,
+    configPath: join(dataDir, 'config.toml'),
+    pid: child.pid ?? -1,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((ok) => child.once('exit', ok));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((ok) => setTimeout(ok, 10_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `GET /api/v1{path}` with the demo's token: the JSON body (fails the test on a non-200). */
+export async function apiGet<T = unknown>(demo: Demo, path: string): Promise<T> {
+  const r = await fetch(`${demo.url}/api/v1${path}`, { headers: { Authorization: `Bearer ${demo.token}` } });
+  if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status} ${await r.text()}`);
+  return (await r.json()) as T;
+}
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /** Browser-side errors seen so far (uncaught exceptions, console errors). */
+  errors: string[];
+  /** A full-page screenshot in the screenshot directory; returns its path. */
+  shot(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Debian's chromium, headless, with a fresh profile; never a downloaded browser. */
+export async function openBrowser(width = 1280, height = 800): Promise<Browser> {
+  const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) throw new Error(`no chromium at ${executablePath}: apt-get install -y chromium`);
+  const profile = mkdtempSync(join(tmpdir(), 'vspread-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    viewport: { width, height },
+    colorScheme: 'dark',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  mkdirSync(screenshotDir, { recursive: true });
+  return {
+    context,
+    page,
+    errors,
+    async shot(name: string) {
+      const path = join(screenshotDir, `${name}.png`);
+      await page.screenshot({ path, fullPage: true });
+      console.log(`screenshot: ${path}`);
+      return path;
+    },
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Signs the page in with `token` (the token prompt, as a person would). */
+export async function signIn(page: Page, demo: Demo): Promise<void> {
+  await page.goto(demo.url);
+  await page.locator('#token').waitFor();
+  await page.fill('#token', demo.token);
+  await page.click('button[type=submit]');
+  await page.locator('[data-testid=status-bar]').waitFor();
+}
