@@ -133,6 +133,9 @@ impl ConfigService {
         // observe: in-flight cycles finish on the old snapshot, the new one
         // is swapped in, new cycles start on it.
         let t = Instant::now();
+        // The watcher sees the saved file at once; it must leave the swap
+        // to the pause below.
+        let applying = self.live.begin_apply();
         let saved = self.store.save(&new, expected.as_deref())?;
         let save = t.elapsed();
         let (swap, interruption) = self
@@ -143,6 +146,7 @@ impl ConfigService {
                 t.elapsed()
             })
             .await;
+        drop(applying);
         let snapshot = self.live.current();
         let mut timings = BTreeMap::new();
         timings.insert("validate", ms(validate));

@@ -51,11 +51,29 @@ pub struct ReloadError {
     pub errors: Option<ConfigErrors>,
 }
 
+/// Held by an apply between saving the file and swapping it in.
+#[derive(Debug)]
+pub struct ApplyGuard<'a> {
+    live: &'a LiveConfig,
+}
+
+impl Drop for ApplyGuard<'_> {
+    fn drop(&mut self) {
+        self.live.applying.store(false, Ordering::SeqCst);
+        if let ReloadOutcome::Applied(_) = self.live.reload_from_disk() {
+            tracing::info!("the file changed during an apply; that change is now in force");
+        }
+    }
+}
+
 /// What a reload attempt did.
 #[derive(Debug)]
 pub enum ReloadOutcome {
     /// The file's content is the running version's; nothing to do.
     Unchanged,
+    /// An apply that saved the file is swapping it in under its pause;
+    /// the file is looked at again when the apply ends.
+    Deferred,
     /// The file parsed to the same configuration (a comment changed, say):
     /// the version moved on, no key changed, subscribers were not told.
     SameConfig,
@@ -73,6 +91,9 @@ pub struct LiveConfig {
     changes: broadcast::Sender<ConfigChange>,
     /// Serialises reloads and publishes so two never interleave.
     apply_lock: std::sync::Mutex<()>,
+    /// An apply has saved (or is saving) the file and swaps it in once the
+    /// engine is paused: the watcher must not swap it in first, unpaused.
+    applying: std::sync::atomic::AtomicBool,
 }
 
 impl LiveConfig {
@@ -107,6 +128,7 @@ impl LiveConfig {
             generation: AtomicU64::new(1),
             changes,
             apply_lock: std::sync::Mutex::new(()),
+            applying: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -130,9 +152,21 @@ impl LiveConfig {
         self.last_error.load_full()
     }
 
+    /// An apply is about to save the file: reloads wait until the guard
+    /// is dropped (the apply swapped its config in, failed, or was
+    /// abandoned); the file is then read once, so an edit made meanwhile
+    /// by someone else is not missed.
+    pub fn begin_apply(&self) -> ApplyGuard<'_> {
+        self.applying.store(true, Ordering::SeqCst);
+        ApplyGuard { live: self }
+    }
+
     /// Reads the file again and applies it if it is valid and different.
     pub fn reload_from_disk(&self) -> ReloadOutcome {
         let _guard = self.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.applying.load(Ordering::SeqCst) {
+            return ReloadOutcome::Deferred;
+        }
         let bytes = match std::fs::read(&self.path) {
             Ok(b) => b,
             Err(e) => {

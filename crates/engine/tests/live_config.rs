@@ -147,3 +147,79 @@ fn readers_never_see_a_torn_config_under_concurrent_reloads() {
     assert_eq!(live.current().config.scanner.dte_min, 200);
     assert_eq!(live.current().generation, 201);
 }
+
+/// An apply saves the file, then waits for the cycle in flight before it
+/// swaps the new config in. The watcher sees the saved file at once; it
+/// must not swap it in first (unpaused), and an edit someone else makes
+/// meanwhile is still picked up once the apply ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_leaves_an_applys_file_to_the_apply() {
+    use vspread_engine::config_service::ConfigService;
+    use vspread_engine::config_store::ConfigStore;
+    use vspread_engine::control::ControlPlane;
+    use vspread_engine::events::EventBus;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, vspread_core::config::default_file_text()).unwrap();
+    let live = LiveConfig::load(&path).unwrap();
+    let _guard = watch(live.clone(), no_sighup()).unwrap();
+    let control = Arc::new(ControlPlane::new());
+    let service = Arc::new(ConfigService {
+        store: ConfigStore::new(&path),
+        live: live.clone(),
+        control: control.clone(),
+        events: Arc::new(EventBus::new(100)),
+    });
+    // A cycle in flight: the apply's pause waits for it.
+    let cycle = control.enter_cycle().await;
+    let mut new = live.current().config.as_ref().clone();
+    new.exits.stop_loss_atr_mult = 1.5;
+    let version = live.current().version.clone();
+    let applying = {
+        let service = service.clone();
+        tokio::spawn(async move { service.apply(new, &version, "test").await })
+    };
+    let saved = Instant::now();
+    while !std::fs::read_to_string(&path)
+        .unwrap()
+        .contains("stop_loss_atr_mult = 1.5")
+    {
+        assert!(
+            saved.elapsed() < Duration::from_secs(5),
+            "the apply saved nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // Long enough for the watcher to have seen and swapped the file.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        live.current().config.exits.stop_loss_atr_mult,
+        2.0,
+        "swapped in while the cycle was still in flight"
+    );
+    assert_eq!(live.current().generation, 1);
+    drop(cycle);
+    let report = applying.await.unwrap().unwrap();
+    assert!(report.engine_resumed);
+    assert_eq!(live.current().config.exits.stop_loss_atr_mult, 1.5);
+    assert_eq!(
+        live.current().generation,
+        2,
+        "swapped in once, by the apply"
+    );
+
+    // Reloads work again after the apply.
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("stop_loss_atr_mult = 1.5", "stop_loss_atr_mult = 2.5");
+    replace(&path, &text);
+    let since = Instant::now();
+    while live.current().config.exits.stop_loss_atr_mult != 2.5 {
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "no reload after the apply"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

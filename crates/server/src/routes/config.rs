@@ -75,8 +75,21 @@ pub async fn put_config(
         })
         .ok_or(AppError::PreconditionRequired)?;
     let config = parse_body(&body)?;
-    let report = state.config.apply(config, &expected, &caller.who).await;
+    let service = state.config.clone();
+    let report =
+        detached(async move { service.apply(config, &expected, &caller.who).await }).await?;
     respond(&state, report)
+}
+
+/// Runs an apply on a task of its own, so a client that goes away (or the
+/// server's request timeout) never cuts it off between saving the file and
+/// swapping the config in: it finishes either way, and its event says so.
+pub(crate) async fn detached<T: Send + 'static>(
+    apply: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::spawn(apply)
+        .await
+        .map_err(|e| AppError::Internal(format!("apply task: {e}")))
 }
 
 fn respond(
@@ -153,7 +166,8 @@ pub async fn rollback(
     body: Result<Json<RollbackRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AppError> {
     let Json(req) = body?;
-    let report = state.config.rollback(&req.id, &caller.who).await;
+    let service = state.config.clone();
+    let report = detached(async move { service.rollback(&req.id, &caller.who).await }).await?;
     respond(&state, report)
 }
 

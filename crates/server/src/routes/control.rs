@@ -74,7 +74,11 @@ pub async fn kill_switch(
     let kill_switch = state.control.kill_switch();
     let before = kill_switch.is_engaged();
     kill_switch.set(req.engaged);
-    let report = match state.config.apply(config, &snap.version, &caller.who).await {
+    let service = state.config.clone();
+    let (version, who) = (snap.version.clone(), caller.who.clone());
+    let applied =
+        super::config::detached(async move { service.apply(config, &version, &who).await }).await?;
+    let report = match applied {
         Ok(report) => report,
         Err(e) => {
             kill_switch.set(before);
