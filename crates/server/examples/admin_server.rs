@@ -1,6 +1,8 @@
 //! Serves the admin API (and the embedded UI) for one config file, with no
-//! trading engine attached: for developing the web UI and for its browser
-//! tests. The full stack is `vspread run` / `vspread demo`.
+//! trading engine attached (scans and positions stay empty; orders and
+//! trades are whatever the data directory's journal holds): for working on
+//! the config views of the web UI without a gateway. The browser tests run
+//! against the full stack, `vspread demo`.
 //!
 //! `cargo run -p vspread-server --example admin_server -- --config PATH --listen 127.0.0.1:8080 [--token-file FILE]`
 //! Without --token-file the token is generated in the config's directory
