@@ -60,12 +60,25 @@ impl fmt::Display for BadRow {
 }
 
 /// Reads a chain CSV from its bytes.
-pub fn read_chain(bytes: &[u8]) -> Result<ChainRead, InputError> {
-    let mut lines = bytes
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+/// The lines of `bytes` split at `\n` (as `split` would: a trailing
+/// newline gives a last empty line), numbered from 1. Newlines are found
+/// with SIMD (`memchr`): on a million-row chain, splitting byte by byte was
+/// the largest sequential step of the whole `vspread scan`.
+fn numbered_lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', bytes)
+        .chain(std::iter::once(bytes.len()))
         .enumerate()
-        .map(|(i, l)| (i + 1, l))
+        .map(move |(i, end)| {
+            let line = &bytes[start..end];
+            start = end + 1;
+            (i + 1, line)
+        })
+}
+
+pub fn read_chain(bytes: &[u8]) -> Result<ChainRead, InputError> {
+    let mut lines = numbered_lines(bytes)
+        .map(|(i, l)| (i, l.strip_suffix(b"\r").unwrap_or(l)))
         .filter(|(_, l)| !is_blank(l));
     let (header_line, header) = lines.next().ok_or(InputError::Empty)?;
     let header =
@@ -370,6 +383,27 @@ fn date(field: &[u8]) -> Result<u32, RowProblem> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lines_split_and_number_as_split_does() {
+        for text in [
+            &b""[..],
+            b"\n",
+            b"a",
+            b"a\n",
+            b"a\nb",
+            b"a\r\n\nb\n\n",
+            b"\n\na",
+        ] {
+            let want: Vec<(usize, &[u8])> = text
+                .split(|&b| b == b'\n')
+                .enumerate()
+                .map(|(i, l)| (i + 1, l))
+                .collect();
+            let got: Vec<(usize, &[u8])> = super::numbered_lines(text).collect();
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(text));
+        }
+    }
+
     use super::*;
 
     #[test]
