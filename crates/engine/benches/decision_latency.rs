@@ -1,7 +1,8 @@
 //! Decision latency: from the moment the last quote a decision needs is in
 //! hand to the moment its order leaves the engine for the broker layer
-//! (sizing, the price walk, the what-if round trip for entries, and the
-//! journal write that must reach the disk first).
+//! (sizing, the price walk and the journal write that must reach the disk
+//! first; an entry's what-if preview comes before its final quotes, so it
+//! is not inside this window).
 //!
 //! The trader runs against the simulated gateway over TCP, with a real
 //! SQLite journal, churning: every held spread is past `exit_dte`, so each
