@@ -913,26 +913,32 @@ async fn entry_working(w: &mut Scenario) {
     w.order_ref = Some(order_ref);
 }
 
-#[when("the operator engages the kill switch")]
-async fn engage_kill_switch(w: &mut Scenario) {
-    // Watch the gateway's side from the moment of engaging.
+/// Watches the gateway from now on for the scenario's order to be
+/// cancelled; the handle gives how long that took.
+fn watch_for_cancel(w: &mut Scenario) {
     let sim = w.stack().sim.clone();
     let r = w.order_ref.clone().unwrap();
-    let engaged = Instant::now();
+    let since = Instant::now();
     w.cancel_seen = Some(tokio::spawn(async move {
-        while engaged.elapsed() < Duration::from_secs(10) {
+        while since.elapsed() < Duration::from_secs(10) {
             let ledger = sim.ledger();
             let status = ledger["orders"]
                 .as_array()
                 .and_then(|o| o.iter().find(|o| o["order_ref"] == r.as_str()))
                 .and_then(|o| o["status"].as_str().map(str::to_string));
             if status.as_deref() == Some("Cancelled") {
-                return Some(engaged.elapsed());
+                return Some(since.elapsed());
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         None
     }));
+}
+
+#[when("the operator engages the kill switch")]
+async fn engage_kill_switch(w: &mut Scenario) {
+    // Watch the gateway's side from the moment of engaging.
+    watch_for_cancel(w);
     // As the admin API does: at once, then recorded through the apply.
     w.engine().control.kill_switch().set(true);
     w.mark_cycle = w.cycles().len();
@@ -985,23 +991,7 @@ async fn no_entry_while_killed(w: &mut Scenario) {
 
 #[when("the operator cancels that order")]
 async fn operator_cancels(w: &mut Scenario) {
-    let sim = w.stack().sim.clone();
-    let r = w.order_ref.clone().unwrap();
-    let asked = Instant::now();
-    w.cancel_seen = Some(tokio::spawn(async move {
-        while asked.elapsed() < Duration::from_secs(10) {
-            let ledger = sim.ledger();
-            let status = ledger["orders"]
-                .as_array()
-                .and_then(|o| o.iter().find(|o| o["order_ref"] == r.as_str()))
-                .and_then(|o| o["status"].as_str().map(str::to_string));
-            if status.as_deref() == Some("Cancelled") {
-                return Some(asked.elapsed());
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        None
-    }));
+    watch_for_cancel(w);
     // As `POST /api/v1/orders/{ref}/cancel` does.
     let r = w.order_ref.clone().unwrap();
     w.engine().views.request_cancel(&r).unwrap();
