@@ -8,6 +8,7 @@ Feature: Spread execution and risk
     And the engine trades QQQ against the simulated gateway
     And scanner.kinds is ["bull_call"]
     And the simulated gateway fills at most 1 spread at a time
+    And execution.order_timeout_s is 3600
     When a bullish signal on QQQ leads the engine to submit a bull call spread
     Then position limits and risk limits were checked
     And the IV circuit breaker was checked
