@@ -80,17 +80,7 @@ fn sample(text: &str, name: &str) -> Option<f64> {
 
 /// `GET path` on the admin server with the token: status and JSON body.
 fn get(admin: &str, token: &str, path: &str) -> (u16, serde_json::Value) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(admin).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {admin}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let (status, body) = get_text(admin, token, path);
     // Chunked or not: the JSON is the outermost braces.
     let json = &body[body.find('{').unwrap()..=body.rfind('}').unwrap()];
     (status, serde_json::from_str(json).unwrap())
