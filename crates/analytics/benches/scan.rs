@@ -2,18 +2,23 @@
 //! CSV parsing in rows/s, the in-memory scan in candidate pairs/s on one
 //! core and on all cores, and peak memory.
 //!
+//! Two scan paths, same rows: `scan_*` is [`scan_rows`], what `vspread scan`
+//! runs by default (rows only); `scan_funnel_*` is [`scan`], which also counts
+//! the exact filter funnel (`vspread scan --explain`, the engine's records).
+//!
 //! `cargo bench -p vspread-analytics --bench scan`
 //!
 //! "Pairs evaluated" are the candidate pairs inside the width bounds of the
-//! groups whose dte passes: the ones the scan actually computes. Candidates
-//! outside those bounds are counted by arithmetic, never touched.
+//! groups whose dte passes: the ones the scan decides (the same count for
+//! both paths). Candidates outside those bounds are counted by arithmetic,
+//! never touched.
 
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use vspread_analytics::scanner::csv::read_chain;
-use vspread_analytics::scanner::scan;
 use vspread_analytics::scanner::synthetic::write_synthetic_chain;
+use vspread_analytics::scanner::{scan, scan_rows};
 use vspread_core::config::Config;
 
 fn peak_rss_mb() -> Option<f64> {
@@ -33,7 +38,13 @@ fn main() {
     .expect("bench/scan_bench.toml");
     let config = Config::from_toml_str(&config_text).expect("valid").scanner;
     let read = read_chain(&csv).expect("chain");
-    let pairs = scan(&read.chain, &config).funnel.pairs_evaluated;
+    let full = scan(&read.chain, &config);
+    assert_eq!(
+        scan_rows(&read.chain, &config),
+        full.rows,
+        "both paths give the same rows"
+    );
+    let pairs = full.funnel.pairs_evaluated;
     println!(
         "chain: {rows} rows ({} MB of CSV), {pairs} candidate pairs evaluated per scan; peak RSS after parsing {:.0} MB",
         csv.len() / 1_000_000,
@@ -55,9 +66,15 @@ fn main() {
         .build()
         .expect("pool");
     g.bench_function("scan_one_core (pairs)", |b| {
-        b.iter(|| one_core.install(|| scan(std::hint::black_box(&read.chain), &config)))
+        b.iter(|| one_core.install(|| scan_rows(std::hint::black_box(&read.chain), &config)))
     });
     g.bench_function("scan_all_cores (pairs)", |b| {
+        b.iter(|| scan_rows(std::hint::black_box(&read.chain), &config))
+    });
+    g.bench_function("scan_funnel_one_core (pairs)", |b| {
+        b.iter(|| one_core.install(|| scan(std::hint::black_box(&read.chain), &config)))
+    });
+    g.bench_function("scan_funnel_all_cores (pairs)", |b| {
         b.iter(|| scan(std::hint::black_box(&read.chain), &config))
     });
     g.finish();

@@ -5,10 +5,13 @@
 //! grouped by (underlying, expiry, right) with strikes sorted once into
 //! contiguous columns ([`Chain`]). [`scan`] enumerates only the strike pairs
 //! whose width can pass, evaluates the filters in the spec's order (so the
-//! funnel attributes each rejection to the first filter that fails, and the
-//! costly probability of profit is computed only for survivors), keeps a
-//! top-k per underlying, and merges the underlyings' lists in rank order.
-//! Underlyings are scanned in parallel.
+//! funnel attributes each rejection to the first filter that fails; the leg
+//! checks are counted per run of pairs from per-leg counts, and the costly
+//! logarithm and normal CDF are computed only where cheap bounds of them
+//! cannot decide), keeps a top-k per underlying, and merges the
+//! underlyings' lists in rank order. [`scan_rows`] gives the same rows
+//! without the funnel, dropping candidates that provably cannot rank before
+//! their costly steps. Underlyings are scanned in parallel.
 
 mod chain;
 pub mod csv;
@@ -20,7 +23,7 @@ pub mod synthetic;
 pub use chain::{BadRow, Chain, ChainBuilder, OptionRow, RowProblem};
 pub use format::{format_float, write_csv, write_json, write_table};
 pub use funnel::{Filter, Funnel};
-pub use scan::{ScanResult, SpreadRow, scan};
+pub use scan::{ScanResult, SpreadRow, scan, scan_rows};
 
 /// The output columns, in order.
 pub const OUTPUT_COLUMNS: [&str; 15] = [

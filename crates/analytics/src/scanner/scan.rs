@@ -165,8 +165,29 @@ fn cdf_bounds() -> &'static CdfBounds {
     BOUNDS.get_or_init(CdfBounds::new)
 }
 
-/// Scans `chain` with `config` (already validated).
+/// Scans `chain` with `config` (already validated): the ranked rows and the
+/// exact filter funnel (what `--explain` prints and the engine records).
 pub fn scan(chain: &Chain, config: &ScannerConfig) -> ScanResult {
+    let (rows, funnel) = scan_with::<true>(chain, config);
+    ScanResult { rows, funnel }
+}
+
+/// The rows of [`scan`], identical and in the same order, without the
+/// funnel. Not having to say which filter removed each candidate, it drops
+/// a candidate as soon as a bound shows it cannot enter its underlying's
+/// top list, before the costly steps (the logarithm and the normal CDF):
+/// whatever its probability of profit, its score is at most
+/// `max_profit / max_loss`.
+pub fn scan_rows(chain: &Chain, config: &ScannerConfig) -> Vec<SpreadRow> {
+    scan_with::<false>(chain, config).0
+}
+
+/// The scan; with `FUNNEL` it also counts every candidate at the filter
+/// that removed it (without, the funnel returned is empty).
+fn scan_with<const FUNNEL: bool>(
+    chain: &Chain,
+    config: &ScannerConfig,
+) -> (Vec<SpreadRow>, Funnel) {
     let top = usize::try_from(config.top_per_underlying)
         .unwrap_or(usize::MAX)
         .max(1);
@@ -175,7 +196,7 @@ pub fn scan(chain: &Chain, config: &ScannerConfig) -> ScanResult {
         .underlyings
         .par_iter()
         .map(|u| {
-            let (hits, funnel) = scan_underlying(u, config, top, floor);
+            let (hits, funnel) = scan_underlying::<FUNNEL>(u, config, top, floor);
             (hits, funnel, u.symbol.as_str())
         })
         .collect();
@@ -194,8 +215,10 @@ pub fn scan(chain: &Chain, config: &ScannerConfig) -> ScanResult {
     });
     let max = usize::try_from(config.max_results).unwrap_or(usize::MAX);
     merged.truncate(max);
-    for (_, h) in &merged {
-        funnel.kinds[kind_index(h.kind)].kept += 1;
+    if FUNNEL {
+        for (_, h) in &merged {
+            funnel.kinds[kind_index(h.kind)].kept += 1;
+        }
     }
     let rows = merged
         .into_iter()
@@ -217,7 +240,7 @@ pub fn scan(chain: &Chain, config: &ScannerConfig) -> ScanResult {
             score: h.score,
         })
         .collect();
-    ScanResult { rows, funnel }
+    (rows, funnel)
 }
 
 /// The best `top` hits of one underlying so far. Once it holds `top`, the
@@ -227,6 +250,8 @@ struct TopK {
     top: usize,
     hits: Vec<Hit>,
     bar: Option<Hit>,
+    /// `rank - 0.5` of the bar (-inf without one): see [`TopK::cannot_take`].
+    skip_below: f64,
 }
 
 impl TopK {
@@ -235,6 +260,7 @@ impl TopK {
             top,
             hits: Vec::new(),
             bar: None,
+            skip_below: f64::NEG_INFINITY,
         }
     }
 
@@ -245,17 +271,22 @@ impl TopK {
             return;
         }
         self.hits.push(hit);
-        if self.hits.len() >= 4 * self.top + 64 {
+        if self.hits.len() >= 2 * self.top + 16 {
             self.hits.select_nth_unstable_by(self.top - 1, order);
             self.hits.truncate(self.top);
-            self.bar = Some(self.hits[self.top - 1]);
+            let bar = self.hits[self.top - 1];
+            self.skip_below = bar.rank - 0.5;
+            self.bar = Some(bar);
         }
     }
 
-    /// Whether a hit of rank at most `rank` could still enter (false once
-    /// the bar ranks strictly higher).
-    fn may_take(&self, rank: f64) -> bool {
-        self.bar.as_ref().is_none_or(|bar| rank >= bar.rank)
+    /// Whether no hit of score at most `score` can enter: its rank
+    /// `round_half_even(score * 1e9)` is below the bar's, because
+    /// `score * 1e9 < rank - 0.5` rounds to at most `rank - 1`. False for
+    /// NaN, and false until there is a bar. (Near the edge it may say false
+    /// where the rank would show it; the exact path then decides.)
+    fn cannot_take(&self, score: f64) -> bool {
+        score * 1e9 < self.skip_below
     }
 
     fn into_sorted(mut self) -> Vec<Hit> {
@@ -269,7 +300,7 @@ fn pairs(n: usize) -> u64 {
     (n as u64) * (n as u64).saturating_sub(1) / 2
 }
 
-fn scan_underlying(
+fn scan_underlying<const FUNNEL: bool>(
     u: &Underlying,
     config: &ScannerConfig,
     top: usize,
@@ -277,29 +308,36 @@ fn scan_underlying(
 ) -> (Vec<Hit>, Funnel) {
     let mut funnel = Funnel::default();
     let mut best = TopK::new(top);
+    let mut legs = Legs::default();
     for g in &u.groups {
         let all = pairs(g.strike.len());
         let plans = plans_for(g.right, config);
-        for p in &plans {
-            let k = &mut funnel.kinds[kind_index(p.kind)];
-            k.candidates += all;
-            if !p.enabled {
-                k.removed[Filter::Kinds as usize] += all;
-            } else if g.dte < config.dte_min || g.dte > config.dte_max {
-                k.removed[Filter::Dte as usize] += all;
+        let dte_ok = g.dte >= config.dte_min && g.dte <= config.dte_max;
+        if FUNNEL {
+            for p in &plans {
+                let k = &mut funnel.kinds[kind_index(p.kind)];
+                k.candidates += all;
+                if !p.enabled {
+                    k.removed[Filter::Kinds as usize] += all;
+                } else if !dte_ok {
+                    k.removed[Filter::Dte as usize] += all;
+                }
             }
         }
-        let live: Vec<KindPlan> = plans
-            .into_iter()
-            .filter(|p| p.enabled && g.dte >= config.dte_min && g.dte <= config.dte_max)
-            .collect();
-        if live.is_empty() {
+        if !dte_ok || !plans.iter().any(|p| p.enabled) {
             continue;
         }
-        scan_group(
+        let (live, count) = match plans {
+            [a, b] if a.enabled && b.enabled => ([a, b], 2),
+            [a, b] if a.enabled => ([a, b], 1),
+            [a, b] => ([b, a], 1),
+        };
+        legs.prepare(g, config);
+        scan_group::<FUNNEL>(
             u.price,
             g,
-            &live,
+            &legs,
+            &live[..count],
             config,
             pop_floor,
             &mut funnel,
@@ -310,10 +348,277 @@ fn scan_underlying(
     (best.into_sorted(), funnel)
 }
 
+/// Per-leg facts of one group, computed once per option rather than once
+/// per pair (buffers reused from group to group).
+#[derive(Default)]
+struct Legs {
+    mid: Vec<f64>,
+    /// Filter results as [`OI`], [`SPREAD`] and [`DELTA`] bits.
+    flags: Vec<u8>,
+    /// `oi_before[k]`: how many legs below index `k` pass
+    /// `min_open_interest` (`k` up to the group's size).
+    oi_before: Vec<usize>,
+    /// The legs passing both the open-interest and the leg-spread checks
+    /// ("good"), ascending, and `good_before[k]`: how many are below `k`.
+    good: Vec<usize>,
+    good_before: Vec<usize>,
+    /// The good legs that also pass the short-delta check, and how many are
+    /// below each index.
+    short_ok: Vec<usize>,
+    short_ok_before: Vec<usize>,
+}
+
+const OI: u8 = 1;
+const SPREAD: u8 = 2;
+const DELTA: u8 = 4;
+
+impl Legs {
+    fn prepare(&mut self, g: &Group, c: &ScannerConfig) {
+        let n = g.strike.len();
+        for v in [
+            &mut self.oi_before,
+            &mut self.good,
+            &mut self.good_before,
+            &mut self.short_ok,
+            &mut self.short_ok_before,
+        ] {
+            v.clear();
+        }
+        self.mid.clear();
+        self.flags.clear();
+        self.oi_before.push(0);
+        self.good_before.push(0);
+        self.short_ok_before.push(0);
+        let mut oi_count = 0;
+        for i in 0..n {
+            let mid = (g.bid[i] + g.ask[i]) / 2.0;
+            let a = g.delta[i].abs();
+            let oi = g.open_interest[i] >= c.min_open_interest;
+            let spread = g.bid[i] > 0.0 && (g.ask[i] - g.bid[i]) / mid <= c.max_leg_spread_pct;
+            let delta = c.short_delta_min <= a && a <= c.short_delta_max;
+            self.mid.push(mid);
+            self.flags
+                .push(u8::from(oi) * OI + u8::from(spread) * SPREAD + u8::from(delta) * DELTA);
+            oi_count += usize::from(oi);
+            if oi && spread {
+                self.good.push(i);
+                if delta {
+                    self.short_ok.push(i);
+                }
+            }
+            self.oi_before.push(oi_count);
+            self.good_before.push(self.good.len());
+            self.short_ok_before.push(self.short_ok.len());
+        }
+    }
+}
+
+/// Everything one candidate's evaluation reads, fixed for a group.
+struct GroupCtx<'a> {
+    g: &'a Group,
+    legs: &'a Legs,
+    c: &'a ScannerConfig,
+    spot: f64,
+    t: f64,
+    sqrt_t: f64,
+    pop_floor: f64,
+    cdf: &'a CdfBounds,
+}
+
+impl GroupCtx<'_> {
+    /// The spec's formulas and the filters after the leg checks for the
+    /// pair (`i` < `j` by strike) as kind `p`; with `FUNNEL`, a removed
+    /// candidate is counted at the filter that removed it (`removed`, by
+    /// [`Filter`]) and a passing one in `passed`.
+    #[inline(always)]
+    fn candidate<const FUNNEL: bool>(
+        &self,
+        i: usize,
+        j: usize,
+        p: &KindPlan,
+        removed: &mut [u64; 10],
+        passed: &mut u64,
+        best: &mut TopK,
+    ) {
+        let (g, c, s, mid) = (self.g, self.c, &self.g.strike, &self.legs.mid);
+        let width = s[j] - s[i];
+        let (long, short) = if p.long_is_low { (i, j) } else { (j, i) };
+        let (price, natural) = if p.debit {
+            (mid[long] - mid[short], g.ask[long] - g.bid[short])
+        } else {
+            (mid[short] - mid[long], g.bid[short] - g.ask[long])
+        };
+        if !(price > 1e-6 && width - price > 1e-6) {
+            if FUNNEL {
+                removed[Filter::Price as usize] += 1;
+            }
+            return;
+        }
+        let (max_profit, max_loss) = if p.debit {
+            (width - price, price)
+        } else {
+            (price, width - price)
+        };
+        // Whatever pop in [0, 1] turns out to be, `pop * max_profit` is at
+        // most `max_profit` and `(1 - pop) * max_loss` at least 0 (each
+        // rounding is monotone), so the score is at most this quotient.
+        if !FUNNEL && best.cannot_take(max_profit / max_loss) {
+            return;
+        }
+        let ratio_ok = if p.debit {
+            price / width <= c.max_debit_to_width
+        } else {
+            price / width >= c.min_credit_to_width
+        };
+        if !ratio_ok {
+            if FUNNEL {
+                removed[Filter::DebitCreditRatio as usize] += 1;
+            }
+            return;
+        }
+        let breakeven = match p.kind {
+            SpreadKind::BullCall | SpreadKind::BearCall => s[i] + price,
+            SpreadKind::BearPut | SpreadKind::BullPut => s[j] - price,
+        };
+        let sigma = (g.iv[long] + g.iv[short]) / 2.0;
+        // d2 = (ln(q) - drift) / scale, in the spec's order of operations.
+        let q = self.spot / breakeven;
+        let drift = sigma * sigma * self.t / 2.0;
+        let scale = sigma * self.sqrt_t;
+        // Before the logarithm: bounds of the computed ln(q) from
+        // (q - 1) / q <= ln(q) <= q - 1, widened by a relative 1e-12 (far
+        // above the few roundings involved, so they hold for the computed
+        // values), give bounds of x (the steps after ln are monotone), and
+        // those of the CDF may already decide the candidate.
+        let ln_hi = {
+            let b = q - 1.0;
+            b + 1e-12 * b.abs()
+        };
+        let ln_lo = {
+            let b = (q - 1.0) / q;
+            b - 1e-12 * b.abs()
+        };
+        let (d2_lo, d2_hi) = ((ln_lo - drift) / scale, (ln_hi - drift) / scale);
+        let (x_lo, x_hi) = if p.bullish {
+            (d2_lo, d2_hi)
+        } else {
+            (-d2_hi, -d2_lo)
+        };
+        if x_hi < self.pop_floor {
+            if FUNNEL {
+                removed[Filter::Pop as usize] += 1;
+            }
+            return;
+        }
+        if !x_hi.is_nan() {
+            let pop_hi = self.cdf.bounds(x_hi).1;
+            if pop_hi < c.min_pop {
+                if FUNNEL {
+                    removed[Filter::Pop as usize] += 1;
+                }
+                return;
+            }
+            let score_at = |pop: f64| (pop * max_profit - (1.0 - pop) * max_loss) / max_loss;
+            let score_hi = score_at(pop_hi);
+            if !FUNNEL {
+                if score_hi < c.min_score || best.cannot_take(score_hi) {
+                    return;
+                }
+            } else if !x_lo.is_nan() {
+                let pop_lo = self.cdf.bounds(x_lo).0;
+                if pop_lo >= c.min_pop {
+                    if score_hi < c.min_score {
+                        removed[Filter::Score as usize] += 1;
+                        return;
+                    }
+                    if score_at(pop_lo) >= c.min_score && best.cannot_take(score_hi) {
+                        *passed += 1;
+                        return;
+                    }
+                }
+            }
+        }
+        let d2 = (q.ln() - drift) / scale;
+        let x = if p.bullish { d2 } else { -d2 };
+        if x < self.pop_floor {
+            if FUNNEL {
+                removed[Filter::Pop as usize] += 1;
+            }
+            return;
+        }
+        // Where the bounds of the CDF already decide the filters and show
+        // the candidate cannot rank, the exact CDF (the costliest step) is
+        // not needed; everywhere else it decides. The score is monotone in
+        // pop (so are its roundings).
+        if !x.is_nan() {
+            let (pop_lo, pop_hi) = self.cdf.bounds(x);
+            let score_at = |pop: f64| (pop * max_profit - (1.0 - pop) * max_loss) / max_loss;
+            if pop_hi < c.min_pop {
+                if FUNNEL {
+                    removed[Filter::Pop as usize] += 1;
+                }
+                return;
+            }
+            if FUNNEL {
+                if pop_lo >= c.min_pop {
+                    let score_hi = score_at(pop_hi);
+                    if score_hi < c.min_score {
+                        removed[Filter::Score as usize] += 1;
+                        return;
+                    }
+                    if score_at(pop_lo) >= c.min_score && best.cannot_take(score_hi) {
+                        *passed += 1;
+                        return;
+                    }
+                }
+            } else {
+                let score_hi = score_at(pop_hi);
+                if score_hi < c.min_score || best.cannot_take(score_hi) {
+                    return;
+                }
+            }
+        }
+        let pop = norm_cdf(x);
+        if pop.is_nan() || pop < c.min_pop {
+            if FUNNEL {
+                removed[Filter::Pop as usize] += 1;
+            }
+            return;
+        }
+        let ev = pop * max_profit - (1.0 - pop) * max_loss;
+        let score = ev / max_loss;
+        if score.is_nan() || score < c.min_score {
+            if FUNNEL {
+                removed[Filter::Score as usize] += 1;
+            }
+            return;
+        }
+        *passed += 1;
+        best.offer(Hit {
+            rank: rank_of(score),
+            expiry: g.expiry,
+            kind: p.kind,
+            long_strike: s[long],
+            short_strike: s[short],
+            dte: g.dte,
+            width,
+            price,
+            natural,
+            max_profit,
+            max_loss,
+            breakeven,
+            pop,
+            ev,
+            score,
+        });
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
-fn scan_group(
+fn scan_group<const FUNNEL: bool>(
     spot: f64,
     g: &Group,
+    legs: &Legs,
     plans: &[KindPlan],
     c: &ScannerConfig,
     pop_floor: f64,
@@ -323,28 +628,21 @@ fn scan_group(
 ) {
     let n = g.strike.len();
     let s = &g.strike;
-    // Per-leg facts, computed once per option rather than once per pair.
-    let mid: Vec<f64> = (0..n).map(|i| (g.bid[i] + g.ask[i]) / 2.0).collect();
-    // Per-leg filter results as bits, so a pair's leg checks are two ANDs.
-    const OI: u8 = 1;
-    const SPREAD: u8 = 2;
-    const DELTA: u8 = 4;
-    let flags: Vec<u8> = (0..n)
-        .map(|i| {
-            let a = g.delta[i].abs();
-            u8::from(g.open_interest[i] >= c.min_open_interest) * OI
-                + u8::from(g.bid[i] > 0.0 && (g.ask[i] - g.bid[i]) / mid[i] <= c.max_leg_spread_pct)
-                    * SPREAD
-                + u8::from(c.short_delta_min <= a && a <= c.short_delta_max) * DELTA
-        })
-        .collect();
+    let t = (g.dte.max(1) as f64) / 365.0;
+    let ctx = GroupCtx {
+        g,
+        legs,
+        c,
+        spot,
+        t,
+        sqrt_t: t.sqrt(),
+        pop_floor,
+        cdf: cdf_bounds(),
+    };
     // Counters for this group's kinds, merged into the funnel at the end.
     let mut removed = [[0u64; 10]; 2];
     let (mut open_interest_rejects, mut leg_spread_rejects) = (0u64, 0u64);
     let mut passed = [0u64; 2];
-    let t = (g.dte.max(1) as f64) / 365.0;
-    let sqrt_t = t.sqrt();
-    let cdf = cdf_bounds();
 
     let mut in_window: u64 = 0;
     // For each low strike, the high strikes whose width can pass form one
@@ -359,125 +657,69 @@ fn scan_group(
         while hi_j < n && s[hi_j] - s[i] <= c.width_max {
             hi_j += 1;
         }
-        in_window += (hi_j - lo_j) as u64;
-        for j in lo_j..hi_j {
-            let width = s[j] - s[i];
-            // The open-interest and leg-spread checks look at both legs, so
-            // they decide for every kind of the pair at once.
-            let both = flags[i] & flags[j];
-            if both & OI == 0 {
-                open_interest_rejects += 1;
+        let in_run = (hi_j - lo_j) as u64;
+        in_window += in_run;
+        // The open-interest and leg-spread checks look at both legs, so they
+        // decide for every kind of the pair at once, and are counted for the
+        // whole run from the per-leg counts: only pairs of two good legs are
+        // visited.
+        let fi = legs.flags[i];
+        let (good_lo, good_hi) = (legs.good_before[lo_j], legs.good_before[hi_j]);
+        if FUNNEL {
+            if fi & OI == 0 {
+                open_interest_rejects += in_run;
                 continue;
             }
-            if both & SPREAD == 0 {
-                leg_spread_rejects += 1;
+            let oi_pass = (legs.oi_before[hi_j] - legs.oi_before[lo_j]) as u64;
+            open_interest_rejects += in_run - oi_pass;
+            if fi & SPREAD == 0 {
+                leg_spread_rejects += oi_pass;
                 continue;
             }
-            for (pi, p) in plans.iter().enumerate() {
-                let (long, short) = if p.long_is_low { (i, j) } else { (j, i) };
-                if flags[short] & DELTA == 0 {
-                    removed[pi][Filter::ShortDelta as usize] += 1;
-                    continue;
+            leg_spread_rejects += oi_pass - (good_hi - good_lo) as u64;
+        } else if fi & (OI | SPREAD) != OI | SPREAD {
+            continue;
+        }
+        if good_hi == good_lo {
+            continue;
+        }
+        for (pi, p) in plans.iter().enumerate() {
+            // The short leg's delta: the high strike's when the long leg is
+            // the low one (visit only the good legs passing it), else this
+            // leg's own.
+            let run = if p.long_is_low {
+                let (a, b) = (legs.short_ok_before[lo_j], legs.short_ok_before[hi_j]);
+                if FUNNEL {
+                    removed[pi][Filter::ShortDelta as usize] +=
+                        ((good_hi - good_lo) - (b - a)) as u64;
                 }
-                let (price, natural) = if p.debit {
-                    (mid[long] - mid[short], g.ask[long] - g.bid[short])
-                } else {
-                    (mid[short] - mid[long], g.bid[short] - g.ask[long])
-                };
-                if !(price > 1e-6 && width - price > 1e-6) {
-                    removed[pi][Filter::Price as usize] += 1;
-                    continue;
-                }
-                let ratio_ok = if p.debit {
-                    price / width <= c.max_debit_to_width
-                } else {
-                    price / width >= c.min_credit_to_width
-                };
-                if !ratio_ok {
-                    removed[pi][Filter::DebitCreditRatio as usize] += 1;
-                    continue;
-                }
-                let (max_profit, max_loss) = if p.debit {
-                    (width - price, price)
-                } else {
-                    (price, width - price)
-                };
-                let breakeven = match p.kind {
-                    SpreadKind::BullCall | SpreadKind::BearCall => s[i] + price,
-                    SpreadKind::BearPut | SpreadKind::BullPut => s[j] - price,
-                };
-                let sigma = (g.iv[long] + g.iv[short]) / 2.0;
-                let d2 = ((spot / breakeven).ln() - sigma * sigma * t / 2.0) / (sigma * sqrt_t);
-                let x = if p.bullish { d2 } else { -d2 };
-                if x < pop_floor {
-                    removed[pi][Filter::Pop as usize] += 1;
-                    continue;
-                }
-                // Where the bounds of the CDF already decide both filters
-                // and show the candidate cannot rank, the exact CDF (the
-                // costliest step) is not needed; everywhere else it decides.
-                if !x.is_nan() {
-                    let (pop_lo, pop_hi) = cdf.bounds(x);
-                    let score_at =
-                        |pop: f64| (pop * max_profit - (1.0 - pop) * max_loss) / max_loss;
-                    if pop_hi < c.min_pop {
-                        removed[pi][Filter::Pop as usize] += 1;
-                        continue;
+                &legs.short_ok[a..b]
+            } else {
+                if fi & DELTA == 0 {
+                    if FUNNEL {
+                        removed[pi][Filter::ShortDelta as usize] += (good_hi - good_lo) as u64;
                     }
-                    if pop_lo >= c.min_pop {
-                        let score_hi = score_at(pop_hi);
-                        if score_hi < c.min_score {
-                            removed[pi][Filter::Score as usize] += 1;
-                            continue;
-                        }
-                        if score_at(pop_lo) >= c.min_score && !best.may_take(rank_of(score_hi)) {
-                            passed[pi] += 1;
-                            continue;
-                        }
-                    }
-                }
-                let pop = norm_cdf(x);
-                if pop.is_nan() || pop < c.min_pop {
-                    removed[pi][Filter::Pop as usize] += 1;
                     continue;
                 }
-                let ev = pop * max_profit - (1.0 - pop) * max_loss;
-                let score = ev / max_loss;
-                if score.is_nan() || score < c.min_score {
-                    removed[pi][Filter::Score as usize] += 1;
-                    continue;
-                }
-                passed[pi] += 1;
-                best.offer(Hit {
-                    rank: rank_of(score),
-                    expiry: g.expiry,
-                    kind: p.kind,
-                    long_strike: s[long],
-                    short_strike: s[short],
-                    dte: g.dte,
-                    width,
-                    price,
-                    natural,
-                    max_profit,
-                    max_loss,
-                    breakeven,
-                    pop,
-                    ev,
-                    score,
-                });
+                &legs.good[good_lo..good_hi]
+            };
+            for &j in run {
+                ctx.candidate::<FUNNEL>(i, j, p, &mut removed[pi], &mut passed[pi], best);
             }
         }
     }
-    funnel.pairs_evaluated += in_window;
-    for (pi, p) in plans.iter().enumerate() {
-        let k = &mut funnel.kinds[kind_index(p.kind)];
-        for (total, r) in k.removed.iter_mut().zip(&removed[pi]) {
-            *total += r;
+    if FUNNEL {
+        funnel.pairs_evaluated += in_window;
+        for (pi, p) in plans.iter().enumerate() {
+            let k = &mut funnel.kinds[kind_index(p.kind)];
+            for (total, r) in k.removed.iter_mut().zip(&removed[pi]) {
+                *total += r;
+            }
+            k.removed[Filter::Width as usize] += all_pairs - in_window;
+            k.removed[Filter::OpenInterest as usize] += open_interest_rejects;
+            k.removed[Filter::LegSpread as usize] += leg_spread_rejects;
+            k.passed += passed[pi];
         }
-        k.removed[Filter::Width as usize] += all_pairs - in_window;
-        k.removed[Filter::OpenInterest as usize] += open_interest_rejects;
-        k.removed[Filter::LegSpread as usize] += leg_spread_rejects;
-        k.passed += passed[pi];
     }
 }
 
@@ -495,6 +737,26 @@ mod tests {
         );
         // Far beyond i64: still ordered.
         assert!(rank_of(1e12) > rank_of(1e11));
+    }
+
+    #[test]
+    fn cannot_take_only_when_the_rank_is_below_the_bar() {
+        for bar_score in [
+            -0.75, -1e-9, 0.0, 0.4e-9, 0.5e-9, 1.5e-9, 0.3, 12.5, 357.24, 4.6e6,
+        ] {
+            let rank = rank_of(bar_score);
+            let mut top = TopK::new(1);
+            top.skip_below = rank - 0.5;
+            for k in -3000..=3000 {
+                let score = bar_score + f64::from(k) * 1e-12 * (1.0 + bar_score.abs());
+                if top.cannot_take(score) {
+                    assert!(rank_of(score) < rank, "{score} vs the bar {bar_score}");
+                }
+            }
+            assert!(!top.cannot_take(bar_score));
+            assert!(!top.cannot_take(f64::NAN));
+        }
+        assert!(!TopK::new(1).cannot_take(f64::NEG_INFINITY));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use vspread_analytics::scanner::csv::read_chain;
-use vspread_analytics::scanner::{scan, write_csv, write_json, write_table};
+use vspread_analytics::scanner::{Funnel, scan, scan_rows, write_csv, write_json, write_table};
 use vspread_core::config::{Config, LoadError};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -51,7 +51,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read chain file {}", args.chain.display()))?;
     let read = read_chain(&bytes).with_context(|| format!("{}", args.chain.display()))?;
     let parsed = t0.elapsed();
-    let result = scan(&read.chain, &config.scanner);
+    // The funnel's exact counts cost time; only --explain prints them. The
+    // rows are the same either way.
+    let (rows, funnel): (_, Option<Funnel>) = if args.explain {
+        let result = scan(&read.chain, &config.scanner);
+        (result.rows, Some(result.funnel))
+    } else {
+        (scan_rows(&read.chain, &config.scanner), None)
+    };
     let scanned = t0.elapsed() - parsed;
 
     let name = args.chain.display();
@@ -68,19 +75,19 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
-        Format::Table => write_table(&mut out, &result.rows)?,
-        Format::Csv => write_csv(&mut out, &result.rows)?,
-        Format::Json => write_json(&mut out, &result.rows)?,
+        Format::Table => write_table(&mut out, &rows)?,
+        Format::Csv => write_csv(&mut out, &rows)?,
+        Format::Json => write_json(&mut out, &rows)?,
     }
     out.flush()?;
-    if args.explain {
-        eprint!("{}", result.funnel);
+    if let Some(funnel) = funnel {
+        eprint!("{funnel}");
         eprintln!(
             "{} options in {} underlyings; {} candidates, {} evaluated within the width bounds; parsed in {:.1} ms, scanned in {:.1} ms",
             read.chain.len(),
             read.chain.underlying_count(),
-            result.funnel.candidates(),
-            result.funnel.pairs_evaluated,
+            funnel.candidates(),
+            funnel.pairs_evaluated,
             parsed.as_secs_f64() * 1e3,
             scanned.as_secs_f64() * 1e3
         );
