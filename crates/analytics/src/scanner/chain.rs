@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use vspread_core::Right;
 
 /// One option of a chain, already checked field by field. Borrowed, so the
@@ -183,7 +184,7 @@ pub struct BadRow {
 }
 
 /// One (expiry, right) of an underlying, sorted by strike, as columns.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Group {
     pub expiry: u32,
     pub dte: i64,
@@ -197,7 +198,7 @@ pub(crate) struct Group {
 }
 
 /// All groups of one underlying, by expiry then right.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Underlying {
     pub symbol: String,
     pub price: f64,
@@ -205,7 +206,7 @@ pub(crate) struct Underlying {
 }
 
 /// A checked chain in scan layout.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Chain {
     pub(crate) underlyings: Vec<Underlying>,
 }
@@ -230,15 +231,79 @@ impl Chain {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Leg {
-    line: usize,
-    strike: f64,
-    bid: f64,
-    ask: f64,
-    delta: f64,
-    iv: f64,
-    open_interest: i64,
+/// A group as its rows arrive: columns in arrival order, and each leg's
+/// line. Rows come by strike in practice, so [`GroupBuild::build`]
+/// usually hands the columns over as they are.
+#[derive(Debug, Default)]
+struct GroupBuild {
+    line: Vec<usize>,
+    strike: Vec<f64>,
+    bid: Vec<f64>,
+    ask: Vec<f64>,
+    delta: Vec<f64>,
+    iv: Vec<f64>,
+    open_interest: Vec<i64>,
+}
+
+impl GroupBuild {
+    fn push(&mut self, line: usize, row: &OptionRow<'_>) {
+        self.line.push(line);
+        self.strike.push(row.strike);
+        self.bid.push(row.bid);
+        self.ask.push(row.ask);
+        self.delta.push(row.delta);
+        self.iv.push(row.iv);
+        self.open_interest.push(row.open_interest);
+    }
+
+    /// The group sorted by strike; among equal strikes the first seen is
+    /// kept and the others go to `repeats`.
+    fn build(self, expiry: u32, dte: i64, right: Right, repeats: &mut Vec<BadRow>) -> Group {
+        if self.strike.windows(2).all(|w| w[0] < w[1]) {
+            return Group {
+                expiry,
+                dte,
+                right,
+                strike: self.strike,
+                bid: self.bid,
+                ask: self.ask,
+                delta: self.delta,
+                iv: self.iv,
+                open_interest: self.open_interest,
+            };
+        }
+        let mut order: Vec<usize> = (0..self.strike.len()).collect();
+        // Stable: among equal strikes the first seen comes first.
+        order.sort_by(|&a, &b| self.strike[a].total_cmp(&self.strike[b]));
+        let mut kept: Vec<usize> = Vec::with_capacity(order.len());
+        for i in order {
+            match kept.last() {
+                Some(&first) if self.strike[first] == self.strike[i] => repeats.push(BadRow {
+                    line: self.line[i],
+                    problem: RowProblem {
+                        column: "strike",
+                        reason: format!(
+                            "repeats line {}: same underlying, expiry, strike and right",
+                            self.line[first]
+                        ),
+                    },
+                }),
+                _ => kept.push(i),
+            }
+        }
+        let pick = |column: &[f64]| kept.iter().map(|&i| column[i]).collect();
+        Group {
+            expiry,
+            dte,
+            right,
+            strike: pick(&self.strike),
+            bid: pick(&self.bid),
+            ask: pick(&self.ask),
+            delta: pick(&self.delta),
+            iv: pick(&self.iv),
+            open_interest: kept.iter().map(|&i| self.open_interest[i]).collect(),
+        }
+    }
 }
 
 /// A group remembered between rows: its key, index and its expiry's dte.
@@ -250,7 +315,7 @@ struct UnderlyingBuild {
     price: f64,
     dte_of_expiry: HashMap<u32, i64>,
     group_index: HashMap<(u32, Right), usize>,
-    groups: Vec<((u32, Right), Vec<Leg>)>,
+    groups: Vec<((u32, Right), GroupBuild)>,
 }
 
 /// Accepts rows in file order, enforces the cross-row rules (the first row
@@ -338,7 +403,7 @@ impl ChainBuilder {
                 let next = u.groups.len();
                 let g = *u.group_index.entry(key).or_insert(next);
                 if g == next {
-                    u.groups.push((key, Vec::new()));
+                    u.groups.push((key, GroupBuild::default()));
                 }
                 (g, dte)
             }
@@ -353,70 +418,49 @@ impl ChainBuilder {
             });
         }
         self.last_group[slot] = Some((key, group, dte));
-        u.groups[group].1.push(Leg {
-            line,
-            strike: row.strike,
-            bid: row.bid,
-            ask: row.ask,
-            delta: row.delta,
-            iv: row.iv,
-            open_interest: row.open_interest,
-        });
+        u.groups[group].1.push(line, row);
         Ok(())
     }
 
     /// The chain, grouped and sorted, and the rows refused as repeats.
+    /// Underlyings are independent here, so they are built in parallel.
     pub fn build(self) -> (Chain, Vec<BadRow>) {
-        let mut repeats = Vec::new();
-        let underlyings = self
+        let built: Vec<(Underlying, Vec<BadRow>)> = self
             .underlyings
+            .into_par_iter()
+            .map(UnderlyingBuild::build)
+            .collect();
+        let mut repeats = Vec::new();
+        let underlyings = built
             .into_iter()
-            .map(|u| {
-                let mut groups: Vec<Group> = u
-                    .groups
-                    .into_iter()
-                    .map(|((expiry, right), mut legs)| {
-                        // Stable sort: among equal strikes the first seen
-                        // comes first and is kept.
-                        legs.sort_by(|a, b| a.strike.total_cmp(&b.strike));
-                        let mut kept: Vec<Leg> = Vec::with_capacity(legs.len());
-                        for leg in legs {
-                            match kept.last() {
-                                Some(prev) if prev.strike == leg.strike => repeats.push(BadRow {
-                                    line: leg.line,
-                                    problem: RowProblem {
-                                        column: "strike",
-                                        reason: format!(
-                                            "repeats line {}: same underlying, expiry, strike and right",
-                                            prev.line
-                                        ),
-                                    },
-                                }),
-                                _ => kept.push(leg),
-                            }
-                        }
-                        Group {
-                            expiry,
-                            dte: u.dte_of_expiry.get(&expiry).copied().unwrap_or(0),
-                            right,
-                            strike: kept.iter().map(|l| l.strike).collect(),
-                            bid: kept.iter().map(|l| l.bid).collect(),
-                            ask: kept.iter().map(|l| l.ask).collect(),
-                            delta: kept.iter().map(|l| l.delta).collect(),
-                            iv: kept.iter().map(|l| l.iv).collect(),
-                            open_interest: kept.iter().map(|l| l.open_interest).collect(),
-                        }
-                    })
-                    .collect();
-                groups.sort_by_key(|g| (g.expiry, g.right));
-                Underlying {
-                    symbol: u.symbol,
-                    price: u.price,
-                    groups,
-                }
+            .map(|(u, mut r)| {
+                repeats.append(&mut r);
+                u
             })
             .collect();
         repeats.sort_by_key(|r| r.line);
         (Chain { underlyings }, repeats)
+    }
+}
+
+impl UnderlyingBuild {
+    fn build(self) -> (Underlying, Vec<BadRow>) {
+        let mut repeats = Vec::new();
+        let dte_of_expiry = self.dte_of_expiry;
+        let mut groups: Vec<Group> = self
+            .groups
+            .into_iter()
+            .map(|((expiry, right), group)| {
+                let dte = dte_of_expiry.get(&expiry).copied().unwrap_or(0);
+                group.build(expiry, dte, right, &mut repeats)
+            })
+            .collect();
+        groups.sort_by_key(|g| (g.expiry, g.right));
+        let underlying = Underlying {
+            symbol: self.symbol,
+            price: self.price,
+            groups,
+        };
+        (underlying, repeats)
     }
 }
