@@ -21,6 +21,11 @@ use vspread_analytics::scanner::synthetic::write_synthetic_chain;
 use vspread_analytics::scanner::{scan, scan_rows};
 use vspread_core::config::Config;
 
+/// The allocator the `vspread` binary ships with, so the figures are the
+/// binary's: parsing allocates the chain's columns from worker threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;

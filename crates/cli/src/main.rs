@@ -9,6 +9,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the scanner reads a million-row chain into many growing
+/// column vectors from worker threads, where glibc's per-thread arenas grow
+/// by mprotect calls and page faults that cost more than the parsing.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Find, open, manage and close vertical option spreads beside TWS / IB Gateway.
 #[derive(Debug, Parser)]
 #[command(name = "vspread", version, about, propagate_version = true)]
