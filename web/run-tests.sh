@@ -39,6 +39,16 @@ echo "== svelte-check"
 npm run --silent check
 echo "== eslint"
 npm run --silent lint
+echo "== API types: src/lib/api/schema.d.ts is generated from the OpenAPI copy"
+# (The copy itself is checked against the server by the cargo test
+# the_uis_copy_of_the_document_is_the_servers.)
+generated="$(mktemp -d)"
+npx openapi-typescript src/lib/api/openapi.json -o "$generated/schema.d.ts" >/dev/null 2>&1
+if ! cmp -s src/lib/api/schema.d.ts "$generated/schema.d.ts"; then
+  echo "error: src/lib/api/schema.d.ts is stale: run npm run api:types in web/" >&2
+  exit 1
+fi
+rm -rf "$generated"
 echo "== vitest (unit)"
 npx vitest run
 echo "== vite build (size)"

@@ -81,3 +81,10 @@ impl From<axum::extract::rejection::JsonRejection> for AppError {
         AppError::BadRequest(r.body_text())
     }
 }
+
+/// Query strings that fail to parse, likewise (see [`crate::extract::ApiQuery`]).
+impl From<axum::extract::rejection::QueryRejection> for AppError {
+    fn from(r: axum::extract::rejection::QueryRejection) -> Self {
+        AppError::BadRequest(r.body_text())
+    }
+}

@@ -9,6 +9,7 @@
 
 mod auth;
 mod error;
+mod extract;
 mod metrics;
 mod openapi;
 mod routes;

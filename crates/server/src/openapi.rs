@@ -200,7 +200,7 @@ const OPS: &[Op] = &[
         path: "/events",
         summary: "Event history (?after=seq&limit=n)",
         body: None,
-        responses: &[(200, "Events", Some("Events"))],
+        responses: &[(200, "Events", Some("Events")), (400, "Bad query", ERR)],
         viewer: true,
     },
     Op {
@@ -244,7 +244,7 @@ fn components() -> Map<String, Json> {
     );
     c.insert(
         "ApplyReport".into(),
-        json!({
+        all_required(json!({
             "type": "object",
             "properties": {
                 "version": { "type": "string", "description": "The new ETag" },
@@ -252,14 +252,15 @@ fn components() -> Map<String, Json> {
                 "backup_id": { "type": ["string", "null"] },
                 "changes": { "$ref": "#/components/schemas/KeyChanges" },
                 "timings_ms": { "type": "object", "additionalProperties": { "type": "number" } },
+                "interruption_s": { "type": "number", "description": "Seconds new decision cycles were held back" },
                 "engine_resumed": { "type": "boolean" }
             }
-        }),
+        })),
     );
     c.insert("Backups".into(), json!({
         "type": "array",
-        "items": { "type": "object", "properties": {
-            "id": { "type": "string" }, "time": { "type": "string" }, "size": { "type": "integer" } } }
+        "items": all_required(json!({ "type": "object", "properties": {
+            "id": { "type": "string" }, "time": { "type": "string", "format": "date-time" }, "size": { "type": "integer" } } }))
     }));
     c.insert(
         "RollbackRequest".into(),
@@ -272,17 +273,17 @@ fn components() -> Map<String, Json> {
     }));
     c.insert("Events".into(), json!({
         "type": "array",
-        "items": { "type": "object", "properties": {
-            "seq": { "type": "integer" }, "at": { "type": "string" }, "kind": { "type": "string" },
-            "message": { "type": "string" }, "data": {} } }
+        "items": all_required(json!({ "type": "object", "properties": {
+            "seq": { "type": "integer" }, "at": { "type": "string", "format": "date-time" }, "kind": { "type": "string" },
+            "message": { "type": "string" }, "data": {} } }))
     }));
     trading_components(&mut c);
     c.insert(
         "ConfigHistory".into(),
         json!({ "type": "object", "required": ["entries"], "properties": {
-        "entries": { "type": "array", "items": { "type": "object", "properties": {
+        "entries": { "type": "array", "items": all_required(json!({ "type": "object", "properties": {
             "at": { "type": "string", "format": "date-time" }, "kind": { "type": "string" },
-            "message": { "type": "string" }, "data": {} } } } } }),
+            "message": { "type": "string" }, "data": {} } })) } } }),
     );
     c.insert("Error".into(), json!({
         "type": "object",
@@ -303,21 +304,21 @@ fn trading_components(c: &mut Map<String, Json>) {
     let num = json!({ "type": "number" });
     let time = json!({ "type": "string", "format": "date-time" });
     let date = json!({ "type": "string", "format": "date" });
-    let row = json!({ "type": "object", "properties": {
+    let row = all_required(json!({ "type": "object", "properties": {
         "rank": { "type": "integer" }, "underlying": { "type": "string" }, "kind": { "type": "string" },
         "expiry": date, "dte": { "type": "integer" }, "long_strike": num, "short_strike": num,
         "width": num, "price": num, "natural": num, "max_profit": num, "max_loss": num,
-        "breakeven": num, "pop": num, "ev": num, "score": num } });
+        "breakeven": num, "pop": num, "ev": num, "score": num } }));
     c.insert("LatestScans".into(), json!({ "type": "object", "required": ["scans"], "properties": {
-        "scans": { "type": "array", "items": { "type": "object", "properties": {
+        "scans": { "type": "array", "items": all_required(json!({ "type": "object", "properties": {
             "underlying": { "type": "string" }, "at": time,
             "kinds": { "type": "array", "items": { "type": "string" } },
             "quote_requests": { "type": "integer" }, "candidates": { "type": "integer" },
             "funnel": { "type": "object", "description": "Per kind: candidates, removed (by filter name), passed, kept" },
             "results": { "type": "array", "items": row },
-            "top_rejected": { "type": "array", "description": "The best candidates removed by min_pop or min_score, with removed_by and threshold", "items": { "type": "object" } } } } } } }));
+            "top_rejected": { "type": "array", "description": "The best candidates removed by min_pop or min_score, with removed_by and threshold", "items": { "type": "object" } } } })) } } }));
     c.insert("Positions".into(), json!({ "type": "object", "required": ["positions"], "properties": {
-        "positions": { "type": "array", "items": { "type": "object", "properties": {
+        "positions": { "type": "array", "items": all_required(json!({ "type": "object", "properties": {
             "entry_ref": { "type": "string" }, "underlying": { "type": "string" },
             "kind": { "type": "string" }, "expiry": date, "dte": { "type": "integer" },
             "long_strike": dec, "short_strike": dec, "quantity": { "type": "integer" },
@@ -325,10 +326,10 @@ fn trading_components(c: &mut Map<String, Json>) {
             "entry_underlying": num, "mark": dec_or_null, "marked_at": { "type": ["string", "null"] },
             "underlying_last": { "type": ["number", "null"] }, "unrealised_pnl": dec_or_null,
             "realised_pnl": dec, "stop_underlying": num, "target_price": dec_or_null,
-            "profit_pct": { "type": ["number", "null"] } } } },
+            "profit_pct": { "type": ["number", "null"] } } })) },
         "realised_today": dec, "unrealised": dec, "updated_at": { "type": ["string", "null"] } } }));
     c.insert("Orders".into(), json!({ "type": "object", "required": ["orders"], "properties": {
-        "orders": { "type": "array", "items": { "type": "object", "properties": {
+        "orders": { "type": "array", "items": all_required(json!({ "type": "object", "properties": {
             "order_ref": { "type": "string" }, "purpose": { "enum": ["entry", "exit"] },
             "spread_ref": { "type": "string" }, "underlying": { "type": "string" },
             "kind": { "type": "string" }, "expiry": date, "long_strike": dec, "short_strike": dec,
@@ -338,18 +339,70 @@ fn trading_components(c: &mut Map<String, Json>) {
             "broker_order_id": { "type": ["integer", "null"] }, "status": { "type": ["string", "null"] },
             "filled": dec, "average_price": dec_or_null, "commissions": dec,
             "outcome": { "type": ["string", "null"] }, "detail": { "type": ["string", "null"] },
-            "ended_at": { "type": ["string", "null"] } } } } } }));
+            "ended_at": { "type": ["string", "null"] } } })) } } }));
     c.insert(
         "Trades".into(),
         json!({ "type": "object", "required": ["trades"], "properties": {
-        "trades": { "type": "array", "items": { "type": "object", "properties": {
+        "trades": { "type": "array", "items": all_required(json!({ "type": "object", "properties": {
             "spread_ref": { "type": "string" }, "underlying": { "type": "string" },
             "kind": { "type": "string" }, "expiry": date, "long_strike": dec, "short_strike": dec,
             "quantity": dec, "credit": { "type": "boolean" }, "opened_at": time, "closed_at": time,
             "entry_price": dec_or_null, "reason": { "type": "string" }, "realised_pnl": dec,
-            "r_multiple": { "type": ["number", "null"] }, "commissions": dec } } },
+            "r_multiple": { "type": ["number", "null"] }, "commissions": dec } })) },
         "realised_total": dec } }),
     );
+}
+
+/// `schema` with every property required: the views serialise every
+/// field (absent values as null), and clients may rely on that.
+fn all_required(mut schema: Json) -> Json {
+    let names: Vec<Json> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().map(Json::String).collect())
+        .unwrap_or_default();
+    schema["required"] = Json::Array(names);
+    schema
+}
+
+/// The query parameters of a path.
+fn query_parameters(path: &str) -> Vec<Json> {
+    let int = |name: &str, description: &str| {
+        json!({ "name": name, "in": "query", "required": false, "description": description,
+            "schema": { "type": "integer", "minimum": 0 } })
+    };
+    match path {
+        "/orders" => vec![
+            json!({ "name": "status", "in": "query", "required": false,
+                "description": "working: not ended; done: ended",
+                "schema": { "type": "string", "enum": ["working", "done"] } }),
+            int(
+                "limit",
+                "At most this many, newest first (default 500, 1 to 5000)",
+            ),
+        ],
+        "/trades" => vec![int(
+            "limit",
+            "At most this many, newest first (default 500, 1 to 5000)",
+        )],
+        "/config/history" => vec![int(
+            "limit",
+            "At most this many, newest first (default 100, 1 to 1000)",
+        )],
+        "/events" => vec![
+            int("after", "Only events with a larger sequence number"),
+            int("limit", "At most this many (default 200, 1 to 1000)"),
+        ],
+        "/ws" => vec![
+            int(
+                "after",
+                "Replay the events after this sequence number first",
+            ),
+            json!({ "name": "access_token", "in": "query", "required": false,
+                "description": "The bearer token, for browsers (which cannot set headers on a WebSocket)",
+                "schema": { "type": "string" } }),
+        ],
+        _ => Vec::new(),
+    }
 }
 
 /// The document, built once.
@@ -375,12 +428,13 @@ pub fn document() -> &'static Json {
                 "operationId": format!("{}{}", op.method, op.path.replace(['/', '-'], "_")),
                 "responses": responses,
             });
-            let params: Vec<Json> = op
+            let mut params: Vec<Json> = op
                 .path
                 .split('/')
                 .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
                 .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
                 .collect();
+            params.extend(query_parameters(op.path));
             if !params.is_empty() {
                 operation["parameters"] = Json::Array(params);
             }

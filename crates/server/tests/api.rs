@@ -20,6 +20,9 @@ use vspread_engine::views::TradingViews;
 use vspread_journal::SqliteJournal;
 use vspread_server::{AppState, Auth, Metrics, app};
 
+#[path = "support/conformance.rs"]
+mod conformance;
+
 const ADMIN: &str = "admin-token-0123456789";
 const VIEWER: &str = "viewer-token-0123456789";
 
@@ -95,7 +98,39 @@ async fn call(
         .unwrap();
     let value = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    assert_documented(state, method, uri, status, &value).await;
     (status, headers, value)
+}
+
+/// Every answer of every test is checked against the OpenAPI document the
+/// server serves: a field sent but not documented, or documented as
+/// required but not sent, or of another type, fails the test that saw it.
+async fn assert_documented(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    status: StatusCode,
+    value: &Value,
+) {
+    let req = Request::builder()
+        .uri("/api/v1/openapi.json")
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = app(state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "the OpenAPI document");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&bytes).unwrap();
+    if let Some(schema) = conformance::response_schema(&doc, method, uri, status.as_u16()) {
+        let departures = conformance::departures(&doc, schema, value);
+        assert!(
+            departures.is_empty(),
+            "{method} {uri} answered {status} off the document:\n{}",
+            departures.join("\n")
+        );
+    }
 }
 
 #[tokio::test]
@@ -411,6 +446,54 @@ async fn pause_resume_and_kill_switch_are_audited() {
     assert_eq!(events[0]["data"]["who"], "admin");
 }
 
+/// The web UI's types are generated from its copy of the document
+/// (`web/src/lib/api/openapi.json`); this keeps that copy the server's.
+/// `VSPREAD_UPDATE_OPENAPI=1 cargo test -p vspread-server --test api`
+/// rewrites it; then `npm run api:types` in `web/` regenerates the types.
+#[tokio::test]
+async fn the_uis_copy_of_the_document_is_the_servers() {
+    let f = fixture();
+    let (_, _, doc) = call(
+        &f.state,
+        "GET",
+        "/api/v1/openapi.json",
+        Some(ADMIN),
+        None,
+        None,
+    )
+    .await;
+    let copy_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../web/src/lib/api/openapi.json"
+    );
+    // Numbers as JavaScript writes them (1.0 as 1), as `npm run
+    // api:refresh` saves the document.
+    fn js_numbers(v: &Value) -> Value {
+        match v {
+            Value::Number(n) => match n.as_f64() {
+                Some(x) if x.fract() == 0.0 && x.abs() < 9e15 => json!(x as i64),
+                _ => Value::Number(n.clone()),
+            },
+            Value::Array(a) => Value::Array(a.iter().map(js_numbers).collect()),
+            Value::Object(o) => {
+                Value::Object(o.iter().map(|(k, v)| (k.clone(), js_numbers(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    if std::env::var_os("VSPREAD_UPDATE_OPENAPI").is_some() {
+        let text = serde_json::to_string_pretty(&js_numbers(&doc)).unwrap() + "\n";
+        std::fs::write(copy_path, text).unwrap();
+    }
+    let copy: Value = serde_json::from_slice(&std::fs::read(copy_path).unwrap()).unwrap();
+    assert!(
+        js_numbers(&copy) == js_numbers(&doc),
+        "{copy_path} is not the server's OpenAPI document: \
+         run VSPREAD_UPDATE_OPENAPI=1 cargo test -p vspread-server --test api, \
+         then npm run api:types in web/"
+    );
+}
+
 #[tokio::test]
 async fn openapi_lists_every_route_with_the_config_schema() {
     let f = fixture();
@@ -714,7 +797,7 @@ mod trading {
         )
         .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
-        let (s, _, _) = call(
+        let (s, _, body) = call(
             &f.state,
             "GET",
             "/api/v1/orders?status=bogus",
@@ -724,6 +807,13 @@ mod trading {
         )
         .await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
+        // In the API's error shape, naming the parameter and the value.
+        assert_eq!(body["error"]["code"], "bad_request", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("status") && message.contains("bogus"),
+            "{message}"
+        );
 
         let cancel = |r: &str| format!("/api/v1/orders/{r}/cancel");
         let (s, _, _) = call(

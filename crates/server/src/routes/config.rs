@@ -13,6 +13,7 @@ use vspread_engine::config_service::{ApplyError, ApplyReport};
 
 use crate::auth::Caller;
 use crate::error::AppError;
+use crate::extract::ApiQuery;
 use crate::state::AppState;
 
 fn invalid(errors: &ConfigErrors) -> AppError {
@@ -182,7 +183,7 @@ pub struct HistoryQuery {
 /// restart), each with who, when and the changed keys.
 pub async fn history(
     State(state): State<AppState>,
-    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Json_>, AppError> {
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > 1000 {

@@ -1,14 +1,15 @@
 //! `GET /api/v1/events` (history) and `GET /api/v1/ws` (live stream).
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use vspread_engine::events::Event;
 
 use crate::error::AppError;
+use crate::extract::ApiQuery;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -21,7 +22,7 @@ pub struct HistoryQuery {
 
 pub async fn history(
     State(state): State<AppState>,
-    Query(q): Query<HistoryQuery>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Vec<Event>>, AppError> {
     let limit = q.limit.unwrap_or(200);
     if limit == 0 || limit > 1000 {
@@ -46,7 +47,7 @@ pub struct StreamQuery {
 /// nothing; a client too slow to keep up is told how many it lost.
 pub async fn websocket(
     State(state): State<AppState>,
-    Query(q): Query<StreamQuery>,
+    ApiQuery(q): ApiQuery<StreamQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
     ws.on_upgrade(move |socket| stream(socket, state, q.after))

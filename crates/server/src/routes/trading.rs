@@ -4,7 +4,7 @@
 //! every one durably (a read runs off the async workers: it waits for the
 //! disk).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,6 +17,7 @@ use vspread_engine::views::{PositionsView, ScanView};
 
 use crate::auth::Caller;
 use crate::error::AppError;
+use crate::extract::ApiQuery;
 use crate::state::AppState;
 
 /// The most rows a list answers with.
@@ -157,7 +158,7 @@ async fn read_journal<T: Send + 'static>(
 /// `GET /api/v1/orders`: every order, newest first.
 pub async fn orders(
     State(state): State<AppState>,
-    Query(q): Query<OrdersQuery>,
+    ApiQuery(q): ApiQuery<OrdersQuery>,
 ) -> Result<Json<Orders>, AppError> {
     let limit = limit_of(q.limit, 500)?;
     let records = read_journal(&state, |j| j.orders()).await?;
@@ -274,7 +275,7 @@ fn trade_view(s: &SpreadRecord) -> Option<TradeView> {
 /// `GET /api/v1/trades`: closed spreads, newest first.
 pub async fn trades(
     State(state): State<AppState>,
-    Query(q): Query<TradesQuery>,
+    ApiQuery(q): ApiQuery<TradesQuery>,
 ) -> Result<Json<Trades>, AppError> {
     let limit = limit_of(q.limit, 500)?;
     let spreads = read_journal(&state, |j| j.spreads()).await?;

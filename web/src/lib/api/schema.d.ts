@@ -1137,19 +1137,22 @@ export interface components {
         }[];
         ApplyReport: {
             /** @description The new ETag */
-            version?: string;
-            generation?: number;
-            backup_id?: string | null;
-            changes?: components["schemas"]["KeyChanges"];
-            timings_ms?: {
+            version: string;
+            generation: number;
+            backup_id: string | null;
+            changes: components["schemas"]["KeyChanges"];
+            timings_ms: {
                 [key: string]: number;
             };
-            engine_resumed?: boolean;
+            /** @description Seconds new decision cycles were held back */
+            interruption_s: number;
+            engine_resumed: boolean;
         };
         Backups: {
-            id?: string;
-            time?: string;
-            size?: number;
+            id: string;
+            /** Format: date-time */
+            time: string;
+            size: number;
         }[];
         RollbackRequest: {
             id: string;
@@ -1158,69 +1161,70 @@ export interface components {
             engaged: boolean;
         };
         Events: {
-            seq?: number;
-            at?: string;
-            kind?: string;
-            message?: string;
-            data?: unknown;
+            seq: number;
+            /** Format: date-time */
+            at: string;
+            kind: string;
+            message: string;
+            data: unknown;
         }[];
         LatestScans: {
             scans: {
-                underlying?: string;
+                underlying: string;
                 /** Format: date-time */
-                at?: string;
-                kinds?: string[];
-                quote_requests?: number;
-                candidates?: number;
+                at: string;
+                kinds: string[];
+                quote_requests: number;
+                candidates: number;
                 /** @description Per kind: candidates, removed (by filter name), passed, kept */
-                funnel?: Record<string, never>;
-                results?: {
-                    rank?: number;
-                    underlying?: string;
-                    kind?: string;
+                funnel: Record<string, never>;
+                results: {
+                    rank: number;
+                    underlying: string;
+                    kind: string;
                     /** Format: date */
-                    expiry?: string;
-                    dte?: number;
-                    long_strike?: number;
-                    short_strike?: number;
-                    width?: number;
-                    price?: number;
-                    natural?: number;
-                    max_profit?: number;
-                    max_loss?: number;
-                    breakeven?: number;
-                    pop?: number;
-                    ev?: number;
-                    score?: number;
+                    expiry: string;
+                    dte: number;
+                    long_strike: number;
+                    short_strike: number;
+                    width: number;
+                    price: number;
+                    natural: number;
+                    max_profit: number;
+                    max_loss: number;
+                    breakeven: number;
+                    pop: number;
+                    ev: number;
+                    score: number;
                 }[];
                 /** @description The best candidates removed by min_pop or min_score, with removed_by and threshold */
-                top_rejected?: Record<string, never>[];
+                top_rejected: Record<string, never>[];
             }[];
         };
         Positions: {
             positions: {
-                entry_ref?: string;
-                underlying?: string;
-                kind?: string;
+                entry_ref: string;
+                underlying: string;
+                kind: string;
                 /** Format: date */
-                expiry?: string;
-                dte?: number;
-                long_strike?: string;
-                short_strike?: string;
-                quantity?: number;
-                credit?: boolean;
-                entry_price?: string | null;
+                expiry: string;
+                dte: number;
+                long_strike: string;
+                short_strike: string;
+                quantity: number;
+                credit: boolean;
+                entry_price: string | null;
                 /** Format: date-time */
-                opened_at?: string;
-                entry_underlying?: number;
-                mark?: string | null;
-                marked_at?: string | null;
-                underlying_last?: number | null;
-                unrealised_pnl?: string | null;
-                realised_pnl?: string;
-                stop_underlying?: number;
-                target_price?: string | null;
-                profit_pct?: number | null;
+                opened_at: string;
+                entry_underlying: number;
+                mark: string | null;
+                marked_at: string | null;
+                underlying_last: number | null;
+                unrealised_pnl: string | null;
+                realised_pnl: string;
+                stop_underlying: number;
+                target_price: string | null;
+                profit_pct: number | null;
             }[];
             realised_today?: string;
             unrealised?: string;
@@ -1228,65 +1232,65 @@ export interface components {
         };
         Orders: {
             orders: {
-                order_ref?: string;
+                order_ref: string;
                 /** @enum {unknown} */
-                purpose?: "entry" | "exit";
-                spread_ref?: string;
-                underlying?: string;
-                kind?: string;
+                purpose: "entry" | "exit";
+                spread_ref: string;
+                underlying: string;
+                kind: string;
                 /** Format: date */
-                expiry?: string;
-                long_strike?: string;
-                short_strike?: string;
-                quantity?: number;
-                credit?: boolean;
-                limit?: string;
-                mid?: string;
-                reason?: string;
+                expiry: string;
+                long_strike: string;
+                short_strike: string;
+                quantity: number;
+                credit: boolean;
+                limit: string;
+                mid: string;
+                reason: string;
                 /** Format: date-time */
-                created_at?: string;
-                working?: boolean;
-                cancellable?: boolean;
-                broker_order_id?: number | null;
-                status?: string | null;
-                filled?: string;
-                average_price?: string | null;
-                commissions?: string;
-                outcome?: string | null;
-                detail?: string | null;
-                ended_at?: string | null;
+                created_at: string;
+                working: boolean;
+                cancellable: boolean;
+                broker_order_id: number | null;
+                status: string | null;
+                filled: string;
+                average_price: string | null;
+                commissions: string;
+                outcome: string | null;
+                detail: string | null;
+                ended_at: string | null;
             }[];
         };
         Trades: {
             trades: {
-                spread_ref?: string;
-                underlying?: string;
-                kind?: string;
+                spread_ref: string;
+                underlying: string;
+                kind: string;
                 /** Format: date */
-                expiry?: string;
-                long_strike?: string;
-                short_strike?: string;
-                quantity?: string;
-                credit?: boolean;
+                expiry: string;
+                long_strike: string;
+                short_strike: string;
+                quantity: string;
+                credit: boolean;
                 /** Format: date-time */
-                opened_at?: string;
+                opened_at: string;
                 /** Format: date-time */
-                closed_at?: string;
-                entry_price?: string | null;
-                reason?: string;
-                realised_pnl?: string;
-                r_multiple?: number | null;
-                commissions?: string;
+                closed_at: string;
+                entry_price: string | null;
+                reason: string;
+                realised_pnl: string;
+                r_multiple: number | null;
+                commissions: string;
             }[];
             realised_total?: string;
         };
         ConfigHistory: {
             entries: {
                 /** Format: date-time */
-                at?: string;
-                kind?: string;
-                message?: string;
-                data?: unknown;
+                at: string;
+                kind: string;
+                message: string;
+                data: unknown;
             }[];
         };
         Error: {
@@ -1638,7 +1642,10 @@ export interface operations {
     };
     get_config_history: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description At most this many, newest first (default 100, 1 to 1000) */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1830,7 +1837,12 @@ export interface operations {
     };
     get_orders: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description working: not ended; done: ended */
+                status?: "working" | "done";
+                /** @description At most this many, newest first (default 500, 1 to 5000) */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1918,7 +1930,10 @@ export interface operations {
     };
     get_trades: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description At most this many, newest first (default 500, 1 to 5000) */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1954,7 +1969,12 @@ export interface operations {
     };
     get_events: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only events with a larger sequence number */
+                after?: number;
+                /** @description At most this many (default 200, 1 to 1000) */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1970,6 +1990,15 @@ export interface operations {
                     "application/json": components["schemas"]["Events"];
                 };
             };
+            /** @description Bad query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -1981,7 +2010,12 @@ export interface operations {
     };
     get_ws: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Replay the events after this sequence number first */
+                after?: number;
+                /** @description The bearer token, for browsers (which cannot set headers on a WebSocket) */
+                access_token?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;

@@ -8,11 +8,12 @@ const KEEP = 200;
 
 export type StreamState = 'connecting' | 'live' | 'retrying' | 'stopped';
 
-/** The message as an event, when it is one (`seq`, `kind`, `message`). */
+/** The message as an event, when it is one (`seq`, `at`, `kind`, `message`). */
 export function asEvent(v: unknown): EngineEvent | null {
   if (typeof v !== 'object' || v === null) return null;
   if (!('seq' in v) || typeof v.seq !== 'number' || !('kind' in v) || typeof v.kind !== 'string') return null;
-  const at = 'at' in v && typeof v.at === 'string' ? v.at : undefined;
+  if (!('at' in v) || typeof v.at !== 'string') return null;
+  const at = v.at;
   const message = 'message' in v && typeof v.message === 'string' ? v.message : '';
   return { seq: v.seq, kind: v.kind, at, message, data: 'data' in v ? v.data : null };
 }
