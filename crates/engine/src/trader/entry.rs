@@ -21,7 +21,6 @@ use crate::cycle_loop::CycleContext;
 use crate::entry_order::{QuotedSpread, opening_prices};
 use crate::exits::EntryContext;
 use crate::limit_walk::{no_worse_than, price_walk, step_price};
-use crate::order_driver::drive_order_until;
 use crate::risk::{self, BreakerSwitch, Refusal};
 use crate::signals::{self, kinds_for};
 
@@ -469,34 +468,10 @@ impl Trader {
             )));
         }
         let decision_latency = decided.elapsed();
-        let kill_switch = self.kill_switch.clone();
-        let views = self.views.clone();
-        let cancel_ref = order_ref.clone();
-        let abort = move || kill_switch.is_engaged() || views.cancel_requested(&cancel_ref);
-        self.views.begin_order(&order_ref);
-        let driven = drive_order_until(
-            &*self.broker,
-            &*self.clock,
-            &request,
-            &walk,
-            Some(&reprice),
-            Some(&abort),
-        )
-        .await;
-        self.views.end_order(&order_ref);
-        if let Ok(d) = &driven {
-            self.journal_end(
-                &order_ref,
-                super::outcome_name(&d.end),
-                format!(
-                    "{:?}; {} filled in {} steps",
-                    d.end,
-                    d.filled(),
-                    d.steps_taken
-                ),
-            )
+        let kill_switch = &self.kill_switch;
+        let driven = self
+            .drive_cancellable(&request, &walk, &reprice, || kill_switch.is_engaged())
             .await;
-        }
         let driven = match driven {
             Ok(d) if !d.filled().is_zero() => d,
             other => {

@@ -14,7 +14,6 @@ use super::{StepError, Trader};
 use crate::cycle_loop::CycleContext;
 use crate::exits::{Market, exit_reason, trade_result};
 use crate::limit_walk::{no_worse_than, price_walk, step_price};
-use crate::order_driver::drive_order_until;
 
 /// What closing `held` at the legs' quotes would fetch (a debit spread is
 /// sold for a credit) or cost (a credit spread is bought back for a
@@ -187,32 +186,11 @@ impl Trader {
             .filter(|h| h.entry_ref == held.entry_ref)
             .for_each(|h| h.exit_attempts = held.exit_attempts);
         let decision_latency = decided.elapsed();
-        self.views.begin_order(&order_ref);
-        let views = self.views.clone();
-        let cancel_ref = order_ref.clone();
-        let abort = move || views.cancel_requested(&cancel_ref);
-        let driven = drive_order_until(
-            &*self.broker,
-            &*self.clock,
-            &request,
-            &walk,
-            Some(&reprice),
-            Some(&abort),
-        )
-        .await;
-        self.views.end_order(&order_ref);
-        let driven = driven?;
-        self.journal_end(
-            &order_ref,
-            super::outcome_name(&driven.end),
-            format!(
-                "{:?}; {} filled in {} steps",
-                driven.end,
-                driven.filled(),
-                driven.steps_taken
-            ),
-        )
-        .await;
+        // Exits go on under the kill switch (it stops entries); the
+        // operator may still cancel one.
+        let driven = self
+            .drive_cancellable(&request, &walk, &reprice, || false)
+            .await?;
         self.publish(
             "order.ended",
             format!(

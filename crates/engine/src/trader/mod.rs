@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value as Json, json};
 use tokio::sync::Mutex;
 use tracing::{info, warn};
-use vspread_core::broker::{Broker, DailyBar};
+use vspread_core::broker::{Broker, BrokerError, DailyBar, OrderRequest};
 use vspread_core::clock::Clock;
 use vspread_core::journal::{Journal, JournalError, OrderEnd};
 
@@ -30,6 +30,7 @@ pub use book::{HeldSpread, RestoreError};
 use crate::control::KillSwitch;
 use crate::cycle_loop::CycleContext;
 use crate::events::EventBus;
+use crate::order_driver::{DrivenOrder, PriceWalk, Reprice, drive_order_until};
 use crate::risk::{AccountState, Exposure, IvBreakers};
 use crate::views::TradingViews;
 
@@ -176,6 +177,44 @@ impl Trader {
         {
             warn!(%order_ref, error = %e, "order end not journaled");
         }
+    }
+
+    /// Drives a journaled order to its end while the operator may cancel
+    /// it: the views list it as driven (the API's cancel answers 202 only
+    /// then), a cancel request or `stop` ends it at the driver's next turn,
+    /// and the end is journaled.
+    async fn drive_cancellable(
+        &self,
+        request: &OrderRequest,
+        walk: &PriceWalk,
+        reprice: Reprice<'_>,
+        stop: impl Fn() -> bool + Send + Sync,
+    ) -> Result<DrivenOrder, BrokerError> {
+        let order_ref = &request.order_ref;
+        let views = &self.views;
+        let abort = || stop() || views.cancel_requested(order_ref);
+        views.begin_order(order_ref);
+        let driven = drive_order_until(
+            &*self.broker,
+            &*self.clock,
+            request,
+            walk,
+            Some(reprice),
+            Some(&abort),
+        )
+        .await;
+        views.end_order(order_ref);
+        if let Ok(d) = &driven {
+            let detail = format!(
+                "{:?}; {} filled in {} steps",
+                d.end,
+                d.filled(),
+                d.steps_taken
+            );
+            self.journal_end(order_ref, outcome_name(&d.end), detail)
+                .await;
+        }
+        driven
     }
 
     /// The spreads held now (open ones; closed ones leave the book).
