@@ -102,16 +102,8 @@ async fn call(
     (status, headers, value)
 }
 
-/// Every answer of every test is checked against the OpenAPI document the
-/// server serves: a field sent but not documented, or documented as
-/// required but not sent, or of another type, fails the test that saw it.
-async fn assert_documented(
-    state: &AppState,
-    method: &str,
-    uri: &str,
-    status: StatusCode,
-    value: &Value,
-) {
+/// The OpenAPI document as the server serves it.
+async fn served_document(state: &AppState) -> Value {
     let req = Request::builder()
         .uri("/api/v1/openapi.json")
         .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
@@ -122,7 +114,20 @@ async fn assert_documented(
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
-    let doc: Value = serde_json::from_slice(&bytes).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Every answer of every test is checked against the OpenAPI document the
+/// server serves: a field sent but not documented, or documented as
+/// required but not sent, or of another type, fails the test that saw it.
+async fn assert_documented(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    status: StatusCode,
+    value: &Value,
+) {
+    let doc = served_document(state).await;
     if let Some(schema) = conformance::response_schema(&doc, method, uri, status.as_u16()) {
         let departures = conformance::departures(&doc, schema, value);
         assert!(
@@ -453,15 +458,7 @@ async fn pause_resume_and_kill_switch_are_audited() {
 #[tokio::test]
 async fn the_uis_copy_of_the_document_is_the_servers() {
     let f = fixture();
-    let (_, _, doc) = call(
-        &f.state,
-        "GET",
-        "/api/v1/openapi.json",
-        Some(ADMIN),
-        None,
-        None,
-    )
-    .await;
+    let doc = served_document(&f.state).await;
     let copy_path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../web/src/lib/api/openapi.json"
@@ -497,16 +494,7 @@ async fn the_uis_copy_of_the_document_is_the_servers() {
 #[tokio::test]
 async fn openapi_lists_every_route_with_the_config_schema() {
     let f = fixture();
-    let (s, _, doc) = call(
-        &f.state,
-        "GET",
-        "/api/v1/openapi.json",
-        Some(ADMIN),
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK);
+    let doc = served_document(&f.state).await;
     assert_eq!(doc["openapi"], "3.1.0");
     for p in [
         "/status",
