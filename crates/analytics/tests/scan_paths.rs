@@ -13,6 +13,10 @@ use vspread_analytics::scanner::{Filter, Funnel, SpreadRow, scan, scan_rows};
 use vspread_core::config::ScannerConfig;
 use vspread_core::{Direction, SpreadKind};
 
+#[path = "support/scanner_configs.rs"]
+mod scanner_configs;
+use scanner_configs::scanner_configs;
+
 struct Leg {
     strike: f64,
     bid: f64,
@@ -249,24 +253,8 @@ proptest! {
     #[test]
     fn both_paths_match_the_spec_for_any_config(
         seed in 1u64..1000,
-        kinds in proptest::sample::subsequence(SpreadKind::ALL.to_vec(), 1..=4),
-        dte_min in 0i64..40, dte_span in 0i64..400,
-        width_min in 0.0f64..5.0, width_span in 0.0f64..30.0,
-        min_oi in 0i64..3000, spread in 0.01f64..1.0,
-        dmin in 0.0f64..0.5, dspan in 0.0f64..0.5,
-        max_debit in 0.05f64..1.0, min_credit in 0.0f64..0.6,
-        min_pop in 0.0f64..0.8, min_score in -1.0f64..0.5,
-        top in 1i64..50, max in 1i64..400,
+        config in scanner_configs(proptest::sample::subsequence(SpreadKind::ALL.to_vec(), 1..=4)),
     ) {
-        let config = ScannerConfig {
-            kinds,
-            dte_min, dte_max: dte_min + dte_span,
-            width_min, width_max: width_min + width_span,
-            min_open_interest: min_oi, max_leg_spread_pct: spread,
-            short_delta_min: dmin, short_delta_max: (dmin + dspan).min(1.0),
-            max_debit_to_width: max_debit, min_credit_to_width: min_credit,
-            min_pop, min_score, top_per_underlying: top, max_results: max,
-        };
         check(&synthetic(3, seed), &config)?;
     }
 }

@@ -6,6 +6,10 @@ use vspread_analytics::scanner::csv::{InputError, read_chain};
 use vspread_analytics::scanner::scan;
 use vspread_core::config::{Config, ScannerConfig};
 
+#[path = "support/scanner_configs.rs"]
+mod scanner_configs;
+use scanner_configs::scanner_configs;
+
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 
 fn sample() -> (String, ScannerConfig) {
@@ -62,24 +66,10 @@ proptest! {
 
     #[test]
     fn every_output_row_satisfies_every_filter(
-        dte_min in 0i64..40, dte_span in 0i64..400,
-        width_min in 0.0f64..5.0, width_span in 0.0f64..30.0,
-        min_oi in 0i64..3000, spread in 0.01f64..1.0,
-        dmin in 0.0f64..0.5, dspan in 0.0f64..0.5,
-        max_debit in 0.05f64..1.0, min_credit in 0.0f64..0.6,
-        min_pop in 0.0f64..0.8, min_score in -1.0f64..0.5,
-        top in 1i64..50, max in 1i64..400,
+        config in scanner_configs(Just(ScannerConfig::default().kinds)),
     ) {
         let (chain, _) = sample();
-        let config = ScannerConfig {
-            dte_min, dte_max: dte_min + dte_span,
-            width_min, width_max: width_min + width_span,
-            min_open_interest: min_oi, max_leg_spread_pct: spread,
-            short_delta_min: dmin, short_delta_max: (dmin + dspan).min(1.0),
-            max_debit_to_width: max_debit, min_credit_to_width: min_credit,
-            min_pop, min_score, top_per_underlying: top, max_results: max,
-            ..ScannerConfig::default()
-        };
+        let (top, max) = (config.top_per_underlying, config.max_results);
         let read = read_chain(chain.as_bytes()).unwrap();
         let result = scan(&read.chain, &config);
         prop_assert!(result.rows.len() as i64 <= max);
