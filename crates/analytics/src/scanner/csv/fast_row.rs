@@ -10,7 +10,7 @@
 
 use vspread_core::Right;
 
-use super::super::chain::{OptionRow, rules};
+use super::super::chain::OptionRow;
 use super::fields::decimal_prefix;
 
 /// A header field that is none of the spec's columns.
@@ -102,22 +102,22 @@ impl<'a> Fields<'a> {
         Some(value)
     }
 
-    /// 1 to 18 digits: below [`rules::INTEGER_LIMIT`] by construction.
+    /// 1 to 18 digits: below `rules::INTEGER_LIMIT` (10^18) by construction.
     fn unsigned(&mut self) -> Option<i64> {
         let (value, len) = self.digits(18)?;
         self.skip(len);
         i64::try_from(value).ok()
     }
 
-    /// 8 digits naming a real date.
+    /// 8 digits (whether they name a real date, [`OptionRow::check`] says
+    /// with the row's other rules).
     fn date(&mut self) -> Option<u32> {
         let (value, len) = self.digits(8)?;
         if len != 8 {
             return None;
         }
         self.skip(len);
-        let n = u32::try_from(value).ok()?;
-        rules::real_date(n).then_some(n)
+        u32::try_from(value).ok()
     }
 
     /// The next field as 1 to `max` digits: its value and length.
