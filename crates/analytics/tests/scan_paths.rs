@@ -18,6 +18,8 @@ mod scanner_configs;
 use scanner_configs::scanner_configs;
 
 struct Leg {
+    /// 1-based line in the file (the header is line 1).
+    line: usize,
     strike: f64,
     bid: f64,
     ask: f64,
@@ -39,7 +41,7 @@ struct Group {
 /// (underlying, expiry, right), strikes ascending.
 fn groups_of(csv: &str) -> Vec<Group> {
     let mut map: BTreeMap<(String, u32, bool), Group> = BTreeMap::new();
-    for line in csv.lines().skip(1) {
+    for (index, line) in csv.lines().enumerate().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         let (underlying, expiry, call) = (f[0].to_string(), f[2].parse().unwrap(), f[5] == "C");
         let g = map
@@ -53,6 +55,7 @@ fn groups_of(csv: &str) -> Vec<Group> {
                 legs: Vec::new(),
             });
         g.legs.push(Leg {
+            line: index + 1,
             strike: f[4].parse().unwrap(),
             bid: f[6].parse().unwrap(),
             ask: f[7].parse().unwrap(),
@@ -176,6 +179,8 @@ fn reference(groups: &[Group], c: &ScannerConfig) -> (Vec<SpreadRow>, Funnel) {
                         dte: g.dte,
                         long_strike: long.strike,
                         short_strike: short.strike,
+                        long_line: long.line,
+                        short_line: short.line,
                         width,
                         price,
                         natural,

@@ -15,14 +15,14 @@
 //! on a credit open means "receive at least c".
 
 use rust_decimal::Decimal;
-use vspread_core::broker::{NetPrice, OpenClose, OrderAction, VerticalSpread};
+use vspread_core::{NetPrice, OrderPurpose, Side, VerticalSpread};
 
 /// One leg of a BAG contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BagLeg {
     pub con_id: i64,
     pub ratio: u32,
-    pub action: OrderAction,
+    pub action: Side,
     pub exchange: &'static str,
 }
 
@@ -33,36 +33,22 @@ pub struct BagOrder {
     pub currency: String,
     pub exchange: &'static str,
     pub legs: [BagLeg; 2],
-    pub action: OrderAction,
+    pub action: Side,
     pub limit: Decimal,
 }
 
-/// Why a vertical cannot be sent as a combo.
+/// Why a vertical cannot be sent as a combo. The spread's shape (one
+/// series, the kind's right, strikes in the kind's order) is guaranteed by
+/// [`VerticalSpread`] itself; what is left to check is what the gateway
+/// needs and the price.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ComboError {
+    #[error("the {leg} leg has no conId: resolve it with the gateway first")]
+    MissingConId { leg: &'static str },
     #[error("legs must be two different contracts (both conId {0})")]
     SameLeg(i64),
     #[error("leg conIds must be positive (got {0})")]
     BadConId(i64),
-    #[error("legs must share the right of a {kind} ({long}/{short})")]
-    RightMismatch {
-        kind: &'static str,
-        long: &'static str,
-        short: &'static str,
-    },
-    #[error("legs must share one expiry ({long} vs {short})")]
-    ExpiryMismatch { long: String, short: String },
-    #[error("legs must have different strikes (both {0})")]
-    SameStrike(Decimal),
-    #[error(
-        "a {kind} buys the {expected} strike: long {long} / short {short} is the other way round"
-    )]
-    StrikeOrder {
-        kind: &'static str,
-        expected: &'static str,
-        long: Decimal,
-        short: Decimal,
-    },
     #[error("{what} price must be positive, got {price}")]
     NonPositivePrice { what: &'static str, price: Decimal },
     #[error("{price_kind} price does not fit {intent} a {kind} (expected a {expected})")]
@@ -83,60 +69,37 @@ pub enum ComboError {
 /// Checks the spread and builds its BAG order.
 pub fn bag_order(
     spread: &VerticalSpread,
-    intent: OpenClose,
+    purpose: OrderPurpose,
     price: NetPrice,
 ) -> Result<BagOrder, ComboError> {
-    let kind = spread.kind;
-    let (long, short) = (&spread.long, &spread.short);
-    for c in [long.con_id.0, short.con_id.0] {
-        if c <= 0 {
-            return Err(ComboError::BadConId(c));
+    let kind = spread.kind();
+    let con_id = |leg: &'static str, c: &vspread_core::OptionContract| {
+        let id = c.con_id().ok_or(ComboError::MissingConId { leg })?.0;
+        if id <= 0 {
+            return Err(ComboError::BadConId(id));
         }
-    }
-    if long.con_id == short.con_id {
-        return Err(ComboError::SameLeg(long.con_id.0));
-    }
-    if long.right != kind.right() || short.right != kind.right() {
-        return Err(ComboError::RightMismatch {
-            kind: kind.name(),
-            long: long.right.code(),
-            short: short.right.code(),
-        });
-    }
-    if long.expiry != short.expiry {
-        return Err(ComboError::ExpiryMismatch {
-            long: long.expiry.to_string(),
-            short: short.expiry.to_string(),
-        });
-    }
-    if long.strike == short.strike {
-        return Err(ComboError::SameStrike(long.strike));
-    }
-    if kind.long_is_low_strike() != (long.strike < short.strike) {
-        return Err(ComboError::StrikeOrder {
-            kind: kind.name(),
-            expected: if kind.long_is_low_strike() {
-                "lower"
-            } else {
-                "higher"
-            },
-            long: long.strike,
-            short: short.strike,
-        });
+        Ok(id)
+    };
+    let (long, short) = (
+        con_id("long", spread.long())?,
+        con_id("short", spread.short())?,
+    );
+    if long == short {
+        return Err(ComboError::SameLeg(long));
     }
     let (price_kind, amount) = match price {
         NetPrice::Debit(d) => ("debit", d),
         NetPrice::Credit(c) => ("credit", c),
     };
     // Closing a worthless spread at zero is fine; opening at zero is not.
-    let zero_ok = intent == OpenClose::Close;
+    let zero_ok = purpose == OrderPurpose::Exit;
     if amount < Decimal::ZERO || (amount.is_zero() && !zero_ok) {
         return Err(ComboError::NonPositivePrice {
             what: price_kind,
             price: amount,
         });
     }
-    let width = (long.strike - short.strike).abs();
+    let width = spread.width().value();
     if amount > width {
         return Err(ComboError::PriceAboveWidth {
             kind: kind.name(),
@@ -145,43 +108,36 @@ pub fn bag_order(
         });
     }
     // Opening a debit kind pays; closing it receives. Credit kinds the reverse.
-    let pays = kind.is_debit() == (intent == OpenClose::Open);
+    let pays = kind.is_debit() == (purpose == OrderPurpose::Entry);
     let expected = if pays { "debit" } else { "credit" };
     if expected != price_kind {
         return Err(ComboError::PriceSide {
             price_kind,
-            intent: match intent {
-                OpenClose::Open => "opening",
-                OpenClose::Close => "closing",
+            intent: match purpose {
+                OrderPurpose::Entry => "opening",
+                OrderPurpose::Exit => "closing",
             },
             kind: kind.name(),
             expected,
         });
     }
-    let (action, limit) = match (intent, price) {
-        (OpenClose::Open, NetPrice::Debit(d)) => (OrderAction::Buy, d),
-        (OpenClose::Open, NetPrice::Credit(c)) => (OrderAction::Buy, -c),
-        (OpenClose::Close, NetPrice::Credit(c)) => (OrderAction::Sell, c),
-        (OpenClose::Close, NetPrice::Debit(d)) => (OrderAction::Sell, -d),
+    let (action, limit) = match (purpose, price) {
+        (OrderPurpose::Entry, NetPrice::Debit(d)) => (Side::Buy, d),
+        (OrderPurpose::Entry, NetPrice::Credit(c)) => (Side::Buy, -c),
+        (OrderPurpose::Exit, NetPrice::Credit(c)) => (Side::Sell, c),
+        (OrderPurpose::Exit, NetPrice::Debit(d)) => (Side::Sell, -d),
+    };
+    let leg = |con_id, action| BagLeg {
+        con_id,
+        ratio: 1,
+        action,
+        exchange: "SMART",
     };
     Ok(BagOrder {
-        symbol: spread.underlying.clone(),
-        currency: spread.currency.clone(),
+        symbol: spread.underlying().to_string(),
+        currency: spread.long().currency().to_string(),
         exchange: "SMART",
-        legs: [
-            BagLeg {
-                con_id: long.con_id.0,
-                ratio: 1,
-                action: OrderAction::Buy,
-                exchange: "SMART",
-            },
-            BagLeg {
-                con_id: short.con_id.0,
-                ratio: 1,
-                action: OrderAction::Sell,
-                exchange: "SMART",
-            },
-        ],
+        legs: [leg(long, Side::Buy), leg(short, Side::Sell)],
         action,
         limit,
     })
@@ -189,22 +145,22 @@ pub fn bag_order(
 
 /// The net price a signed BAG limit stands for, for a given order action
 /// (the inverse of [`bag_order`]'s price mapping).
-pub fn net_price_of(action: OrderAction, limit: Decimal) -> NetPrice {
+pub fn net_price_of(action: Side, limit: Decimal) -> NetPrice {
     match (action, limit >= Decimal::ZERO) {
-        (OrderAction::Buy, true) => NetPrice::Debit(limit),
-        (OrderAction::Buy, false) => NetPrice::Credit(-limit),
-        (OrderAction::Sell, true) => NetPrice::Credit(limit),
-        (OrderAction::Sell, false) => NetPrice::Debit(-limit),
+        (Side::Buy, true) => NetPrice::Debit(limit),
+        (Side::Buy, false) => NetPrice::Credit(-limit),
+        (Side::Sell, true) => NetPrice::Credit(limit),
+        (Side::Sell, false) => NetPrice::Debit(-limit),
     }
 }
 
 /// The signed limit for a new net price of an existing combo order.
-pub fn signed_limit(action: OrderAction, price: NetPrice) -> Decimal {
+pub fn signed_limit(action: Side, price: NetPrice) -> Decimal {
     match (action, price) {
-        (OrderAction::Buy, NetPrice::Debit(d)) => d,
-        (OrderAction::Buy, NetPrice::Credit(c)) => -c,
-        (OrderAction::Sell, NetPrice::Credit(c)) => c,
-        (OrderAction::Sell, NetPrice::Debit(d)) => -d,
+        (Side::Buy, NetPrice::Debit(d)) => d,
+        (Side::Buy, NetPrice::Credit(c)) => -c,
+        (Side::Sell, NetPrice::Credit(c)) => c,
+        (Side::Sell, NetPrice::Debit(d)) => -d,
     }
 }
 
@@ -212,44 +168,56 @@ pub fn signed_limit(action: OrderAction, price: NetPrice) -> Decimal {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
-    use vspread_core::broker::{ConId, SpreadLeg};
-    use vspread_core::{Right, SpreadKind};
+    use vspread_core::{ConId, OptionContract, Right, SpreadKind};
 
     fn dec(s: &str) -> Decimal {
         s.parse().expect("test decimal")
     }
 
-    fn leg(con_id: i64, strike: &str, right: Right) -> SpreadLeg {
-        SpreadLeg {
-            con_id: ConId(con_id),
-            strike: dec(strike),
-            right,
-            expiry: NaiveDate::from_ymd_opt(2026, 12, 18).unwrap(),
+    fn leg(con_id: Option<i64>, strike: &str, right: Right) -> OptionContract {
+        let b = OptionContract::builder()
+            .underlying("SPY")
+            .expiry(NaiveDate::from_ymd_opt(2026, 12, 18).unwrap())
+            .strike(strike.parse().unwrap())
+            .right(right);
+        match con_id {
+            Some(id) => b.con_id(ConId(id)),
+            None => b,
         }
+        .build()
+        .unwrap()
+    }
+
+    fn spread_with(
+        kind: SpreadKind,
+        long: (Option<i64>, &str),
+        short: (Option<i64>, &str),
+    ) -> VerticalSpread {
+        VerticalSpread::from_legs(
+            kind,
+            leg(long.0, long.1, kind.right()),
+            leg(short.0, short.1, kind.right()),
+        )
+        .unwrap()
     }
 
     fn spread(kind: SpreadKind, long: &str, short: &str) -> VerticalSpread {
-        VerticalSpread {
-            underlying: "SPY".into(),
-            kind,
-            long: leg(11, long, kind.right()),
-            short: leg(12, short, kind.right()),
-            currency: "USD".into(),
-        }
+        spread_with(kind, (Some(11), long), (Some(12), short))
     }
 
     #[test]
     fn debit_open_is_a_buy_at_a_positive_limit() {
         let s = spread(SpreadKind::BullCall, "600", "605");
-        let bag = bag_order(&s, OpenClose::Open, NetPrice::Debit(dec("2.15"))).unwrap();
-        assert_eq!(bag.action, OrderAction::Buy);
+        let bag = bag_order(&s, OrderPurpose::Entry, NetPrice::Debit(dec("2.15"))).unwrap();
+        assert_eq!(bag.action, Side::Buy);
         assert_eq!(bag.limit, dec("2.15"));
         assert_eq!(bag.symbol, "SPY");
+        assert_eq!(bag.currency, "USD");
         assert_eq!(bag.exchange, "SMART");
         assert_eq!(bag.legs[0].con_id, 11);
-        assert_eq!(bag.legs[0].action, OrderAction::Buy);
+        assert_eq!(bag.legs[0].action, Side::Buy);
         assert_eq!(bag.legs[1].con_id, 12);
-        assert_eq!(bag.legs[1].action, OrderAction::Sell);
+        assert_eq!(bag.legs[1].action, Side::Sell);
         assert!(
             bag.legs
                 .iter()
@@ -261,8 +229,8 @@ mod tests {
     fn credit_open_is_a_buy_at_a_negative_limit() {
         // Bull put: buy the lower put, sell the higher one, receive a credit.
         let s = spread(SpreadKind::BullPut, "590", "595");
-        let bag = bag_order(&s, OpenClose::Open, NetPrice::Credit(dec("1.40"))).unwrap();
-        assert_eq!(bag.action, OrderAction::Buy);
+        let bag = bag_order(&s, OrderPurpose::Entry, NetPrice::Credit(dec("1.40"))).unwrap();
+        assert_eq!(bag.action, Side::Buy);
         assert_eq!(bag.limit, dec("-1.40"));
         assert_eq!(
             net_price_of(bag.action, bag.limit),
@@ -273,56 +241,48 @@ mod tests {
     #[test]
     fn closes_are_sells_with_the_sign_of_the_cash_flow() {
         let debit = spread(SpreadKind::BearPut, "605", "600");
-        let bag = bag_order(&debit, OpenClose::Close, NetPrice::Credit(dec("3.00"))).unwrap();
-        assert_eq!((bag.action, bag.limit), (OrderAction::Sell, dec("3.00")));
+        let bag = bag_order(&debit, OrderPurpose::Exit, NetPrice::Credit(dec("3.00"))).unwrap();
+        assert_eq!((bag.action, bag.limit), (Side::Sell, dec("3.00")));
         let credit = spread(SpreadKind::BearCall, "610", "605");
-        let bag = bag_order(&credit, OpenClose::Close, NetPrice::Debit(dec("0.35"))).unwrap();
-        assert_eq!((bag.action, bag.limit), (OrderAction::Sell, dec("-0.35")));
+        let bag = bag_order(&credit, OrderPurpose::Exit, NetPrice::Debit(dec("0.35"))).unwrap();
+        assert_eq!((bag.action, bag.limit), (Side::Sell, dec("-0.35")));
         assert_eq!(
-            signed_limit(OrderAction::Sell, NetPrice::Debit(dec("0.30"))),
+            signed_limit(Side::Sell, NetPrice::Debit(dec("0.30"))),
             dec("-0.30")
         );
         // Closing a worthless spread at zero is allowed.
-        assert!(bag_order(&debit, OpenClose::Close, NetPrice::Credit(Decimal::ZERO)).is_ok());
+        assert!(bag_order(&debit, OrderPurpose::Exit, NetPrice::Credit(Decimal::ZERO)).is_ok());
     }
 
     #[test]
-    fn wrong_shapes_are_refused_before_sending() {
-        let s = spread(SpreadKind::BullCall, "605", "600");
-        assert!(matches!(
-            bag_order(&s, OpenClose::Open, NetPrice::Debit(dec("1"))),
-            Err(ComboError::StrikeOrder { .. })
-        ));
+    fn wrong_prices_and_unresolved_legs_are_refused_before_sending() {
         let s = spread(SpreadKind::BullCall, "600", "605");
         assert!(matches!(
-            bag_order(&s, OpenClose::Open, NetPrice::Credit(dec("1"))),
+            bag_order(&s, OrderPurpose::Entry, NetPrice::Credit(dec("1"))),
             Err(ComboError::PriceSide { .. })
         ));
         assert!(matches!(
-            bag_order(&s, OpenClose::Open, NetPrice::Debit(dec("5.01"))),
+            bag_order(&s, OrderPurpose::Entry, NetPrice::Debit(dec("5.01"))),
             Err(ComboError::PriceAboveWidth { .. })
         ));
         assert!(matches!(
-            bag_order(&s, OpenClose::Open, NetPrice::Debit(Decimal::ZERO)),
+            bag_order(&s, OrderPurpose::Entry, NetPrice::Debit(Decimal::ZERO)),
             Err(ComboError::NonPositivePrice { .. })
         ));
-        let mut same = s.clone();
-        same.short.con_id = same.long.con_id;
+        let same = spread_with(SpreadKind::BullCall, (Some(11), "600"), (Some(11), "605"));
         assert_eq!(
-            bag_order(&same, OpenClose::Open, NetPrice::Debit(dec("1"))),
+            bag_order(&same, OrderPurpose::Entry, NetPrice::Debit(dec("1"))),
             Err(ComboError::SameLeg(11))
         );
-        let mut mixed = s.clone();
-        mixed.short.right = Right::Put;
-        assert!(matches!(
-            bag_order(&mixed, OpenClose::Open, NetPrice::Debit(dec("1"))),
-            Err(ComboError::RightMismatch { .. })
-        ));
-        let mut expiry = s.clone();
-        expiry.short.expiry = NaiveDate::from_ymd_opt(2026, 12, 11).unwrap();
-        assert!(matches!(
-            bag_order(&expiry, OpenClose::Open, NetPrice::Debit(dec("1"))),
-            Err(ComboError::ExpiryMismatch { .. })
-        ));
+        let unresolved = spread_with(SpreadKind::BullCall, (Some(11), "600"), (None, "605"));
+        assert_eq!(
+            bag_order(&unresolved, OrderPurpose::Entry, NetPrice::Debit(dec("1"))),
+            Err(ComboError::MissingConId { leg: "short" })
+        );
+        let negative = spread_with(SpreadKind::BullCall, (Some(-3), "600"), (Some(12), "605"));
+        assert_eq!(
+            bag_order(&negative, OrderPurpose::Entry, NetPrice::Debit(dec("1"))),
+            Err(ComboError::BadConId(-3))
+        );
     }
 }

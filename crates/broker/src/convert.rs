@@ -17,9 +17,9 @@ use ibapi::orders::{
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use vspread_core::Right;
-use vspread_core::broker::{
-    BrokerOrderId, ConId, ContractInfo, Execution, Instrument, OptionSpec, OrderAction,
-    OrderStatus, TimeInForce, WhatIf,
+use vspread_core::{
+    BrokerOrderId, ConId, ContractInfo, Execution, Instrument, OptionContract, OrderStatus, Price,
+    Side, StockContract, TimeInForce, WhatIf,
 };
 
 use crate::combo::BagOrder;
@@ -66,17 +66,18 @@ pub fn stock_query(symbol: &str) -> Contract {
     }
 }
 
-/// The request for one option: SMART, USD, multiplier 100.
-pub fn option_query(spec: &OptionSpec) -> Contract {
+/// The request for one option, by its identity (exchange, currency and
+/// multiplier as the contract says: SMART, USD, 100 unless set otherwise).
+pub fn option_query(option: &OptionContract) -> Contract {
     Contract {
-        symbol: Symbol::from(spec.underlying.as_str()),
+        symbol: Symbol::from(option.underlying()),
         security_type: SecurityType::Option,
-        last_trade_date_or_contract_month: spec.expiry.format("%Y%m%d").to_string(),
-        strike: wire(spec.strike),
-        right: Some(right(spec.right)),
-        multiplier: "100".into(),
-        exchange: Exchange::from("SMART"),
-        currency: Currency::from("USD"),
+        last_trade_date_or_contract_month: option.expiry().format("%Y%m%d").to_string(),
+        strike: wire(option.strike().value()),
+        right: Some(right(option.right())),
+        multiplier: option.multiplier().to_string(),
+        exchange: Exchange::from(option.exchange()),
+        currency: Currency::from(option.currency()),
         ..Contract::default()
     }
 }
@@ -96,10 +97,23 @@ pub fn contract_info(details: &ContractDetails) -> Result<ContractInfo, BadContr
         con_id: c.contract_id,
         reason: reason.to_string(),
     };
+    let con_id = ConId(i64::from(c.contract_id));
+    // An empty exchange or currency is the gateway leaving the default.
+    let or = |text: String, default: &str| {
+        if text.is_empty() {
+            default.to_string()
+        } else {
+            text
+        }
+    };
+    let exchange = or(c.exchange.to_string(), "SMART");
+    let currency = or(c.currency.to_string(), "USD");
     let instrument = match c.security_type {
-        SecurityType::Stock => Instrument::Stock {
-            symbol: c.symbol.to_string(),
-        },
+        SecurityType::Stock => Instrument::Stock(
+            StockContract::listed(c.symbol.as_str(), &exchange, &currency)
+                .map_err(|e| bad(&e.to_string()))?
+                .with_con_id(con_id),
+        ),
         SecurityType::Option => {
             let expiry = c
                 .last_trade_date
@@ -117,34 +131,39 @@ pub fn contract_info(details: &ContractDetails) -> Result<ContractInfo, BadContr
                 Some(OptionRight::Put) => Right::Put,
                 None => return Err(bad("option without a right")),
             };
-            Instrument::Option(OptionSpec {
-                underlying: c.symbol.to_string(),
-                expiry,
-                strike: decimal(c.strike).ok_or_else(|| bad("option without a strike"))?,
-                right,
-            })
+            let strike = decimal(c.strike).ok_or_else(|| bad("option without a strike"))?;
+            let multiplier = if c.multiplier.is_empty() {
+                100
+            } else {
+                c.multiplier
+                    .parse::<u32>()
+                    .map_err(|_| bad(&format!("multiplier `{}`", c.multiplier)))?
+            };
+            Instrument::Option(
+                OptionContract::builder()
+                    .underlying(c.symbol.as_str())
+                    .expiry(expiry)
+                    .strike(Price::new(strike))
+                    .right(right)
+                    .multiplier(multiplier)
+                    .exchange(exchange)
+                    .currency(currency)
+                    .con_id(con_id)
+                    .build()
+                    .map_err(|e| bad(&e.to_string()))?,
+            )
         }
         ref other => return Err(bad(&format!("unsupported security type {other:?}"))),
-    };
-    let multiplier = if c.multiplier.is_empty() {
-        Decimal::ONE
-    } else {
-        c.multiplier
-            .parse::<Decimal>()
-            .map_err(|_| bad(&format!("multiplier `{}`", c.multiplier)))?
     };
     if c.contract_id <= 0 {
         return Err(bad("missing conId"));
     }
     Ok(ContractInfo {
-        con_id: ConId(i64::from(c.contract_id)),
+        con_id,
         instrument,
-        exchange: c.exchange.to_string(),
         primary_exchange: c.primary_exchange.to_string(),
-        currency: c.currency.to_string(),
         local_symbol: c.local_symbol.clone(),
         trading_class: c.trading_class.clone(),
-        multiplier: multiplier.normalize(),
         min_tick: decimal(details.min_tick).unwrap_or(Decimal::new(1, 2)),
     })
 }
@@ -152,31 +171,23 @@ pub fn contract_info(details: &ContractDetails) -> Result<ContractInfo, BadContr
 /// A resolved contract as sent with an order or a market data request.
 pub fn contract_of(info: &ContractInfo) -> Contract {
     let con_id = i32::try_from(info.con_id.0).unwrap_or(0);
-    let exchange = if info.exchange.is_empty() {
-        "SMART"
-    } else {
-        info.exchange.as_str()
-    };
     let mut c = match &info.instrument {
-        Instrument::Stock { symbol } => stock_query(symbol),
-        Instrument::Option(spec) => option_query(spec),
+        Instrument::Stock(stock) => stock_query(stock.symbol()),
+        Instrument::Option(option) => option_query(option),
     };
     c.contract_id = con_id;
-    c.exchange = Exchange::from(exchange);
-    c.currency = Currency::from(info.currency.as_str());
+    c.exchange = Exchange::from(info.exchange());
+    c.currency = Currency::from(info.currency());
     if !info.trading_class.is_empty() {
         c.trading_class = info.trading_class.clone();
-    }
-    if matches!(info.instrument, Instrument::Option(_)) {
-        c.multiplier = info.multiplier.normalize().to_string();
     }
     c
 }
 
-fn ib_action(a: OrderAction) -> Action {
+fn ib_action(a: Side) -> Action {
     match a {
-        OrderAction::Buy => Action::Buy,
-        OrderAction::Sell => Action::Sell,
+        Side::Buy => Action::Buy,
+        Side::Sell => Action::Sell,
     }
 }
 
@@ -201,8 +212,8 @@ pub fn bag_contract(bag: &BagOrder) -> Contract {
                 contract_id: i32::try_from(l.con_id).unwrap_or(0),
                 ratio: i32::try_from(l.ratio).unwrap_or(1),
                 action: match l.action {
-                    OrderAction::Buy => LegAction::Buy,
-                    OrderAction::Sell => LegAction::Sell,
+                    Side::Buy => LegAction::Buy,
+                    Side::Sell => LegAction::Sell,
                 },
                 exchange: l.exchange.to_string(),
                 open_close: ComboLegOpenClose::default(),
@@ -215,7 +226,7 @@ pub fn bag_contract(bag: &BagOrder) -> Contract {
 
 /// A transmitted limit order carrying `order_ref`.
 pub fn limit_order(
-    action: OrderAction,
+    action: Side,
     quantity: u32,
     limit: Decimal,
     order_ref: &str,
@@ -263,9 +274,9 @@ pub fn execution(data: &ExecutionData) -> Execution {
         order_id: BrokerOrderId(i64::from(e.order_id)),
         order_ref: e.order_reference.clone(),
         con_id: ConId(i64::from(data.contract.contract_id)),
-        action: match e.side {
-            ExecutionSide::Bought => OrderAction::Buy,
-            ExecutionSide::Sold => OrderAction::Sell,
+        side: match e.side {
+            ExecutionSide::Bought => Side::Buy,
+            ExecutionSide::Sold => Side::Sell,
         },
         quantity: decimal(e.shares).unwrap_or_default(),
         price: decimal(e.price).unwrap_or_default(),
@@ -313,12 +324,13 @@ mod tests {
 
     #[test]
     fn option_contract_round_trips_through_the_wire_shape() {
-        let spec = OptionSpec {
-            underlying: "AAPL".into(),
-            expiry: NaiveDate::from_ymd_opt(2026, 12, 18).unwrap(),
-            strike: "192.5".parse().unwrap(),
-            right: Right::Put,
-        };
+        let spec = OptionContract::builder()
+            .underlying("AAPL")
+            .expiry(NaiveDate::from_ymd_opt(2026, 12, 18).unwrap())
+            .strike("192.5".parse().unwrap())
+            .right(Right::Put)
+            .build()
+            .unwrap();
         let q = option_query(&spec);
         assert_eq!(q.last_trade_date_or_contract_month, "20261218");
         assert_eq!(q.strike, 192.5);
@@ -333,7 +345,8 @@ mod tests {
         let info = contract_info(&details).unwrap();
         assert_eq!(info.con_id, ConId(1234));
         assert_eq!(info.instrument, Instrument::Option(spec));
-        assert_eq!(info.multiplier, Decimal::from(100));
+        assert_eq!(info.multiplier(), 100);
+        assert_eq!(info.option().unwrap().con_id(), Some(ConId(1234)));
         assert_eq!(info.min_tick, "0.01".parse().unwrap());
         let back = contract_of(&info);
         assert_eq!(back.contract_id, 1234);

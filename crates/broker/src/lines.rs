@@ -53,6 +53,23 @@ impl<K: Clone + Eq + Hash> LineBook<K> {
         self.capacity
     }
 
+    /// Changes the budget; when lines exceed it, the least recently used
+    /// unpinned ones are evicted and returned (pinned lines stay, even
+    /// above the budget, until unpinned).
+    pub fn set_capacity(&mut self, capacity: usize) -> Vec<K> {
+        self.capacity = capacity.max(1);
+        let mut evicted = Vec::new();
+        while self.lines.len() > self.capacity {
+            let Some((_, victim)) = self.lru.pop_first() else {
+                break;
+            };
+            self.lines.remove(&victim);
+            self.evictions += 1;
+            evicted.push(victim);
+        }
+        evicted
+    }
+
     pub fn len(&self) -> usize {
         self.lines.len()
     }

@@ -12,9 +12,8 @@ use ibapi::market_data::historical::{BarSize, BarTimestamp, Duration as IbDurati
 use ibapi::subscriptions::SubscriptionItem;
 use rust_decimal::Decimal;
 use tokio::time::Instant;
-use vspread_core::broker::{
-    AccountSummary, BrokerError, ContractInfo, DailyBar, OptionChainParams, Position,
-};
+use vspread_core::broker::BrokerError;
+use vspread_core::{AccountSummary, ContractInfo, DailyBar, OptionChainParams, Position};
 
 use crate::convert::{contract_info, decimal, option_query, parse_yyyymmdd, stock_query};
 use crate::pacing::{HistoricalKey, Priority};
@@ -36,10 +35,10 @@ fn describe(key: &LookupKey) -> String {
         LookupKey::Stock(s) => format!("stock {s}"),
         LookupKey::Option(o) => format!(
             "option {} {} {} {}",
-            o.underlying,
-            o.expiry.format("%Y%m%d"),
-            o.strike,
-            o.right
+            o.underlying(),
+            o.expiry().format("%Y%m%d"),
+            o.strike(),
+            o.right()
         ),
     }
 }
@@ -49,7 +48,7 @@ impl Inner {
     /// many ask at the same time.
     pub(crate) async fn lookup_one(&self, key: LookupKey) -> Result<ContractInfo, BrokerError> {
         if let Some((at, info)) = lock(&self.contract_cache).get(&key)
-            && at.elapsed() < self.settings.contract_cache_ttl
+            && at.elapsed() < self.settings().contract_cache_ttl
         {
             return Ok(info.clone());
         }
@@ -113,7 +112,7 @@ impl Inner {
                             .subscribe()
                             .await
                             .map_err(|e| map_err(e, &what))?;
-                        sub.collect_to_end_within(self.settings.request_timeout)
+                        sub.collect_to_end_within(self.settings().request_timeout)
                             .await
                             .map_err(|e| map_err(e, &what))
                     })
@@ -198,7 +197,8 @@ impl Inner {
                             high: b.high,
                             low: b.low,
                             close: b.close,
-                            volume: b.volume,
+                            // Shares: whole by nature; the wire carries a float.
+                            volume: b.volume.max(0.0).round() as u64,
                         })
                     })
                     .collect();
@@ -225,9 +225,7 @@ impl Inner {
                         Ok(SubscriptionItem::Data(PositionUpdate::Position(p))) => {
                             out.push(Position {
                                 account: p.account,
-                                con_id: vspread_core::broker::ConId(i64::from(
-                                    p.contract.contract_id,
-                                )),
+                                con_id: vspread_core::ConId(i64::from(p.contract.contract_id)),
                                 symbol: p.contract.symbol.to_string(),
                                 quantity: decimal(p.position).unwrap_or_default(),
                                 average_cost: decimal(p.average_cost).unwrap_or_default(),
@@ -257,7 +255,7 @@ impl Inner {
     pub(crate) async fn account_summary(&self) -> Result<AccountSummary, BrokerError> {
         self.grant(Priority::Lookup).await?;
         let client = self.client()?;
-        let wanted = self.settings.account.clone();
+        let wanted = self.settings().account.clone();
         self.timed("account summary", async {
             let mut sub = client
                 .account_summary(&AccountGroup("All".into()), SUMMARY_TAGS)

@@ -5,17 +5,14 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use futures::StreamExt;
 use ibapi::contracts::tick_types::TickType;
 use ibapi::market_data::realtime::TickTypes;
 use ibapi::subscriptions::SubscriptionItem;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
-use vspread_core::broker::{
-    BrokerError, BrokerEvent, ConId, ContractInfo, Greeks, Instrument, MarketDataIssue, Notice,
-    Quote,
-};
+use vspread_core::broker::{BrokerError, BrokerEvent, MarketDataIssue, Notice};
+use vspread_core::{ConId, ContractInfo, Greeks, Instrument, Quote};
 
 use crate::convert::{contract_of, decimal, price};
 use crate::lines::Admission;
@@ -161,7 +158,7 @@ async fn read_line(
                     if !apply_tick(&mut entry.quote, &tick) {
                         continue;
                     }
-                    entry.quote.received_at = Some(Utc::now());
+                    entry.quote.received_at = Some(inner.now());
                     entry.quote.clone()
                 };
                 inner.publish(BrokerEvent::Quote(quote));
@@ -270,6 +267,29 @@ fn set_size(q: &mut Quote, t: &TickType, v: f64) -> bool {
     true
 }
 
+/// Resizes the line budget; lines over it are stopped, least recently
+/// used first, as evictions.
+pub(crate) async fn resize(inner: &Arc<Inner>, capacity: usize) {
+    let stopped: Vec<(ConId, LineEntry)> = {
+        let mut lines = lock(&inner.lines);
+        let evicted = lines.book.set_capacity(capacity);
+        evicted
+            .into_iter()
+            .filter_map(|k| lines.entries.remove(&k).map(|e| (k, e)))
+            .collect()
+    };
+    update_metrics(inner);
+    for (victim, mut entry) in stopped {
+        inner.metrics.line_evicted();
+        let _ = inner.grant(Priority::MarketData).await;
+        entry.stop();
+        inner.publish(BrokerEvent::MarketData {
+            con_id: victim,
+            issue: MarketDataIssue::Evicted,
+        });
+    }
+}
+
 pub(crate) async fn unsubscribe(inner: &Arc<Inner>, con_id: ConId) -> Result<(), BrokerError> {
     let entry = {
         let mut lines = lock(&inner.lines);
@@ -373,7 +393,7 @@ pub(crate) async fn snapshot(
                                 Err(e) => return Err(map_err(e, "snapshot")),
                             }
                         }
-                        quote.received_at = Some(Utc::now());
+                        quote.received_at = Some(inner.now());
                         Ok(quote)
                     })
                     .await

@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
+use vspread_core::broker::{ConnectionState, LinkStatus, QueueStatus};
+
 use crate::pacing::Priority;
 
 /// Live counters; shared behind an `Arc` by every part of the layer.
@@ -200,6 +202,52 @@ impl BrokerMetrics {
     /// True when the gateway answered a request on the current connection.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
+    }
+
+    /// The counters as the domain's [`LinkStatus`] (its address, state and
+    /// `since` are the session's to fill in).
+    pub fn link_status(&self) -> LinkStatus {
+        let m = self.snapshot();
+        LinkStatus {
+            address: String::new(),
+            state: ConnectionState::from_code(m.connection_state),
+            ready: m.ready,
+            since: None,
+            server_version: (m.server_version > 0)
+                .then(|| i32::try_from(m.server_version).unwrap_or(i32::MAX)),
+            connects: m.connects,
+            connect_failures: m.connect_failures,
+            disconnects: m.disconnects,
+            last_reconnect: m.last_reconnect,
+            queues: Priority::ALL
+                .iter()
+                .map(|p| QueueStatus {
+                    priority: p.label(),
+                    depth: m.queue_depth[p.index()],
+                    granted: m.granted[p.index()],
+                    waited: m.wait_total[p.index()],
+                })
+                .collect(),
+            max_messages_per_sec: 0,
+            max_lines: 0,
+            wait_max: m.wait_max,
+            throttle_events: m.throttle_events,
+            queue_full_rejections: m.queue_full_rejections,
+            merged_requests: m.merged_requests,
+            historical_pacing_waits: m.historical_pacing_waits,
+            lines_active: m.lines_active,
+            lines_pinned: m.lines_pinned,
+            lines_evicted: m.lines_evicted,
+            lines_refused: m.lines_refused,
+            snapshots: m.snapshots,
+            resubscriptions: m.resubscriptions,
+            reconciliations: m.reconciliations,
+            reconciliation_differences: m.reconciliation_differences,
+            events_published: m.events_published,
+            gateway_errors: m.gateway_errors,
+            pacing_violations_reported: m.pacing_violations_reported,
+            errors_by_code: m.errors_by_code,
+        }
     }
 
     /// Reads every metric.

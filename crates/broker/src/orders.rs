@@ -18,10 +18,10 @@ use ibapi::subscriptions::SubscriptionItem;
 use rust_decimal::Decimal;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
-use vspread_core::broker::{
-    BrokerError, BrokerEvent, BrokerOrderId, CommissionReport, ConId, Expectations,
-    NetPriceOrLimit, Notice, OrderAction, OrderEvent, OrderRequest, OrderTarget,
-    ReconciliationReport, WhatIf,
+use vspread_core::broker::{BrokerError, BrokerEvent, Expectations, Notice, ReconciliationReport};
+use vspread_core::{
+    BrokerOrderId, CommissionReport, ConId, NetPriceOrLimit, OrderEvent, OrderRequest, OrderTarget,
+    Side, WhatIf,
 };
 
 use crate::combo::{bag_order, signed_limit};
@@ -39,7 +39,7 @@ pub(crate) struct OrderRecord {
     contract: Contract,
     order: Order,
     /// The combo's order action, for re-signing a new net price.
-    combo_action: Option<OrderAction>,
+    combo_action: Option<Side>,
     /// Seen at the gateway (open order, status or execution).
     confirmed: bool,
 }
@@ -89,18 +89,19 @@ fn invalid(order: &OrderRequest, reason: impl Into<String>) -> BrokerError {
 fn build(
     inner: &Inner,
     req: &OrderRequest,
-) -> Result<(Contract, Order, Option<OrderAction>), BrokerError> {
+) -> Result<(Contract, Order, Option<Side>), BrokerError> {
     if req.order_ref.trim().is_empty() {
         return Err(invalid(req, "orderRef is empty"));
     }
     if req.quantity == 0 {
         return Err(invalid(req, "quantity is zero"));
     }
-    let account = inner.settings.account.as_str();
+    let settings = inner.settings();
+    let account = settings.account.as_str();
     match &req.target {
         OrderTarget::Single {
             contract,
-            action,
+            side,
             limit,
         } => {
             if *limit <= Decimal::ZERO {
@@ -116,7 +117,7 @@ fn build(
                 ));
             }
             let order = limit_order(
-                *action,
+                *side,
                 req.quantity,
                 *limit,
                 &req.order_ref,
@@ -128,10 +129,10 @@ fn build(
         }
         OrderTarget::Vertical {
             spread,
-            intent,
+            purpose,
             price,
         } => {
-            let bag = bag_order(spread, *intent, *price)
+            let bag = bag_order(spread, *purpose, *price)
                 .map_err(|e| BrokerError::InvalidCombo(e.to_string()))?;
             let order = limit_order(
                 bag.action,
@@ -151,7 +152,7 @@ pub(crate) async fn place(
     inner: &Arc<Inner>,
     req: &OrderRequest,
 ) -> Result<BrokerOrderId, BrokerError> {
-    if inner.settings.read_only {
+    if inner.settings().read_only {
         return Err(BrokerError::ReadOnly);
     }
     let (contract, order, combo_action) = build(inner, req)?;
@@ -230,7 +231,7 @@ pub(crate) async fn modify(
     order_id: BrokerOrderId,
     price: NetPriceOrLimit,
 ) -> Result<(), BrokerError> {
-    if inner.settings.read_only {
+    if inner.settings().read_only {
         return Err(BrokerError::ReadOnly);
     }
     let id = to_i32(order_id)?;
@@ -262,7 +263,7 @@ pub(crate) async fn modify(
 }
 
 pub(crate) async fn cancel(inner: &Arc<Inner>, order_id: BrokerOrderId) -> Result<(), BrokerError> {
-    if inner.settings.read_only {
+    if inner.settings().read_only {
         return Err(BrokerError::ReadOnly);
     }
     let id = to_i32(order_id)?;
@@ -365,8 +366,8 @@ fn on_update(inner: &Inner, update: OrderUpdate) {
 /// Records an order the gateway knows and this layer did not (after a restart).
 fn adopt(book: &mut OrderBook, order_id: i32, contract: Contract, order: Order) {
     let action = match order.action {
-        ibapi::orders::Action::Buy => OrderAction::Buy,
-        _ => OrderAction::Sell,
+        ibapi::orders::Action::Buy => Side::Buy,
+        _ => Side::Sell,
     };
     let combo_action = (contract.security_type == SecurityType::Spread).then_some(action);
     book.by_ref.insert(order.order_ref.clone(), order_id);
@@ -434,7 +435,7 @@ pub(crate) async fn reconcile(
                 .open_orders()
                 .await
                 .map_err(|e| map_err(e, "open orders"))?;
-            sub.collect_to_end_within(inner.settings.request_timeout)
+            sub.collect_to_end_within(inner.settings().request_timeout)
                 .await
                 .map_err(|e| map_err(e, "open orders"))
         })
@@ -464,7 +465,7 @@ pub(crate) async fn reconcile(
                 .executions(filter)
                 .await
                 .map_err(|e| map_err(e, "executions"))?;
-            sub.collect_to_end_within(inner.settings.request_timeout)
+            sub.collect_to_end_within(inner.settings().request_timeout)
                 .await
                 .map_err(|e| map_err(e, "executions"))
         })

@@ -6,10 +6,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use rust_decimal::Decimal;
-use vspread_core::broker::{
-    BrokerOrderId, CommissionReport, ConId, Discrepancy, Execution, Expectations,
-    ReconciliationReport, WorkingOrder,
-};
+use vspread_core::broker::{Discrepancy, Expectations, ReconciliationReport, WorkingOrder};
+use vspread_core::{BrokerOrderId, CommissionReport, ConId, Execution};
 
 /// A working order as the gateway reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +109,8 @@ pub fn compare(expected: &Expectations, actual: &GatewayState) -> Reconciliation
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vspread_core::broker::{ExpectedOrder, OrderAction};
+    use vspread_core::Side;
+    use vspread_core::broker::ExpectedOrder;
 
     fn d(n: i64) -> Decimal {
         Decimal::from(n)
@@ -123,7 +122,7 @@ mod tests {
             order_id: BrokerOrderId(5),
             order_ref: "r5".into(),
             con_id: ConId(11),
-            action: OrderAction::Buy,
+            side: Side::Buy,
             quantity: d(1),
             price: d(2),
             cumulative_quantity: d(1),

@@ -22,20 +22,24 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{info, warn};
 use vspread_core::broker::{
-    AccountSummary, Broker, BrokerError, BrokerEvent, BrokerFuture, BrokerOrderId, ConId,
-    ConnectionEvent, ContractInfo, DailyBar, EventStream, Expectations, NetPriceOrLimit, Notice,
-    OptionChainParams, OptionSpec, OrderRequest, Position, Quote, ReconciliationReport, WhatIf,
+    Broker, BrokerError, BrokerEvent, BrokerFuture, ConnectionEvent, ConnectionState, EventStream,
+    Expectations, LinkStatus, Notice, ReconciliationReport, Reconfigured,
 };
+use vspread_core::clock::{Clock, SystemClock};
+use vspread_core::config::Config;
 use vspread_core::config::MarketDataType;
+use vspread_core::{
+    AccountSummary, BrokerOrderId, ConId, ContractInfo, DailyBar, NetPriceOrLimit,
+    OptionChainParams, OptionContract, OrderRequest, Position, Quote, WhatIf,
+};
 
 use crate::events::EventHub;
 use crate::lines::LineBook;
 use crate::market_data::LineEntry;
 use crate::metrics::BrokerMetrics;
 use crate::orders::OrderBook;
-use crate::pacing::{Coordinator, HistoricalPacer, InFlight, Priority};
+use crate::pacing::{Coordinator, HistoricalPacer, InFlight, PacingSettings, Priority};
 use crate::settings::BrokerSettings;
-use crate::watchdog::ConnectionState;
 
 pub(crate) type LookupResult = Result<Vec<ContractInfo>, BrokerError>;
 
@@ -43,16 +47,28 @@ pub(crate) type LookupResult = Result<Vec<ContractInfo>, BrokerError>;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum LookupKey {
     Stock(String),
-    Option(OptionSpec),
+    Option(OptionContract),
 }
 
 pub(crate) struct Inner {
-    pub(crate) settings: BrokerSettings,
+    /// The settings in force; replaced whole by `apply_config`.
+    settings: RwLock<Arc<BrokerSettings>>,
+    /// The address was given by the caller (the demo's in-process
+    /// simulator), not by `[ibkr]`: a new config does not move it.
+    address_fixed: std::sync::atomic::AtomicBool,
+    /// Set while the connection is dropped on purpose to take up new
+    /// settings: the watchdog reconnects at once, without backing off.
+    reconfiguring: std::sync::atomic::AtomicBool,
+    reconnect_now: Notify,
     pub(crate) metrics: Arc<BrokerMetrics>,
     pub(crate) coordinator: Coordinator,
     pub(crate) hub: EventHub,
     client: RwLock<Option<Arc<Client>>>,
     state: Mutex<ConnectionState>,
+    /// When readiness last changed, on the clock below.
+    ready_since: Mutex<Option<chrono::DateTime<Utc>>>,
+    /// Time for quotes, the restart window and readiness: the engine's.
+    clock: RwLock<Arc<dyn Clock>>,
     pub(crate) lines: Mutex<Lines>,
     pub(crate) contract_cache: Mutex<HashMap<LookupKey, (Instant, ContractInfo)>>,
     pub(crate) lookups: InFlight<LookupKey, LookupResult>,
@@ -137,8 +153,24 @@ impl Inner {
         *lock(&self.state)
     }
 
+    /// Now, on the engine's clock.
+    pub(crate) fn now(&self) -> chrono::DateTime<Utc> {
+        self.clock.read().unwrap_or_else(|e| e.into_inner()).now()
+    }
+
+    /// The settings in force now.
+    pub(crate) fn settings(&self) -> Arc<BrokerSettings> {
+        self.settings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     fn set_state(&self, state: ConnectionState) {
-        *lock(&self.state) = state;
+        let was = std::mem::replace(&mut *lock(&self.state), state);
+        if was.is_ready() != state.is_ready() || lock(&self.ready_since).is_none() {
+            *lock(&self.ready_since) = Some(self.now());
+        }
         self.metrics
             .set_connection_state(state.code(), state.is_ready());
     }
@@ -149,7 +181,7 @@ impl Inner {
         what: &str,
         fut: impl Future<Output = Result<T, BrokerError>>,
     ) -> Result<T, BrokerError> {
-        match tokio::time::timeout(self.settings.request_timeout, fut).await {
+        match tokio::time::timeout(self.settings().request_timeout, fut).await {
             Ok(r) => {
                 if matches!(r, Err(BrokerError::NotConnected)) {
                     self.loss_hint.notify_one();
@@ -158,7 +190,7 @@ impl Inner {
             }
             Err(_) => Err(BrokerError::Timeout {
                 what: what.to_string(),
-                after: self.settings.request_timeout,
+                after: self.settings().request_timeout,
             }),
         }
     }
@@ -198,7 +230,7 @@ impl Drop for WatchdogTask {
 impl std::fmt::Debug for IbBroker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IbBroker")
-            .field("address", &self.inner.settings.address)
+            .field("address", &self.inner.settings().address)
             .field("state", &self.inner.state())
             .finish()
     }
@@ -209,6 +241,13 @@ impl IbBroker {
     /// called inside a tokio runtime. Use [`wait_ready`](Self::wait_ready)
     /// to wait for the first connection.
     pub fn start(settings: BrokerSettings) -> Self {
+        Self::start_with_clock(settings, Arc::new(SystemClock))
+    }
+
+    /// [`start`](Self::start) on the engine's clock: quotes are stamped
+    /// with it and the daily restart window is judged by it (a simulated
+    /// gateway's time runs faster than the wall's).
+    pub fn start_with_clock(settings: BrokerSettings, clock: Arc<dyn Clock>) -> Self {
         let metrics = Arc::new(BrokerMetrics::default());
         let coordinator = Coordinator::start(settings.pacing, metrics.clone());
         let inner = Arc::new(Inner {
@@ -217,6 +256,8 @@ impl IbBroker {
             hub: EventHub::new(metrics.clone()),
             client: RwLock::new(None),
             state: Mutex::new(ConnectionState::Disconnected),
+            ready_since: Mutex::new(None),
+            clock: RwLock::new(clock),
             lines: Mutex::new(Lines {
                 book: LineBook::new(settings.max_lines),
                 entries: HashMap::new(),
@@ -231,7 +272,10 @@ impl IbBroker {
             expectations: Mutex::new(Expectations::default()),
             origin: Instant::now(),
             loss_hint: Notify::new(),
-            settings,
+            settings: RwLock::new(Arc::new(settings)),
+            address_fixed: std::sync::atomic::AtomicBool::new(false),
+            reconfiguring: std::sync::atomic::AtomicBool::new(false),
+            reconnect_now: Notify::new(),
         });
         let task = tokio::spawn(watchdog(inner.clone()));
         Self {
@@ -301,6 +345,79 @@ impl IbBroker {
         self.inner.set_state(ConnectionState::Disconnected);
     }
 
+    /// Connects to `address` whatever `[ibkr]` says, now and after every
+    /// new config (the demo's in-process simulator). Set before the first
+    /// connection, with the settings' address.
+    pub fn fix_address(&self) {
+        self.inner
+            .address_fixed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Runs on `clock` from now on (an engine that reads its time from the
+    /// gateway learns it only once connected).
+    pub fn set_clock(&self, clock: Arc<dyn Clock>) {
+        *self.inner.clock.write().unwrap_or_else(|e| e.into_inner()) = clock;
+    }
+
+    /// Takes up a new config (see [`Broker::apply_config`]).
+    async fn reconfigure(&self, config: &Config) -> Reconfigured {
+        let inner = &self.inner;
+        let old = inner.settings();
+        let mut next = BrokerSettings::from_config(config);
+        if inner
+            .address_fixed
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            next.address = old.address.clone();
+        }
+        // Only what the config carries changes; the rest stays as set.
+        next.backoff = old.backoff;
+        next.request_timeout = old.request_timeout;
+        next.restart_warning = old.restart_warning;
+        next.heartbeat_interval = old.heartbeat_interval;
+        next.contract_cache_ttl = old.contract_cache_ttl;
+        next.pacing = PacingSettings {
+            max_messages_per_sec: next.pacing.max_messages_per_sec,
+            ..old.pacing
+        };
+        let reconnect = next.address != old.address
+            || next.client_id != old.client_id
+            || next.account != old.account
+            || next.read_only != old.read_only
+            || next.market_data_type != old.market_data_type;
+        inner.coordinator.set_rate(next.pacing.max_messages_per_sec);
+        lock(&inner.historical).set_limit(next.historical_requests_per_10min);
+        let lines = next.max_lines;
+        let connect_timeout = next.connect_timeout;
+        *inner.settings.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        crate::market_data::resize(inner, lines).await;
+        if !reconnect {
+            return Reconfigured::default();
+        }
+        info!(address = %inner.settings().address, "reconnecting to take up new [ibkr] settings");
+        let started = Instant::now();
+        inner
+            .reconfiguring
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        inner.reconnect_now.notify_one();
+        // Wait for the drop to be seen, then for the new connection.
+        let gone = tokio::time::timeout(Duration::from_secs(2), async {
+            while inner.state().is_ready() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        if gone.is_err() {
+            warn!("the connection did not drop for the reconnect");
+        }
+        let ready = self.wait_ready(connect_timeout).await.is_ok();
+        Reconfigured {
+            reconnected: true,
+            ready_after: ready.then(|| started.elapsed()),
+        }
+    }
+
     /// The order ids the layer has placed, by orderRef (for diagnostics and tests).
     pub fn order_id_of(&self, order_ref: &str) -> Option<BrokerOrderId> {
         lock(&self.inner.orders).id_of(order_ref)
@@ -322,34 +439,31 @@ async fn watchdog(inner: Arc<Inner>) {
     let mut rng = StdRng::from_os_rng();
     let mut attempt: u32 = 0;
     let mut ever_connected = false;
-    let restart_warner = inner
-        .settings
-        .restart_window
-        .map(|w| tokio::spawn(warn_before_restarts(inner.clone(), w)));
-    let _restart_warner = restart_warner.map(AbortOnDrop);
+    let _restart_warner = AbortOnDrop(tokio::spawn(warn_before_restarts(inner.clone())));
     loop {
+        let settings = inner.settings();
         inner.set_state(ConnectionState::Connecting);
         inner.publish(BrokerEvent::Connection(ConnectionEvent::Connecting {
             attempt: attempt + 1,
         }));
         let started = Instant::now();
         let connecting = Client::builder()
-            .address(inner.settings.address.as_str())
-            .client_id(inner.settings.client_id)
+            .address(settings.address.as_str())
+            .client_id(settings.client_id)
             .max_reconnect_attempts(0)
             .connect_with_notice_stream();
-        let outcome = tokio::time::timeout(inner.settings.connect_timeout, connecting).await;
+        let outcome = tokio::time::timeout(settings.connect_timeout, connecting).await;
         let (client, notices) = match outcome {
             Ok(Ok(pair)) => pair,
             Ok(Err(e)) => {
-                let reason = format!("connect to {} failed: {e}", inner.settings.address);
+                let reason = format!("connect to {} failed: {e}", settings.address);
                 back_off(&inner, &mut attempt, &mut rng, reason).await;
                 continue;
             }
             Err(_) => {
                 let reason = format!(
                     "connect to {} timed out after {:?}",
-                    inner.settings.address, inner.settings.connect_timeout
+                    settings.address, settings.connect_timeout
                 );
                 back_off(&inner, &mut attempt, &mut rng, reason).await;
                 continue;
@@ -374,6 +488,19 @@ async fn watchdog(inner: Arc<Inner>) {
                 inner.set_client(None);
                 client.disconnect().await;
                 inner.metrics.disconnected();
+                if inner
+                    .reconfiguring
+                    .swap(false, std::sync::atomic::Ordering::SeqCst)
+                {
+                    info!(%reason, "reconnecting with new settings");
+                    inner.set_state(ConnectionState::Disconnected);
+                    inner.publish(BrokerEvent::Connection(ConnectionEvent::Lost {
+                        reason,
+                        retry_in: Duration::ZERO,
+                    }));
+                    attempt = 0;
+                    continue;
+                }
                 back_off(&inner, &mut attempt, &mut rng, reason).await;
                 continue;
             }
@@ -392,10 +519,10 @@ impl Drop for AbortOnDrop {
 
 async fn back_off(inner: &Inner, attempt: &mut u32, rng: &mut StdRng, reason: String) {
     let in_window = inner
-        .settings
+        .settings()
         .restart_window
-        .is_some_and(|w| w.contains(Utc::now()));
-    let delay = inner.settings.backoff.delay(*attempt, rng);
+        .is_some_and(|w| w.contains(inner.now()));
+    let delay = inner.settings().backoff.delay(*attempt, rng);
     if in_window {
         info!(%reason, ?delay, "gateway unavailable during its daily restart window");
     } else {
@@ -432,7 +559,7 @@ async fn serve_connection(
             .await
             .map_err(|e| fail("pacing", e))?;
         client
-            .switch_market_data_type(ib_market_data_type(inner.settings.market_data_type))
+            .switch_market_data_type(ib_market_data_type(inner.settings().market_data_type))
             .await
             .map_err(|e| fail("market data type", map_err(e, "market data type")))?;
         let pump = crate::orders::start_pump(inner.clone(), client.clone())
@@ -445,18 +572,18 @@ async fn serve_connection(
             .map_err(|e| fail("readiness probe", e))?;
         Ok::<_, String>(pump)
     };
-    let _pump = tokio::time::timeout(inner.settings.connect_timeout, setup)
+    let _pump = tokio::time::timeout(inner.settings().connect_timeout, setup)
         .await
         .map_err(|_| {
             format!(
                 "the gateway accepted but did not answer within {:?}",
-                inner.settings.connect_timeout
+                inner.settings().connect_timeout
             )
         })??;
     inner.set_client(Some(client.clone()));
     inner.set_state(ConnectionState::Ready);
     inner.publish(BrokerEvent::Connection(ConnectionEvent::Ready));
-    info!(address = %inner.settings.address, "gateway ready");
+    info!(address = %inner.settings().address, "gateway ready");
     let reconnect = std::mem::replace(ever_connected, true);
     *attempt = 0;
 
@@ -477,7 +604,7 @@ async fn serve_connection(
         }
     }
 
-    let mut heartbeat = tokio::time::interval(inner.settings.heartbeat_interval);
+    let mut heartbeat = tokio::time::interval(inner.settings().heartbeat_interval);
     heartbeat.tick().await;
     let mut liveness = tokio::time::interval(Duration::from_millis(50));
     loop {
@@ -495,6 +622,9 @@ async fn serve_connection(
                 if !client.is_connected() {
                     return Err("gateway closed the connection".into());
                 }
+            }
+            () = inner.reconnect_now.notified() => {
+                return Err("new connection settings".into());
             }
             _ = heartbeat.tick() => {
                 match inner.probe(&client).await {
@@ -558,13 +688,31 @@ async fn on_notice(inner: &Arc<Inner>, n: ibapi::Notice) {
     }
 }
 
-/// Logs and publishes the restart window before it comes.
-async fn warn_before_restarts(inner: Arc<Inner>, window: crate::watchdog::RestartWindow) {
+/// Logs and publishes the restart window before it comes (the window of
+/// the settings in force at each look).
+async fn warn_before_restarts(inner: Arc<Inner>) {
     loop {
-        let until = window.until_next(Utc::now());
-        let warning = inner.settings.restart_warning;
+        let Some(window) = inner.settings().restart_window else {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            continue;
+        };
+        let now = inner.now();
+        let until = window.until_next(now);
+        let warning = inner.settings().restart_warning;
         if until > warning {
-            tokio::time::sleep(until - warning).await;
+            let warn_at = chrono::Duration::from_std(until - warning)
+                .ok()
+                .and_then(|d| now.checked_add_signed(d))
+                .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC);
+            // Real time to sleep: less than `until - warning` when the
+            // engine's clock runs fast; looked at again at least each minute.
+            let nap = inner
+                .clock
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .real_duration_until(warn_at)
+                .clamp(Duration::from_millis(10), Duration::from_secs(60));
+            tokio::time::sleep(nap).await;
             continue;
         }
         if !until.is_zero() {
@@ -584,7 +732,7 @@ impl Broker for IbBroker {
         Box::pin(async move { self.inner.lookup_one(LookupKey::Stock(symbol)).await })
     }
 
-    fn option(&self, spec: &OptionSpec) -> BrokerFuture<'_, ContractInfo> {
+    fn option(&self, spec: &OptionContract) -> BrokerFuture<'_, ContractInfo> {
         let spec = spec.clone();
         Box::pin(async move { self.inner.lookup_one(LookupKey::Option(spec)).await })
     }
@@ -666,5 +814,21 @@ impl Broker for IbBroker {
 
     fn is_ready(&self) -> bool {
         self.inner.state().is_ready()
+    }
+
+    fn link_status(&self) -> LinkStatus {
+        let mut status = self.inner.metrics.link_status();
+        let settings = self.inner.settings();
+        status.address = settings.address.clone();
+        status.state = self.inner.state();
+        status.since = *lock(&self.inner.ready_since);
+        status.max_messages_per_sec = self.inner.coordinator.rate();
+        status.max_lines = lock(&self.inner.lines).book.capacity();
+        status
+    }
+
+    fn apply_config(&self, config: &Config) -> BrokerFuture<'_, Reconfigured> {
+        let config = config.clone();
+        Box::pin(async move { Ok(self.reconfigure(&config).await) })
     }
 }

@@ -10,16 +10,32 @@ use futures::StreamExt;
 use rust_decimal::Decimal;
 use vspread_broker::watchdog::Backoff;
 use vspread_broker::{BrokerSettings, IbBroker};
-use vspread_core::broker::{
-    Broker, BrokerError, BrokerEvent, ConnectionEvent, MarketDataIssue, NetPrice, OpenClose,
-    OptionSpec, OrderFills, OrderRequest, OrderTarget, SpreadLeg, TimeInForce, VerticalSpread,
-};
+use vspread_core::broker::{Broker, BrokerError, BrokerEvent, ConnectionEvent, MarketDataIssue};
 use vspread_core::clock::ManualClock;
 use vspread_core::config::Config;
+use vspread_core::{
+    NetPrice, OptionContract, OrderFills, OrderPurpose, OrderRequest, Price, VerticalSpread,
+};
 use vspread_core::{Right, SpreadKind};
 use vspread_sim::market::{Market, MarketConfig};
 use vspread_sim::orders::{Venue, VenueConfig};
 use vspread_sim::server::{Server, ServerHandle, SimSettings};
+
+/// An option to look up, by identity.
+fn option_spec(
+    underlying: &str,
+    expiry: chrono::NaiveDate,
+    strike: Decimal,
+    right: Right,
+) -> OptionContract {
+    OptionContract::builder()
+        .underlying(underlying)
+        .expiry(expiry)
+        .strike(Price::new(strike))
+        .right(right)
+        .build()
+        .unwrap()
+}
 
 const SYMBOLS: [&str; 14] = [
     "SPY", "QQQ", "IWM", "DIA", "GLD", "TLT", "XLF", "AAPL", "MSFT", "NVDA", "AMZN", "TSLA",
@@ -173,10 +189,7 @@ async fn a_bag_order_is_previewed_and_followed_to_filled_with_partial_fills() {
             "not filled: {fills:?}"
         );
     }
-    assert_eq!(
-        fills.status,
-        Some(vspread_core::broker::OrderStatus::Filled)
-    );
+    assert_eq!(fills.status, Some(vspread_core::OrderStatus::Filled));
     assert_eq!(fills.filled, Decimal::from(3));
     assert_eq!(fills.remaining, Decimal::ZERO);
     assert_eq!(fills.legs.len(), 2);
@@ -237,12 +250,7 @@ async fn spy_bull_call(broker: &IbBroker, order_ref: &str, quantity: u32) -> Ord
         .iter()
         .find(|k| **k >= low + Decimal::from(5))
         .unwrap();
-    let leg = |strike| OptionSpec {
-        underlying: "SPY".into(),
-        expiry,
-        strike,
-        right: Right::Call,
-    };
+    let leg = |strike| option_spec("SPY", expiry, strike, Right::Call);
     let long = broker.option(&leg(low)).await.unwrap();
     let short = broker.option(&leg(high)).await.unwrap();
     let (lq, sq) = (
@@ -252,28 +260,20 @@ async fn spy_bull_call(broker: &IbBroker, order_ref: &str, quantity: u32) -> Ord
     let natural = lq.ask.unwrap() - sq.bid.unwrap_or_default();
     let width = high - low;
     let limit = (natural + Decimal::new(5, 2)).min(width);
-    let as_leg = |c: &vspread_core::broker::ContractInfo, strike| SpreadLeg {
-        con_id: c.con_id,
-        strike,
-        right: Right::Call,
-        expiry,
-    };
-    OrderRequest {
-        order_ref: order_ref.into(),
-        target: OrderTarget::Vertical {
-            spread: VerticalSpread {
-                underlying: "SPY".into(),
-                kind: SpreadKind::BullCall,
-                long: as_leg(&long, low),
-                short: as_leg(&short, high),
-                currency: "USD".into(),
-            },
-            intent: OpenClose::Open,
-            price: NetPrice::Debit(limit),
-        },
+    let spread = VerticalSpread::from_legs(
+        SpreadKind::BullCall,
+        long.option().unwrap().clone(),
+        short.option().unwrap().clone(),
+    )
+    .unwrap();
+    OrderRequest::vertical(
+        order_ref,
+        spread,
+        OrderPurpose::Entry,
         quantity,
-        tif: TimeInForce::Day,
-    }
+        NetPrice::Debit(limit),
+    )
+    .unwrap()
 }
 
 /// The connection drops while a combo order is in flight (the gateway
@@ -360,12 +360,12 @@ async fn a_burst_of_a_thousand_requests_never_breaks_the_message_rate() {
     let mut calls: Vec<BoxFuture<'static, Result<(), BrokerError>>> = Vec::new();
     for (i, strike) in near.iter().cycle().take(500).enumerate() {
         let b = broker.clone();
-        let spec = OptionSpec {
-            underlying: "SPY".into(),
-            expiry: params.expirations[i / 100],
-            strike: *strike,
-            right: if i % 2 == 0 { Right::Call } else { Right::Put },
-        };
+        let spec = option_spec(
+            "SPY",
+            params.expirations[i / 100],
+            *strike,
+            if i % 2 == 0 { Right::Call } else { Right::Put },
+        );
         calls.push(Box::pin(async move {
             match b.option(&spec).await {
                 Ok(_) | Err(BrokerError::NoSecurityDefinition { .. }) => Ok(()),
@@ -451,7 +451,8 @@ async fn expect_event<T>(
 /// order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ib_codes_produce_their_domain_outcomes() {
-    use vspread_core::broker::{MarketDataIssue as Issue, OrderEvent};
+    use vspread_core::OrderEvent;
+    use vspread_core::broker::MarketDataIssue as Issue;
     let (sim, _clock) = start_sim_with_clock().await;
     let broker = IbBroker::start(settings(sim.local_addr().to_string(), 10));
     let mut events = broker.events();
@@ -586,12 +587,12 @@ async fn ib_codes_produce_their_domain_outcomes() {
         assert!(broker.is_ready(), "{code} is information only");
     }
 
-    let missing = OptionSpec {
-        underlying: "SPY".into(),
-        expiry: chrono::NaiveDate::from_ymd_opt(2030, 1, 18).unwrap(),
-        strike: Decimal::from(1),
-        right: Right::Call,
-    };
+    let missing = option_spec(
+        "SPY",
+        chrono::NaiveDate::from_ymd_opt(2030, 1, 18).unwrap(),
+        Decimal::from(1),
+        Right::Call,
+    );
     match broker.option(&missing).await {
         Err(BrokerError::NoSecurityDefinition { code, .. }) => assert_eq!(code, 200),
         other => panic!("200 expected: {other:?}"),
@@ -637,12 +638,7 @@ async fn ninety_lines_for_a_hundred_and_twenty_contracts() {
     let mut contracts = Vec::new();
     for strike in strikes.iter().take(60) {
         for right in [Right::Call, Right::Put] {
-            let spec = OptionSpec {
-                underlying: "SPY".into(),
-                expiry: params.expirations[1],
-                strike: *strike,
-                right,
-            };
+            let spec = option_spec("SPY", params.expirations[1], *strike, right);
             contracts.push(broker.option(&spec).await.unwrap());
         }
     }

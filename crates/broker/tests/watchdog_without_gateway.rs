@@ -7,7 +7,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use vspread_broker::watchdog::Backoff;
 use vspread_broker::{BrokerSettings, IbBroker};
-use vspread_core::broker::{Broker, BrokerError, BrokerEvent, ConId, ConnectionEvent};
+use vspread_core::ConId;
+use vspread_core::broker::{Broker, BrokerError, BrokerEvent, ConnectionEvent};
 use vspread_core::config::Config;
 
 fn settings(address: String) -> BrokerSettings {

@@ -38,6 +38,8 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Show what the engine recorded: orders, fills, positions, decisions, applies.
     Journal(cmd::journal::JournalArgs),
+    /// Ask a running engine whether it is ready (exit 0) or not (exit 1).
+    Healthcheck(cmd::healthcheck::HealthcheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Journal(a) => cmd::journal::run(a),
+        Command::Healthcheck(a) => cmd::healthcheck::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,347 +1,34 @@
-//! The [`Broker`] trait: what the engine asks of the brokerage, in domain
-//! types only, and the events it hears back. The implementation over TWS
+//! The [`Broker`] trait: what the engine asks of the brokerage, in the
+//! domain vocabulary of this crate (contracts, quotes, orders, fills,
+//! positions), and the events it hears back. The implementation over TWS
 //! lives in `vspread-broker`; nothing here knows the wire.
 //!
 //! Futures are boxed ([`BrokerFuture`]) so the trait stays object-safe and
 //! the binary can choose the implementation behind `Arc<dyn Broker>`. Events
 //! arrive in order on one [`EventStream`] per caller.
-//!
-//! Prices that reach an order are exact decimals; quotes and greeks too, so a
-//! limit price computed from a quote needs no conversion.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use futures_core::Stream;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::{Right, SpreadKind};
+use crate::account::{AccountSummary, Position};
+use crate::bar::DailyBar;
+use crate::contract::{ConId, ContractInfo, OptionChainParams, OptionContract};
+use crate::fill::{CommissionReport, Execution};
+use crate::order::{BrokerOrderId, NetPriceOrLimit, OrderEvent, OrderRequest, WhatIf};
+use crate::quote::Quote;
 
 /// A boxed future of a broker call.
 pub type BrokerFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, BrokerError>> + Send + 'a>>;
 
 /// Every event of the broker, in the order it happened.
 pub type EventStream = Pin<Box<dyn Stream<Item = BrokerEvent> + Send>>;
-
-/// IB's contract id.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct ConId(pub i64);
-
-impl fmt::Display for ConId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "conId {}", self.0)
-    }
-}
-
-/// An order id as the gateway knows it (per client id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BrokerOrderId(pub i64);
-
-impl fmt::Display for BrokerOrderId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "order {}", self.0)
-    }
-}
-
-// ---------------------------------------------------------------- contracts
-
-/// An option to look up: underlying, expiry, strike, right.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct OptionSpec {
-    pub underlying: String,
-    pub expiry: NaiveDate,
-    pub strike: Decimal,
-    pub right: Right,
-}
-
-/// What a contract is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Instrument {
-    Stock { symbol: String },
-    Option(OptionSpec),
-}
-
-impl Instrument {
-    /// The stock symbol or the option's underlying.
-    pub fn symbol(&self) -> &str {
-        match self {
-            Instrument::Stock { symbol } => symbol,
-            Instrument::Option(o) => &o.underlying,
-        }
-    }
-}
-
-/// A resolved contract, as the gateway describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContractInfo {
-    pub con_id: ConId,
-    pub instrument: Instrument,
-    pub exchange: String,
-    pub primary_exchange: String,
-    pub currency: String,
-    pub local_symbol: String,
-    pub trading_class: String,
-    /// 1 for stock, usually 100 for options.
-    pub multiplier: Decimal,
-    pub min_tick: Decimal,
-}
-
-/// One (exchange, trading class) row of an option chain's parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OptionChainParams {
-    pub underlying: String,
-    pub underlying_con_id: ConId,
-    pub exchange: String,
-    pub trading_class: String,
-    pub multiplier: Decimal,
-    pub expirations: Vec<NaiveDate>,
-    pub strikes: Vec<Decimal>,
-}
-
-// -------------------------------------------------------------- market data
-
-/// Option model values the gateway computed (model tick), when it did.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Greeks {
-    pub implied_vol: Option<f64>,
-    pub delta: Option<f64>,
-    pub gamma: Option<f64>,
-    pub vega: Option<f64>,
-    pub theta: Option<f64>,
-    pub underlying_price: Option<f64>,
-}
-
-/// The latest top of book of one contract. `None` means the gateway sent no
-/// value (IB's −1 "no data" included).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Quote {
-    pub con_id: ConId,
-    pub bid: Option<Decimal>,
-    pub ask: Option<Decimal>,
-    pub last: Option<Decimal>,
-    pub bid_size: Option<Decimal>,
-    pub ask_size: Option<Decimal>,
-    pub volume: Option<Decimal>,
-    /// An option's open interest (streaming lines only: IB sends it as
-    /// generic tick 101, which snapshots cannot request).
-    pub open_interest: Option<Decimal>,
-    pub close: Option<Decimal>,
-    pub greeks: Option<Greeks>,
-    /// When the last tick of this quote arrived.
-    pub received_at: Option<DateTime<Utc>>,
-}
-
-impl Quote {
-    /// Mid price when both sides are quoted.
-    pub fn mid(&self) -> Option<Decimal> {
-        match (self.bid, self.ask) {
-            (Some(b), Some(a)) => Some((b + a) / Decimal::TWO),
-            _ => None,
-        }
-    }
-}
-
-/// One daily bar (analytics input).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DailyBar {
-    pub date: NaiveDate,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub volume: f64,
-}
-
-// ------------------------------------------------------------------- orders
-
-/// Buy or sell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderAction {
-    Buy,
-    Sell,
-}
-
-/// One option leg of a vertical, by conId.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpreadLeg {
-    pub con_id: ConId,
-    pub strike: Decimal,
-    pub right: Right,
-    pub expiry: NaiveDate,
-}
-
-/// A vertical spread as opened: the leg bought and the leg sold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerticalSpread {
-    pub underlying: String,
-    pub kind: SpreadKind,
-    pub long: SpreadLeg,
-    pub short: SpreadLeg,
-    pub currency: String,
-}
-
-/// Whether an order opens or closes a position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OpenClose {
-    Open,
-    Close,
-}
-
-/// A spread's net price per unit: what is paid or received. Always ≥ 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NetPrice {
-    /// Paid.
-    Debit(Decimal),
-    /// Received.
-    Credit(Decimal),
-}
-
-/// What an order trades.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OrderTarget {
-    /// One contract at a limit price.
-    Single {
-        contract: ContractInfo,
-        action: OrderAction,
-        limit: Decimal,
-    },
-    /// A vertical as one combo (BAG) order.
-    Vertical {
-        spread: VerticalSpread,
-        intent: OpenClose,
-        price: NetPrice,
-    },
-}
-
-/// Time in force.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum TimeInForce {
-    #[default]
-    Day,
-    GoodTillCancelled,
-}
-
-/// A limit order to place. `order_ref` identifies it across reconnects and
-/// restarts: it is derived from the decision that made the order and must be
-/// unique.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderRequest {
-    pub order_ref: String,
-    pub target: OrderTarget,
-    pub quantity: u32,
-    pub tif: TimeInForce,
-}
-
-/// A what-if preview: margin and commission the order would cost.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct WhatIf {
-    pub init_margin_change: Option<Decimal>,
-    pub maint_margin_change: Option<Decimal>,
-    pub equity_with_loan_change: Option<Decimal>,
-    pub init_margin_after: Option<Decimal>,
-    pub commission: Option<Decimal>,
-    pub min_commission: Option<Decimal>,
-    pub max_commission: Option<Decimal>,
-    pub commission_currency: String,
-    pub warning: Option<String>,
-}
-
-/// An order's status as the gateway reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OrderStatus {
-    PendingSubmit,
-    PreSubmitted,
-    Submitted,
-    PendingCancel,
-    Cancelled,
-    Filled,
-    Inactive,
-}
-
-impl OrderStatus {
-    /// No further change will come.
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            OrderStatus::Cancelled | OrderStatus::Filled | OrderStatus::Inactive
-        )
-    }
-}
-
-/// One fill: of a leg, or of a single-contract order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Execution {
-    pub exec_id: String,
-    pub order_id: BrokerOrderId,
-    pub order_ref: String,
-    pub con_id: ConId,
-    pub action: OrderAction,
-    pub quantity: Decimal,
-    pub price: Decimal,
-    /// Cumulative quantity of the order after this fill.
-    pub cumulative_quantity: Decimal,
-    pub average_price: Decimal,
-    pub time: String,
-    /// True for the combo-level fill of a BAG order (price = net price);
-    /// its legs' fills come as their own executions with `false`.
-    pub combo: bool,
-}
-
-/// Something that happened to an order; per order, in the gateway's order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OrderEvent {
-    Status {
-        order_id: BrokerOrderId,
-        order_ref: String,
-        status: OrderStatus,
-        filled: Decimal,
-        remaining: Decimal,
-        average_fill_price: Option<Decimal>,
-    },
-    Execution(Execution),
-    Commission {
-        exec_id: String,
-        order_ref: String,
-        commission: Decimal,
-        currency: String,
-    },
-    /// The gateway refused or dropped the order (codes 103, 110, 201, 321, …).
-    Rejected {
-        order_id: BrokerOrderId,
-        order_ref: String,
-        code: i32,
-        reason: String,
-    },
-}
-
-// ---------------------------------------------------------------- positions
-
-/// One position as the gateway reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Position {
-    pub account: String,
-    pub con_id: ConId,
-    pub symbol: String,
-    pub quantity: Decimal,
-    pub average_cost: Decimal,
-}
-
-/// The account figures the engine sizes and limits with.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct AccountSummary {
-    pub account: String,
-    /// Tag → value in the account's currency (NetLiquidation, BuyingPower, …).
-    pub values: BTreeMap<String, Decimal>,
-}
 
 // ----------------------------------------------------------- reconciliation
 
@@ -399,15 +86,6 @@ pub struct WorkingOrder {
     pub order_id: BrokerOrderId,
     pub order_ref: String,
     pub filled: Decimal,
-}
-
-/// A commission the gateway reported for one execution.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommissionReport {
-    pub exec_id: String,
-    pub order_ref: String,
-    pub commission: Decimal,
-    pub currency: String,
 }
 
 /// The outcome of one reconciliation.
@@ -544,8 +222,9 @@ pub trait Broker: Send + Sync {
     /// Resolves a stock by symbol (SMART, USD).
     fn stock(&self, symbol: &str) -> BrokerFuture<'_, ContractInfo>;
 
-    /// Resolves one listed option.
-    fn option(&self, spec: &OptionSpec) -> BrokerFuture<'_, ContractInfo>;
+    /// Resolves one listed option (its conId, if any, is ignored: the
+    /// identity is what is looked up).
+    fn option(&self, option: &OptionContract) -> BrokerFuture<'_, ContractInfo>;
 
     /// Expirations and strikes of an underlying's options.
     fn option_chain(&self, underlying: &str) -> BrokerFuture<'_, Vec<OptionChainParams>>;
@@ -602,193 +281,152 @@ pub trait Broker: Send + Sync {
 
     /// True only when the gateway answered a request on the current connection.
     fn is_ready(&self) -> bool;
+
+    /// Where the link to the gateway stands and what it has done so far.
+    fn link_status(&self) -> LinkStatus;
+
+    /// Takes up the broker's part of a new config: `[pacing]` and the line
+    /// budget at once, a changed connection (`[ibkr]` host, port, client
+    /// id, account, read-only, market data type) by reconnecting. Resolves
+    /// when that is done: for a reconnect, once the link is ready again or
+    /// `[ibkr] connect_timeout_s` has passed (the watchdog keeps trying).
+    fn apply_config(&self, config: &crate::config::Config) -> BrokerFuture<'_, Reconfigured>;
 }
 
-/// A new price for a working order: a single order's limit or a vertical's
-/// net price.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NetPriceOrLimit {
-    Limit(Decimal),
-    Net(NetPrice),
+/// What [`Broker::apply_config`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reconfigured {
+    /// The connection was dropped and made again with the new values.
+    pub reconnected: bool,
+    /// From the reconnect's start to the link being ready (none: not ready
+    /// within the connect timeout, or no reconnect).
+    pub ready_after: Option<Duration>,
 }
 
-// ------------------------------------------------------------ aggregation
+// ------------------------------------------------------------------ link
 
-/// One contract's fills within an order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct LegFills {
-    pub quantity: Decimal,
-    /// Σ price × quantity; divide by `quantity` for the average.
-    pub notional: Decimal,
+/// Where the connection to the gateway stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Not connected, not trying (before start or after shutdown).
+    #[default]
+    Disconnected,
+    /// A connection attempt is under way.
+    Connecting,
+    /// Handshake done; waiting for the gateway to answer a request.
+    Connected,
+    /// The gateway answers requests.
+    Ready,
+    /// Socket up, but TWS lost its link to IB (1100).
+    GatewayDisconnected,
+    /// Waiting before the next attempt.
+    Backoff,
 }
 
-impl LegFills {
-    pub fn average_price(&self) -> Option<Decimal> {
-        (!self.quantity.is_zero()).then(|| self.notional / self.quantity)
-    }
-}
-
-/// Partial fills of one order folded together from its events: per-leg
-/// quantities and prices, the combo-level fills, commissions, last status.
-/// Duplicate executions (same exec id, as after a reconnect) count once.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct OrderFills {
-    pub order_ref: String,
-    pub legs: BTreeMap<ConId, LegFills>,
-    /// Combo-level fills of a BAG order (net price), or the fills of a
-    /// single-contract order.
-    pub order: LegFills,
-    pub commissions: Decimal,
-    pub status: Option<OrderStatus>,
-    pub filled: Decimal,
-    pub remaining: Decimal,
-    exec_ids: std::collections::BTreeSet<String>,
-    combo: bool,
-}
-
-impl OrderFills {
-    pub fn new(order_ref: impl Into<String>) -> Self {
-        Self {
-            order_ref: order_ref.into(),
-            ..Self::default()
+impl ConnectionState {
+    /// A stable number for the state, exported as a gauge.
+    pub fn code(self) -> i64 {
+        match self {
+            ConnectionState::Disconnected => 0,
+            ConnectionState::Connecting => 1,
+            ConnectionState::Connected => 2,
+            ConnectionState::Ready => 3,
+            ConnectionState::GatewayDisconnected => 4,
+            ConnectionState::Backoff => 5,
         }
     }
 
-    /// Folds one event in; events of other orders are ignored. Returns
-    /// whether it belonged to this order.
-    pub fn apply(&mut self, event: &OrderEvent) -> bool {
-        match event {
-            OrderEvent::Status {
-                order_ref,
-                status,
-                filled,
-                remaining,
-                ..
-            } if *order_ref == self.order_ref => {
-                self.status = Some(*status);
-                self.filled = *filled;
-                self.remaining = *remaining;
-                true
-            }
-            OrderEvent::Execution(x) if x.order_ref == self.order_ref => {
-                if !self.exec_ids.insert(x.exec_id.clone()) {
-                    return true;
-                }
-                let add = |f: &mut LegFills| {
-                    f.quantity += x.quantity;
-                    f.notional += x.price * x.quantity;
-                };
-                if x.combo {
-                    self.combo = true;
-                    add(&mut self.order);
-                } else {
-                    add(self.legs.entry(x.con_id).or_default());
-                }
-                true
-            }
-            OrderEvent::Commission {
-                order_ref,
-                commission,
-                ..
-            } if *order_ref == self.order_ref => {
-                self.commissions += *commission;
-                true
-            }
-            OrderEvent::Rejected { order_ref, .. } if *order_ref == self.order_ref => {
-                self.status = Some(OrderStatus::Inactive);
-                true
-            }
-            _ => false,
+    /// The state for a [`code`](Self::code).
+    pub fn from_code(code: i64) -> Self {
+        match code {
+            1 => ConnectionState::Connecting,
+            2 => ConnectionState::Connected,
+            3 => ConnectionState::Ready,
+            4 => ConnectionState::GatewayDisconnected,
+            5 => ConnectionState::Backoff,
+            _ => ConnectionState::Disconnected,
         }
     }
 
-    /// Quantity filled according to the executions: the combo-level fills
-    /// for a BAG, else the single contract's.
-    pub fn executed_quantity(&self) -> Decimal {
-        if self.combo || self.legs.is_empty() {
-            self.order.quantity
-        } else if self.legs.len() == 1 {
-            self.legs.values().map(|l| l.quantity).sum()
-        } else {
-            self.legs
-                .values()
-                .map(|l| l.quantity)
-                .min()
-                .unwrap_or_default()
+    /// The snake_case name the API shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectionState::Disconnected => "disconnected",
+            ConnectionState::Connecting => "connecting",
+            ConnectionState::Connected => "connected",
+            ConnectionState::Ready => "ready",
+            ConnectionState::GatewayDisconnected => "gateway_disconnected",
+            ConnectionState::Backoff => "backoff",
         }
     }
 
-    pub fn is_done(&self) -> bool {
-        self.status.is_some_and(OrderStatus::is_terminal)
+    pub fn is_ready(self) -> bool {
+        self == ConnectionState::Ready
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// One class of requests waiting for the gateway's message budget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueStatus {
+    /// `order`, `market_data` or `lookup`, most urgent first.
+    pub priority: &'static str,
+    /// Requests waiting now.
+    pub depth: i64,
+    /// Requests let through so far.
+    pub granted: u64,
+    /// Total time they waited.
+    pub waited: Duration,
+}
 
-    fn d(s: &str) -> Decimal {
-        s.parse().unwrap()
-    }
-
-    fn exec(id: &str, con_id: i64, qty: &str, price: &str, combo: bool) -> OrderEvent {
-        OrderEvent::Execution(Execution {
-            exec_id: id.into(),
-            order_id: BrokerOrderId(3),
-            order_ref: "r".into(),
-            con_id: ConId(con_id),
-            action: OrderAction::Buy,
-            quantity: d(qty),
-            price: d(price),
-            cumulative_quantity: Decimal::ZERO,
-            average_price: Decimal::ZERO,
-            time: String::new(),
-            combo,
-        })
-    }
-
-    #[test]
-    fn partial_fills_aggregate_per_leg_and_for_the_combo() {
-        let mut f = OrderFills::new("r");
-        for e in [
-            exec("a1", 11, "1", "3.10", false),
-            exec("a2", 12, "1", "1.00", false),
-            exec("a0", 0, "1", "2.10", true),
-            exec("b1", 11, "2", "3.20", false),
-            exec("b2", 12, "2", "1.05", false),
-            exec("b0", 0, "2", "2.15", true),
-            exec("b0", 0, "2", "2.15", true),
-        ] {
-            assert!(f.apply(&e));
-        }
-        assert!(!f.apply(&OrderEvent::Commission {
-            exec_id: "x".into(),
-            order_ref: "other".into(),
-            commission: d("1"),
-            currency: "USD".into(),
-        }));
-        f.apply(&OrderEvent::Commission {
-            exec_id: "a1".into(),
-            order_ref: "r".into(),
-            commission: d("1.30"),
-            currency: "USD".into(),
-        });
-        f.apply(&OrderEvent::Status {
-            order_id: BrokerOrderId(3),
-            order_ref: "r".into(),
-            status: OrderStatus::Filled,
-            filled: d("3"),
-            remaining: d("0"),
-            average_fill_price: Some(d("2.1333")),
-        });
-        assert_eq!(f.executed_quantity(), d("3"));
-        assert_eq!(f.legs[&ConId(11)].quantity, d("3"));
-        assert_eq!(
-            f.legs[&ConId(11)].average_price(),
-            Some(d("3.1666666666666666666666666667"))
-        );
-        assert_eq!(f.order.notional, d("6.40"));
-        assert_eq!(f.commissions, d("1.30"));
-        assert!(f.is_done());
-    }
+/// A consistent-enough copy of the link's state and counters at one
+/// moment: what the admin API's status, `/readyz` and `/metrics` show.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LinkStatus {
+    /// Where the gateway is (`host:port`).
+    pub address: String,
+    pub state: ConnectionState,
+    /// True only after the gateway answered a request on this connection.
+    pub ready: bool,
+    /// Since when the link has been in its current readiness (ready or
+    /// not), on the engine's clock.
+    pub since: Option<DateTime<Utc>>,
+    /// The gateway's API server version on the last connection.
+    pub server_version: Option<i32>,
+    pub connects: u64,
+    pub connect_failures: u64,
+    pub disconnects: u64,
+    /// From the gateway accepting again to the layer being ready, last time.
+    pub last_reconnect: Duration,
+    /// Request classes, most urgent first.
+    pub queues: Vec<QueueStatus>,
+    /// The message rate the coordinator grants (`[pacing]`).
+    pub max_messages_per_sec: u32,
+    /// The market data line budget (`[market_data] max_lines`).
+    pub max_lines: usize,
+    /// Longest single wait for the message budget.
+    pub wait_max: Duration,
+    /// Times the dispatcher had to sleep for a token.
+    pub throttle_events: u64,
+    /// Requests refused because their queue was full.
+    pub queue_full_rejections: u64,
+    /// Requests answered by an identical one already in flight.
+    pub merged_requests: u64,
+    /// Historical requests delayed by IB's historical pacing rules.
+    pub historical_pacing_waits: u64,
+    pub lines_active: i64,
+    pub lines_pinned: i64,
+    pub lines_evicted: u64,
+    /// Subscriptions refused because every held line was pinned.
+    pub lines_refused: u64,
+    pub snapshots: u64,
+    pub resubscriptions: u64,
+    pub reconciliations: u64,
+    pub reconciliation_differences: u64,
+    pub events_published: u64,
+    pub gateway_errors: u64,
+    /// Error 100 (message rate exceeded) seen from the gateway.
+    pub pacing_violations_reported: u64,
+    /// Gateway errors by IB's code.
+    pub errors_by_code: BTreeMap<i32, u64>,
 }

@@ -19,8 +19,20 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::Right;
-use crate::broker::ConId;
 use crate::money::Price;
+
+/// IB's contract id: how the gateway names a contract on the wire.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct ConId(pub i64);
+
+impl fmt::Display for ConId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conId {}", self.0)
+    }
+}
 
 /// Why a contract could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -493,6 +505,94 @@ impl From<StockContract> for StockContractFields {
             con_id: s.con_id.map(|c| c.0),
         }
     }
+}
+
+/// What a contract is: a stock or one listed option, by identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Instrument {
+    Stock(StockContract),
+    Option(OptionContract),
+}
+
+impl Instrument {
+    /// The stock symbol or the option's underlying.
+    pub fn symbol(&self) -> &str {
+        match self {
+            Instrument::Stock(s) => s.symbol(),
+            Instrument::Option(o) => o.underlying(),
+        }
+    }
+
+    pub fn exchange(&self) -> &str {
+        match self {
+            Instrument::Stock(s) => s.exchange(),
+            Instrument::Option(o) => o.exchange(),
+        }
+    }
+
+    pub fn currency(&self) -> &str {
+        match self {
+            Instrument::Stock(s) => s.currency(),
+            Instrument::Option(o) => o.currency(),
+        }
+    }
+
+    /// Shares per contract: 1 for a stock.
+    pub fn multiplier(&self) -> u32 {
+        match self {
+            Instrument::Stock(_) => 1,
+            Instrument::Option(o) => o.multiplier(),
+        }
+    }
+}
+
+/// A contract the gateway resolved: its identity, its conId, and what the
+/// gateway says of how it trades (tick, local symbol, trading class). The
+/// instrument carries the conId too, so either can be handed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractInfo {
+    pub con_id: ConId,
+    pub instrument: Instrument,
+    pub primary_exchange: String,
+    pub local_symbol: String,
+    pub trading_class: String,
+    pub min_tick: Decimal,
+}
+
+impl ContractInfo {
+    /// The option, when this is one.
+    pub fn option(&self) -> Option<&OptionContract> {
+        match &self.instrument {
+            Instrument::Option(o) => Some(o),
+            Instrument::Stock(_) => None,
+        }
+    }
+
+    pub fn symbol(&self) -> &str {
+        self.instrument.symbol()
+    }
+    pub fn exchange(&self) -> &str {
+        self.instrument.exchange()
+    }
+    pub fn currency(&self) -> &str {
+        self.instrument.currency()
+    }
+    /// Shares per contract (1 for a stock, usually 100 for an option).
+    pub fn multiplier(&self) -> u32 {
+        self.instrument.multiplier()
+    }
+}
+
+/// One (exchange, trading class) row of an option chain's parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionChainParams {
+    pub underlying: String,
+    pub underlying_con_id: ConId,
+    pub exchange: String,
+    pub trading_class: String,
+    pub multiplier: Decimal,
+    pub expirations: Vec<NaiveDate>,
+    pub strikes: Vec<Decimal>,
 }
 
 #[cfg(test)]

@@ -23,8 +23,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::broker::{ConId, OrderAction, OrderEvent};
-use crate::order::OrderPurpose;
+use crate::contract::ConId;
+use crate::order::{OrderEvent, OrderPurpose, Side};
 use crate::spread_kind::{Right, SpreadKind};
 
 /// Why the journal could not do what was asked.
@@ -128,7 +128,7 @@ pub struct FillRecord {
     pub exec_id: String,
     pub order_ref: String,
     pub con_id: ConId,
-    pub action: OrderAction,
+    pub action: Side,
     pub quantity: Decimal,
     pub price: Decimal,
     pub combo: bool,
@@ -146,8 +146,8 @@ impl FillRecord {
         }
         let gross = self.price * self.quantity * multiplier;
         match self.action {
-            OrderAction::Sell => gross,
-            OrderAction::Buy => -gross,
+            Side::Sell => gross,
+            Side::Buy => -gross,
         }
     }
 }
@@ -249,4 +249,8 @@ pub trait Journal: Send + Sync + fmt::Debug {
 
     /// Narrative events, oldest first.
     fn events(&self, query: &EventQuery) -> Result<Vec<JournalEvent>, JournalError>;
+
+    /// Checks the store would take a write now (readiness): without writing
+    /// anything.
+    fn probe(&self) -> Result<(), JournalError>;
 }

@@ -7,6 +7,8 @@
 //! This crate does no I/O and knows nothing of tokio: it is what both sides of
 //! the wire (the simulator and the broker layer) and the engine agree on.
 
+pub mod account;
+pub mod bar;
 pub mod broker;
 pub mod clock;
 pub mod config;
@@ -22,11 +24,18 @@ pub mod spread;
 pub mod spread_economics;
 pub mod spread_kind;
 
+pub use account::{AccountSummary, Position};
+pub use bar::DailyBar;
 pub use clock::{AcceleratedClock, Clock, ManualClock, SystemClock};
-pub use contract::{OptionContract, StockContract};
-pub use fill::{ComboFills, LegFill, LegRole, SpreadFill};
+pub use contract::{
+    ConId, ContractInfo, Instrument, OptionChainParams, OptionContract, StockContract,
+};
+pub use fill::{CommissionReport, Execution, LegFills, OrderFills, SpreadFill};
 pub use money::{Money, Price, Tick, TickRounding};
-pub use order::{OrderPurpose, OrderRef, OrderState, Side, SpreadOrder, TimeInForce};
+pub use order::{
+    BrokerOrderId, NetPrice, NetPriceOrLimit, OrderEvent, OrderPurpose, OrderRef, OrderRequest,
+    OrderState, OrderStatus, OrderTarget, Side, TimeInForce, WhatIf,
+};
 pub use position::SpreadPosition;
 pub use quote::{Greeks, Quote};
 pub use spread::VerticalSpread;

@@ -343,6 +343,18 @@ macro_rules! decimal_newtype_impls {
                 s.collect_str(&self.0.normalize())
             }
         }
+        // Written as decimal text, like every exact amount in the API.
+        impl schemars::JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                "Decimal".into()
+            }
+            fn inline_schema() -> bool {
+                true
+            }
+            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                Decimal::json_schema(generator)
+            }
+        }
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 d.deserialize_any(DecimalVisitor).map($t)

@@ -1,15 +1,21 @@
-//! Order intents: what the engine decided to send, before any broker wire
-//! format. A [`SpreadOrder`] opens or closes a vertical at a net limit price;
-//! its [`OrderRef`] is derived from the decision that made it, so after a
-//! crash or reconnect the same decision finds its order again instead of
-//! sending a second one. [`OrderState`] is the engine's view of the order's
-//! lifecycle, fed by the gateway's statuses.
+//! The order vocabulary: what the engine sends and what the gateway says
+//! back about it, in domain types (the broker layer turns them into TWS
+//! messages and back).
+//!
+//! An [`OrderRequest`] opens or closes a vertical (one combo order) or
+//! trades a single contract at a limit; its `orderRef` ([`OrderRef`]) is
+//! derived from the decision that made it, so after a crash or reconnect
+//! the same decision finds its order again instead of sending a second one.
+//! The gateway reports [`OrderEvent`]s (statuses, executions, commissions,
+//! rejections); [`OrderState`] is the engine's view of the lifecycle they
+//! describe.
 //!
 //! ```
 //! use chrono::NaiveDate;
+//! use rust_decimal::Decimal;
 //! use vspread_core::{
-//!     OptionContract, OrderPurpose, OrderRef, Price, Right, Side, SpreadKind, SpreadOrder, Tick,
-//!     VerticalSpread,
+//!     NetPrice, OptionContract, OrderPurpose, OrderRef, OrderRequest, Price, Right, Side,
+//!     SpreadKind, Tick, VerticalSpread,
 //! };
 //!
 //! let leg = |strike: &str| {
@@ -24,30 +30,30 @@
 //! let mid: Price = "2.137".parse()?;
 //! assert_eq!(spread.max_loss(mid)?.to_string(), "213.7");
 //!
-//! let order = SpreadOrder::builder(
-//!     OrderRef::for_decision("2026-11-23/AAPL/bull_call/100-105", OrderPurpose::Entry, 0)?,
-//!     spread,
-//! )
-//! .purpose(OrderPurpose::Entry)
-//! .quantity(2)
-//! .limit_rounded(mid, Tick::NICKEL) // a debit entry pays: rounds down
-//! .build()?;
-//! assert_eq!((order.side(), order.limit().to_string()), (Side::Buy, "2.1".to_string()));
+//! let order_ref = OrderRef::for_decision("2026-11-23/AAPL/bull_call/100-105", OrderPurpose::Entry, 0)?;
+//! // A debit entry pays: its limit rounds down onto the tick.
+//! let limit = NetPrice::for_spread(&spread, OrderPurpose::Entry, mid.round_for(Side::Buy, Tick::NICKEL).value());
+//! let order = OrderRequest::vertical(order_ref.as_str(), spread, OrderPurpose::Entry, 2, limit)?;
+//! assert_eq!(order.side(), Side::Buy);
+//! assert_eq!(limit, NetPrice::Debit(Decimal::new(210, 2)));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::fmt;
 
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::broker::OrderStatus;
-use crate::money::{Price, Tick};
+use crate::contract::ContractInfo;
+use crate::fill::Execution;
+use crate::money::Price;
 use crate::spread::VerticalSpread;
 
 /// Which side of a trade: who pays. For a spread, the buyer pays the net
 /// price (opening a debit spread, closing a credit one) and the seller
 /// receives it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     Buy,
@@ -55,6 +61,14 @@ pub enum Side {
 }
 
 impl Side {
+    /// IB's action code (`BUY` / `SELL`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        }
+    }
+
     pub fn opposite(self) -> Side {
         match self {
             Side::Buy => Side::Sell,
@@ -64,7 +78,7 @@ impl Side {
 }
 
 /// Whether an order opens a position or closes one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderPurpose {
     Entry,
@@ -76,14 +90,24 @@ pub enum OrderPurpose {
 pub enum TimeInForce {
     /// Until the end of the session (IB's `DAY`).
     #[default]
-    #[serde(rename = "DAY")]
+    #[serde(rename = "DAY", alias = "Day")]
     Day,
     /// Until cancelled (IB's `GTC`).
-    #[serde(rename = "GTC")]
+    #[serde(rename = "GTC", alias = "Gtc")]
     GoodTillCancelled,
 }
 
 impl TimeInForce {
+    /// Reads IB's code (`DAY` / `GTC`, any case); empty is `DAY`, as IB
+    /// takes it.
+    pub fn parse(code: &str) -> Option<TimeInForce> {
+        match code.to_ascii_uppercase().as_str() {
+            "" | "DAY" => Some(TimeInForce::Day),
+            "GTC" => Some(TimeInForce::GoodTillCancelled),
+            _ => None,
+        }
+    }
+
     /// IB's code for it.
     pub fn code(self) -> &'static str {
         match self {
@@ -100,8 +124,11 @@ pub enum OrderError {
     ForeignRef(String),
     #[error("a decision id must not be empty")]
     EmptyDecision,
-    #[error("order needs `{0}`")]
-    Missing(&'static str),
+    #[error("a {purpose:?} of this spread trades on the other side than {price:?}")]
+    WrongSide {
+        purpose: OrderPurpose,
+        price: NetPrice,
+    },
     #[error("quantity must be at least 1")]
     ZeroQuantity,
     #[error("limit {limit} is outside {allowed} for an {purpose:?} of a spread {width} wide")]
@@ -219,67 +246,142 @@ impl From<OrderRef> for String {
     }
 }
 
-/// A limit order to open or close `quantity` verticals at a net price per
-/// share (the spec's convention: positive, paid for a debit spread's entry,
-/// received for a credit spread's entry, the reverse on exit).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SpreadOrder {
-    order_ref: OrderRef,
-    spread: VerticalSpread,
-    purpose: OrderPurpose,
-    quantity: u32,
-    limit: Price,
-    tif: TimeInForce,
+/// An order id as the gateway knows it (per client id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BrokerOrderId(pub i64);
+
+impl fmt::Display for BrokerOrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "order {}", self.0)
+    }
 }
 
-impl SpreadOrder {
-    /// Starts an order for `spread`; purpose, quantity and limit are
-    /// required, the time in force defaults to DAY.
-    pub fn builder(order_ref: OrderRef, spread: VerticalSpread) -> SpreadOrderBuilder {
-        SpreadOrderBuilder {
-            order_ref,
-            spread,
-            purpose: None,
-            quantity: None,
-            limit: None,
-            tif: TimeInForce::default(),
+/// A spread's net price per share: what is paid or received. Always >= 0;
+/// the side says which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "side", content = "amount")]
+pub enum NetPrice {
+    /// Paid.
+    Debit(Decimal),
+    /// Received.
+    Credit(Decimal),
+}
+
+impl NetPrice {
+    /// The amount per share, whichever side it is on.
+    pub fn amount(self) -> Decimal {
+        match self {
+            NetPrice::Debit(a) | NetPrice::Credit(a) => a,
         }
     }
 
-    pub fn order_ref(&self) -> &OrderRef {
-        &self.order_ref
-    }
-    pub fn spread(&self) -> &VerticalSpread {
-        &self.spread
-    }
-    pub fn purpose(&self) -> OrderPurpose {
-        self.purpose
-    }
-    /// Number of spreads.
-    pub fn quantity(&self) -> u32 {
-        self.quantity
-    }
-    /// Net price per share, positive (see the type's doc).
-    pub fn limit(&self) -> Price {
-        self.limit
-    }
-    pub fn tif(&self) -> TimeInForce {
-        self.tif
+    pub fn is_credit(self) -> bool {
+        matches!(self, NetPrice::Credit(_))
     }
 
-    /// Whether this order pays the net price (buys the spread as quoted) or
-    /// receives it.
-    pub fn side(&self) -> Side {
-        side_of(&self.spread, self.purpose)
+    /// `amount` on the side an order with `purpose` trades `spread` on: an
+    /// entry of a debit spread pays, its exit receives; a credit spread the
+    /// reverse.
+    pub fn for_spread(spread: &VerticalSpread, purpose: OrderPurpose, amount: Decimal) -> Self {
+        match side_of(spread, purpose) {
+            Side::Buy => NetPrice::Debit(amount),
+            Side::Sell => NetPrice::Credit(amount),
+        }
     }
+}
 
-    /// The same order at a new limit (a price walk), checked like the first.
-    pub fn with_limit(&self, limit: Price) -> Result<SpreadOrder, OrderError> {
-        check_limit(&self.spread, self.purpose, limit)?;
-        Ok(SpreadOrder {
-            limit,
-            ..self.clone()
+/// A new price for a working order: a single order's limit or a vertical's
+/// net price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetPriceOrLimit {
+    Limit(Decimal),
+    Net(NetPrice),
+}
+
+/// What an order trades.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderTarget {
+    /// One contract at a limit price.
+    Single {
+        contract: ContractInfo,
+        side: Side,
+        limit: Decimal,
+    },
+    /// A vertical as one combo (BAG) order: an entry opens it, an exit
+    /// closes it.
+    Vertical {
+        spread: VerticalSpread,
+        purpose: OrderPurpose,
+        price: NetPrice,
+    },
+}
+
+/// A limit order to place. `order_ref` identifies it across reconnects and
+/// restarts: it is derived from the decision that made the order and must
+/// be unique.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub order_ref: String,
+    pub target: OrderTarget,
+    pub quantity: u32,
+    pub tif: TimeInForce,
+}
+
+impl OrderRequest {
+    /// A DAY combo order opening (`Entry`) or closing (`Exit`) `quantity`
+    /// of `spread` at `price`, checked: at least one spread, the price on
+    /// the side the purpose trades, and inside the spread's width (an entry
+    /// strictly inside (0, width), as the scanner requires of a candidate;
+    /// an exit anywhere in [0, width], closing a worthless spread for
+    /// nothing or a deep in-the-money one near its width).
+    pub fn vertical(
+        order_ref: &str,
+        spread: VerticalSpread,
+        purpose: OrderPurpose,
+        quantity: u32,
+        price: NetPrice,
+    ) -> Result<Self, OrderError> {
+        if quantity == 0 {
+            return Err(OrderError::ZeroQuantity);
+        }
+        check_price(&spread, purpose, price)?;
+        Ok(OrderRequest {
+            order_ref: order_ref.to_string(),
+            target: OrderTarget::Vertical {
+                spread,
+                purpose,
+                price,
+            },
+            quantity,
+            tif: TimeInForce::Day,
         })
+    }
+
+    /// Whether this order pays (buys the target as quoted) or receives.
+    pub fn side(&self) -> Side {
+        match &self.target {
+            OrderTarget::Single { side, .. } => *side,
+            OrderTarget::Vertical {
+                spread, purpose, ..
+            } => side_of(spread, *purpose),
+        }
+    }
+
+    /// The same order at another net price (a walk step), checked like the
+    /// first; a single-contract order is returned as it is.
+    pub fn with_price(&self, price: NetPrice) -> Result<Self, OrderError> {
+        let mut next = self.clone();
+        if let OrderTarget::Vertical {
+            spread,
+            purpose,
+            price: p,
+        } = &mut next.target
+        {
+            check_price(spread, *purpose, price)?;
+            *p = price;
+        }
+        Ok(next)
     }
 }
 
@@ -290,15 +392,16 @@ fn side_of(spread: &VerticalSpread, purpose: OrderPurpose) -> Side {
     }
 }
 
-/// An entry must be strictly inside (0, width), as the scanner requires of
-/// a candidate; an exit may be anywhere in [0, width] (closing a worthless
-/// spread for nothing, or a deep in-the-money one near its width).
-fn check_limit(
+fn check_price(
     spread: &VerticalSpread,
     purpose: OrderPurpose,
-    limit: Price,
+    price: NetPrice,
 ) -> Result<(), OrderError> {
-    let width = spread.width();
+    let expected = NetPrice::for_spread(spread, purpose, price.amount());
+    if expected != price {
+        return Err(OrderError::WrongSide { purpose, price });
+    }
+    let (limit, width) = (Price::new(price.amount()), spread.width());
     let (ok, allowed) = match purpose {
         OrderPurpose::Entry => (limit.is_positive() && limit < width, "(0, width)"),
         OrderPurpose::Exit => (limit >= Price::ZERO && limit <= width, "[0, width]"),
@@ -315,70 +418,85 @@ fn check_limit(
     }
 }
 
-/// Builds a [`SpreadOrder`].
-#[derive(Debug, Clone)]
-pub struct SpreadOrderBuilder {
-    order_ref: OrderRef,
-    spread: VerticalSpread,
-    purpose: Option<OrderPurpose>,
-    quantity: Option<u32>,
-    limit: Option<Price>,
-    tif: TimeInForce,
+/// A what-if preview: margin and commission the order would cost.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WhatIf {
+    pub init_margin_change: Option<Decimal>,
+    pub maint_margin_change: Option<Decimal>,
+    pub equity_with_loan_change: Option<Decimal>,
+    pub init_margin_after: Option<Decimal>,
+    pub commission: Option<Decimal>,
+    pub min_commission: Option<Decimal>,
+    pub max_commission: Option<Decimal>,
+    pub commission_currency: String,
+    pub warning: Option<String>,
 }
 
-impl SpreadOrderBuilder {
-    pub fn purpose(mut self, purpose: OrderPurpose) -> Self {
-        self.purpose = Some(purpose);
-        self
-    }
-    pub fn quantity(mut self, quantity: u32) -> Self {
-        self.quantity = Some(quantity);
-        self
-    }
-    /// A limit already on the contract's tick.
-    pub fn limit(mut self, limit: Price) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-    /// A raw (model or mid) net price, rounded onto `tick` in this order's
-    /// favour: down when it pays, up when it receives. Set the purpose
-    /// first; without one the limit stays unset and `build` says so.
-    pub fn limit_rounded(mut self, raw: Price, tick: Tick) -> Self {
-        self.limit = self
-            .purpose
-            .map(|p| raw.round_for(side_of(&self.spread, p), tick));
-        self
-    }
-    pub fn tif(mut self, tif: TimeInForce) -> Self {
-        self.tif = tif;
-        self
-    }
+/// An order's status as the gateway reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OrderStatus {
+    PendingSubmit,
+    PreSubmitted,
+    Submitted,
+    PendingCancel,
+    Cancelled,
+    Filled,
+    Inactive,
+}
 
-    /// Checks the intent: purpose, quantity and limit set, quantity at
-    /// least 1, limit inside the spread's width (see [`SpreadOrder`]).
-    pub fn build(self) -> Result<SpreadOrder, OrderError> {
-        let purpose = self.purpose.ok_or(OrderError::Missing("purpose"))?;
-        let quantity = self.quantity.ok_or(OrderError::Missing("quantity"))?;
-        if quantity == 0 {
-            return Err(OrderError::ZeroQuantity);
+impl OrderStatus {
+    /// No further change will come.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Cancelled | OrderStatus::Filled | OrderStatus::Inactive
+        )
+    }
+}
+
+/// Something that happened to an order; per order, in the gateway's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderEvent {
+    Status {
+        order_id: BrokerOrderId,
+        order_ref: String,
+        status: OrderStatus,
+        filled: Decimal,
+        remaining: Decimal,
+        average_fill_price: Option<Decimal>,
+    },
+    Execution(Execution),
+    Commission {
+        exec_id: String,
+        order_ref: String,
+        commission: Decimal,
+        currency: String,
+    },
+    /// The gateway refused or dropped the order (codes 103, 110, 201, 321, ...).
+    Rejected {
+        order_id: BrokerOrderId,
+        order_ref: String,
+        code: i32,
+        reason: String,
+    },
+}
+
+impl OrderEvent {
+    /// The `orderRef` of the order the event is about.
+    pub fn order_ref(&self) -> &str {
+        match self {
+            OrderEvent::Status { order_ref, .. }
+            | OrderEvent::Commission { order_ref, .. }
+            | OrderEvent::Rejected { order_ref, .. } => order_ref,
+            OrderEvent::Execution(x) => &x.order_ref,
         }
-        let limit = self.limit.ok_or(OrderError::Missing("limit"))?;
-        check_limit(&self.spread, purpose, limit)?;
-        Ok(SpreadOrder {
-            order_ref: self.order_ref,
-            spread: self.spread,
-            purpose,
-            quantity,
-            limit,
-            tif: self.tif,
-        })
     }
 }
 
 /// Where an order stands, from the engine's side. The journal records
 /// `Intended` before the order is transmitted, so a crash between the two
 /// leaves a trace reconciliation can resolve by [`OrderRef`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
     /// Decided and journaled, not yet sent.

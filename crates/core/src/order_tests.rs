@@ -1,6 +1,7 @@
 use super::*;
 use crate::SpreadKind;
 use crate::contract::OptionContract;
+use crate::money::Tick;
 use chrono::NaiveDate;
 use proptest::prelude::*;
 
@@ -80,64 +81,63 @@ fn foreign_refs_are_refused() {
     assert!(serde_json::from_str::<OrderRef>("\"manual\"").is_err());
 }
 
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn vertical(
+    kind: SpreadKind,
+    purpose: OrderPurpose,
+    quantity: u32,
+    amount: &str,
+) -> Result<OrderRequest, OrderError> {
+    let s = spread(kind);
+    let price = NetPrice::for_spread(&s, purpose, d(amount));
+    OrderRequest::vertical(order_ref(purpose).as_str(), s, purpose, quantity, price)
+}
+
 #[test]
 fn side_follows_kind_and_purpose() {
-    let side = |kind, purpose| {
-        SpreadOrder::builder(order_ref(purpose), spread(kind))
-            .purpose(purpose)
-            .quantity(1)
-            .limit(p("1"))
-            .build()
-            .unwrap()
-            .side()
-    };
+    let side = |kind, purpose| vertical(kind, purpose, 1, "1").unwrap().side();
     assert_eq!(side(SpreadKind::BullCall, OrderPurpose::Entry), Side::Buy);
     assert_eq!(side(SpreadKind::BullCall, OrderPurpose::Exit), Side::Sell);
     assert_eq!(side(SpreadKind::BullPut, OrderPurpose::Entry), Side::Sell);
     assert_eq!(side(SpreadKind::BullPut, OrderPurpose::Exit), Side::Buy);
+    let s = spread(SpreadKind::BullCall);
+    assert_eq!(
+        NetPrice::for_spread(&s, OrderPurpose::Entry, d("1")),
+        NetPrice::Debit(d("1"))
+    );
+    assert_eq!(
+        NetPrice::for_spread(&s, OrderPurpose::Exit, d("1")),
+        NetPrice::Credit(d("1"))
+    );
 }
 
 #[test]
 fn limits_round_in_the_orders_favour() {
-    let build = |kind, purpose| {
-        SpreadOrder::builder(order_ref(purpose), spread(kind))
-            .purpose(purpose)
-            .quantity(2)
-            .limit_rounded(p("2.137"), Tick::NICKEL)
-            .build()
-            .unwrap()
-            .limit()
+    let rounded = |kind, purpose| {
+        let side = vertical(kind, purpose, 1, "1").unwrap().side();
+        p("2.137").round_for(side, Tick::NICKEL)
     };
     // Paying: round down. Receiving: round up.
-    assert_eq!(build(SpreadKind::BullCall, OrderPurpose::Entry), p("2.1"));
-    assert_eq!(build(SpreadKind::BearCall, OrderPurpose::Entry), p("2.15"));
-    assert_eq!(build(SpreadKind::BullCall, OrderPurpose::Exit), p("2.15"));
-    assert_eq!(build(SpreadKind::BearCall, OrderPurpose::Exit), p("2.1"));
-    let unset = SpreadOrder::builder(order_ref(OrderPurpose::Entry), spread(SpreadKind::BullCall))
-        .limit_rounded(p("2.137"), Tick::NICKEL)
-        .purpose(OrderPurpose::Entry)
-        .quantity(1)
-        .build();
-    assert_eq!(unset, Err(OrderError::Missing("limit")));
+    assert_eq!(rounded(SpreadKind::BullCall, OrderPurpose::Entry), p("2.1"));
+    assert_eq!(
+        rounded(SpreadKind::BearCall, OrderPurpose::Entry),
+        p("2.15")
+    );
+    assert_eq!(rounded(SpreadKind::BullCall, OrderPurpose::Exit), p("2.15"));
+    assert_eq!(rounded(SpreadKind::BearCall, OrderPurpose::Exit), p("2.1"));
 }
 
 #[test]
-fn intents_are_checked() {
-    let base = |purpose| {
-        SpreadOrder::builder(order_ref(purpose), spread(SpreadKind::BullCall))
-            .purpose(purpose)
-            .quantity(1)
-    };
+fn vertical_orders_are_checked() {
     assert_eq!(
-        base(OrderPurpose::Entry).quantity(0).limit(p("1")).build(),
+        vertical(SpreadKind::BullCall, OrderPurpose::Entry, 0, "1"),
         Err(OrderError::ZeroQuantity)
     );
-    assert_eq!(
-        base(OrderPurpose::Entry).build(),
-        Err(OrderError::Missing("limit"))
-    );
-    for bad in ["0", "5", "-0.05", "5.05"] {
-        let err = base(OrderPurpose::Entry).limit(p(bad)).build().unwrap_err();
+    for bad in ["0", "5", "5.05"] {
+        let err = vertical(SpreadKind::BullCall, OrderPurpose::Entry, 1, bad).unwrap_err();
         assert!(
             matches!(err, OrderError::LimitOutOfRange { .. }),
             "{bad}: {err}"
@@ -145,24 +145,37 @@ fn intents_are_checked() {
     }
     for ok in ["0", "5", "2.5"] {
         assert!(
-            base(OrderPurpose::Exit).limit(p(ok)).build().is_ok(),
+            vertical(SpreadKind::BullCall, OrderPurpose::Exit, 1, ok).is_ok(),
             "{ok}"
         );
     }
-    let order = base(OrderPurpose::Entry)
-        .limit(p("2.10"))
-        .tif(TimeInForce::GoodTillCancelled)
-        .build()
-        .unwrap();
-    let walked = order.with_limit(p("2.15")).unwrap();
-    assert_eq!(
-        (walked.limit(), walked.tif(), walked.quantity()),
-        (p("2.15"), TimeInForce::GoodTillCancelled, 1)
+    // A debit spread's entry pays: a credit price is the wrong side.
+    let s = spread(SpreadKind::BullCall);
+    let wrong = OrderRequest::vertical(
+        order_ref(OrderPurpose::Entry).as_str(),
+        s,
+        OrderPurpose::Entry,
+        1,
+        NetPrice::Credit(d("1")),
     );
-    assert!(order.with_limit(p("5")).is_err());
-    let json = serde_json::to_string(&walked).unwrap();
-    assert!(json.contains("\"tif\":\"GTC\""), "{json}");
-    assert_eq!(serde_json::from_str::<SpreadOrder>(&json).unwrap(), walked);
+    assert!(
+        matches!(wrong, Err(OrderError::WrongSide { .. })),
+        "{wrong:?}"
+    );
+    let order = vertical(SpreadKind::BullCall, OrderPurpose::Entry, 1, "2.10").unwrap();
+    let walked = order.with_price(NetPrice::Debit(d("2.15"))).unwrap();
+    assert!(matches!(
+        walked.target,
+        OrderTarget::Vertical { price: NetPrice::Debit(a), .. } if a == d("2.15")
+    ));
+    assert_eq!((walked.quantity, walked.tif), (1, TimeInForce::Day));
+    assert!(order.with_price(NetPrice::Debit(d("5"))).is_err());
+    assert_eq!(
+        TimeInForce::parse("gtc"),
+        Some(TimeInForce::GoodTillCancelled)
+    );
+    assert_eq!(TimeInForce::parse(""), Some(TimeInForce::Day));
+    assert_eq!(TimeInForce::parse("IOC"), None);
 }
 
 #[test]

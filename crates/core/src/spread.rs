@@ -179,7 +179,7 @@ impl VerticalSpread {
     /// `mid_long - mid_short`, credit `mid_short - mid_long`); `None`
     /// unless both legs are two-sided.
     pub fn mid_net(&self, long: &Quote, short: &Quote) -> Option<Price> {
-        Some(self.signed(long.mid()? - short.mid()?))
+        Some(self.signed(Price::new(long.mid()? - short.mid()?)))
     }
 
     /// The net price at the other side's quotes, what crossing the market
@@ -187,9 +187,9 @@ impl VerticalSpread {
     /// `bid_short - ask_long`).
     pub fn natural_net(&self, long: &Quote, short: &Quote) -> Option<Price> {
         if self.is_debit() {
-            Some(long.ask? - short.bid?)
+            Some(Price::new(long.ask? - short.bid?))
         } else {
-            Some(short.bid? - long.ask?)
+            Some(Price::new(short.bid? - long.ask?))
         }
     }
 

@@ -1,5 +1,6 @@
 use super::*;
-use chrono::{TimeZone as _, Utc};
+
+use crate::contract::ConId;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
@@ -124,9 +125,8 @@ fn money_per_contract_matches_the_spec_examples() {
 
 #[test]
 fn mid_and_natural_nets_follow_the_spec() {
-    let t = Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap();
-    let low = Quote::two_sided(p("3.00"), p("3.20"), t);
-    let high = Quote::two_sided(p("1.00"), p("1.10"), t);
+    let q = |bid: &str, ask: &str| Quote::two_sided(ConId(1), p(bid).value(), p(ask).value());
+    let (low, high) = (q("3.00", "3.20"), q("1.00", "1.10"));
     let debit = spread(SpreadKind::BullCall, "100", "105");
     assert_eq!(debit.mid_net(&low, &high), Some(p("2.05")));
     assert_eq!(debit.natural_net(&low, &high), Some(p("2.20")));
@@ -134,7 +134,7 @@ fn mid_and_natural_nets_follow_the_spec() {
     // Long leg is the 105 call (`high`), short the 100 call (`low`).
     assert_eq!(credit.mid_net(&high, &low), Some(p("2.05")));
     assert_eq!(credit.natural_net(&high, &low), Some(p("1.90")));
-    assert_eq!(debit.mid_net(&Quote::at(t), &high), None);
+    assert_eq!(debit.mid_net(&Quote::default(), &high), None);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! cycles (pause requested -> resumed), with the engine's cycle loop running
 //! on a real config file, as each apply reports it. Two loads: an idle
 //! engine between cycles (the usual case), and cycles back to back, each
-//! doing 1 ms of work, so the pause also waits for one in flight. The
+//! doing 1 ms of work (an apply does not wait for the one in flight). The
 //! whole apply (validate, durable save, pause, swap, resume) is timed too.
 //!
 //! Run: `cargo bench -p vspread-engine --bench apply_interruption`
@@ -15,7 +15,7 @@ use vspread_core::clock::{AcceleratedClock, Clock, SystemClock};
 use vspread_engine::config_service::ConfigService;
 use vspread_engine::config_store::ConfigStore;
 use vspread_engine::control::ControlPlane;
-use vspread_engine::cycle_loop::CycleLoop;
+use vspread_engine::cycle_loop::{CycleLoop, Heartbeat};
 use vspread_engine::events::EventBus;
 use vspread_engine::live_config::LiveConfig;
 
@@ -41,21 +41,17 @@ async fn run(samples: usize, cycle_work: Option<Duration>) -> (Vec<f64>, Vec<f64
     store.init(false).expect("init");
     let live = LiveConfig::load(&path).expect("load");
     let control = Arc::new(ControlPlane::new());
-    let events = Arc::new(EventBus::new(1_000));
-    let service = ConfigService {
-        store,
-        live: live.clone(),
-        control: control.clone(),
-        events: events.clone(),
-    };
     // Back-to-back cycles: the smallest interval allowed (10 s) under a
     // clock 10,000x real time, so a cycle is due every millisecond.
     let clock = Arc::new(AcceleratedClock::new(SystemClock.now(), 10_000.0).expect("clock"));
+    let events = Arc::new(EventBus::new(1_000, clock.clone()));
+    let service = ConfigService::new(store, live.clone(), control.clone(), events.clone(), None);
     let looping = CycleLoop {
         clock,
         control,
         config: live.clone(),
         events,
+        heartbeat: Arc::new(Heartbeat::default()),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = cycle_work.map(|work| {

@@ -4,29 +4,25 @@
 //! first; an entry's what-if preview comes before its final quotes, so it
 //! is not inside this window).
 //!
-//! The trader runs against the simulated gateway over TCP, with a real
-//! SQLite journal, churning: every held spread is past `exit_dte`, so each
-//! cycle closes what it holds and opens anew. Prints the median, p99 and
-//! max over every entry and exit of the run.
+//! The engine (built by its builder) runs against the simulated gateway
+//! over TCP, with a real SQLite journal, churning: every held spread is
+//! past `exit_dte`, so each cycle closes what it holds and opens anew.
+//! Prints the median, p99 and max over every entry and exit of the run.
 //!
 //! `cargo bench -p vspread-engine --bench decision_latency` (BENCH_SECS
 //! sets the run's length, default 120).
+
+#[path = "../tests/support/stack.rs"]
+#[allow(dead_code)]
+mod stack;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeZone;
-use vspread_broker::{BrokerSettings, IbBroker};
-use vspread_core::clock::{Clock, ManualClock};
+use vspread_core::clock::ManualClock;
 use vspread_core::config::Config;
-use vspread_engine::cycle_loop::CycleContext;
-use vspread_engine::events::EventBus;
-use vspread_engine::order_recorder::spawn_order_recorder;
-use vspread_engine::trader::Trader;
-use vspread_journal::SqliteJournal;
-use vspread_sim::market::{Market, MarketConfig};
-use vspread_sim::orders::{Venue, VenueConfig};
-use vspread_sim::server::{Server, SimSettings};
+use vspread_engine::events::EngineEvent;
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -42,20 +38,10 @@ async fn main() {
     let start = chrono::Utc
         .with_ymd_and_hms(2026, 11, 23, 15, 0, 0)
         .unwrap();
-    let market = Market::new(MarketConfig {
-        seed: 3,
-        start,
-        always_open: false,
-    });
     // The market stands still (its own clock), the engine's runs: every
     // walk meets the same quotes, and fills come once per simulated second.
     let frozen = Arc::new(ManualClock::new(start));
-    let sim = Server::new(
-        SimSettings::new(frozen),
-        market,
-        Venue::new(VenueConfig::new(3)),
-    )
-    .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
+    let sim = stack::sim(3, start, frozen, None).await;
     let mut config = Config::default();
     config.trading.universe = vec!["QQQ".into(), "IWM".into()];
     config.trading.max_positions = 50;
@@ -63,57 +49,44 @@ async fn main() {
     config.risk.max_daily_loss = 1.0e6;
     config.execution.max_slippage_pct = 100.0;
     config.exits.exit_dte = 365;
-    let mut settings = BrokerSettings::from_config(&config);
-    settings.address = sim.local_addr().to_string();
-    let broker = Arc::new(IbBroker::start(settings));
-    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Arc::new(SqliteJournal::open_in(dir.path()).unwrap());
     let clock = Arc::new(ManualClock::new(start));
-    let _recorder = spawn_order_recorder(&*broker, journal.clone(), clock.clone());
-    let events = Arc::new(EventBus::with_clock(100_000, clock.clone()));
-    let trader = Trader::new(broker.clone(), clock.clone(), events.clone(), journal);
-    let ticking = clock.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            ticking.advance(chrono::Duration::seconds(1));
-        }
-    });
-    let config = Arc::new(config);
+    let running = stack::EngineStack::start(&sim, &config, clock.clone()).await;
+    let _ticker = stack::ticker(
+        clock.clone(),
+        Duration::from_millis(10),
+        chrono::Duration::seconds(1),
+    );
+    let engine = &running.engine;
+    let _services = engine.start_services();
+    engine.recover().await;
     let began = Instant::now();
-    let mut number = 0;
+    let mut cycles = 0;
     while began.elapsed() < Duration::from_secs(secs) {
-        number += 1;
-        let ctx = CycleContext {
-            number,
-            now: clock.now(),
-            config: config.clone(),
-            config_generation: 1,
-            session_active: true,
-            switched: None,
-        };
-        trader.cycle(&ctx).await;
+        cycles += 1;
+        engine.decide_once(true).await;
+        engine.wait_orders_idle(Duration::from_secs(60)).await;
     }
-    let ended: Vec<_> = events
+    let ended: Vec<_> = engine
+        .events()
         .recent(100_000)
         .into_iter()
-        .filter(|e| e.kind == "order.ended")
+        .filter_map(|e| match e.event {
+            EngineEvent::OrderEnded(ended) => Some(ended),
+            _ => None,
+        })
         .collect();
-    let field = |name: &str| -> Vec<u64> {
-        let mut v: Vec<u64> = ended.iter().filter_map(|e| e.data[name].as_u64()).collect();
+    let sorted = |mut v: Vec<u64>| {
         v.sort_unstable();
         v
     };
-    let total = field("decision_latency_us");
-    let journal = field("journal_us");
-    let mut engine: Vec<u64> = ended
-        .iter()
-        .filter_map(|e| {
-            Some(e.data["decision_latency_us"].as_u64()? - e.data["journal_us"].as_u64()?)
-        })
-        .collect();
-    engine.sort_unstable();
+    let total = sorted(ended.iter().map(|e| e.decision_latency_us).collect());
+    let journal = sorted(ended.iter().map(|e| e.journal_us).collect());
+    let rest = sorted(
+        ended
+            .iter()
+            .map(|e| e.decision_latency_us.saturating_sub(e.journal_us))
+            .collect(),
+    );
     assert!(!total.is_empty(), "no order was placed in {secs} s");
     let report = |name: &str, v: &[u64]| {
         println!(
@@ -123,7 +96,7 @@ async fn main() {
             *v.last().unwrap() as f64 / 1e3,
         )
     };
-    println!("{} orders in {number} cycles", total.len());
+    println!("{} orders in {cycles} cycles", total.len());
     report(
         "decision latency (last quote -> order to the broker layer)",
         &total,
@@ -132,7 +105,7 @@ async fn main() {
         "  of which the journal write, synced to disk first",
         &journal,
     );
-    report("  the rest (sizing, walk, records)", &engine);
-    broker.shutdown().await;
+    report("  the rest (sizing, walk, records)", &rest);
+    running.stop().await;
     sim.shutdown().await;
 }

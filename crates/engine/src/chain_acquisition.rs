@@ -6,17 +6,22 @@
 //! which a snapshot cannot). The plan is worked through in batches no
 //! larger than half the line budget, each batch read before the next is
 //! requested, so a large plan never evicts its own quotes before they are
-//! read. An option the gateway does not know, or whose quote stays
-//! incomplete until the deadline, is left out and counted.
+//! read. A batch is complete when the broker's quote events have filled in
+//! every option (the acquisition listens to them rather than polling). An
+//! option the gateway does not know, or whose quote stays incomplete until
+//! the deadline, is left out and counted.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate};
+use futures::StreamExt;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use tokio::time::Instant;
 use vspread_analytics::scanner::{BadRow, Chain, ChainBuilder, OptionRow};
-use vspread_core::broker::{Broker, BrokerError, ContractInfo, OptionSpec, Quote};
+use vspread_core::broker::{Broker, BrokerError, BrokerEvent};
+use vspread_core::{ContractInfo, Quote};
 
 use crate::chain_plan::{ChainPlan, PlannedOption};
 
@@ -27,8 +32,6 @@ pub struct AcquisitionSettings {
     pub batch: usize,
     /// How long a batch may take to deliver complete quotes.
     pub quote_timeout: Duration,
-    /// How often the latest quotes of a batch are looked at.
-    pub poll_interval: Duration,
 }
 
 impl AcquisitionSettings {
@@ -37,7 +40,6 @@ impl AcquisitionSettings {
         Self {
             batch: (max_lines / 2).max(1),
             quote_timeout: Duration::from_secs(3),
-            poll_interval: Duration::from_millis(20),
         }
     }
 }
@@ -58,32 +60,30 @@ pub struct AcquiredChain {
     /// Planned options whose quote was incomplete at the deadline.
     pub incomplete_quotes: usize,
     /// Every option in the chain, with its contract and the quote its row
-    /// was built from: what turns a scanned spread into an order.
+    /// was built from, in line order: what turns a scanned spread into an
+    /// order.
     pub legs: Vec<AcquiredLeg>,
 }
 
 /// One option of an acquired chain.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AcquiredLeg {
+    /// The position its row was pushed into the chain with: the scanner's
+    /// rows name their legs by it.
+    pub line: usize,
     pub option: PlannedOption,
     pub contract: ContractInfo,
     pub quote: Quote,
 }
 
 impl AcquiredChain {
-    /// The leg of `expiry` (`YYYYMMDD`), `strike` and `right`, as a scanned
-    /// row names it (its strike is the same f64 the row was built from).
-    pub fn leg(
-        &self,
-        expiry: u32,
-        strike: f64,
-        right: vspread_core::Right,
-    ) -> Option<&AcquiredLeg> {
-        self.legs.iter().find(|l| {
-            yyyymmdd(l.option.expiry) == expiry
-                && l.option.right == right
-                && l.option.strike.to_f64() == Some(strike)
-        })
+    /// The option a scanned row names by `line` (its `long_line` or
+    /// `short_line`).
+    pub fn leg_at(&self, line: usize) -> Option<&AcquiredLeg> {
+        self.legs
+            .binary_search_by_key(&line, |l| l.line)
+            .ok()
+            .map(|i| &self.legs[i])
     }
 }
 
@@ -124,15 +124,16 @@ pub async fn acquire_chain(
         legs: Vec::new(),
     };
     let mut line = 0;
+    // Listening from before the first line is asked for, so no tick is
+    // missed between a subscription and the wait for its quote.
+    let mut events = broker.events();
     for batch in plan.options.chunks(settings.batch.max(1)) {
         let mut held: Vec<(&PlannedOption, ContractInfo)> = Vec::with_capacity(batch.len());
         for option in batch {
             acquired.contract_lookups += 1;
-            let spec = OptionSpec {
-                underlying: plan.underlying.clone(),
-                expiry: option.expiry,
-                strike: option.strike,
-                right: option.right,
+            let Some(spec) = option.contract(&plan.underlying) else {
+                acquired.unknown_contracts += 1;
+                continue;
             };
             match broker.option(&spec).await {
                 Ok(contract) => {
@@ -145,12 +146,22 @@ pub async fn acquire_chain(
             }
         }
         let deadline = Instant::now() + settings.quote_timeout;
-        while Instant::now() < deadline
-            && !held
-                .iter()
-                .all(|(_, c)| broker.latest_quote(c.con_id).is_some_and(|q| complete(&q)))
-        {
-            tokio::time::sleep(settings.poll_interval).await;
+        let mut waiting: HashSet<vspread_core::ConId> = held
+            .iter()
+            .map(|(_, c)| c.con_id)
+            .filter(|id| !broker.latest_quote(*id).is_some_and(|q| complete(&q)))
+            .collect();
+        while !waiting.is_empty() {
+            match tokio::time::timeout_at(deadline, events.next()).await {
+                Ok(Some(BrokerEvent::Quote(q))) if waiting.contains(&q.con_id) => {
+                    // The line's latest (merged) quote, not the tick alone.
+                    if broker.latest_quote(q.con_id).is_some_and(|q| complete(&q)) {
+                        waiting.remove(&q.con_id);
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
         }
         for (option, contract) in held {
             line += 1;
@@ -175,6 +186,7 @@ pub async fn acquire_chain(
             };
             match builder.push(line, &row) {
                 Ok(()) => acquired.legs.push(AcquiredLeg {
+                    line,
                     option: option.clone(),
                     contract,
                     quote,
@@ -217,11 +229,14 @@ pub async fn atm_vol_estimate(
     }) else {
         return Ok(None);
     };
-    let spec = OptionSpec {
-        underlying: underlying.to_string(),
-        expiry,
-        strike,
-        right: vspread_core::Right::Call,
+    let Ok(spec) = vspread_core::OptionContract::builder()
+        .underlying(underlying)
+        .expiry(expiry)
+        .strike(vspread_core::Price::new(strike))
+        .right(vspread_core::Right::Call)
+        .build()
+    else {
+        return Ok(None);
     };
     let contract = match broker.option(&spec).await {
         Ok(c) => c,

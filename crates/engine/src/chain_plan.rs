@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use vspread_analytics::black_scholes;
-use vspread_core::broker::OptionChainParams;
+use vspread_core::OptionChainParams;
 use vspread_core::config::ScannerConfig;
 use vspread_core::{Right, SpreadKind};
 
@@ -48,6 +48,21 @@ pub struct PlannedOption {
     pub right: Right,
     /// Black-Scholes delta at the estimate (signed: puts are negative).
     pub model_delta: f64,
+}
+
+impl PlannedOption {
+    /// The option to look up (a US equity option on `underlying`); `None`
+    /// when the chain's parameters name one no contract can be (a strike
+    /// with more than three decimals, say).
+    pub fn contract(&self, underlying: &str) -> Option<vspread_core::OptionContract> {
+        vspread_core::OptionContract::builder()
+            .underlying(underlying)
+            .expiry(self.expiry)
+            .strike(vspread_core::Price::new(self.strike))
+            .right(self.right)
+            .build()
+            .ok()
+    }
 }
 
 /// The options to quote, and how many requests asking for every strike
@@ -221,7 +236,7 @@ fn wanted_strikes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vspread_core::broker::ConId;
+    use vspread_core::ConId;
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap()

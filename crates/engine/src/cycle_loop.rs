@@ -6,23 +6,26 @@
 //! The loop owns timing, pausing and the schedule; what a cycle does (exits
 //! for open positions, signals and entries while the session is active) is
 //! the closure it is given, so each part stays testable alone. A paused
-//! engine starts no cycle; the cycle in flight when a pause comes finishes
-//! first (the pause waits for it). Time is the [`Clock`]'s: under an
-//! accelerated clock a minute's interval passes in a fraction of a second,
-//! under a manual one it passes when a test moves the clock.
+//! engine starts no cycle; a cycle running when a pause comes stops at its
+//! next stage boundary (its [`CycleToken`] is no longer current), and
+//! nothing waits for it. Time is the [`Clock`]'s: under an accelerated
+//! clock a minute's interval passes in a fraction of a second, under a
+//! manual one it passes when a test moves the clock.
+//!
+//! The loop also beats a [`Heartbeat`], which the liveness probe reads: a
+//! loop that stops beating (a cycle stuck for far longer than any should
+//! take, a starved runtime) is an engine that must be restarted.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
-use tracing::info;
 use vspread_core::clock::Clock;
 use vspread_core::config::Config;
 
-use crate::control::ControlPlane;
-use crate::events::EventBus;
+use crate::control::{ControlPlane, CycleToken};
+use crate::events::{EngineEvent, EventBus, SessionSwitched};
 use crate::live_config::LiveConfig;
 use crate::schedule::{SessionSwitch, TradingSession};
 
@@ -41,6 +44,65 @@ pub struct CycleContext {
     pub session_active: bool,
     /// The switch the schedule made at the start of this cycle, if any.
     pub switched: Option<SessionSwitch>,
+    /// Current while the engine has not been paused since the cycle began.
+    pub token: CycleToken,
+}
+
+/// When the cycle loop last showed it is alive, and since when the cycle
+/// it runs has been running (real time).
+#[derive(Debug)]
+pub struct Heartbeat {
+    origin: std::time::Instant,
+    /// Milliseconds since `origin` of the last beat.
+    last_beat_ms: std::sync::atomic::AtomicU64,
+    /// Milliseconds since `origin` the running cycle started; 0 when none runs.
+    cycle_started_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Self {
+            origin: std::time::Instant::now(),
+            last_beat_ms: std::sync::atomic::AtomicU64::new(0),
+            cycle_started_ms: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
+
+impl Heartbeat {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Shows the loop (or what runs before it) is alive.
+    pub fn beat(&self) {
+        self.last_beat_ms
+            .store(self.now_ms(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn cycle(&self, running: bool) {
+        let at = if running { self.now_ms().max(1) } else { 0 };
+        self.cycle_started_ms
+            .store(at, std::sync::atomic::Ordering::Relaxed);
+        self.beat();
+    }
+
+    /// Real time since the loop last beat.
+    pub fn since_beat(&self) -> Duration {
+        let last = self.last_beat_ms.load(std::sync::atomic::Ordering::Relaxed);
+        Duration::from_millis(self.now_ms().saturating_sub(last))
+    }
+
+    /// How long the running cycle has been running, if one is.
+    pub fn cycle_running_for(&self) -> Option<Duration> {
+        match self
+            .cycle_started_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            0 => None,
+            started => Some(Duration::from_millis(self.now_ms().saturating_sub(started))),
+        }
+    }
 }
 
 /// The parts the loop drives.
@@ -50,6 +112,7 @@ pub struct CycleLoop {
     pub control: Arc<ControlPlane>,
     pub config: Arc<LiveConfig>,
     pub events: Arc<EventBus>,
+    pub heartbeat: Arc<Heartbeat>,
 }
 
 /// Longest real-time sleep between looks at the clock, so a clock moved
@@ -57,8 +120,9 @@ pub struct CycleLoop {
 const POLL: Duration = Duration::from_millis(10);
 
 impl CycleLoop {
-    /// Runs cycles until `shutdown` completes. A cycle in flight when it
-    /// does is finished first.
+    /// Runs cycles until `shutdown` completes; a cycle in flight then is
+    /// dropped at its next await (orders it handed over are the order
+    /// manager's, and go on).
     pub async fn run<F, Fut>(&self, mut cycle: F, shutdown: impl Future<Output = ()>)
     where
         F: FnMut(CycleContext) -> Fut,
@@ -70,21 +134,26 @@ impl CycleLoop {
             TradingSession::starting_at(&first.config.trading_schedule, self.clock.now());
         let mut number = 0;
         loop {
-            let guard = tokio::select! {
-                guard = self.control.enter_cycle() => guard,
+            self.heartbeat.beat();
+            let token = tokio::select! {
+                token = self.control.enter_cycle() => token,
                 () = &mut shutdown => return,
+                // Beat while paused too: a paused engine is alive.
+                never = beating(&self.heartbeat) => match never {},
             };
             let snapshot = self.config.current();
             let now = self.clock.now();
             let switched = session.tick(&snapshot.config.trading_schedule, now);
             if let Some(switch) = switched {
-                let (kind, message) = match switch {
-                    SessionSwitch::Activated => ("session.activated", "trading window opened"),
-                    SessionSwitch::Deactivated => ("session.deactivated", "trading window closed"),
+                let at = SessionSwitched { at: now };
+                match switch {
+                    SessionSwitch::Activated => self
+                        .events
+                        .publish("trading window opened", EngineEvent::SessionActivated(at)),
+                    SessionSwitch::Deactivated => self
+                        .events
+                        .publish("trading window closed", EngineEvent::SessionDeactivated(at)),
                 };
-                info!(at = %now, "{message}");
-                self.events
-                    .publish(kind, message, json!({ "at": now.to_rfc3339() }));
             }
             number += 1;
             let context = CycleContext {
@@ -94,9 +163,17 @@ impl CycleLoop {
                 config_generation: snapshot.generation,
                 session_active: session.is_active(),
                 switched,
+                token,
             };
-            cycle(context).await;
-            drop(guard);
+            self.heartbeat.cycle(true);
+            // A stop does not wait for the cycle: what it handed over is
+            // the order manager's, and what it had not decided yet is
+            // dropped with it.
+            tokio::select! {
+                () = cycle(context) => {}
+                () = &mut shutdown => return,
+            }
+            self.heartbeat.cycle(false);
 
             let interval =
                 Duration::from_secs(snapshot.config.trading.scan_interval_s.max(1) as u64);
@@ -105,6 +182,7 @@ impl CycleLoop {
                 .and_then(|d| now.checked_add_signed(d))
                 .unwrap_or(DateTime::<Utc>::MAX_UTC);
             while self.clock.now() < next {
+                self.heartbeat.beat();
                 let wait = self
                     .clock
                     .real_duration_until(next)
@@ -115,6 +193,14 @@ impl CycleLoop {
                 }
             }
         }
+    }
+}
+
+/// Beats every second, forever (while the loop waits to enter a cycle).
+async fn beating(heartbeat: &Heartbeat) -> std::convert::Infallible {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        heartbeat.beat();
     }
 }
 
@@ -144,7 +230,8 @@ mod tests {
                 config,
                 "v1".into(),
             )),
-            events: Arc::new(EventBus::new(64)),
+            events: Arc::new(EventBus::new(64, clock.clone())),
+            heartbeat: Arc::new(Heartbeat::default()),
         };
         (parts, clock)
     }
@@ -218,13 +305,10 @@ mod tests {
         let (parts, clock) = parts(at(15, 0, 0));
         let (mut rx, stop, task) = start(&parts);
         next(&mut rx).await;
-        parts
-            .control
-            .pause(PauseReason::Operator("test".into()))
-            .await;
+        parts.control.pause(PauseReason::Operator("test".into()));
         clock.advance(chrono::Duration::seconds(600));
         none_within(&mut rx, 100).await;
-        parts.control.resume().await;
+        parts.control.resume();
         let resumed = next(&mut rx).await;
         assert_eq!((resumed.number, resumed.now), (2, at(15, 10, 0)));
         stop.send(()).unwrap();
@@ -244,13 +328,13 @@ mod tests {
         let closed = next(&mut rx).await;
         assert!(!closed.session_active);
         assert_eq!(closed.switched, Some(SessionSwitch::Deactivated));
-        assert_eq!(history.recv().await.unwrap().kind, "session.deactivated");
+        assert_eq!(history.recv().await.unwrap().kind(), "session.deactivated");
         // Tuesday 13:30:00.
         clock.set(Utc.with_ymd_and_hms(2026, 11, 24, 13, 30, 0).unwrap());
         let reopened = next(&mut rx).await;
         assert!(reopened.session_active);
         assert_eq!(reopened.switched, Some(SessionSwitch::Activated));
-        assert_eq!(history.recv().await.unwrap().kind, "session.activated");
+        assert_eq!(history.recv().await.unwrap().kind(), "session.activated");
         stop.send(()).unwrap();
         task.await.unwrap();
     }

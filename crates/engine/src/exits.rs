@@ -20,7 +20,7 @@ use vspread_core::config::ExitsConfig;
 use vspread_core::{Direction, Money, Price, Right, SpreadPosition};
 
 /// What the position was opened on, for its exits.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct EntryContext {
     /// The underlying's price when the spread was opened.
     pub underlying: f64,
@@ -40,7 +40,7 @@ pub struct Market {
 }
 
 /// Why a position is closed, with the numbers that decided it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum ExitReason {
     AssignmentGuard {
@@ -149,7 +149,7 @@ pub fn exit_reason(
 /// A closed trade's result: realised P&L after every commission, and the
 /// R-multiple (that P&L over the risk taken at entry: max loss per share x
 /// multiplier x spreads).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TradeResult {
     pub realised: Money,
     pub risk: Money,

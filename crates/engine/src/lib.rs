@@ -1,7 +1,10 @@
 //! The trading engine: signals, model-guided chain acquisition, the risk
-//! gate and sizing, walked combo orders, exits, the trader that runs them
-//! each decision cycle, the cycle loop with its schedule, and the control
-//! plane (pause, apply, resume) with the config store and hot reload.
+//! gate and sizing as typed decision stages, the order manager that drives
+//! every working order apart from the decisions, exits, the trader that
+//! runs them each decision cycle, the cycle loop with its schedule, the
+//! control plane (pause, apply, resume, kill switch) with the config store
+//! and hot reload, and the [`Engine`] handle that wires them together for
+//! the binary, the admin server, the tests and the benches.
 
 pub mod chain_acquisition;
 pub mod chain_plan;
@@ -9,17 +12,20 @@ pub mod config_service;
 pub mod config_store;
 pub mod control;
 pub mod cycle_loop;
-pub mod entry_order;
+pub mod decision;
+pub mod engine;
 pub mod events;
 pub mod exits;
-pub mod limit_walk;
+pub mod journal_io;
 pub mod live_config;
+pub mod lock;
 pub mod market_hours;
-pub mod order_driver;
-pub mod order_recorder;
+pub mod orders;
 pub mod recovery;
 pub mod risk;
 pub mod schedule;
 pub mod signals;
 pub mod trader;
 pub mod views;
+
+pub use engine::{Engine, EngineBuilder, EngineError};

@@ -32,11 +32,21 @@ pub struct ConfigSnapshot {
     pub loaded_at: DateTime<Utc>,
 }
 
+/// Where a new snapshot came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOrigin {
+    /// The process saved it (an apply, a rollback, the kill switch).
+    Apply,
+    /// The file changed on disk (an editor, SIGHUP).
+    File,
+}
+
 /// What subscribers receive when a new snapshot is swapped in.
 #[derive(Debug, Clone)]
 pub struct ConfigChange {
     pub snapshot: Arc<ConfigSnapshot>,
     pub changes: Vec<KeyChange>,
+    pub origin: ChangeOrigin,
 }
 
 /// A refused reload, kept until the next successful one.
@@ -89,6 +99,8 @@ pub struct LiveConfig {
     last_error: ArcSwapOption<ReloadError>,
     generation: AtomicU64,
     changes: broadcast::Sender<ConfigChange>,
+    /// Refused reloads, as they happen.
+    refusals: broadcast::Sender<ReloadError>,
     /// Serialises reloads and publishes so two never interleave.
     apply_lock: std::sync::Mutex<()>,
     /// An apply has saved (or is saving) the file and swaps it in once the
@@ -116,6 +128,7 @@ impl LiveConfig {
     /// A live config that starts from an already validated value.
     pub fn with_config(path: PathBuf, config: Config, version: String) -> Self {
         let (changes, _) = broadcast::channel(64);
+        let (refusals, _) = broadcast::channel(16);
         Self {
             path,
             current: ArcSwap::from_pointee(ConfigSnapshot {
@@ -127,6 +140,7 @@ impl LiveConfig {
             last_error: ArcSwapOption::empty(),
             generation: AtomicU64::new(1),
             changes,
+            refusals,
             apply_lock: std::sync::Mutex::new(()),
             applying: std::sync::atomic::AtomicBool::new(false),
         }
@@ -145,6 +159,11 @@ impl LiveConfig {
     /// Receives every applied change from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<ConfigChange> {
         self.changes.subscribe()
+    }
+
+    /// Receives every refused reload from now on.
+    pub fn subscribe_refusals(&self) -> broadcast::Receiver<ReloadError> {
+        self.refusals.subscribe()
     }
 
     /// The last refused reload, cleared by the next successful one.
@@ -182,7 +201,7 @@ impl LiveConfig {
             return ReloadOutcome::Unchanged;
         }
         match Config::from_toml_bytes(&bytes) {
-            Ok(config) => self.swap_in(config, version),
+            Ok(config) => self.swap_in(config, version, ChangeOrigin::File),
             Err(errors) => {
                 let errors = errors.with_source_name(self.path.display().to_string());
                 self.refuse(Some(version), errors.to_string(), Some(errors))
@@ -194,10 +213,10 @@ impl LiveConfig {
     /// process saved the file itself (the watcher then sees no change).
     pub fn publish(&self, config: Config, version: String) -> ReloadOutcome {
         let _guard = self.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
-        self.swap_in(config, version)
+        self.swap_in(config, version, ChangeOrigin::Apply)
     }
 
-    fn swap_in(&self, config: Config, version: String) -> ReloadOutcome {
+    fn swap_in(&self, config: Config, version: String, origin: ChangeOrigin) -> ReloadOutcome {
         let old = self.current.load_full();
         let changes = diff(&old.config, &config);
         self.last_error.store(None);
@@ -221,7 +240,11 @@ impl LiveConfig {
             .map(|c| format!("{}: {} -> {}", c.path, c.old, c.new))
             .collect();
         tracing::info!(generation, changed = %listed.join(", "), "config reloaded");
-        let change = ConfigChange { snapshot, changes };
+        let change = ConfigChange {
+            snapshot,
+            changes,
+            origin,
+        };
         // No subscriber is not an error: the snapshot is current either way.
         let _ = self.changes.send(change.clone());
         ReloadOutcome::Applied(change)
@@ -241,6 +264,7 @@ impl LiveConfig {
             errors,
         };
         self.last_error.store(Some(Arc::new(error.clone())));
+        let _ = self.refusals.send(error.clone());
         ReloadOutcome::Refused(error)
     }
 }

@@ -21,11 +21,14 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use tracing::{info, warn};
 use vspread_core::broker::{
-    Broker, BrokerError, BrokerEvent, BrokerOrderId, ConId, Discrepancy, Expectations,
-    ExpectedOrder, OrderEvent, Position,
+    Broker, BrokerError, BrokerEvent, Discrepancy, Expectations, ExpectedOrder,
 };
 use vspread_core::clock::Clock;
-use vspread_core::journal::{Journal, JournalError, OrderEnd, OrderRecord, SpreadRecord};
+use vspread_core::journal::{JournalError, OrderEnd, OrderRecord, SpreadRecord};
+use vspread_core::{BrokerOrderId, ConId, OrderEvent, Position};
+
+use crate::events::{EngineEvent, EventBus};
+use crate::journal_io::JournalIo;
 
 /// How long a cancelled order's end is awaited.
 const CANCEL_WAIT: Duration = Duration::from_secs(10);
@@ -40,7 +43,7 @@ pub enum RecoveryError {
 }
 
 /// A gateway position the journal's spreads do not account for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LegMismatch {
     pub con_id: i64,
     /// What the journal's open spreads imply.
@@ -51,27 +54,41 @@ pub struct LegMismatch {
 }
 
 /// What recovery found and did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RecoveryReport {
     pub fills_recorded: usize,
     pub commissions_recorded: usize,
     /// Open orders still working at the gateway, now cancelled.
     pub cancelled: Vec<String>,
     /// Open orders the gateway no longer works, with how they ended.
-    pub settled: Vec<(String, String)>,
+    pub settled: Vec<SettledOrder>,
     pub open_spreads: usize,
     pub mismatched_legs: Vec<LegMismatch>,
+}
+
+/// An order the journal held open that the gateway no longer works.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct SettledOrder {
+    pub order_ref: String,
+    /// How it ended: `filled` (while away), `ended_while_away` (partly
+    /// filled) or `abandoned` (never filled).
+    pub outcome: String,
 }
 
 /// Brings the journal up to date with the gateway. The order recorder
 /// must be running (it journals the cancelled orders' last events).
 pub async fn recover(
     broker: &dyn Broker,
-    journal: &dyn Journal,
+    journal: &JournalIo,
     clock: &dyn Clock,
 ) -> Result<RecoveryReport, RecoveryError> {
     let mut report = RecoveryReport::default();
-    let orders = journal.orders()?;
+    let (orders, known) = journal
+        .run(|j| {
+            let known: Vec<String> = j.fills()?.into_iter().map(|f| f.exec_id).collect();
+            Ok((j.orders()?, known))
+        })
+        .await?;
     let open: Vec<_> = orders.iter().filter(|o| o.is_open()).collect();
     let expectations = Expectations {
         open_orders: open
@@ -84,29 +101,43 @@ pub async fn recover(
             })
             .collect(),
         positions: BTreeMap::new(),
-        known_executions: journal.fills()?.into_iter().map(|f| f.exec_id).collect(),
+        known_executions: known,
         executions_since: None,
     };
     let gateway = broker.reconcile(&expectations).await?;
     let now = clock.now();
-    for d in &gateway.discrepancies {
-        if let Discrepancy::MissedExecution(x) = d
-            && journal.record_order_event(&OrderEvent::Execution(x.clone()), now)?
-        {
-            report.fills_recorded += 1;
-        }
-    }
-    for c in &gateway.commissions {
-        let event = OrderEvent::Commission {
+    let missed: Vec<OrderEvent> = gateway
+        .discrepancies
+        .iter()
+        .filter_map(|d| match d {
+            Discrepancy::MissedExecution(x) => Some(OrderEvent::Execution(x.clone())),
+            _ => None,
+        })
+        .collect();
+    let commissions: Vec<OrderEvent> = gateway
+        .commissions
+        .iter()
+        .map(|c| OrderEvent::Commission {
             exec_id: c.exec_id.clone(),
             order_ref: c.order_ref.clone(),
             commission: c.commission,
             currency: c.currency.clone(),
-        };
-        if journal.record_order_event(&event, now)? {
-            report.commissions_recorded += 1;
-        }
-    }
+        })
+        .collect();
+    let (fills, commissions) = journal
+        .run(move |j| {
+            let mut counts = (0, 0);
+            for e in &missed {
+                counts.0 += usize::from(j.record_order_event(e, now)?);
+            }
+            for e in &commissions {
+                counts.1 += usize::from(j.record_order_event(e, now)?);
+            }
+            Ok(counts)
+        })
+        .await?;
+    report.fills_recorded = fills;
+    report.commissions_recorded = commissions;
 
     // Settle every open order.
     let mut events = broker.events();
@@ -136,7 +167,7 @@ pub async fn recover(
     // The cancelled orders' last fills and commissions reach the recorder
     // just behind their status; give it a moment.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let after = journal.orders()?;
+    let after = journal.run(|j| j.orders()).await?;
     for o in &open {
         let order_ref = &o.order.order_ref;
         let filled = after
@@ -165,24 +196,24 @@ pub async fn recover(
                     .to_string(),
             )
         };
-        journal.record_order_end(
-            order_ref,
-            &OrderEnd {
-                outcome: outcome.to_string(),
-                detail: detail.clone(),
-                at: clock.now(),
-            },
-        )?;
+        let end = OrderEnd {
+            outcome: outcome.to_string(),
+            detail: detail.clone(),
+            at: clock.now(),
+        };
+        let r = order_ref.clone();
+        journal.run(move |j| j.record_order_end(&r, &end)).await?;
         if !report.cancelled.contains(order_ref) {
-            report
-                .settled
-                .push((order_ref.clone(), outcome.to_string()));
+            report.settled.push(SettledOrder {
+                order_ref: order_ref.clone(),
+                outcome: outcome.to_string(),
+            });
         }
         info!(%order_ref, outcome, %detail, "open order settled");
     }
 
     // Pair the gateway's legs with the journal's spreads.
-    let spreads = journal.spreads()?;
+    let spreads = journal.run(|j| j.spreads()).await?;
     report.open_spreads = spreads.iter().filter(|s| s.is_open()).count();
     let positions = broker.positions().await?;
     report.mismatched_legs = pair_legs(&after, &spreads, &positions);
@@ -191,6 +222,24 @@ pub async fn recover(
               spread = ?leg.spread_ref, "a leg at the gateway does not match the journal's spreads");
     }
     Ok(report)
+}
+
+/// Publishes a leg that does not pair, loudly.
+pub fn publish_mismatch(events: &EventBus, leg: &LegMismatch) {
+    warn!(con_id = leg.con_id, journal = %leg.journal, gateway = %leg.gateway,
+          spread = ?leg.spread_ref, "a leg at the gateway does not pair with the journal's spreads");
+    events.publish(
+        format!(
+            "conId {}: the gateway holds {}, the journal's spreads {} ({})",
+            leg.con_id,
+            leg.gateway,
+            leg.journal,
+            leg.spread_ref
+                .as_deref()
+                .unwrap_or("an orphan leg: no open spread")
+        ),
+        EngineEvent::PositionMismatch(leg.clone()),
+    );
 }
 
 /// Pairs the gateway's positions with the legs the journal's open spreads

@@ -19,11 +19,16 @@ use serde::Serialize;
 use vspread_core::config::Config;
 
 /// Why an entry was refused. Each names the rule and its numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error, schemars::JsonSchema)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Refusal {
     #[error("kill switch is on (risk.kill_switch)")]
     KillSwitch,
+    #[error("an entry order on {underlying} is already working ({order_ref})")]
+    EntryWorking {
+        underlying: String,
+        order_ref: String,
+    },
     #[error(
         "within {guard_minutes} min of the gateway's daily restart at {restart_utc} UTC (risk.reset_guard_minutes)"
     )]
@@ -211,7 +216,7 @@ pub fn after_what_if(
 }
 
 /// A switch of an IV breaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BreakerSwitch {
     Tripped,

@@ -18,12 +18,12 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 use vspread_analytics::indicators::{Bar, atr, rsi};
-use vspread_core::broker::DailyBar;
+use vspread_core::DailyBar;
 use vspread_core::config::{HighBaseConfig, LowBaseConfig, StrategiesConfig};
 use vspread_core::{Direction, SpreadKind};
 
 /// Which pattern an evaluation tested.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     HighBase,
@@ -55,7 +55,7 @@ pub fn kinds_for(direction: Direction) -> Vec<SpreadKind> {
 }
 
 /// One test of a strategy: the measured value against its bound.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Condition {
     /// The config key the threshold comes from.
     pub key: &'static str,
@@ -83,7 +83,7 @@ fn at_most(key: &'static str, value: f64, threshold: f64) -> Condition {
 }
 
 /// The indicator values of one evaluation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Indicators {
     /// Date of the latest bar.
     pub as_of: NaiveDate,
@@ -97,7 +97,7 @@ pub struct Indicators {
 }
 
 /// One strategy tested on one symbol.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Evaluation {
     pub symbol: String,
     pub strategy: Strategy,
@@ -334,7 +334,7 @@ pub fn low_base(
 /// `min_rsi` and at or below `max_rsi` when `max_rsi < min_rsi`, which the
 /// config's defaults keep; if a config allows both, neither is traded:
 /// [`SymbolSignals::signal`] returns `None` for a conflict).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SymbolSignals {
     pub symbol: String,
     pub evaluations: Vec<Evaluation>,

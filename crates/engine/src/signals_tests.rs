@@ -23,7 +23,7 @@ fn bars(closes: &[f64], ranges: &[f64], close_at: f64) -> Vec<DailyBar> {
                 high: low + r,
                 low,
                 close: c,
-                volume: 1e6,
+                volume: 1_000_000,
             }
         })
         .collect()
@@ -211,7 +211,7 @@ proptest! {
                 high: c + r * (1.0 - at),
                 low: (c - r * at).max(0.001),
                 close: c,
-                volume: 0.0,
+                volume: 0,
             })
             .collect();
         if let Ok(s) = evaluate("P", &b, &config())

@@ -1,14 +1,15 @@
 //! What the trader shows the operator between events: the latest scan of
 //! each underlying (every ranked row and the filter funnel), the held
-//! spreads at their last marks with their stop and target levels, and the
-//! orders it is driving right now, which the operator may ask to cancel.
+//! spreads at their last marks with their stop and target levels.
+//!
+//! (Working orders are the order manager's to show.)
 //!
 //! The trader writes these as it works; the admin API reads them. Reads
 //! take a short lock and clone an `Arc`, so a reader never waits for a
 //! decision cycle and a cycle never waits for a reader.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -95,20 +96,11 @@ pub struct PositionsView {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// Why an operator's cancel was not taken.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CancelRefused {
-    #[error("`{0}` is not an order this engine is working")]
-    NotWorking(String),
-}
-
-/// Shared between the trader (writes) and the admin API (reads, cancels).
+/// Shared between the trader (writes) and the admin API (reads).
 #[derive(Debug, Default)]
 pub struct TradingViews {
     scans: RwLock<BTreeMap<String, Arc<ScanView>>>,
     positions: RwLock<Arc<PositionsView>>,
-    /// Orders being driven now, by reference: has a cancel been asked?
-    driving: Mutex<HashMap<String, bool>>,
 }
 
 impl TradingViews {
@@ -137,67 +129,11 @@ impl TradingViews {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
-
-    /// The trader starts driving `order_ref`; until [`Self::end_order`]
-    /// an operator may cancel it.
-    pub fn begin_order(&self, order_ref: &str) {
-        self.driving_map().insert(order_ref.to_string(), false);
-    }
-
-    pub fn end_order(&self, order_ref: &str) {
-        self.driving_map().remove(order_ref);
-    }
-
-    /// An operator asks for `order_ref` to be cancelled; the driver
-    /// cancels it at its next turn (within milliseconds).
-    pub fn request_cancel(&self, order_ref: &str) -> Result<(), CancelRefused> {
-        match self.driving_map().get_mut(order_ref) {
-            Some(asked) => {
-                *asked = true;
-                Ok(())
-            }
-            None => Err(CancelRefused::NotWorking(order_ref.to_string())),
-        }
-    }
-
-    /// Has an operator asked to cancel `order_ref`?
-    pub fn cancel_requested(&self, order_ref: &str) -> bool {
-        self.driving_map().get(order_ref).copied().unwrap_or(false)
-    }
-
-    /// The orders being driven now.
-    pub fn working_orders(&self) -> Vec<String> {
-        let mut refs: Vec<String> = self.driving_map().keys().cloned().collect();
-        refs.sort();
-        refs
-    }
-
-    fn driving_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
-        self.driving.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_a_driven_order_can_be_cancelled_and_only_while_driven() {
-        let views = TradingViews::new();
-        assert_eq!(
-            views.request_cancel("vs-1"),
-            Err(CancelRefused::NotWorking("vs-1".into()))
-        );
-        views.begin_order("vs-1");
-        assert!(!views.cancel_requested("vs-1"));
-        assert_eq!(views.working_orders(), vec!["vs-1".to_string()]);
-        views.request_cancel("vs-1").unwrap();
-        assert!(views.cancel_requested("vs-1"));
-        views.end_order("vs-1");
-        assert!(!views.cancel_requested("vs-1"));
-        assert!(views.request_cancel("vs-1").is_err());
-        assert!(views.working_orders().is_empty());
-    }
 
     #[test]
     fn the_latest_scan_of_each_underlying_replaces_the_last() {

@@ -20,7 +20,8 @@ fn planned_scans_equal_full_scans_across_the_universe() {
             for kinds in [BULLISH, BEARISH] {
                 let case = plan_case(&m, &stock.symbol, &kinds);
                 assert_eq!(
-                    case.planned.rows, case.full.rows,
+                    support::market_chain::spreads_of(&case.planned),
+                    support::market_chain::spreads_of(&case.full),
                     "seed {seed}, {} {kinds:?}",
                     stock.symbol
                 );

@@ -1,131 +1,164 @@
-//! From a scanned spread to a filled combo, against `vspread sim` over TCP
-//! through the real broker layer: the best bullish spread of a planned,
-//! quoted chain becomes a BAG order whose mid and natural match what the
-//! scanner computed, whose what-if margin is the spread's max loss, and
-//! which fills when its limit is walked from the mid past the natural.
+//! The entry decision's stages one by one, against `vspread sim` over TCP
+//! through the real broker layer: the chain stage plans and quotes the
+//! bullish kinds; the scan stage ranks them and resolves the best spread's
+//! legs by the identity its row carries, with a mid and natural that match
+//! what the scanner computed; the preview stage's what-if margin is the
+//! spread's max loss; the order stage's plan, handed to the order manager,
+//! fills when its limit is walked from the mid past the natural.
 
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use vspread_analytics::scanner::scan;
-use vspread_broker::{BrokerSettings, IbBroker};
-use vspread_core::SpreadKind;
-use vspread_core::broker::{Broker, NetPrice};
 use vspread_core::clock::ManualClock;
-use vspread_core::config::{Config, ScannerConfig};
-use vspread_engine::chain_acquisition::{AcquisitionSettings, acquire_chain, atm_vol_estimate};
-use vspread_engine::chain_plan::{ModelInputs, PlanMargins, plan_chain};
-use vspread_engine::entry_order::QuotedSpread;
-use vspread_engine::order_driver::{OrderEnd, PriceWalk, drive_order};
-use vspread_sim::orders::{Venue, VenueConfig};
-use vspread_sim::server::{Server, SimSettings};
+use vspread_core::config::Config;
+use vspread_core::{NetPrice, OrderPurpose, OrderTarget, SpreadKind};
+use vspread_engine::decision::order::{PlanInput, plan};
+use vspread_engine::decision::{chain, preview, scan};
+use vspread_engine::events::EventBus;
+use vspread_engine::journal_io::JournalIo;
+use vspread_engine::orders::{OrderEnd, OrderManager};
+use vspread_journal::SqliteJournal;
+
+use support::stack::{broker, sim_on, ticker};
 
 const SEED: u64 = 3;
 const SYMBOL: &str = "AAPL";
-
-fn amount(p: NetPrice) -> Decimal {
-    match p {
-        NetPrice::Debit(d) | NetPrice::Credit(d) => d,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_best_bullish_spread_is_priced_previewed_and_filled() {
     let market = support::market_chain::market(SEED);
     let today = market.trading_date();
     let clock = Arc::new(ManualClock::new(market.now()));
-    let mut settings = SimSettings::new(clock.clone());
-    settings.heartbeat = Duration::from_millis(20);
-    let server = Server::new(settings, market, Venue::new(VenueConfig::new(SEED)));
-    let sim = server.start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
+    let sim = sim_on(market, SEED, clock.clone(), Some(Duration::from_millis(20))).await;
     let config = Config::default();
-    let mut broker_settings = BrokerSettings::from_config(&config);
-    broker_settings.address = sim.local_addr().to_string();
-    let budget = broker_settings.max_lines;
-    let broker = IbBroker::start(broker_settings);
-    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let broker = broker(&sim, &config, clock.clone()).await;
 
-    // Plan, quote and scan the bullish kinds.
-    let kinds = [SpreadKind::BullCall, SpreadKind::BullPut];
-    let scanner = ScannerConfig {
-        kinds: kinds.to_vec(),
-        ..config.scanner.clone()
-    };
-    let stock = broker.stock(SYMBOL).await.unwrap();
-    let q = broker.snapshot(&stock).await.unwrap();
-    let spot = q.last.or(q.mid()).and_then(|d| d.to_f64()).unwrap();
-    let params = broker.option_chain(SYMBOL).await.unwrap();
-    let expiries: Vec<_> = params.iter().flat_map(|p| p.expirations.clone()).collect();
-    let strikes: Vec<_> = params.iter().flat_map(|p| p.strikes.clone()).collect();
-    let vol = atm_vol_estimate(&broker, SYMBOL, &expiries, &strikes, spot, today, 40)
+    // The chain stage: the market, then the planned and quoted chain.
+    let kinds = chain::kinds(vspread_core::Direction::Bullish, &config.scanner).unwrap();
+    assert_eq!(kinds, vec![SpreadKind::BullCall, SpreadKind::BullPut]);
+    let market = chain::market(&*broker, SYMBOL, &config.scanner, today)
+        .await
+        .unwrap();
+    let chained = chain::chain(&*broker, SYMBOL, &market, &kinds, &config, today)
+        .await
+        .unwrap();
+    assert!(chained.acquired.quote_requests < chained.naive_requests);
+
+    // The scan stage: the best spread, its legs found by line.
+    let scanned = scan::scan_chain(&chained.acquired, &chained.scanner);
+    let best = &scanned.result.rows[0];
+    let quoted = scanned.best.clone().expect("both legs were acquired");
+    assert_eq!(quoted.spread.kind(), best.kind);
+    assert_eq!(quoted.long.line, best.long_line);
+    assert_eq!(quoted.short.line, best.short_line);
+    assert_eq!(
+        quoted.spread.long().strike().value().to_f64(),
+        Some(best.long_strike)
+    );
+    assert_eq!(
+        quoted.spread.short().strike().value().to_f64(),
+        Some(best.short_strike)
+    );
+    // Exact prices agree with the scanner's f64 ones.
+    let (mid, natural) = quoted.scanned_prices().unwrap();
+    assert!((mid.amount().to_f64().unwrap() - best.price).abs() < 1e-9);
+    assert!((natural.amount().to_f64().unwrap() - best.natural).abs() < 1e-9);
+
+    // The preview stage: a debit spread's what-if margin is what it can
+    // lose.
+    let start = NetPrice::for_spread(
+        &quoted.spread,
+        OrderPurpose::Entry,
+        mid.amount().round_dp(2),
+    );
+    let request = vspread_core::OrderRequest::vertical(
+        "entry-to-fill-1",
+        quoted.spread.clone(),
+        OrderPurpose::Entry,
+        2,
+        start,
+    )
+    .unwrap();
+    let previewed = preview::preview(&*broker, &config, Decimal::from(1_000_000), &request)
         .await
         .unwrap()
         .unwrap();
-    let model = ModelInputs {
-        spot,
-        vol,
-        rate: 0.0,
-        today,
-    };
-    let margins = PlanMargins {
-        delta: config.market_data.model_delta_margin,
-        ratio: config.market_data.model_ratio_margin,
-    };
-    let plan = plan_chain(&params, &model, &kinds, &scanner, margins);
-    let acquired = acquire_chain(
-        &broker,
-        &plan,
-        spot,
-        &AcquisitionSettings::for_line_budget(budget),
+    let max_loss = match start {
+        NetPrice::Debit(d) => d,
+        NetPrice::Credit(c) => quoted.spread.width().value() - c,
+    } * Decimal::from(100 * 2);
+    assert_eq!(previewed.margin, max_loss, "{previewed:?}");
+
+    // The order stage: walked from the mid to past the natural (the walk
+    // may concede all of the way), through the order manager: filled.
+    let _ticker = ticker(
+        clock.clone(),
+        Duration::from_millis(10),
+        chrono::Duration::seconds(1),
+    );
+    let mut execution = config.execution.clone();
+    execution.max_slippage_pct = 100.0;
+    execution.walk_interval_s = 10.0;
+    execution.order_timeout_s = 120.0;
+    let fixed = Arc::new(move || Some((mid, natural)));
+    let planned = plan(
+        PlanInput {
+            order_ref: "vs-0000000000000001-e0".into(),
+            purpose: OrderPurpose::Entry,
+            spread_ref: "vs-0000000000000001-e0".into(),
+            spread: &quoted.spread,
+            long: &quoted.long.contract,
+            short: &quoted.short.contract,
+            quantity: 2,
+            mid,
+            natural,
+            execution: &execution,
+            reason: "test".into(),
+            context: "{}".into(),
+            now: Utc::now(),
+            decided_at: Instant::now(),
+        },
+        fixed,
     )
-    .await
     .unwrap();
-    let result = scan(&acquired.chain, &scanner);
-    let best = result
-        .rows
-        .iter()
-        .find(|r| r.kind == SpreadKind::BullCall)
-        .expect("a bull call among the results");
-
-    // Exact prices agree with the scanner's f64 ones.
-    let quoted = QuotedSpread::from_row(best, &acquired).expect("both legs were acquired");
-    let mid = quoted.mid().unwrap();
-    let natural = quoted.natural().unwrap();
-    assert!(matches!(mid, NetPrice::Debit(_)));
-    assert!((amount(mid).to_f64().unwrap() - best.price).abs() < 1e-9);
-    assert!((amount(natural).to_f64().unwrap() - best.natural).abs() < 1e-9);
-    assert_eq!(quoted.spread.long.strike.to_f64(), Some(best.long_strike));
-    assert_eq!(quoted.spread.short.strike.to_f64(), Some(best.short_strike));
-
-    // The what-if margin of a debit spread is what it can lose.
-    let start = NetPrice::Debit(amount(mid).round_dp(2));
-    let request = quoted.opening_order("entry-to-fill-1", 2, start);
-    let preview = broker.what_if(&request).await.unwrap();
-    let margin = preview.init_margin_change.unwrap();
-    let max_loss = amount(start) * Decimal::from(100 * 2);
-    assert_eq!(margin, max_loss, "{preview:?}");
-
-    // Walked from the mid to just past the natural: filled.
-    let ticking = clock.clone();
-    let ticker = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            ticking.advance(chrono::Duration::seconds(1));
+    assert_eq!(planned.walk.prices.first(), Some(&start));
+    assert_eq!(planned.walk.prices.last(), Some(&natural), "the bound");
+    assert!(matches!(
+        planned.request.target,
+        OrderTarget::Vertical {
+            purpose: OrderPurpose::Entry,
+            ..
         }
-    });
-    let walk = PriceWalk {
-        prices: vec![start, NetPrice::Debit(amount(natural) + Decimal::new(5, 2))],
-        interval: Duration::from_secs(10),
-        timeout: Duration::from_secs(60),
-    };
-    let driven = drive_order(&broker, clock.as_ref(), &request, &walk, None)
-        .await
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Arc::new(SqliteJournal::open_in(dir.path()).unwrap());
+    let orders = Arc::new(OrderManager::new(
+        broker.clone(),
+        clock.clone(),
+        JournalIo::new(journal),
+        Arc::new(EventBus::new(1000, clock.clone())),
+    ));
+    let (done, outcome) = tokio::sync::oneshot::channel();
+    orders
+        .submit(
+            planned,
+            Box::new(move |o| {
+                Box::pin(async move {
+                    let _ = done.send(o);
+                })
+            }),
+        )
         .unwrap();
-    ticker.abort();
+    let outcome = tokio::time::timeout(Duration::from_secs(60), outcome)
+        .await
+        .unwrap()
+        .unwrap();
+    let driven = outcome.result.unwrap();
     assert_eq!(driven.end, OrderEnd::Filled, "{driven:?}");
     assert_eq!(driven.filled(), Decimal::from(2));
     let paid = driven
@@ -133,7 +166,7 @@ async fn the_best_bullish_spread_is_priced_previewed_and_filled() {
         .order
         .average_price()
         .expect("a combo fill price");
-    assert!(paid <= amount(driven.last_price), "{paid}");
+    assert!(paid <= driven.last_price.amount(), "{paid}");
     broker.shutdown().await;
     sim.shutdown().await;
 }

@@ -154,10 +154,12 @@ fn readers_never_see_a_torn_config_under_concurrent_reloads() {
 /// meanwhile is still picked up once the apply ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_watcher_leaves_an_applys_file_to_the_apply() {
+    use vspread_core::clock::SystemClock;
     use vspread_engine::config_service::ConfigService;
     use vspread_engine::config_store::ConfigStore;
     use vspread_engine::control::ControlPlane;
     use vspread_engine::events::EventBus;
+    use vspread_engine::live_config::ChangeOrigin;
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
@@ -165,48 +167,35 @@ async fn the_watcher_leaves_an_applys_file_to_the_apply() {
     let live = LiveConfig::load(&path).unwrap();
     let _guard = watch(live.clone(), no_sighup()).unwrap();
     let control = Arc::new(ControlPlane::new());
-    let service = Arc::new(ConfigService {
-        store: ConfigStore::new(&path),
-        live: live.clone(),
-        control: control.clone(),
-        events: Arc::new(EventBus::new(100)),
-    });
-    // A cycle in flight: the apply's pause waits for it.
+    let service = ConfigService::new(
+        ConfigStore::new(&path),
+        live.clone(),
+        control.clone(),
+        Arc::new(EventBus::new(100, Arc::new(SystemClock))),
+        None,
+    );
+    let mut changes = live.subscribe();
+    // A cycle in flight does not hold the apply back.
     let cycle = control.enter_cycle().await;
     let mut new = live.current().config.as_ref().clone();
     new.exits.stop_loss_atr_mult = 1.5;
     let version = live.current().version.clone();
-    let applying = {
-        let service = service.clone();
-        tokio::spawn(async move { service.apply(new, &version, "test").await })
-    };
-    let saved = Instant::now();
-    while !std::fs::read_to_string(&path)
-        .unwrap()
-        .contains("stop_loss_atr_mult = 1.5")
-    {
-        assert!(
-            saved.elapsed() < Duration::from_secs(5),
-            "the apply saved nothing"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    // Long enough for the watcher to have seen and swapped the file.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        live.current().config.exits.stop_loss_atr_mult,
-        2.0,
-        "swapped in while the cycle was still in flight"
-    );
-    assert_eq!(live.current().generation, 1);
-    drop(cycle);
-    let report = applying.await.unwrap().unwrap();
+    let report = service.apply(new, &version, "test").await.unwrap();
     assert!(report.engine_resumed);
+    assert!(control.is_current(cycle), "the running cycle goes on");
     assert_eq!(live.current().config.exits.stop_loss_atr_mult, 1.5);
+    // Long enough for the watcher to have seen the saved file.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         live.current().generation,
         2,
         "swapped in once, by the apply"
+    );
+    let change = changes.try_recv().unwrap();
+    assert_eq!(change.origin, ChangeOrigin::Apply);
+    assert!(
+        changes.try_recv().is_err(),
+        "the watcher swapped the apply's file in a second time"
     );
 
     // Reloads work again after the apply.

@@ -1,9 +1,10 @@
 //! Runs the engine's Gherkin scenarios (`tests/features/engine/` at the
 //! workspace root) with cucumber-rs against the real stack: the simulated
 //! gateway on a TCP port, the broker layer over `ibapi`, a SQLite journal
-//! file, the config file with its store and apply path, and the trader in
-//! its cycle loop. The engine and the simulator share one clock, which a
-//! scenario sets and a ticker runs at 100x real time.
+//! file, the config file, and the engine built by its builder and run as
+//! `vspread run` runs it (its cycle loop, trader, order manager, apply
+//! path). The engine and the simulator share one clock, which a scenario
+//! sets and a ticker runs at 100x real time.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,16 +21,13 @@ use vspread_core::clock::{Clock, ManualClock};
 use vspread_core::config::Config;
 use vspread_core::journal::{EventQuery, Journal, JournalEvent, OrderRecord};
 use vspread_core::{OrderPurpose, SpreadKind};
-use vspread_engine::config_service::{ApplyReport, ConfigService};
+use vspread_engine::config_service::ApplyReport;
 use vspread_engine::config_store::ConfigStore;
-use vspread_engine::control::{ControlPlane, EngineState};
-use vspread_engine::cycle_loop::{CycleContext, CycleLoop};
-use vspread_engine::events::EventBus;
+use vspread_engine::control::EngineState;
+use vspread_engine::cycle_loop::CycleContext;
 use vspread_engine::live_config::LiveConfig;
-use vspread_engine::order_recorder::spawn_order_recorder;
 use vspread_engine::schedule::SessionSwitch;
-use vspread_engine::trader::Trader;
-use vspread_engine::views::TradingViews;
+use vspread_engine::{Engine, EngineBuilder};
 use vspread_journal::SqliteJournal;
 use vspread_sim::market::{Market, MarketConfig};
 use vspread_sim::orders::{Venue, VenueConfig};
@@ -63,20 +61,14 @@ struct Stack {
     sim: ServerHandle,
     broker: Arc<IbBroker>,
     journal: Arc<SqliteJournal>,
-    events: Arc<EventBus>,
     config_path: PathBuf,
-    engine: Option<Engine>,
+    engine: Option<Running>,
     ticker: tokio::task::JoinHandle<()>,
 }
 
-struct Engine {
-    control: Arc<ControlPlane>,
-    /// What the admin API reads and cancels through.
-    views: Arc<TradingViews>,
-    live: Arc<LiveConfig>,
-    service: ConfigService,
-    /// Every cycle's context, in order.
-    cycles: Arc<Mutex<Vec<CycleContext>>>,
+/// The engine, running as `vspread run` runs it.
+struct Running {
+    engine: Engine,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -105,6 +97,10 @@ struct Scenario {
     order_ref: Option<String>,
     /// How long after the kill switch the gateway had the order cancelled.
     cancel_seen: Option<tokio::task::JoinHandle<Option<Duration>>>,
+    /// Real time the operator's pause, apply and resume took.
+    control_took: Option<Duration>,
+    /// The working order's planned walk when the operator stepped in.
+    issued_walk: Vec<Decimal>,
 }
 
 impl std::fmt::Debug for Scenario {
@@ -126,11 +122,16 @@ impl Scenario {
     }
 
     fn engine(&self) -> &Engine {
-        self.stack().engine.as_ref().expect("the engine is running")
+        &self
+            .stack()
+            .engine
+            .as_ref()
+            .expect("the engine is running")
+            .engine
     }
 
     fn cycles(&self) -> Vec<CycleContext> {
-        self.engine().cycles.lock().unwrap().clone()
+        self.engine().cycles()
     }
 
     fn events(&self, prefix: &str) -> Vec<JournalEvent> {
@@ -159,58 +160,24 @@ impl Scenario {
         ConfigStore::new(&self.stack().config_path)
     }
 
-    /// Starts the cycle loop on the config file as it now is.
+    /// Starts the engine on the config file as it now is.
     fn ensure_running(&mut self) {
         let stack = self.stack.as_mut().expect("the stack is started");
         if stack.engine.is_some() {
             return;
         }
         let live = LiveConfig::load(&stack.config_path).unwrap();
-        let control = Arc::new(ControlPlane::new());
-        let views = Arc::new(TradingViews::new());
-        let trader = Arc::new(
-            Trader::new(
-                stack.broker.clone(),
-                stack.clock.clone(),
-                stack.events.clone(),
-                stack.journal.clone(),
-            )
-            .with_kill_switch(control.kill_switch())
-            .with_views(views.clone()),
-        );
-        let cycles = Arc::new(Mutex::new(Vec::new()));
-        let looped = CycleLoop {
-            clock: stack.clock.clone(),
-            control: control.clone(),
-            config: live.clone(),
-            events: stack.events.clone(),
-        };
-        let seen = cycles.clone();
-        let task = tokio::spawn(async move {
-            looped
-                .run(
-                    move |ctx: CycleContext| {
-                        seen.lock().unwrap().push(ctx.clone());
-                        let trader = trader.clone();
-                        async move { trader.cycle(&ctx).await }
-                    },
-                    std::future::pending::<()>(),
-                )
-                .await;
-        });
-        stack.engine = Some(Engine {
-            service: ConfigService {
-                store: ConfigStore::new(&stack.config_path),
-                live: live.clone(),
-                control: control.clone(),
-                events: stack.events.clone(),
-            },
-            control,
-            views,
+        let engine = EngineBuilder::new(
             live,
-            cycles,
-            task,
-        });
+            stack.broker.clone() as Arc<dyn Broker>,
+            stack.journal.clone(),
+            stack.clock.clone(),
+        )
+        .build()
+        .unwrap();
+        let running = engine.clone();
+        let task = tokio::spawn(async move { running.run(std::future::pending()).await });
+        stack.engine = Some(Running { engine, task });
     }
 
     /// Waits, within PATIENCE, until `f` gives something.
@@ -239,7 +206,7 @@ impl Scenario {
     }
 
     async fn apply(&mut self, edit: impl FnOnce(&mut Config)) {
-        let current = self.engine().live.current();
+        let current = self.engine().live().current();
         let mut config = (*current.config).clone();
         edit(&mut config);
         self.file_before = std::fs::read(&self.stack().config_path).unwrap();
@@ -248,7 +215,6 @@ impl Scenario {
         self.mark_cycle = self.cycles().len();
         self.apply = Some(
             self.engine()
-                .service
                 .apply(config, &current.version, "scenario")
                 .await
                 .map_err(|e| e.to_string()),
@@ -302,13 +268,10 @@ async fn engine_trades(w: &mut Scenario, symbols: String) {
     let config = store.load().unwrap().config;
     let mut broker_settings = BrokerSettings::from_config(&config);
     broker_settings.address = sim.local_addr().to_string();
-    let broker = Arc::new(IbBroker::start(broker_settings));
+    let broker = Arc::new(IbBroker::start_with_clock(broker_settings, clock.clone()));
+    broker.fix_address();
     broker.wait_ready(Duration::from_secs(10)).await.unwrap();
     let journal = Arc::new(SqliteJournal::open_in(dir.path()).unwrap());
-    let events = Arc::new(EventBus::with_clock(10_000, clock.clone()));
-    events.attach_journal(journal.clone()).unwrap();
-    // Runs for the scenario's life (aborted with the runtime).
-    let _recorder = spawn_order_recorder(&*broker, journal.clone(), clock.clone());
     let ticking = clock.clone();
     let ticker = tokio::spawn(async move {
         loop {
@@ -321,7 +284,6 @@ async fn engine_trades(w: &mut Scenario, symbols: String) {
         sim,
         broker,
         journal,
-        events,
         config_path,
         engine: None,
         ticker,
@@ -354,7 +316,7 @@ async fn engine_running(w: &mut Scenario) {
     w.ensure_running();
     w.wait("a first cycle", |w| w.cycles().first().cloned())
         .await;
-    assert_eq!(w.engine().control.state(), EngineState::Running);
+    assert_eq!(w.engine().state(), EngineState::Running);
 }
 
 // --------------------------------------------------------------- schedule
@@ -800,7 +762,7 @@ async fn breaker_resets(w: &mut Scenario) {
 
 #[when(expr = "another client of the account buys {int} of that spread's short leg at the gateway")]
 async fn manual_trade(w: &mut Scenario, quantity: u32) {
-    use vspread_core::broker::{OptionSpec, OrderAction, OrderRequest, OrderTarget, TimeInForce};
+    use vspread_core::{OptionContract, OrderRequest, OrderTarget, Price, Side, TimeInForce};
     // The spread's entry order is done filling.
     w.wait("the entry order's end", |w| {
         let orders = w.stack().journal.orders().ok()?;
@@ -823,15 +785,14 @@ async fn manual_trade(w: &mut Scenario, quantity: u32) {
     settings.client_id = 7;
     let other = IbBroker::start(settings);
     other.wait_ready(Duration::from_secs(10)).await.unwrap();
-    let contract = other
-        .option(&OptionSpec {
-            underlying: spread.entry.symbol.clone(),
-            expiry: leg.expiry,
-            strike: leg.strike,
-            right: leg.right,
-        })
-        .await
+    let option = OptionContract::builder()
+        .underlying(spread.entry.symbol.clone())
+        .expiry(leg.expiry)
+        .strike(Price::new(leg.strike))
+        .right(leg.right)
+        .build()
         .unwrap();
+    let contract = other.option(&option).await.unwrap();
     let quote = other.snapshot(&contract).await.unwrap();
     let limit = quote.ask.unwrap() + Decimal::ONE;
     other
@@ -839,7 +800,7 @@ async fn manual_trade(w: &mut Scenario, quantity: u32) {
             order_ref: "manual-buy".into(),
             target: OrderTarget::Single {
                 contract,
-                action: OrderAction::Buy,
+                side: Side::Buy,
                 limit,
             },
             quantity,
@@ -939,12 +900,14 @@ fn watch_for_cancel(w: &mut Scenario) {
 async fn engage_kill_switch(w: &mut Scenario) {
     // Watch the gateway's side from the moment of engaging.
     watch_for_cancel(w);
-    // As the admin API does: at once, then recorded through the apply.
-    w.engine().control.kill_switch().set(true);
+    // As the admin API does.
     w.mark_cycle = w.cycles().len();
     w.mark = Some(w.stack().clock.now());
-    w.apply(|c| c.risk.kill_switch = true).await;
-    assert!(w.apply.as_ref().unwrap().is_ok(), "{:?}", w.apply);
+    let report = w.engine().set_kill_switch(true, "scenario").await;
+    assert!(report.changed);
+    assert_eq!(report.cancelled, vec![w.order_ref.clone().unwrap()]);
+    let saved = report.saved.expect("recorded in the file");
+    assert!(saved.changes.iter().any(|c| c.path == "risk.kill_switch"));
 }
 
 #[then("the order is cancelled at the gateway within a second")]
@@ -994,7 +957,7 @@ async fn operator_cancels(w: &mut Scenario) {
     watch_for_cancel(w);
     // As `POST /api/v1/orders/{ref}/cancel` does.
     let r = w.order_ref.clone().unwrap();
-    w.engine().views.request_cancel(&r).unwrap();
+    w.engine().cancel_order(&r, "scenario").unwrap();
     w.mark = Some(w.stack().clock.now());
 }
 
@@ -1009,7 +972,10 @@ async fn entries_go_on(w: &mut Scenario) {
     })
     .await;
     assert!(
-        !w.engine().views.working_orders().contains(&cancelled),
+        !w.engine()
+            .working_orders()
+            .iter()
+            .any(|o| o.order_ref == cancelled),
         "the cancelled order is no longer cancellable"
     );
 }
@@ -1034,7 +1000,7 @@ async fn paused_and_resumed(w: &mut Scenario) {
     assert!(report.engine_resumed);
     assert!(report.timings_ms["interruption"] > 0.0, "{report:?}");
     assert!(report.timings_ms.contains_key("pause_wait"));
-    assert_eq!(w.engine().control.state(), EngineState::Running);
+    assert_eq!(w.engine().state(), EngineState::Running);
     // No cycle ran on a mix: each read the old generation or the new one.
     let generation = report.generation;
     let cycles = w.cycles();
@@ -1084,12 +1050,136 @@ async fn log_reloaded(w: &mut Scenario, key: String) {
 
 #[then(expr = "the next decision cycle reads {word} = {float}")]
 async fn next_cycle_reads(w: &mut Scenario, key: String, value: f64) {
-    assert_eq!(key, "exits.stop_loss_atr_mult");
     let from = w.mark_cycle;
     let ctx = w
         .wait("a cycle after the apply", |w| w.cycles().get(from).cloned())
         .await;
-    assert_eq!(ctx.config.exits.stop_loss_atr_mult, value);
+    let read = match key.as_str() {
+        "exits.stop_loss_atr_mult" => ctx.config.exits.stop_loss_atr_mult,
+        "execution.max_slippage_pct" => ctx.config.execution.max_slippage_pct,
+        other => panic!("no such step key {other}"),
+    };
+    assert_eq!(read, value, "{key} in cycle {}", ctx.number);
+}
+
+#[when(
+    expr = "the operator pauses, sets {word} to {float} and {word} to {float}, applies and resumes"
+)]
+async fn pause_edit_apply_resume(
+    w: &mut Scenario,
+    first: String,
+    first_value: f64,
+    second: String,
+    second_value: f64,
+) {
+    let r = w.order_ref.clone().unwrap();
+    let decision = w
+        .wait("the working order's decision in the journal", |w| {
+            w.events("decision.entry")
+                .into_iter()
+                .map(|e| Scenario::data(&e))
+                .find(|d| d["order_ref"] == r.as_str())
+        })
+        .await;
+    w.issued_walk = decision["walk"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(dec)
+        .collect();
+    let engine = w.engine().clone();
+    let started = Instant::now();
+    let paused = engine.pause("scenario");
+    assert!(paused.changed && paused.waited_ms < 50.0, "{paused:?}");
+    w.mark_cycle = w.cycles().len();
+    w.mark = Some(w.stack().clock.now());
+    w.apply(|c| {
+        for (key, value) in [(&first, first_value), (&second, second_value)] {
+            match key.as_str() {
+                "execution.max_slippage_pct" => c.execution.max_slippage_pct = value,
+                "exits.stop_loss_atr_mult" => c.exits.stop_loss_atr_mult = value,
+                other => panic!("no such step key {other}"),
+            }
+        }
+    })
+    .await;
+    let resumed = engine.resume("scenario");
+    w.control_took = Some(started.elapsed());
+    assert!(resumed.changed);
+    let report = w.apply.as_ref().unwrap().as_ref().unwrap();
+    assert!(
+        !report.engine_resumed,
+        "the operator's pause outlasts the apply"
+    );
+    assert!(
+        engine.working_orders().iter().any(|o| o.order_ref == r),
+        "still working after the apply"
+    );
+}
+
+#[then("the pause, the apply and the resume took less than a second together")]
+async fn control_was_quick(w: &mut Scenario) {
+    let took = w.control_took.unwrap();
+    eprintln!("pause + apply + resume while an order walked: {took:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+}
+
+#[then("the order goes on with the bound it was issued with and ends as planned")]
+async fn order_keeps_its_plan(w: &mut Scenario) {
+    let r = w.order_ref.clone().unwrap();
+    let order = w
+        .wait("the order's end", |w| {
+            Some(w.order()).filter(|o| !o.is_open())
+        })
+        .await;
+    let end = order.end.as_ref().unwrap();
+    assert!(
+        matches!(end.outcome.as_str(), "filled" | "timed_out"),
+        "ended as planned, not cut short: {end:?}"
+    );
+    let walk = &w.issued_walk;
+    let (first, bound) = (walk[0], *walk.last().unwrap());
+    // A debit walks up from its mid, a credit down: distance from the
+    // first price is what a step concedes.
+    let conceded = |p: Decimal| (p - first).abs();
+    let mark = w.mark.unwrap();
+    // The journal's event writer is a moment behind the bus.
+    w.wait("the order's end in the journal", |w| {
+        w.events("order.ended")
+            .into_iter()
+            .find(|e| Scenario::data(e)["order_ref"] == r.as_str())
+    })
+    .await;
+    let steps: Vec<(chrono::DateTime<Utc>, Decimal)> = w
+        .events("order.walked")
+        .into_iter()
+        .filter(|e| Scenario::data(e)["order_ref"] == r.as_str())
+        .map(|e| (e.at, dec(&Scenario::data(&e)["price"]["amount"])))
+        .collect();
+    // Never past the bound: a debit pays no more, a credit takes no less
+    // (a step re-priced from a market that moved in the trader's favour
+    // may be better than the first price).
+    let debit = bound >= first;
+    assert!(
+        steps
+            .iter()
+            .all(|(_, p)| if debit { *p <= bound } else { *p >= bound }),
+        "every step within the issued bound {bound} (from {first}): {steps:?}"
+    );
+    let after: Vec<_> = steps.iter().filter(|(at, _)| *at >= mark).collect();
+    // The new max_slippage_pct (10) would have bounded a walk planned now
+    // at a tenth of the issued one's concession: steps beyond it show the
+    // order kept its own plan.
+    let new_bound = conceded(bound) / Decimal::TEN;
+    eprintln!(
+        "issued walk {walk:?}; the new settings would concede at most {new_bound}; steps after the apply: {after:?}; end {end:?}"
+    );
+    if end.outcome == "timed_out" {
+        assert!(
+            after.iter().any(|(_, p)| conceded(*p) > new_bound),
+            "a walk that ran to its timeout walked past the new settings' bound: {steps:?}"
+        );
+    }
 }
 
 #[then("the gateway connection was never dropped")]
@@ -1121,10 +1211,10 @@ async fn unchanged(w: &mut Scenario) {
 
 #[then("the engine is running with the old config")]
 async fn old_config(w: &mut Scenario) {
-    assert_eq!(w.engine().control.state(), EngineState::Running);
+    assert_eq!(w.engine().state(), EngineState::Running);
     let before = Config::from_toml_bytes(&w.file_before).unwrap();
     assert_eq!(
-        w.engine().live.current().config.exits.stop_loss_atr_mult,
+        w.engine().live().current().config.exits.stop_loss_atr_mult,
         before.exits.stop_loss_atr_mult
     );
     let from = w.mark_cycle;

@@ -1,5 +1,6 @@
 //! A simulated trading week at 1,800 times real time: the whole engine
-//! (cycle loop, trader, order recorder, SQLite journal) against the
+//! (its `run`: cycle loop, trader, order manager, order recorder, SQLite
+//! journal) against the
 //! simulated gateway over TCP through the real broker layer, from Monday's
 //! open to Friday's close, both on one accelerated clock. Trades open on
 //! signals and close by their exit rules; at the end the journal's money,
@@ -7,25 +8,18 @@
 //! account's to the cent, and every trade the journal closed is flat at the
 //! gateway.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeZone;
 use rust_decimal::Decimal;
-use vspread_broker::{BrokerSettings, IbBroker};
 use vspread_core::clock::{AcceleratedClock, Clock};
 use vspread_core::config::Config;
 use vspread_core::journal::Journal;
-use vspread_engine::control::ControlPlane;
-use vspread_engine::cycle_loop::CycleLoop;
-use vspread_engine::events::EventBus;
-use vspread_engine::live_config::LiveConfig;
-use vspread_engine::order_recorder::spawn_order_recorder;
-use vspread_engine::trader::Trader;
-use vspread_journal::SqliteJournal;
-use vspread_sim::market::{Market, MarketConfig};
-use vspread_sim::orders::{Venue, VenueConfig};
-use vspread_sim::server::{Server, SimSettings};
+
+use support::stack::{EngineStack, sim};
 
 const SPEED: f64 = 1800.0;
 
@@ -39,18 +33,10 @@ async fn a_simulated_week_ends_with_the_journal_and_the_account_agreeing_to_the_
         .with_ymd_and_hms(2026, 11, 27, 21, 0, 0)
         .unwrap();
     let clock = Arc::new(AcceleratedClock::new(start, SPEED).unwrap());
-    let market = Market::new(MarketConfig {
-        seed: 3,
-        start,
-        always_open: false,
-    });
-    let mut sim_settings = SimSettings::new(clock.clone());
     // 180 simulated seconds per beat: a fill chance or two per walk step
     // without flooding the client with ticks.
-    sim_settings.heartbeat = Duration::from_millis(100);
+    let sim = sim(3, start, clock.clone(), Some(Duration::from_millis(100))).await;
     let starting_cash = Decimal::from(100_000);
-    let sim = Server::new(sim_settings, market, Venue::new(VenueConfig::new(3)))
-        .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
 
     // Every interval scaled to the clock: a cycle per real second, a walk
     // step per 170 ms, an order's life about a second.
@@ -69,46 +55,16 @@ async fn a_simulated_week_ends_with_the_journal_and_the_account_agreeing_to_the_
     config.exits.stop_loss_atr_mult = 0.5;
     config.validate().unwrap();
 
-    let mut broker_settings = BrokerSettings::from_config(&config);
-    broker_settings.address = sim.local_addr().to_string();
-    let broker = Arc::new(IbBroker::start(broker_settings));
-    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Arc::new(SqliteJournal::open_in(dir.path()).unwrap());
-    let recorder = spawn_order_recorder(&*broker, journal.clone(), clock.clone());
-    let events = Arc::new(EventBus::with_clock(100_000, clock.clone()));
-    events.attach_journal(journal.clone()).unwrap();
-    let trader = Arc::new(Trader::new(
-        broker.clone(),
-        clock.clone(),
-        events.clone(),
-        journal.clone(),
-    ));
-    let live = Arc::new(LiveConfig::with_config(
-        dir.path().join("config.toml"),
-        config,
-        "v1".into(),
-    ));
-    let cycles = CycleLoop {
-        clock: clock.clone(),
-        control: Arc::new(ControlPlane::new()),
-        config: live,
-        events: events.clone(),
-    };
+    let stack = EngineStack::start(&sim, &config, clock.clone()).await;
+    let (engine, journal) = (&stack.engine, &stack.journal);
     let until = clock.clone();
     let began = Instant::now();
-    cycles
-        .run(
-            move |ctx| {
-                let trader = trader.clone();
-                async move { trader.cycle(&ctx).await }
-            },
-            async move {
-                while until.now() < end {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-        )
+    engine
+        .run(async move {
+            while until.now() < end {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
         .await;
     let real = began.elapsed();
 
@@ -141,10 +97,11 @@ async fn a_simulated_week_ends_with_the_journal_and_the_account_agreeing_to_the_
         seen.0,
         seen.1
     );
-    let recent: Vec<_> = events
+    let recent: Vec<_> = engine
+        .events()
         .recent(60)
         .into_iter()
-        .map(|e| format!("{} {} {}", e.at, e.kind, e.message))
+        .map(|e| format!("{} {} {}", e.at, e.kind(), e.message))
         .collect();
     assert!(!spreads.is_empty(), "the week traded nothing: {recent:#?}");
     assert!(!closed.is_empty(), "no trade closed within the week");
@@ -170,7 +127,6 @@ async fn a_simulated_week_ends_with_the_journal_and_the_account_agreeing_to_the_
     for (con_id, q) in expected {
         assert_eq!(held(con_id), q, "conId {con_id}");
     }
-    recorder.abort();
-    broker.shutdown().await;
+    stack.stop().await;
     sim.shutdown().await;
 }

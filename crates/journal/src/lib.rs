@@ -210,7 +210,7 @@ impl vspread_core::journal::Journal for SqliteJournal {
 
     fn record_order_event(
         &self,
-        event: &vspread_core::broker::OrderEvent,
+        event: &vspread_core::OrderEvent,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, JournalError> {
         write::record_order_event(&mut *self.writer(Durability::Synced)?, event, at)
@@ -255,6 +255,14 @@ impl vspread_core::journal::Journal for SqliteJournal {
         query: &vspread_core::journal::EventQuery,
     ) -> Result<Vec<vspread_core::journal::JournalEvent>, JournalError> {
         read::events(&self.conn(), query)
+    }
+
+    /// Takes the write lock and lets it go: fails when the file cannot be
+    /// written (read-only, removed directory, a lock held too long).
+    fn probe(&self) -> Result<(), JournalError> {
+        let conn = self.conn();
+        conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+            .map_err(storage)
     }
 }
 

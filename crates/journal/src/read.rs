@@ -7,12 +7,12 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row};
 use rust_decimal::Decimal;
-use vspread_core::broker::{ConId, OrderAction};
 use vspread_core::journal::{
     EventQuery, FillRecord, JournalError, JournalEvent, JournaledOrder, OrderEnd, OrderRecord,
     SpreadClosure, SpreadRecord,
 };
 use vspread_core::order::OrderPurpose;
+use vspread_core::{ConId, Side};
 
 use crate::storage;
 
@@ -178,8 +178,8 @@ pub(crate) fn fills(conn: &Connection) -> Result<Vec<FillRecord>, JournalError> 
         let (seq, exec_id, order_ref, con_id, action, qty, price, combo, time, at, commission) =
             row.map_err(storage)?;
         let action = match action.as_str() {
-            "buy" => OrderAction::Buy,
-            "sell" => OrderAction::Sell,
+            "buy" => Side::Buy,
+            "sell" => Side::Sell,
             other => return Err(corrupt("fills", seq, format!("action `{other}`"))),
         };
         out.push(FillRecord {

@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use vspread_core::broker::{OrderEvent, OrderStatus};
 use vspread_core::journal::{JournalError, JournalEvent, JournaledOrder, OrderEnd, SpreadClosure};
 use vspread_core::order::OrderPurpose;
+use vspread_core::{OrderEvent, OrderStatus};
 
 use crate::storage;
 
@@ -141,7 +141,7 @@ pub(crate) fn record_order_event(
                         x.exec_id,
                         x.order_ref,
                         x.con_id.0,
-                        json(&x.action)?.trim_matches('"'),
+                        json(&x.side)?.trim_matches('"'),
                         x.quantity.to_string(),
                         x.price.to_string(),
                         x.combo,

@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
-use vspread_core::broker::{BrokerOrderId, ConId, Execution, OrderAction, OrderEvent, OrderStatus};
 use vspread_core::journal::{
     EventQuery, Journal, JournalError, JournalEvent, JournalLeg, JournaledOrder, OrderEnd,
     SpreadClosure,
 };
+use vspread_core::{BrokerOrderId, ConId, Execution, OrderEvent, OrderStatus, Side};
 use vspread_core::{OrderPurpose, Right, SpreadKind};
 use vspread_journal::SqliteJournal;
 
@@ -58,7 +58,7 @@ fn exec(
     id: &str,
     order_ref: &str,
     con_id: i64,
-    action: OrderAction,
+    action: Side,
     qty: &str,
     price: &str,
     combo: bool,
@@ -68,7 +68,7 @@ fn exec(
         order_id: BrokerOrderId(7),
         order_ref: order_ref.into(),
         con_id: ConId(con_id),
-        action,
+        side: action,
         quantity: d(qty),
         price: d(price),
         cumulative_quantity: d(qty),
@@ -96,15 +96,7 @@ fn trade(j: &SqliteJournal) {
         .unwrap();
     for (id, qty) in [("a", "1"), ("b", "1")] {
         j.record_order_event(
-            &exec(
-                &format!("{id}.l"),
-                ENTRY,
-                11,
-                OrderAction::Buy,
-                qty,
-                "3.50",
-                false,
-            ),
+            &exec(&format!("{id}.l"), ENTRY, 11, Side::Buy, qty, "3.50", false),
             t(1),
         )
         .unwrap();
@@ -113,7 +105,7 @@ fn trade(j: &SqliteJournal) {
                 &format!("{id}.s"),
                 ENTRY,
                 12,
-                OrderAction::Sell,
+                Side::Sell,
                 qty,
                 "1.40",
                 false,
@@ -126,7 +118,7 @@ fn trade(j: &SqliteJournal) {
                 &format!("{id}.c"),
                 ENTRY,
                 28812380,
-                OrderAction::Buy,
+                Side::Buy,
                 qty,
                 "2.10",
                 true,
@@ -150,18 +142,12 @@ fn trade(j: &SqliteJournal) {
     .unwrap();
     j.record_order(&order(EXIT, OrderPurpose::Exit, ENTRY, 2))
         .unwrap();
+    j.record_order_event(&exec("x.l", EXIT, 11, Side::Sell, "2", "4.80", false), t(3))
+        .unwrap();
+    j.record_order_event(&exec("x.s", EXIT, 12, Side::Buy, "2", "2.00", false), t(3))
+        .unwrap();
     j.record_order_event(
-        &exec("x.l", EXIT, 11, OrderAction::Sell, "2", "4.80", false),
-        t(3),
-    )
-    .unwrap();
-    j.record_order_event(
-        &exec("x.s", EXIT, 12, OrderAction::Buy, "2", "2.00", false),
-        t(3),
-    )
-    .unwrap();
-    j.record_order_event(
-        &exec("x.c", EXIT, 28812380, OrderAction::Sell, "2", "2.80", true),
+        &exec("x.c", EXIT, 28812380, Side::Sell, "2", "2.80", true),
         t(3),
     )
     .unwrap();
@@ -203,7 +189,7 @@ fn replayed_executions_and_commissions_count_once() {
     let dir = tempfile::tempdir().unwrap();
     let j = SqliteJournal::open_in(dir.path()).unwrap();
     trade(&j);
-    let again = exec("a.l", ENTRY, 11, OrderAction::Buy, "1", "3.50", false);
+    let again = exec("a.l", ENTRY, 11, Side::Buy, "1", "3.50", false);
     assert!(!j.record_order_event(&again, t(9)).unwrap());
     assert!(
         !j.record_order_event(&commission("a.l", ENTRY, "0.65"), t(9))
@@ -233,7 +219,7 @@ fn the_same_order_cannot_be_journaled_twice() {
 fn events_of_unknown_orders_are_ignored_and_statuses_tracked() {
     let dir = tempfile::tempdir().unwrap();
     let j = SqliteJournal::open_in(dir.path()).unwrap();
-    let foreign = exec("z", "someone-else", 11, OrderAction::Buy, "1", "1", false);
+    let foreign = exec("z", "someone-else", 11, Side::Buy, "1", "1", false);
     assert!(!j.record_order_event(&foreign, t(0)).unwrap());
     j.record_order(&order(ENTRY, OrderPurpose::Entry, ENTRY, 1))
         .unwrap();

@@ -29,7 +29,7 @@ use tower_http::trace::TraceLayer;
 pub use auth::{Auth, AuthError, Role, TokenSetup};
 pub use error::AppError;
 pub use metrics::Metrics;
-pub use state::{AppState, GatewayLink};
+pub use state::AppState;
 
 /// The largest request body accepted (a whole config is a few kilobytes).
 const MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -21,6 +21,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::state::AppState;
+use vspread_engine::events::EngineEvent;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
@@ -209,44 +210,43 @@ impl Metrics {
     /// P&L, and folds the events since the last scrape.
     pub fn observe(&self, state: &AppState) {
         let link = &self.link;
-        if let Some(g) = &state.gateway {
-            let m = g.metrics.snapshot();
-            link.gateway_connected.set(i64::from(m.ready));
-            link.gateway_connection_state.set(m.connection_state);
-            link.gateway_server_version.set(m.server_version);
-            raise_to(&link.gateway_connects, m.connects);
-            raise_to(&link.gateway_disconnects, m.disconnects);
-            for (code, n) in &m.errors_by_code {
-                raise_to(
-                    &link.gateway_errors.get_or_create(&CodeLabels {
-                        code: code.to_string(),
-                    }),
-                    *n,
-                );
-            }
-            let max = state.live.current().config.market_data.max_lines;
-            link.lines_active.set(m.lines_active);
-            link.lines_pinned.set(m.lines_pinned);
-            link.lines_max.set(max);
-            link.lines_usage_ratio
-                .set(m.lines_active as f64 / max.max(1) as f64);
-            raise_to(&link.lines_evicted, m.lines_evicted);
-            raise_to(&link.lines_refused, m.lines_refused);
-            for p in vspread_broker::pacing::Priority::ALL {
-                link.request_queue_depth
-                    .get_or_create(&PriorityLabels {
-                        priority: p.name().replace(' ', "_"),
-                    })
-                    .set(m.queue_depth[p.index()]);
-            }
-            raise_to(&link.request_throttle_events, m.throttle_events);
+        let m = state.engine.link_status();
+        link.gateway_connected.set(i64::from(m.ready));
+        link.gateway_connection_state.set(m.state.code());
+        link.gateway_server_version
+            .set(i64::from(m.server_version.unwrap_or_default()));
+        raise_to(&link.gateway_connects, m.connects);
+        raise_to(&link.gateway_disconnects, m.disconnects);
+        for (code, n) in &m.errors_by_code {
+            raise_to(
+                &link.gateway_errors.get_or_create(&CodeLabels {
+                    code: code.to_string(),
+                }),
+                *n,
+            );
         }
-        let positions = state.views.positions();
+        let max = i64::try_from(m.max_lines).unwrap_or(i64::MAX);
+        link.lines_active.set(m.lines_active);
+        link.lines_pinned.set(m.lines_pinned);
+        link.lines_max.set(max);
+        link.lines_usage_ratio
+            .set(m.lines_active as f64 / max.max(1) as f64);
+        raise_to(&link.lines_evicted, m.lines_evicted);
+        raise_to(&link.lines_refused, m.lines_refused);
+        for q in &m.queues {
+            link.request_queue_depth
+                .get_or_create(&PriorityLabels {
+                    priority: q.priority.to_string(),
+                })
+                .set(q.depth);
+        }
+        raise_to(&link.request_throttle_events, m.throttle_events);
+        let positions = state.engine.views().positions();
         link.positions_open.set(positions.positions.len() as i64);
         let f = |d: rust_decimal::Decimal| d.to_string().parse::<f64>().unwrap_or(0.0);
         link.pnl_realised_today.set(f(positions.realised_today));
         link.pnl_unrealised.set(f(positions.unrealised));
-        self.fold_events(&state.events);
+        self.fold_events(state.engine.events());
     }
 
     fn fold_events(&self, events: &vspread_engine::events::EventBus) {
@@ -257,25 +257,26 @@ impl Metrics {
             let Some(last) = batch.last() else { break };
             *folded = last.seq;
             for e in &batch {
-                match e.kind.as_str() {
-                    "order.ended" => {
-                        let purpose = e.data["purpose"].as_str().unwrap_or("entry").to_string();
-                        let outcome = e.data["end"].as_str().unwrap_or("unknown").to_lowercase();
+                match &e.event {
+                    EngineEvent::OrderEnded(ended) => {
+                        let purpose = match ended.purpose {
+                            vspread_core::OrderPurpose::Entry => "entry",
+                            vspread_core::OrderPurpose::Exit => "exit",
+                        };
                         link.orders_ended
-                            .get_or_create(&OrderLabels { purpose, outcome })
+                            .get_or_create(&OrderLabels {
+                                purpose: purpose.to_string(),
+                                outcome: ended.end.outcome().to_string(),
+                            })
                             .inc();
-                        if let Some(ms) = e.data["execution_ms"].as_f64() {
-                            link.order_execution_seconds.observe(ms / 1e3);
-                        }
+                        link.order_execution_seconds
+                            .observe(ended.execution_ms as f64 / 1e3);
                     }
-                    "scan.completed" => {
+                    EngineEvent::ScanCompleted(scan) => {
                         link.scans.inc();
-                        if let Some(ms) = e.data["duration_ms"].as_f64() {
-                            link.scan_duration_seconds.observe(ms / 1e3);
-                        }
-                        if let Some(n) = e.data["candidates"].as_i64() {
-                            link.scan_candidates.set(n);
-                        }
+                        link.scan_duration_seconds.observe(scan.duration_ms / 1e3);
+                        link.scan_candidates
+                            .set(i64::try_from(scan.candidates).unwrap_or(i64::MAX));
                     }
                     _ => {}
                 }

@@ -55,7 +55,7 @@ const OPS: &[Op] = &[
     Op {
         method: "put",
         path: "/config",
-        summary: "Apply a whole config (needs If-Match with the ETag): pause, validate, back up, write atomically, swap, resume",
+        summary: "Apply a whole config (needs If-Match with the ETag): validate, back up, write atomically, swap (new cycles held back for the swap only), resume; each changed key says how it takes effect (live, reconnect, restart)",
         body: Some("Config"),
         responses: &[
             (
@@ -130,9 +130,9 @@ const OPS: &[Op] = &[
     Op {
         method: "post",
         path: "/control/pause",
-        summary: "Pause new scans, signals and orders (in-flight steps finish)",
+        summary: "Pause at once: no new decision (a running cycle stops at its next stage); working orders go on by their plan",
         body: None,
-        responses: &[(200, "Paused", None)],
+        responses: &[(200, "Paused", Some("ControlReport"))],
         viewer: false,
     },
     Op {
@@ -140,15 +140,15 @@ const OPS: &[Op] = &[
         path: "/control/resume",
         summary: "Resume",
         body: None,
-        responses: &[(200, "Running", None)],
+        responses: &[(200, "Running", Some("ControlReport"))],
         viewer: false,
     },
     Op {
         method: "post",
         path: "/control/kill-switch",
-        summary: "Engage or release the kill switch (risk.kill_switch, applied like any config change)",
+        summary: "Engage or release the kill switch: at once (working entries cancelled before the answer), then recorded as risk.kill_switch through the normal save; never refused",
         body: Some("KillSwitchRequest"),
-        responses: &[(200, "Applied", Some("ApplyReport"))],
+        responses: &[(200, "Set", Some("KillSwitchReport"))],
         viewer: false,
     },
     Op {
@@ -178,7 +178,7 @@ const OPS: &[Op] = &[
     Op {
         method: "post",
         path: "/orders/{order_ref}/cancel",
-        summary: "Cancel a working order (its driver cancels at its next turn; the end arrives as order.ended)",
+        summary: "Cancel a working order (the order manager sends the cancel at once; the end arrives as order.ended)",
         body: None,
         responses: &[
             (202, "Cancel requested", None),
@@ -215,7 +215,13 @@ const OPS: &[Op] = &[
 
 fn schema_of<T: JsonSchema>() -> Json {
     let mut v = SchemaSettings::draft2020_12()
-        .with(|s| s.inline_subschemas = true)
+        .with(|s| {
+            s.inline_subschemas = true;
+            // The document describes what the server sends, so a type
+            // whose input form is looser (a Decimal read from a number)
+            // is shown as it is written.
+            s.contract = schemars::generate::Contract::Serialize;
+        })
         .into_generator()
         .into_root_schema_for::<T>()
         .to_value();
@@ -230,32 +236,24 @@ fn components() -> Map<String, Json> {
     if let Some(o) = config.as_object_mut() {
         o.remove("$schema");
     }
-    let key_change = json!({
-        "type": "object",
-        "required": ["path", "old", "new"],
-        "properties": { "path": { "type": "string" }, "old": {}, "new": {} }
-    });
     let mut c = Map::new();
     c.insert("Config".into(), config);
     c.insert("Status".into(), schema_of::<Status>());
     c.insert(
         "KeyChanges".into(),
-        json!({ "type": "array", "items": key_change }),
+        json!({ "type": "array", "items": schema_of::<vspread_core::config::KeyChange>() }),
     );
     c.insert(
         "ApplyReport".into(),
-        all_required(json!({
-            "type": "object",
-            "properties": {
-                "version": { "type": "string", "description": "The new ETag" },
-                "generation": { "type": "integer" },
-                "backup_id": { "type": ["string", "null"] },
-                "changes": { "$ref": "#/components/schemas/KeyChanges" },
-                "timings_ms": { "type": "object", "additionalProperties": { "type": "number" } },
-                "interruption_s": { "type": "number", "description": "Seconds new decision cycles were held back" },
-                "engine_resumed": { "type": "boolean" }
-            }
-        })),
+        schema_of::<vspread_engine::config_service::ApplyReport>(),
+    );
+    c.insert(
+        "ControlReport".into(),
+        schema_of::<vspread_engine::engine::ControlReport>(),
+    );
+    c.insert(
+        "KillSwitchReport".into(),
+        schema_of::<vspread_engine::engine::KillSwitchReport>(),
     );
     c.insert("Backups".into(), json!({
         "type": "array",
@@ -271,12 +269,13 @@ fn components() -> Map<String, Json> {
     c.insert("KillSwitchRequest".into(), json!({
         "type": "object", "required": ["engaged"], "properties": { "engaged": { "type": "boolean" } }
     }));
-    c.insert("Events".into(), json!({
-        "type": "array",
-        "items": all_required(json!({ "type": "object", "properties": {
-            "seq": { "type": "integer" }, "at": { "type": "string", "format": "date-time" }, "kind": { "type": "string" },
-            "message": { "type": "string" }, "data": {} } }))
-    }));
+    // Every event kind with its data: one variant per kind, tagged by
+    // `kind` (the UI matches on it).
+    c.insert("Event".into(), schema_of::<vspread_engine::events::Event>());
+    c.insert(
+        "Events".into(),
+        json!({ "type": "array", "items": { "$ref": "#/components/schemas/Event" } }),
+    );
     trading_components(&mut c);
     c.insert(
         "ConfigHistory".into(),

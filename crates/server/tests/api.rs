@@ -1,5 +1,6 @@
-//! The admin API end to end: the real router over a real config file,
-//! store, live config and control plane. Most tests call the router
+//! The admin API end to end: the real router over a real engine (built by
+//! its builder on a real config file, a SQLite journal and the broker layer
+//! connected to a `vspread sim` over TCP). Most tests call the router
 //! directly (no socket); the WebSocket test binds port 0.
 
 use std::sync::Arc;
@@ -10,18 +11,13 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 use vspread_core::config::default_file_text;
-use vspread_core::journal::Journal;
-use vspread_engine::config_service::ConfigService;
-use vspread_engine::config_store::ConfigStore;
-use vspread_engine::control::{ControlPlane, EngineState};
-use vspread_engine::events::EventBus;
-use vspread_engine::live_config::LiveConfig;
-use vspread_engine::views::TradingViews;
-use vspread_journal::SqliteJournal;
+use vspread_engine::control::EngineState;
 use vspread_server::{AppState, Auth, Metrics, app};
 
 #[path = "support/conformance.rs"]
 mod conformance;
+#[path = "support/engine.rs"]
+mod engine;
 
 const ADMIN: &str = "admin-token-0123456789";
 const VIEWER: &str = "viewer-token-0123456789";
@@ -30,41 +26,24 @@ struct Fixture {
     _dir: tempfile::TempDir,
     path: std::path::PathBuf,
     state: AppState,
+    running: engine::Running,
 }
 
-fn fixture() -> Fixture {
+async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     std::fs::write(&path, default_file_text()).unwrap();
-    let live = LiveConfig::load(&path).unwrap();
-    let control = Arc::new(ControlPlane::new());
-    let events = Arc::new(EventBus::new(1000));
-    let config = Arc::new(ConfigService {
-        store: ConfigStore::new(&path),
-        live: live.clone(),
-        control: control.clone(),
-        events: events.clone(),
-    });
-    let views = Arc::new(TradingViews::new());
-    let journal: Arc<dyn Journal> = Arc::new(SqliteJournal::open_in(dir.path()).unwrap());
-    events.attach_journal(journal.clone()).unwrap();
+    let running = engine::start(dir.path(), &path).await;
     let state = AppState {
+        engine: running.engine.clone(),
         auth: Arc::new(Auth::new(ADMIN, Some(VIEWER.into()))),
         metrics: Arc::new(Metrics::new()),
-        live,
-        control,
-        events,
-        config,
-        views: views.clone(),
-        journal: journal.clone(),
-        clock: Arc::new(vspread_core::clock::SystemClock),
-        gateway: None,
-        started_at: Instant::now(),
     };
     Fixture {
         _dir: dir,
         path,
         state,
+        running,
     }
 }
 
@@ -138,9 +117,9 @@ async fn assert_documented(
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_route_needs_a_token_and_viewers_only_read() {
-    let f = fixture();
+    let f = fixture().await;
     let (s, h, body) = call(&f.state, "GET", "/api/v1/status", None, None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_eq!(h[header::WWW_AUTHENTICATE], "Bearer");
@@ -177,14 +156,17 @@ async fn every_api_route_needs_a_token_and_viewers_only_read() {
     assert_eq!(s, StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_then_put_applies_with_backup_timings_and_the_new_etag() {
-    let f = fixture();
+    let f = fixture().await;
     let before = std::fs::read_to_string(&f.path).unwrap();
     let (s, h, mut config) = call(&f.state, "GET", "/api/v1/config", Some(ADMIN), None, None).await;
     assert_eq!(s, StatusCode::OK);
     let etag = h[header::ETAG].to_str().unwrap().to_string();
-    assert_eq!(etag, format!("\"{}\"", f.state.live.current().version));
+    assert_eq!(
+        etag,
+        format!("\"{}\"", f.state.engine.live().current().version)
+    );
     config["exits"]["stop_loss_atr_mult"] = json!(1.5);
 
     let (s, h, report) = call(
@@ -207,8 +189,17 @@ async fn get_then_put_applies_with_backup_timings_and_the_new_etag() {
     // The user's comments survive the edit.
     assert!(after.contains("# Close when the underlying moves this many ATRs"));
     assert_ne!(before, after);
-    assert_eq!(f.state.live.current().config.exits.stop_loss_atr_mult, 1.5);
-    assert_eq!(f.state.control.state(), EngineState::Running);
+    assert_eq!(
+        f.state
+            .engine
+            .live()
+            .current()
+            .config
+            .exits
+            .stop_loss_atr_mult,
+        1.5
+    );
+    assert_eq!(f.state.engine.state(), EngineState::Running);
 
     // The same ETag again is stale now: 412, nothing written.
     config["exits"]["stop_loss_atr_mult"] = json!(1.7);
@@ -246,9 +237,9 @@ async fn get_then_put_applies_with_backup_timings_and_the_new_etag() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_put_names_every_bad_key_and_writes_nothing() {
-    let f = fixture();
+    let f = fixture().await;
     let before = std::fs::read(&f.path).unwrap();
     let (_, h, mut config) = call(&f.state, "GET", "/api/v1/config", Some(ADMIN), None, None).await;
     let etag = h[header::ETAG].to_str().unwrap().to_string();
@@ -308,9 +299,9 @@ async fn an_invalid_put_names_every_bad_key_and_writes_nothing() {
     assert_eq!(s, StatusCode::PRECONDITION_REQUIRED);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_diff_backups_and_rollback() {
-    let f = fixture();
+    let f = fixture().await;
     let (_, h, mut config) = call(&f.state, "GET", "/api/v1/config", Some(ADMIN), None, None).await;
     let etag = h[header::ETAG].to_str().unwrap().to_string();
     config["trading"]["max_positions"] = json!(7);
@@ -336,7 +327,7 @@ async fn validate_diff_backups_and_rollback() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         body,
-        json!([{ "path": "trading.max_positions", "old": 5, "new": 7 }])
+        json!([{ "path": "trading.max_positions", "old": 5, "new": 7, "applies": "live" }])
     );
     let original = std::fs::read_to_string(&f.path).unwrap();
     let (s, _, _) = call(
@@ -370,7 +361,10 @@ async fn validate_diff_backups_and_rollback() {
     .await;
     assert_eq!(s, StatusCode::OK, "{report}");
     assert_eq!(report["changes"][0]["path"], "trading.max_positions");
-    assert_eq!(f.state.live.current().config.trading.max_positions, 5);
+    assert_eq!(
+        f.state.engine.live().current().config.trading.max_positions,
+        5
+    );
     assert_eq!(std::fs::read_to_string(&f.path).unwrap(), original);
     let (s, _, _) = call(
         &f.state,
@@ -384,9 +378,9 @@ async fn validate_diff_backups_and_rollback() {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_resume_and_kill_switch_are_audited() {
-    let f = fixture();
+    let f = fixture().await;
     let (s, _, body) = call(
         &f.state,
         "POST",
@@ -431,7 +425,11 @@ async fn pause_resume_and_kill_switch_are_audited() {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{report}");
-    assert!(f.state.live.current().config.risk.kill_switch);
+    assert_eq!(report["engaged"], true);
+    assert_eq!(report["changed"], true);
+    assert!(report["saved"]["version"].is_string(), "{report}");
+    assert!(f.state.engine.live().current().config.risk.kill_switch);
+    assert!(f.state.engine.kill_switch_engaged());
     assert!(
         std::fs::read_to_string(&f.path)
             .unwrap()
@@ -446,7 +444,12 @@ async fn pause_resume_and_kill_switch_are_audited() {
         .collect();
     assert_eq!(
         kinds,
-        ["control.paused", "control.resumed", "config.applied"]
+        [
+            "control.paused",
+            "control.resumed",
+            "control.kill_switch",
+            "config.applied"
+        ]
     );
     assert_eq!(events[0]["data"]["who"], "admin");
 }
@@ -455,9 +458,9 @@ async fn pause_resume_and_kill_switch_are_audited() {
 /// (`web/src/lib/api/openapi.json`); this keeps that copy the server's.
 /// `VSPREAD_UPDATE_OPENAPI=1 cargo test -p vspread-server --test api`
 /// rewrites it; then `npm run api:types` in `web/` regenerates the types.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_uis_copy_of_the_document_is_the_servers() {
-    let f = fixture();
+    let f = fixture().await;
     let doc = served_document(&f.state).await;
     let copy_path = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -491,9 +494,9 @@ async fn the_uis_copy_of_the_document_is_the_servers() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_every_route_with_the_config_schema() {
-    let f = fixture();
+    let f = fixture().await;
     let doc = served_document(&f.state).await;
     assert_eq!(doc["openapi"], "3.1.0");
     for p in [
@@ -557,8 +560,8 @@ mod trading {
 
     use chrono::{DateTime, NaiveDate, TimeZone, Utc};
     use rust_decimal::Decimal;
-    use vspread_core::broker::{BrokerOrderId, ConId, Execution, OrderAction, OrderEvent};
-    use vspread_core::journal::{JournalLeg, JournaledOrder, OrderEnd, SpreadClosure};
+    use vspread_core::journal::{Journal, JournalLeg, JournaledOrder, OrderEnd, SpreadClosure};
+    use vspread_core::{BrokerOrderId, ConId, Execution, OrderEvent, Side};
     use vspread_core::{OrderPurpose, Right, SpreadKind};
     use vspread_engine::views::{PositionView, PositionsView, ScanRowView, ScanView};
 
@@ -606,13 +609,13 @@ mod trading {
         }
     }
 
-    fn combo_fill(id: &str, order_ref: &str, action: OrderAction, price: &str) -> OrderEvent {
+    fn combo_fill(id: &str, order_ref: &str, action: Side, price: &str) -> OrderEvent {
         OrderEvent::Execution(Execution {
             exec_id: id.into(),
             order_id: BrokerOrderId(7),
             order_ref: order_ref.into(),
             con_id: ConId(99),
-            action,
+            side: action,
             quantity: d("2"),
             price: d(price),
             cumulative_quantity: d("2"),
@@ -630,9 +633,9 @@ mod trading {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn scans_and_positions_show_the_traders_views() {
-        let f = fixture();
+        let f = fixture().await;
         let (s, _, body) = call(
             &f.state,
             "GET",
@@ -644,7 +647,7 @@ mod trading {
         .await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(body, json!({ "scans": [] }));
-        f.state.views.record_scan(ScanView {
+        f.state.engine.views().record_scan(ScanView {
             underlying: "QQQ".into(),
             at: t(0),
             kinds: vec!["bull_call"],
@@ -686,7 +689,7 @@ mod trading {
         assert_eq!(scan["results"][0]["expiry"], "2026-12-18");
         assert_eq!(scan["results"][0]["score"], 0.4);
 
-        f.state.views.set_positions(PositionsView {
+        f.state.engine.views().set_positions(PositionsView {
             positions: vec![PositionView {
                 entry_ref: "vs-e".into(),
                 underlying: "QQQ".into(),
@@ -731,10 +734,10 @@ mod trading {
         assert_eq!(body["unrealised"], "40.00");
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn orders_list_and_an_operator_cancels_only_a_working_driven_order() {
-        let f = fixture();
-        let j = &f.state.journal;
+        let f = fixture().await;
+        let j = &f.running.journal;
         j.record_order(&order("vs-a-e0", OrderPurpose::Entry, "vs-a-e0", 0))
             .unwrap();
         j.record_order_end("vs-a-e0", &end("cancelled", 30))
@@ -846,9 +849,25 @@ mod trading {
         )
         .await;
         assert_eq!(s, StatusCode::CONFLICT, "{body}");
-        assert!(!f.state.views.cancel_requested("vs-b-e0"));
 
-        f.state.views.begin_order("vs-b-e0");
+        // An order the order manager works: resting far below the market
+        // at the simulated gateway, an hour between steps.
+        let working = resting_order(&f, "vs-00000000000000e1-e0").await;
+        f.state
+            .engine
+            .orders()
+            .submit(working, Box::new(|_| Box::pin(async {})))
+            .unwrap();
+        let placed = Instant::now();
+        while f
+            .running
+            .broker
+            .order_id_of("vs-00000000000000e1-e0")
+            .is_none()
+        {
+            assert!(placed.elapsed() < std::time::Duration::from_secs(10));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         let (_, _, body) = call(
             &f.state,
             "GET",
@@ -858,53 +877,135 @@ mod trading {
             None,
         )
         .await;
-        assert_eq!(body["orders"][0]["cancellable"], true);
+        let listed = body["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["order_ref"] == "vs-00000000000000e1-e0")
+            .unwrap_or_else(|| panic!("{body}"));
+        assert_eq!(listed["cancellable"], true);
         let (s, _, body) = call(
             &f.state,
             "POST",
-            &cancel("vs-b-e0"),
+            &cancel("vs-00000000000000e1-e0"),
             Some(ADMIN),
             None,
             None,
         )
         .await;
         assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+        let audit = f.state.engine.events().recent(50);
         assert!(
-            f.state.views.cancel_requested("vs-b-e0"),
-            "the driver sees the request"
-        );
-        let audit = f.state.events.recent(10);
-        assert!(
-            audit.iter().any(|e| e.kind == "order.cancel_requested"),
+            audit.iter().any(|e| e.kind() == "order.cancel_requested"),
             "audited"
         );
+        // Cancelled at the gateway, and its end journaled.
+        let asked = Instant::now();
+        loop {
+            let ended = j
+                .orders()
+                .unwrap()
+                .into_iter()
+                .find(|o| o.order.order_ref == "vs-00000000000000e1-e0")
+                .and_then(|o| o.end);
+            if let Some(end) = ended {
+                assert_eq!(end.outcome, "cancelled");
+                break;
+            }
+            assert!(
+                asked.elapsed() < std::time::Duration::from_secs(10),
+                "never ended"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 
-    #[tokio::test]
+    /// A one-lot SPY bull call at the simulated gateway, priced far below
+    /// its mid, walking once an hour: it works until cancelled.
+    async fn resting_order(f: &Fixture, order_ref: &str) -> vspread_engine::orders::OrderPlan {
+        use vspread_core::broker::Broker;
+        use vspread_core::{NetPrice, OptionContract, OrderRequest, Price, VerticalSpread};
+        let broker = &f.running.broker;
+        let params = broker.option_chain("SPY").await.unwrap();
+        let expiry = params[0].expirations[4];
+        let stock = broker.stock("SPY").await.unwrap();
+        let spot = broker.snapshot(&stock).await.unwrap();
+        let spot = spot.last.or(spot.mid()).unwrap();
+        let low = *params[0].strikes.iter().find(|k| **k >= spot).unwrap();
+        let option = |strike: Decimal| {
+            OptionContract::builder()
+                .underlying("SPY")
+                .expiry(expiry)
+                .strike(Price::new(strike))
+                .right(Right::Call)
+                .build()
+                .unwrap()
+        };
+        let long = broker.option(&option(low)).await.unwrap();
+        let short = broker
+            .option(&option(low + Decimal::from(5)))
+            .await
+            .unwrap();
+        let spread = VerticalSpread::from_legs(
+            SpreadKind::BullCall,
+            long.option().unwrap().clone(),
+            short.option().unwrap().clone(),
+        )
+        .unwrap();
+        let price = NetPrice::Debit(d("0.05"));
+        let request =
+            OrderRequest::vertical(order_ref, spread, OrderPurpose::Entry, 1, price).unwrap();
+        let journal_leg = |c: &vspread_core::ContractInfo| {
+            vspread_engine::decision::order::journal_leg(c).unwrap()
+        };
+        vspread_engine::orders::OrderPlan {
+            record: JournaledOrder {
+                order_ref: order_ref.into(),
+                purpose: OrderPurpose::Entry,
+                spread_ref: order_ref.into(),
+                symbol: "SPY".into(),
+                currency: "USD".into(),
+                kind: SpreadKind::BullCall,
+                long: journal_leg(&long),
+                short: journal_leg(&short),
+                quantity: 1,
+                limit: d("0.05"),
+                credit: false,
+                mid: d("0.05"),
+                reason: "test".into(),
+                context: "{}".into(),
+                created_at: t(90),
+            },
+            request,
+            walk: vspread_engine::orders::PriceWalk {
+                prices: vec![price],
+                interval: std::time::Duration::from_secs(3600),
+                timeout: std::time::Duration::from_secs(7200),
+            },
+            reprice: None,
+            decided_at: Instant::now(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn trades_are_closed_spreads_with_their_realised_pnl() {
-        let f = fixture();
-        let j = &f.state.journal;
+        let f = fixture().await;
+        let j = &f.running.journal;
         j.record_order(&order("vs-c-e0", OrderPurpose::Entry, "vs-c-e0", 0))
             .unwrap();
-        j.record_order_event(&combo_fill("x1", "vs-c-e0", OrderAction::Buy, "2.10"), t(1))
+        j.record_order_event(&combo_fill("x1", "vs-c-e0", Side::Buy, "2.10"), t(1))
             .unwrap();
         j.record_order_end("vs-c-e0", &end("filled", 2)).unwrap();
         j.record_order(&order("vs-c-x0", OrderPurpose::Exit, "vs-c-e0", 100))
             .unwrap();
-        j.record_order_event(
-            &combo_fill("x2", "vs-c-x0", OrderAction::Sell, "2.50"),
-            t(101),
-        )
-        .unwrap();
+        j.record_order_event(&combo_fill("x2", "vs-c-x0", Side::Sell, "2.50"), t(101))
+            .unwrap();
         j.record_order_end("vs-c-x0", &end("filled", 102)).unwrap();
         // A spread still open is not a trade.
         j.record_order(&order("vs-d-e0", OrderPurpose::Entry, "vs-d-e0", 200))
             .unwrap();
-        j.record_order_event(
-            &combo_fill("x3", "vs-d-e0", OrderAction::Buy, "1.00"),
-            t(201),
-        )
-        .unwrap();
+        j.record_order_event(&combo_fill("x3", "vs-d-e0", Side::Buy, "1.00"), t(201))
+            .unwrap();
         let (_, _, body) = call(&f.state, "GET", "/api/v1/trades", Some(VIEWER), None, None).await;
         assert_eq!(body["trades"], json!([]), "no closure recorded yet");
 
@@ -928,26 +1029,56 @@ mod trading {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_fold_orders_scans_positions_and_pnl() {
-    let f = fixture();
-    f.state.events.publish(
-        "order.ended",
+    let f = fixture().await;
+    use vspread_engine::events::{EngineEvent, OrderEnded, ScanCompleted};
+    use vspread_engine::orders::OrderEnd;
+    let ended = |purpose, end, execution_ms| {
+        EngineEvent::OrderEnded(OrderEnded {
+            symbol: "QQQ".into(),
+            order_ref: "vs-1".into(),
+            purpose,
+            end,
+            filled: rust_decimal::Decimal::ONE,
+            quantity: 1,
+            steps: 0,
+            execution_ms,
+            commissions: rust_decimal::Decimal::ZERO,
+            average_net: None,
+            mid: rust_decimal::Decimal::ONE,
+            decision_latency_us: 0,
+            journal_us: 0,
+        })
+    };
+    let events = f.state.engine.events();
+    events.publish(
         "an entry filled",
-        json!({ "purpose": "entry", "end": "Filled", "execution_ms": 1500 }),
+        ended(vspread_core::OrderPurpose::Entry, OrderEnd::Filled, 1500),
     );
-    f.state.events.publish(
-        "order.ended",
+    events.publish(
         "an exit timed out",
-        json!({ "purpose": "exit", "end": "TimedOut", "execution_ms": 90000 }),
+        ended(vspread_core::OrderPurpose::Exit, OrderEnd::TimedOut, 90000),
     );
-    f.state.events.publish(
-        "scan.completed",
+    events.publish(
         "QQQ scanned",
-        json!({ "candidates": 1234, "duration_ms": 42.0 }),
+        EngineEvent::ScanCompleted(ScanCompleted {
+            symbol: "QQQ".into(),
+            kinds: vec![],
+            results: 0,
+            candidates: 1234,
+            quote_requests: 0,
+            naive_requests: 0,
+            duration_ms: 42.0,
+            best: None,
+            top: vec![],
+            funnel: Value::Null,
+            top_rejected: vec![],
+        }),
     );
     f.state
-        .views
+        .engine
+        .views()
         .set_positions(vspread_engine::views::PositionsView {
             positions: vec![],
             realised_today: "-12.50".parse().unwrap(),
@@ -960,7 +1091,7 @@ async fn metrics_fold_orders_scans_positions_and_pnl() {
     let m = text(body);
     for line in [
         "vspread_orders_ended_total{purpose=\"entry\",outcome=\"filled\"} 1",
-        "vspread_orders_ended_total{purpose=\"exit\",outcome=\"timedout\"} 1",
+        "vspread_orders_ended_total{purpose=\"exit\",outcome=\"timed_out\"} 1",
         "vspread_order_execution_seconds_count 2",
         "vspread_order_execution_seconds_sum 91.5",
         "vspread_scans_total 1",
@@ -978,9 +1109,9 @@ async fn metrics_fold_orders_scans_positions_and_pnl() {
     assert!(text(body).lines().any(|l| l == "vspread_scans_total 1"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_history_is_read_back_from_the_journal_with_who_and_what() {
-    let f = fixture();
+    let f = fixture().await;
     let (_, headers, mut config) =
         call(&f.state, "GET", "/api/v1/config", Some(ADMIN), None, None).await;
     let version = headers[header::ETAG].to_str().unwrap().to_string();

@@ -1,5 +1,6 @@
 //! The admin API fuzzed from its own OpenAPI document by schemathesis
-//! (PyPI), over TCP against the real server on a real config file: no
+//! (PyPI), over TCP against the real server over a real engine (on a
+//! `vspread sim`, a SQLite journal and a real config file): no
 //! response may be a server error, and afterwards the file still loads and
 //! the server still answers.
 //!
@@ -8,15 +9,13 @@
 
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
 
 use vspread_core::config::default_file_text;
-use vspread_engine::config_service::ConfigService;
 use vspread_engine::config_store::ConfigStore;
-use vspread_engine::control::ControlPlane;
-use vspread_engine::events::EventBus;
-use vspread_engine::live_config::LiveConfig;
 use vspread_server::{AppState, Auth, Metrics, serve};
+
+#[path = "support/engine.rs"]
+mod engine;
 
 const TOKEN: &str = "fuzz-admin-token-0123456789";
 
@@ -43,26 +42,11 @@ async fn no_generated_request_gets_a_server_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     std::fs::write(&path, default_file_text()).unwrap();
-    let live = LiveConfig::load(&path).unwrap();
-    let control = Arc::new(ControlPlane::new());
-    let events = Arc::new(EventBus::new(1000));
+    let running = engine::start(dir.path(), &path).await;
     let state = AppState {
+        engine: running.engine.clone(),
         auth: Arc::new(Auth::new(TOKEN, None)),
         metrics: Arc::new(Metrics::new()),
-        live: live.clone(),
-        control: control.clone(),
-        events: events.clone(),
-        config: Arc::new(ConfigService {
-            store: ConfigStore::new(&path),
-            live,
-            control,
-            events,
-        }),
-        views: Arc::new(vspread_engine::views::TradingViews::new()),
-        journal: Arc::new(vspread_journal::SqliteJournal::open_in(dir.path()).unwrap()),
-        clock: Arc::new(vspread_core::clock::SystemClock),
-        gateway: None,
-        started_at: Instant::now(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

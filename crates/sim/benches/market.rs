@@ -69,7 +69,7 @@ fn bench(c: &mut Criterion) {
                 quantity: Decimal::ONE,
                 order_type: OrderType::Limit,
                 limit_price: Some(Decimal::new(1, 2)),
-                tif: TimeInForce::Gtc,
+                tif: TimeInForce::GoodTillCancelled,
                 order_ref: String::new(),
                 account: String::new(),
             };

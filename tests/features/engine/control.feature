@@ -1,8 +1,9 @@
 Feature: Pause, edit, apply, resume
-  An operator changes settings while the engine trades: the apply pauses
-  the engine (an in-flight cycle finishes first), saves the file atomically
-  with a backup, swaps the config and resumes; a refused apply changes
-  nothing.
+  An operator changes settings while the engine trades: the apply saves the
+  file atomically with a backup, holds new decision cycles back only while
+  the new config is swapped in, and resumes; nothing waits for a decision
+  cycle or a working order, which keeps the plan it was issued with. A
+  refused apply changes nothing.
 
   Scenario: Edit the ATR stop multiplier live
     Given the engine's clock is at 15:00:00 UTC on Monday 2026-11-23
@@ -24,3 +25,16 @@ Feature: Pause, edit, apply, resume
     Then the apply is refused naming exits.stop_loss_atr_mult
     And config.toml is byte-for-byte unchanged and no backup is written
     And the engine is running with the old config
+
+  Scenario: Pause, edit, apply and resume while an entry order walks
+    Given the engine's clock is at 15:00:00 UTC on Monday 2026-11-23
+    And the engine trades QQQ against the simulated gateway
+    And execution.walk_interval_s is 60
+    And execution.order_timeout_s is 900
+    When an entry order is working at the simulated gateway
+    And the operator pauses, sets execution.max_slippage_pct to 10 and exits.stop_loss_atr_mult to 1.5, applies and resumes
+    Then the pause, the apply and the resume took less than a second together
+    And the order goes on with the bound it was issued with and ends as planned
+    And the next decision cycle reads execution.max_slippage_pct = 10.0
+    And the next decision cycle reads exits.stop_loss_atr_mult = 1.5
+    And the gateway connection was never dropped

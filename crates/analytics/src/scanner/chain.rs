@@ -189,6 +189,9 @@ pub(crate) struct Group {
     pub expiry: u32,
     pub dte: i64,
     pub right: Right,
+    /// Each option's line (CSV) or position (live chain) as pushed: its
+    /// identity, carried into the scan's rows.
+    pub line: Vec<usize>,
     pub strike: Vec<f64>,
     pub bid: Vec<f64>,
     pub ask: Vec<f64>,
@@ -264,6 +267,7 @@ impl GroupBuild {
                 expiry,
                 dte,
                 right,
+                line: self.line,
                 strike: self.strike,
                 bid: self.bid,
                 ask: self.ask,
@@ -296,6 +300,7 @@ impl GroupBuild {
             expiry,
             dte,
             right,
+            line: kept.iter().map(|&i| self.line[i]).collect(),
             strike: pick(&self.strike),
             bid: pick(&self.bid),
             ask: pick(&self.ask),

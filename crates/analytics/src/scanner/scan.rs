@@ -20,6 +20,11 @@ pub struct SpreadRow {
     pub dte: i64,
     pub long_strike: f64,
     pub short_strike: f64,
+    /// The legs' identity: the line (CSV) or position (live chain) each
+    /// was pushed into the chain with, so a caller finds the exact option
+    /// it scanned instead of matching strikes.
+    pub long_line: usize,
+    pub short_line: usize,
     pub width: f64,
     pub price: f64,
     pub natural: f64,
@@ -54,6 +59,8 @@ struct Hit {
     kind: SpreadKind,
     long_strike: f64,
     short_strike: f64,
+    long_line: usize,
+    short_line: usize,
     dte: i64,
     width: f64,
     price: f64,
@@ -229,6 +236,8 @@ fn scan_with<const FUNNEL: bool>(
             dte: h.dte,
             long_strike: h.long_strike,
             short_strike: h.short_strike,
+            long_line: h.long_line,
+            short_line: h.short_line,
             width: h.width,
             price: h.price,
             natural: h.natural,
@@ -600,6 +609,8 @@ impl GroupCtx<'_> {
             kind: p.kind,
             long_strike: s[long],
             short_strike: s[short],
+            long_line: g.line[long],
+            short_line: g.line[short],
             dte: g.dte,
             width,
             price,

@@ -7,6 +7,7 @@
 //! waits for room (backpressure), and [`Coordinator::try_acquire`] refuses.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -67,6 +68,8 @@ struct Shared {
     slots: [Arc<Semaphore>; Priority::COUNT],
     wake: Notify,
     metrics: Arc<BrokerMetrics>,
+    /// Messages per second; the dispatcher follows changes.
+    rate: AtomicU32,
 }
 
 struct DispatcherHandle(JoinHandle<()>);
@@ -99,13 +102,30 @@ impl Coordinator {
             slots: std::array::from_fn(|_| Arc::new(Semaphore::new(capacity))),
             wake: Notify::new(),
             metrics,
+            rate: AtomicU32::new(settings.max_messages_per_sec.max(1)),
         });
         let bucket = TokenBucket::new(settings.max_messages_per_sec, settings.burst);
-        let task = tokio::spawn(dispatch(shared.clone(), bucket));
+        let task = tokio::spawn(dispatch(
+            shared.clone(),
+            bucket,
+            settings.max_messages_per_sec,
+        ));
         Self {
             shared,
             _dispatcher: Arc::new(DispatcherHandle(task)),
         }
+    }
+
+    /// Changes the message rate; the dispatcher spaces the next grants by
+    /// it (`[pacing] max_messages_per_sec` applied live).
+    pub fn set_rate(&self, per_sec: u32) {
+        self.shared.rate.store(per_sec.max(1), Ordering::SeqCst);
+        self.shared.wake.notify_one();
+    }
+
+    /// The message rate in force.
+    pub fn rate(&self) -> u32 {
+        self.shared.rate.load(Ordering::SeqCst)
     }
 
     /// Waits for room in the queue, then for a token.
@@ -157,9 +177,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-async fn dispatch(shared: Arc<Shared>, mut bucket: TokenBucket) {
+async fn dispatch(shared: Arc<Shared>, mut bucket: TokenBucket, mut rate: u32) {
     let origin = Instant::now();
     loop {
+        let wanted = shared.rate.load(Ordering::SeqCst);
+        if wanted != rate {
+            bucket.set_rate(wanted);
+            rate = wanted;
+        }
         let has_waiter = {
             let mut queues = lock(&shared.queues);
             for (i, q) in queues.iter_mut().enumerate() {

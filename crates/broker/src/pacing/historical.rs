@@ -55,6 +55,11 @@ impl HistoricalPacer {
         }
     }
 
+    /// Changes the rolling limit (`[pacing] historical_requests_per_10min`).
+    pub fn set_limit(&mut self, per_10_min: u32) {
+        self.per_10_min = (per_10_min as usize).max(1);
+    }
+
     /// Records the request and returns zero if it may go at `now`; otherwise
     /// returns how long to wait and records nothing.
     pub fn reserve(&mut self, key: &HistoricalKey, now: Duration) -> Duration {

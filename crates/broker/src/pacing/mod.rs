@@ -43,6 +43,18 @@ impl Priority {
     }
 }
 
+impl Priority {
+    /// The name as a metric label or API field: `order`, `market_data`,
+    /// `lookup`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::Order => "order",
+            Priority::MarketData => "market_data",
+            Priority::Lookup => "lookup",
+        }
+    }
+}
+
 impl fmt::Display for Priority {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

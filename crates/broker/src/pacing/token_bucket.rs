@@ -33,6 +33,15 @@ impl TokenBucket {
         }
     }
 
+    /// Changes the sustained rate (and keeps the burst), from the next
+    /// token on: tokens already spoken for are not taken back.
+    pub fn set_rate(&mut self, rate: u32) {
+        let burst = (self.burst_span.as_nanos() / self.interval.as_nanos().max(1)) as u32 + 1;
+        let rate = rate.max(1);
+        self.interval = Duration::from_nanos(1_000_000_000u64.div_ceil(u64::from(rate)));
+        self.burst_span = self.interval * (burst - 1);
+    }
+
     /// The spacing between tokens at the sustained rate.
     pub fn interval(&self) -> Duration {
         self.interval
@@ -52,6 +61,16 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_rate_spaces_the_next_tokens() {
+        let mut b = TokenBucket::new(50, 1);
+        assert_eq!(b.interval(), Duration::from_millis(20));
+        b.set_rate(10);
+        assert_eq!(b.interval(), Duration::from_millis(100));
+        assert!(b.try_take(Duration::ZERO).is_ok());
+        assert_eq!(b.try_take(Duration::ZERO), Err(Duration::from_millis(100)));
+    }
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)

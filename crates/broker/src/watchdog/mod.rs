@@ -9,36 +9,6 @@ mod restart_window;
 pub use backoff::Backoff;
 pub use restart_window::RestartWindow;
 
-/// Where the connection stands; [`code`](Self::code) is exported as a gauge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectionState {
-    /// Not connected, not trying (before start or after shutdown).
-    Disconnected,
-    /// A connection attempt is under way.
-    Connecting,
-    /// Handshake done; waiting for the gateway to answer a request.
-    Connected,
-    /// The gateway answers requests.
-    Ready,
-    /// Socket up, but TWS lost its link to IB (1100).
-    GatewayDisconnected,
-    /// Waiting before the next attempt.
-    Backoff,
-}
-
-impl ConnectionState {
-    pub fn code(self) -> i64 {
-        match self {
-            ConnectionState::Disconnected => 0,
-            ConnectionState::Connecting => 1,
-            ConnectionState::Connected => 2,
-            ConnectionState::Ready => 3,
-            ConnectionState::GatewayDisconnected => 4,
-            ConnectionState::Backoff => 5,
-        }
-    }
-
-    pub fn is_ready(self) -> bool {
-        self == ConnectionState::Ready
-    }
-}
+/// Where the connection stands: the domain's state, which the watchdog
+/// drives and the engine reads through [`vspread_core::broker::LinkStatus`].
+pub use vspread_core::broker::ConnectionState;

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, TimeZone as _, Utc};
@@ -22,7 +21,7 @@ use vspread_sim::orders::{Venue, VenueConfig};
 use vspread_sim::persist;
 use vspread_sim::server::{Server, SimSettings};
 
-use super::stack::{EngineClock, StackOptions, run_stack, shutdown_signal};
+use super::stack::{EngineClock, StackOptions, prepare, run_stack, shutdown_signal};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -70,6 +69,11 @@ fn write_fresh_config(path: &std::path::Path) -> anyhow::Result<()> {
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    // The admin port and the data directory first: a second demo on this
+    // directory stops here, before its simulator reads (and at its stop
+    // would write) the state file the first one owns.
+    let prepared = runtime.block_on(prepare(&args.listen.to_string(), &args.data_dir))?;
     let config_path = args.data_dir.join("config.toml");
     if config_path.exists() {
         tracing::info!(config = %config_path.display(), "reusing the demo config");
@@ -100,7 +104,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let server =
         Server::new(SimSettings::new(clock.clone()), market, venue).state_file(&state_path);
 
-    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async move {
         // Signals are caught from the first moment, so a stop during start
         // up is still a clean stop.
@@ -120,7 +123,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             listen: Some(args.listen),
             gateway: Some(sim.local_addr().to_string()),
             clock: EngineClock::Given(clock.clone()),
-            ready_wait: Duration::from_secs(30),
+            print_token: true,
+            prepared: Some(prepared),
         };
         let result = run_stack(options, shutdown).await;
         sim.shutdown().await;

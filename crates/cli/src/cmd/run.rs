@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -67,7 +66,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 Some(speed) => EngineClock::FromGateway { speed },
                 None => EngineClock::Given(Arc::new(SystemClock)),
             },
-            ready_wait: Duration::from_secs(loaded.config.ibkr.connect_timeout_s.max(1.0) as u64),
+            print_token: false,
+            prepared: None,
         };
         run_stack(options, shutdown).await
     })?;

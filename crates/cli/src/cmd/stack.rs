@@ -1,43 +1,64 @@
-//! The trading stack both `vspread run` and `vspread demo` start: the
-//! config (watched, hot-reloaded), the broker layer to a gateway, the
-//! trader in its cycle loop, and the admin server, until a shutdown signal.
+//! The trading stack both `vspread run` and `vspread demo` start, in the
+//! order that fails early and cheaply: the config; the admin listener (a
+//! busy port fails before anything else happens); the data directory's
+//! lock (a second engine on the same directory stops here, naming the
+//! first one's pid); the admin token; the journal; the broker layer to the
+//! gateway; then the [`Engine`] with the admin server beside it, until a
+//! shutdown signal.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use vspread_broker::{BrokerSettings, IbBroker};
 use vspread_core::broker::Broker;
-use vspread_core::clock::{AcceleratedClock, Clock};
+use vspread_core::clock::{AcceleratedClock, Clock, SystemClock};
+use vspread_core::config::retired_keys_in;
 use vspread_core::journal::Journal;
-use vspread_engine::config_service::ConfigService;
-use vspread_engine::config_store::ConfigStore;
-use vspread_engine::control::ControlPlane;
-use vspread_engine::cycle_loop::CycleLoop;
-use vspread_engine::events::EventBus;
+use vspread_engine::EngineBuilder;
+use vspread_engine::engine::LogControl;
 use vspread_engine::live_config::{LiveConfig, WatchOptions, watch};
-use vspread_engine::order_recorder::spawn_order_recorder;
-use vspread_engine::recovery::recover;
-use vspread_engine::trader::Trader;
-use vspread_engine::views::TradingViews;
+use vspread_engine::lock::DataDirLock;
 use vspread_journal::SqliteJournal;
-use vspread_server::{AppState, Auth, GatewayLink, Metrics, serve};
+use vspread_server::{AppState, Auth, Metrics, serve};
+
+use crate::logging::ConfigLogging;
 
 /// What differs between a live session and the demo.
 pub struct StackOptions {
     pub config_path: PathBuf,
     /// Where the admin server listens (else `[server] listen`).
     pub listen: Option<SocketAddr>,
-    /// The gateway's address (else `[ibkr] host:port`).
+    /// The gateway's address (else `[ibkr] host:port`); kept whatever a new
+    /// config says.
     pub gateway: Option<String>,
     /// The engine's clock.
     pub clock: EngineClock,
-    /// How long to wait for the gateway before trading starts anyway (the
-    /// watchdog keeps reconnecting; cycles fail until it answers).
-    pub ready_wait: Duration,
+    /// Print a newly generated admin token on stdout (the demo's local toy
+    /// account); otherwise only where it is kept is said.
+    pub print_token: bool,
+    /// Taken already by the caller (the demo, before its simulator reads
+    /// its state from the data directory).
+    pub prepared: Option<Prepared>,
+}
+
+/// The admin listener and the data directory's lock, taken first.
+pub struct Prepared {
+    pub listener: tokio::net::TcpListener,
+    pub lock: DataDirLock,
+}
+
+/// Binds the admin listener, then locks `data_dir`: the first two things
+/// an engine does, so a busy port or a second engine fails at once.
+pub async fn prepare(listen: &str, data_dir: &Path) -> anyhow::Result<Prepared> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (server.listen)"))?;
+    let lock = DataDirLock::acquire(data_dir)?;
+    Ok(Prepared { listener, lock })
 }
 
 /// Where the engine's time comes from.
@@ -65,22 +86,69 @@ pub async fn run_stack(
     let config_path = options.config_path;
     let live = LiveConfig::load(&config_path)
         .with_context(|| format!("loading {}", config_path.display()))?;
-    let _watch =
-        watch(live.clone(), WatchOptions::default()).context("watching the config file")?;
+    if let Ok(text) = std::fs::read_to_string(&config_path) {
+        for (key, note) in retired_keys_in(&text) {
+            tracing::warn!(%key, "{} has a retired key: {note}", config_path.display());
+        }
+    }
     let config = live.current().config.clone();
+    if let Err(e) = ConfigLogging.apply(&config.logging) {
+        tracing::warn!(error = %e, "[logging] not applied");
+    }
+
+    // The admin listener first: a busy port fails before the journal is
+    // touched or the gateway contacted.
+    let mut server_config = config.server.clone();
+    if let Some(listen) = options.listen {
+        server_config.listen = listen.to_string();
+    }
+    // One engine per data directory.
+    let base = base_dir(&config_path);
+    let data_dir = base.join(&config.storage.data_dir);
+    let Prepared {
+        listener,
+        lock: _lock,
+    } = match options.prepared {
+        Some(p) => p,
+        None => prepare(&server_config.listen, &data_dir).await?,
+    };
+
+    let setup = Auth::setup(&server_config, &data_dir, &base).context("admin token")?;
+    if let Some((path, token)) = &setup.generated {
+        if options.print_token {
+            println!("admin token (saved in {}): {token}", path.display());
+        } else {
+            println!(
+                "admin token generated and saved in {} (mode 0600); read it from there",
+                path.display()
+            );
+        }
+    }
+    let journal: Arc<dyn Journal> = Arc::new(
+        SqliteJournal::open_in(&data_dir)
+            .with_context(|| format!("opening the journal in {}", data_dir.display()))?,
+    );
 
     let mut settings = BrokerSettings::from_config(&config);
+    let fixed_address = options.gateway.is_some();
     if let Some(gateway) = options.gateway {
         settings.address = gateway;
     }
     tracing::info!(gateway = %settings.address, client_id = settings.client_id, "connecting to the gateway");
-    let gateway_address = settings.address.clone();
-    let broker = Arc::new(IbBroker::start(settings));
-    if let Err(e) = broker.wait_ready(options.ready_wait).await {
+    let ready_wait = settings.connect_timeout;
+    let start_clock: Arc<dyn Clock> = match &options.clock {
+        EngineClock::Given(clock) => clock.clone(),
+        EngineClock::FromGateway { .. } => Arc::new(SystemClock),
+    };
+    let broker = Arc::new(IbBroker::start_with_clock(settings, start_clock.clone()));
+    if fixed_address {
+        broker.fix_address();
+    }
+    if let Err(e) = broker.wait_ready(ready_wait).await {
         tracing::warn!(error = %e, "the gateway is not answering yet; the watchdog keeps trying");
     }
 
-    // One shutdown for every wait below and the cycle loop.
+    // One shutdown for every wait below and the engine.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -99,96 +167,35 @@ pub async fn run_stack(
                     return Ok(());
                 }
             };
-            synced?
+            let clock = synced?;
+            broker.set_clock(clock.clone());
+            clock
         }
     };
 
-    let base = base_dir(&config_path);
-    let mut server_config = config.server.clone();
-    if let Some(listen) = options.listen {
-        server_config.listen = listen.to_string();
-    }
-    let data_dir = base.join(&config.storage.data_dir);
-    let setup = Auth::setup(&server_config, &data_dir, &base).context("admin token")?;
-    if let Some((path, token)) = &setup.generated {
-        println!("admin token (saved in {}): {token}", path.display());
-    }
-    let journal: Arc<dyn Journal> = Arc::new(
-        SqliteJournal::open_in(&data_dir)
-            .with_context(|| format!("opening the journal in {}", data_dir.display()))?,
-    );
-    let views = Arc::new(TradingViews::new());
-    let control = Arc::new(ControlPlane::new());
-    let events = Arc::new(EventBus::with_clock(10_000, clock.clone()));
+    let engine = EngineBuilder::new(
+        live.clone(),
+        broker.clone() as Arc<dyn Broker>,
+        journal,
+        clock,
+    )
+    .logging(Arc::new(ConfigLogging))
+    .build()?;
+    let _watch =
+        watch(live.clone(), WatchOptions::default()).context("watching the config file")?;
     let state = AppState {
+        engine: engine.clone(),
         auth: Arc::new(setup.auth),
         metrics: Arc::new(Metrics::new()),
-        live: live.clone(),
-        control: control.clone(),
-        events: events.clone(),
-        config: Arc::new(ConfigService {
-            store: ConfigStore::new(&config_path),
-            live: live.clone(),
-            control: control.clone(),
-            events: events.clone(),
-        }),
-        views: views.clone(),
-        journal: journal.clone(),
-        clock: clock.clone(),
-        gateway: Some(GatewayLink {
-            address: gateway_address,
-            metrics: broker.metrics(),
-        }),
-        started_at: Instant::now(),
     };
-    let listener = tokio::net::TcpListener::bind(&server_config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", server_config.listen))?;
     tracing::info!(admin = %format!("http://{}", listener.local_addr()?), "admin server ready");
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, state, async {
         let _ = server_stopped.await;
     }));
 
-    events
-        .attach_journal(journal.clone())
-        .map_err(|_| anyhow::anyhow!("the event bus already has a journal"))?;
-    let recorder = spawn_order_recorder(&*broker, journal.clone(), clock.clone());
-    control.kill_switch().set(config.risk.kill_switch);
-    let trader = Arc::new(
-        Trader::new(
-            broker.clone() as Arc<dyn Broker>,
-            clock.clone(),
-            events.clone(),
-            journal.clone(),
-        )
-        .with_kill_switch(control.kill_switch())
-        .with_views(views),
-    );
-
-    let recovered = tokio::select! {
-        r = recover_before_trading(&broker, &*journal, &*clock, &trader, &events) => Some(r),
-        () = stopped(stop_rx.clone()) => None,
-    };
-    if let Some(()) = recovered {
-        let cycles = CycleLoop {
-            clock: clock.clone(),
-            control,
-            config: live,
-            events: events.clone(),
-        };
-        cycles
-            .run(
-                move |ctx| {
-                    let trader = trader.clone();
-                    async move { trader.cycle(&ctx).await }
-                },
-                stopped(stop_rx),
-            )
-            .await;
-    }
+    engine.run(stopped(stop_rx)).await;
     tracing::info!("stopping");
-    recorder.abort();
     let _ = stop_server.send(());
     let _ = server.await;
     broker.shutdown().await;
@@ -211,75 +218,6 @@ async fn gateway_clock(broker: &IbBroker, speed: f64) -> anyhow::Result<Arc<dyn 
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the gateway's clock; trying again");
                 tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-}
-
-/// Waits for the gateway, then brings the journal and the gateway to agree
-/// and takes up the journal's open spreads; retries until it succeeds, as
-/// trading on a journal that disagrees with the account is not safe.
-async fn recover_before_trading(
-    broker: &IbBroker,
-    journal: &dyn Journal,
-    clock: &dyn Clock,
-    trader: &Trader,
-    events: &EventBus,
-) {
-    loop {
-        if broker.wait_ready(Duration::from_secs(30)).await.is_err() {
-            tracing::warn!("waiting for the gateway before recovery");
-            continue;
-        }
-        let report = match recover(broker, journal, clock).await {
-            Ok(report) => report,
-            Err(e) => {
-                tracing::warn!(error = %e, "recovery failed; trying again in 5 s");
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                continue;
-            }
-        };
-        for leg in &report.mismatched_legs {
-            events.publish(
-                "position.mismatch",
-                format!(
-                    "conId {}: the gateway holds {}, the journal's spreads {} ({})",
-                    leg.con_id,
-                    leg.gateway,
-                    leg.journal,
-                    leg.spread_ref
-                        .as_deref()
-                        .unwrap_or("an orphan leg: no open spread")
-                ),
-                serde_json::json!(leg),
-            );
-        }
-        match trader.restore_from_journal().await {
-            Ok(held) => {
-                tracing::info!(
-                    fills = report.fills_recorded,
-                    commissions = report.commissions_recorded,
-                    cancelled = report.cancelled.len(),
-                    settled = report.settled.len(),
-                    held,
-                    "recovered from the journal and the gateway"
-                );
-                events.publish(
-                    "recovery.completed",
-                    format!(
-                        "recovered: {} fills and {} commissions recorded, {} orders cancelled, {} settled, {held} spreads held",
-                        report.fills_recorded,
-                        report.commissions_recorded,
-                        report.cancelled.len(),
-                        report.settled.len()
-                    ),
-                    serde_json::json!({ "report": report, "held": held }),
-                );
-                return;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "the journal's spreads cannot be taken up; trying again in 5 s");
-                tokio::time::sleep(Duration::from_secs(5)).await;
             }
         }
     }

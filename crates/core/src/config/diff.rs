@@ -4,15 +4,18 @@
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use super::apply_class::{ApplyClass, apply_class};
 use super::model::Config;
 
 /// One key whose value differs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct KeyChange {
     /// Dotted key path, such as `exits.stop_loss_atr_mult`.
     pub path: String,
     pub old: Json,
     pub new: Json,
+    /// How the new value takes effect in a running engine.
+    pub applies: ApplyClass,
 }
 
 /// The keys whose values differ between `old` and `new`.
@@ -41,6 +44,7 @@ fn walk(path: &str, a: &Json, b: &Json, out: &mut Vec<KeyChange>) {
             path: path.to_string(),
             old: a.clone(),
             new: b.clone(),
+            applies: apply_class(path),
         }),
         _ => {}
     }

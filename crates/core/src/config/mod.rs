@@ -17,6 +17,7 @@
 //! assert_eq!(errors.errors[0].location.unwrap().line, 2);
 //! ```
 
+mod apply_class;
 mod diff;
 mod error;
 mod model;
@@ -29,6 +30,7 @@ mod tree;
 use std::io::Read;
 use std::path::Path;
 
+pub use apply_class::{ApplyClass, apply_class};
 pub use diff::{KeyChange, diff, value_at};
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Location};
 pub use model::*;
@@ -37,6 +39,38 @@ pub use template::default_file_text;
 pub use time_of_day::{BadTimeOfDay, TIME_OF_DAY_PATTERN, TimeOfDay, Weekday};
 
 use tree::Node;
+
+/// Keys earlier versions had and this one no longer reads: a file that
+/// still has one is accepted (the key is ignored) and the note says why.
+pub const RETIRED_KEYS: &[(&str, &str)] = &[(
+    "market_data.snapshot",
+    "removed: chain quotes always stream, because an option's open interest (which the \
+     scanner filters on) only comes with a streaming line; delete the line",
+)];
+
+/// The retired keys a config text still holds, with their notes.
+pub fn retired_keys_in(text: &str) -> Vec<(&'static str, &'static str)> {
+    let Ok(value) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    RETIRED_KEYS
+        .iter()
+        .filter(|(path, _)| {
+            let mut node = Some(&value);
+            let mut parts = path.split('.').peekable();
+            while let Some(part) = parts.next() {
+                if parts.peek().is_none() {
+                    return node.is_some_and(|t| t.contains_key(part));
+                }
+                node = node
+                    .and_then(|t| t.get(part))
+                    .and_then(toml::Value::as_table);
+            }
+            false
+        })
+        .copied()
+        .collect()
+}
 
 /// The largest config file accepted. Real files are a few kilobytes; the cap
 /// keeps a wrong path (a log, a disk image) from being read into memory.
@@ -139,6 +173,9 @@ impl Config {
         for path in &bad_paths {
             remove_path(&mut json, path);
         }
+        for path in retired() {
+            remove_path(&mut json, path);
+        }
         let typed: Result<Config, _> = serde_json::from_value(json);
         match typed {
             Ok(config) => {
@@ -155,7 +192,11 @@ impl Config {
             Err(_) => {}
         }
         if errors.is_empty() {
-            return serde_json::from_value(tree.to_json())
+            let mut json = tree.to_json();
+            for path in retired() {
+                remove_path(&mut json, path);
+            }
+            return serde_json::from_value(json)
                 .map_err(|e| ConfigErrors::new(vec![document_error(e.to_string())]));
         }
         errors.sort_by_key(|(order, _)| *order);
@@ -163,6 +204,10 @@ impl Config {
             errors.into_iter().map(|(_, e)| e).collect(),
         ))
     }
+}
+
+fn retired() -> impl Iterator<Item = &'static str> {
+    RETIRED_KEYS.iter().map(|(path, _)| *path)
 }
 
 /// Removes the value at a dotted path (with `[i]` list indices cutting at

@@ -63,23 +63,25 @@ pub enum MarketDataType {
 #[serde(default, deny_unknown_fields)]
 pub struct IbkrConfig {
     /// Host name or address of TWS / IB Gateway.
-    #[schemars(length(min = 1, max = 253))]
+    #[schemars(length(min = 1, max = 253), extend("x-apply" = "reconnect"))]
     pub host: String,
     /// API port (TWS paper 7497, live 7496; IB Gateway paper 4002, live 4001).
-    #[schemars(range(min = 1, max = 65535))]
+    #[schemars(range(min = 1, max = 65535), extend("x-apply" = "reconnect"))]
     pub port: i64,
     /// API client id; each connected client needs its own.
-    #[schemars(range(min = 0, max = 2147483647))]
+    #[schemars(range(min = 0, max = 2147483647), extend("x-apply" = "reconnect"))]
     pub client_id: i64,
     /// Account to trade; empty means the first managed account the gateway reports.
-    #[schemars(length(max = 32))]
+    #[schemars(length(max = 32), extend("x-apply" = "reconnect"))]
     pub account: String,
     /// Never place or cancel orders (watch and scan only).
+    #[schemars(extend("x-apply" = "reconnect"))]
     pub read_only: bool,
     /// Give up a connection attempt after this long.
     #[schemars(range(min = 1.0, max = 300.0), extend("x-unit" = "s"))]
     pub connect_timeout_s: f64,
     /// Market data type requested at connect.
+    #[schemars(extend("x-apply" = "reconnect"))]
     pub market_data_type: MarketDataType,
     /// When TWS / IB Gateway restarts each day, in UTC ("HH:MM"; the
     /// gateway's auto-restart setting, 23:45 New York by default = 04:45
@@ -118,7 +120,9 @@ pub enum TradingMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TradingConfig {
-    /// Paper or live account.
+    /// Paper or live account. Read at start, with `--live`: a running
+    /// engine never changes account type.
+    #[schemars(extend("x-apply" = "restart"))]
     pub mode: TradingMode,
     /// Underlying symbols to scan and trade.
     #[schemars(
@@ -443,8 +447,6 @@ pub struct MarketDataConfig {
     /// Streaming lines vspread may hold (IB allows 100 by default; keep a margin).
     #[schemars(range(min = 1, max = 10000), extend("x-unit" = "lines"))]
     pub max_lines: i64,
-    /// Use snapshots, which hold no line, for scan quotes instead of streaming.
-    pub snapshot: bool,
     /// How far outside the scanner's short-delta band a strike's model delta
     /// (Black-Scholes at an IV estimate) may fall and still have its quote
     /// requested: the estimate is not the market's IV, so a margin keeps
@@ -462,7 +464,6 @@ impl Default for MarketDataConfig {
     fn default() -> Self {
         Self {
             max_lines: 90,
-            snapshot: false,
             model_delta_margin: 0.05,
             model_ratio_margin: 0.05,
         }
@@ -524,12 +525,14 @@ impl Default for TradingScheduleConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     /// Address and port of the admin API and web UI.
-    #[schemars(extend("format" = "socket-address"))]
+    #[schemars(extend("format" = "socket-address", "x-apply" = "restart"))]
     pub listen: String,
     /// File holding the admin bearer token; empty means <data_dir>/admin.token,
     /// generated at first start (loopback only: another address needs this set).
+    #[schemars(extend("x-apply" = "restart"))]
     pub token_file: String,
     /// File holding a read-only token for viewers; empty means none.
+    #[schemars(extend("x-apply" = "restart"))]
     pub read_only_token_file: String,
 }
 
@@ -547,7 +550,7 @@ impl Default for ServerConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
     /// Directory for the journal and tokens; relative paths are relative to the config file.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1), extend("x-apply" = "restart"))]
     pub data_dir: String,
     /// Config backups kept; older ones are deleted.
     #[schemars(range(min = 1, max = 10000))]

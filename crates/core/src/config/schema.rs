@@ -188,6 +188,7 @@ pub(crate) fn check<'n>(node: &'n Node, schema: &Json, path: &str, out: &mut Vec
                 };
                 match props.get(key) {
                     Some(sub) => check(value, sub, &child_path, out),
+                    None if super::RETIRED_KEYS.iter().any(|(p, _)| *p == child_path) => {}
                     None if closed => out.push(Violation {
                         node: value,
                         key_span: key_span.clone(),

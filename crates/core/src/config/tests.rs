@@ -349,3 +349,17 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_retired_key_is_accepted_ignored_and_named() {
+    let text = "[market_data]\nsnapshot = false\nmax_lines = 80\n";
+    let config = Config::from_toml_str(text).unwrap();
+    assert_eq!(config.market_data.max_lines, 80);
+    let retired = super::retired_keys_in(text);
+    assert_eq!(retired.len(), 1);
+    assert_eq!(retired[0].0, "market_data.snapshot");
+    assert!(super::retired_keys_in("[market_data]\nmax_lines = 80\n").is_empty());
+    // Any other unknown key is still refused.
+    let errors = Config::from_toml_str("[market_data]\nsnapshots = false\n").unwrap_err();
+    assert_eq!(errors.errors[0].path, "market_data.snapshots");
+}

@@ -256,6 +256,7 @@ mod tests {
             path: path.into(),
             old: Json::Null,
             new,
+            applies: vspread_core::config::apply_class(path),
         }
     }
 

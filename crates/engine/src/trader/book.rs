@@ -1,14 +1,12 @@
-//! The spreads the trader holds, each with what it was opened on, and the
-//! conversions between the order's view of a spread (legs by conId, as the
-//! broker sends it) and the position's (contracts with exact strikes).
+//! The spreads the trader holds, each with what it was opened on, and how
+//! they are taken up again from the journal after a restart.
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use vspread_core::broker::{self, NetPrice, OrderFills};
 use vspread_core::journal::{JournalLeg, OrderRecord, SpreadRecord};
 use vspread_core::{
-    Money, OptionContract, OrderPurpose, OrderRef, Price, SpreadFill, SpreadPosition,
-    VerticalSpread,
+    ContractInfo, Instrument, Money, OptionContract, OrderPurpose, OrderRef, Price, SpreadFill,
+    SpreadPosition, VerticalSpread,
 };
 
 use crate::exits::EntryContext;
@@ -18,11 +16,10 @@ use crate::exits::EntryContext;
 pub struct HeldSpread {
     /// The decision that opened it (its entry order's reference).
     pub entry_ref: String,
-    /// As the broker trades it.
-    pub order_spread: broker::VerticalSpread,
-    /// The legs' contracts, for quotes.
-    pub long_contract: broker::ContractInfo,
-    pub short_contract: broker::ContractInfo,
+    /// The legs as the gateway describes them, for quotes and ticks.
+    pub long_contract: ContractInfo,
+    pub short_contract: ContractInfo,
+    /// What it holds (its spread names the legs by conId).
     pub position: SpreadPosition,
     pub entry: EntryContext,
     /// Entry net per share and spreads opened, for the trade's R.
@@ -32,88 +29,13 @@ pub struct HeldSpread {
     pub exit_attempts: u32,
 }
 
-/// The position's view of an order's spread.
-pub fn position_spread(s: &broker::VerticalSpread) -> Option<VerticalSpread> {
-    let contract = |leg: &broker::SpreadLeg| {
-        OptionContract::builder()
-            .underlying(s.underlying.clone())
-            .expiry(leg.expiry)
-            .strike(Price::new(leg.strike))
-            .right(leg.right)
-            .multiplier(100)
-            .currency(s.currency.clone())
-            .con_id(leg.con_id)
-            .build()
-            .ok()
-    };
-    VerticalSpread::from_legs(s.kind, contract(&s.long)?, contract(&s.short)?).ok()
-}
-
-fn amount(p: NetPrice) -> Decimal {
-    match p {
-        NetPrice::Debit(d) | NetPrice::Credit(d) => d,
+impl HeldSpread {
+    pub fn spread(&self) -> &VerticalSpread {
+        self.position.spread()
     }
-}
 
-/// The spread-level fill of a driven order: spreads filled, the average
-/// net per share (from the combo-level executions, whose price is the net
-/// in the order's sign convention), and every commission.
-pub fn spread_fill(
-    fills: &OrderFills,
-    purpose: OrderPurpose,
-    order_ref: &str,
-    time: chrono::DateTime<chrono::Utc>,
-) -> Option<SpreadFill> {
-    let quantity = fills.executed_quantity();
-    let net = fills.order.average_price()?.abs();
-    let quantity = quantity.trunc().to_u32()?;
-    Some(SpreadFill {
-        order_ref: OrderRef::parse(order_ref).ok()?,
-        purpose,
-        quantity,
-        net: Price::new(net),
-        commissions: Money::new(fills.commissions),
-        time,
-    })
-}
-
-/// A limit's amount per share, whichever side it is on.
-pub fn net_amount(p: NetPrice) -> Decimal {
-    amount(p)
-}
-
-/// A leg as the journal keeps it.
-pub fn journal_leg(contract: &broker::ContractInfo, leg: &broker::SpreadLeg) -> JournalLeg {
-    JournalLeg {
-        con_id: leg.con_id,
-        strike: leg.strike,
-        right: leg.right,
-        expiry: leg.expiry,
-        exchange: contract.exchange.clone(),
-        trading_class: contract.trading_class.clone(),
-        local_symbol: contract.local_symbol.clone(),
-        multiplier: contract.multiplier,
-        min_tick: contract.min_tick,
-    }
-}
-
-/// The contract of a journaled leg, as the broker describes contracts.
-fn leg_contract(underlying: &str, currency: &str, leg: &JournalLeg) -> broker::ContractInfo {
-    broker::ContractInfo {
-        con_id: leg.con_id,
-        instrument: broker::Instrument::Option(broker::OptionSpec {
-            underlying: underlying.to_string(),
-            expiry: leg.expiry,
-            strike: leg.strike,
-            right: leg.right,
-        }),
-        exchange: leg.exchange.clone(),
-        primary_exchange: String::new(),
-        currency: currency.to_string(),
-        local_symbol: leg.local_symbol.clone(),
-        trading_class: leg.trading_class.clone(),
-        multiplier: leg.multiplier,
-        min_tick: leg.min_tick,
+    pub fn symbol(&self) -> &str {
+        self.spread().underlying()
     }
 }
 
@@ -132,6 +54,53 @@ pub struct RestoreError {
     pub reason: String,
 }
 
+/// The contract of a journaled leg.
+fn leg_contract(
+    underlying: &str,
+    currency: &str,
+    leg: &JournalLeg,
+) -> Result<ContractInfo, String> {
+    let multiplier = leg
+        .multiplier
+        .to_u32()
+        .ok_or_else(|| format!("multiplier {} of conId {}", leg.multiplier, leg.con_id.0))?;
+    let option = OptionContract::builder()
+        .underlying(underlying)
+        .expiry(leg.expiry)
+        .strike(Price::new(leg.strike))
+        .right(leg.right)
+        .multiplier(multiplier)
+        .exchange(if leg.exchange.is_empty() {
+            "SMART"
+        } else {
+            &leg.exchange
+        })
+        .currency(currency)
+        .con_id(leg.con_id)
+        .build()
+        .map_err(|e| format!("conId {}: {e}", leg.con_id.0))?;
+    Ok(ContractInfo {
+        con_id: leg.con_id,
+        instrument: Instrument::Option(option),
+        primary_exchange: String::new(),
+        local_symbol: leg.local_symbol.clone(),
+        trading_class: leg.trading_class.clone(),
+        min_tick: leg.min_tick,
+    })
+}
+
+/// A journaled order's fills as one spread fill.
+fn fill_of(o: &OrderRecord) -> Result<SpreadFill, String> {
+    Ok(SpreadFill {
+        order_ref: OrderRef::parse(&o.order.order_ref).map_err(|e| e.to_string())?,
+        purpose: o.order.purpose,
+        quantity: o.filled.trunc().to_u32().unwrap_or(0),
+        net: Price::new(o.average_net.unwrap_or(o.order.limit)),
+        commissions: Money::new(o.commissions),
+        time: o.end.as_ref().map_or(o.order.created_at, |e| e.at),
+    })
+}
+
 /// An open spread of the journal as the trader holds it: opened at its
 /// entry's average, reduced by each filled exit order.
 pub fn restore_held(
@@ -143,21 +112,18 @@ pub fn restore_held(
         spread_ref: entry.order_ref.clone(),
         reason,
     };
-    let leg = |l: &JournalLeg| broker::SpreadLeg {
-        con_id: l.con_id,
-        strike: l.strike,
-        right: l.right,
-        expiry: l.expiry,
+    let long_contract = leg_contract(&entry.symbol, &entry.currency, &entry.long).map_err(fail)?;
+    let short_contract =
+        leg_contract(&entry.symbol, &entry.currency, &entry.short).map_err(fail)?;
+    let legs = long_contract
+        .option()
+        .cloned()
+        .zip(short_contract.option().cloned());
+    let Some((long, short)) = legs else {
+        return Err(fail("its legs are not options".into()));
     };
-    let order_spread = broker::VerticalSpread {
-        underlying: entry.symbol.clone(),
-        kind: entry.kind,
-        long: leg(&entry.long),
-        short: leg(&entry.short),
-        currency: entry.currency.clone(),
-    };
-    let spread_model = position_spread(&order_spread)
-        .ok_or_else(|| fail("its legs do not make a vertical".into()))?;
+    let vertical = VerticalSpread::from_legs(entry.kind, long, short)
+        .map_err(|e| fail(format!("its legs do not make a vertical: {e}")))?;
     let context: serde_json::Value =
         serde_json::from_str(&entry.context).map_err(|e| fail(format!("entry context: {e}")))?;
     let number = |key: &str| context.get(key).and_then(serde_json::Value::as_f64);
@@ -165,23 +131,12 @@ pub fn restore_held(
         underlying: number("underlying").ok_or_else(|| fail("no entry underlying".into()))?,
         atr: number("atr").ok_or_else(|| fail("no entry ATR".into()))?,
     };
-    let fill_of = |o: &OrderRecord| -> Result<SpreadFill, RestoreError> {
-        Ok(SpreadFill {
-            order_ref: OrderRef::parse(&o.order.order_ref).map_err(|e| fail(e.to_string()))?,
-            purpose: o.order.purpose,
-            quantity: o.filled.trunc().to_u32().unwrap_or(0),
-            net: Price::new(o.average_net.unwrap_or(o.order.limit)),
-            commissions: Money::new(o.commissions),
-            time: o.end.as_ref().map_or(o.order.created_at, |e| e.at),
-        })
-    };
     let entry_order = orders
         .iter()
         .find(|o| o.order.order_ref == entry.order_ref)
         .ok_or_else(|| fail("its entry order is missing".into()))?;
-    let opening = fill_of(entry_order)?;
-    let mut position =
-        SpreadPosition::open(spread_model, &opening).map_err(|e| fail(e.to_string()))?;
+    let opening = fill_of(entry_order).map_err(fail)?;
+    let mut position = SpreadPosition::open(vertical, &opening).map_err(|e| fail(e.to_string()))?;
     let mut exits = 0;
     for o in orders
         .iter()
@@ -190,15 +145,14 @@ pub fn restore_held(
         exits += 1;
         if o.filled > Decimal::ZERO {
             position
-                .apply(&fill_of(o)?)
+                .apply(&fill_of(o).map_err(fail)?)
                 .map_err(|e| fail(e.to_string()))?;
         }
     }
     Ok(HeldSpread {
         entry_ref: entry.order_ref.clone(),
-        long_contract: leg_contract(&entry.symbol, &entry.currency, &entry.long),
-        short_contract: leg_contract(&entry.symbol, &entry.currency, &entry.short),
-        order_spread,
+        long_contract,
+        short_contract,
         position,
         entry: entry_context,
         entry_net: opening.net,

@@ -1,68 +1,60 @@
-//! Considering one symbol for an entry, step by step; each step that says
-//! no publishes why.
+//! Considering one symbol for an entry: the stages of
+//! [`crate::decision`] in order, each one's verdict published, a stop at
+//! each stage boundary once the engine is paused, and the order handed to
+//! the order manager with the continuation that books what it fills.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
-use serde_json::json;
-use vspread_analytics::scanner::scan;
-use vspread_core::broker::{BrokerError, DailyBar, NetPrice};
-use vspread_core::config::ScannerConfig;
-use vspread_core::journal::JournaledOrder;
-use vspread_core::{OrderPurpose, OrderRef, SpreadPosition, Tick};
-
-use super::book::{
-    HeldSpread, entry_context_json, journal_leg, net_amount, position_spread, spread_fill,
+use futures::StreamExt;
+use tracing::warn;
+use vspread_core::broker::BrokerEvent;
+use vspread_core::{
+    ConId, NetPrice, OrderPurpose, OrderRef, SpreadFill, SpreadKind, SpreadPosition,
 };
-use super::{StepError, Trader};
-use crate::chain_acquisition::{AcquisitionSettings, acquire_chain, atm_vol_estimate};
-use crate::chain_plan::{ModelInputs, PlanMargins, plan_chain};
+
+use super::Trader;
+use super::book::{HeldSpread, entry_context_json};
 use crate::cycle_loop::CycleContext;
-use crate::entry_order::{QuotedSpread, opening_prices};
+use crate::decision::StepError;
+use crate::decision::chain::{self, MarketView};
+use crate::decision::gate::{GateInput, gate};
+use crate::decision::order::{PlanInput, plan};
+use crate::decision::preview::preview;
+use crate::decision::quoted::{QuotedSpread, opening_prices};
+use crate::decision::scan::scan_chain;
+use crate::decision::signal::{SignalOutcome, signal};
+use crate::decision::size::size;
+use crate::events::{
+    BreakerSwitched, DecisionEntry, DecisionQuotes, EngineEvent, EntryFailed, GateView, LegFilled,
+    LegQuote, OrderPreviewed, PositionOpened, SignalFired, yyyymmdd,
+};
 use crate::exits::EntryContext;
-use crate::limit_walk::{no_worse_than, price_walk, step_price};
-use crate::risk::{self, BreakerSwitch, Refusal};
-use crate::signals::{self, kinds_for};
+use crate::orders::OrderOutcome;
+use crate::risk::{BreakerSwitch, Refusal};
+use crate::signals;
+
+/// How long a decision waits for the chosen legs' pinned lines to quote.
+const FRESH_QUOTES: Duration = Duration::from_secs(1);
 
 impl Trader {
-    /// Mid and natural of opening `kind` from the legs' lines, waiting a
-    /// moment for a line that was just (re)subscribed to fill in.
-    async fn fresh_opening_prices(
-        &self,
-        kind: vspread_core::SpreadKind,
-        long: vspread_core::broker::ConId,
-        short: vspread_core::broker::ConId,
-    ) -> Option<(NetPrice, NetPrice)> {
-        for _ in 0..50 {
-            if let (Some(l), Some(s)) = (
-                self.broker.latest_quote(long),
-                self.broker.latest_quote(short),
-            ) && let Some(prices) = opening_prices(kind, &l, &s)
-            {
-                return Some(prices);
+    pub(super) async fn consider_entries(&self, ctx: &CycleContext, today: NaiveDate) {
+        for symbol in &ctx.config.trading.universe {
+            if !self.current(ctx) {
+                self.abandon(ctx, Some(symbol), "signal");
+                return;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        None
-    }
-
-    /// Publishes a refusal; logs it only when it differs from the last one
-    /// for this symbol (a held position refuses the same signal every
-    /// cycle).
-    async fn refuse(&self, symbol: &str, refusal: &Refusal) {
-        let message = format!("{symbol}: no entry: {refusal}");
-        let data = json!({ "symbol": symbol, "refusal": refusal });
-        let repeated = {
-            let mut state = self.state.lock().await;
-            let last = state
-                .last_refusal
-                .insert(symbol.to_string(), message.clone());
-            last.as_deref() == Some(message.as_str())
-        };
-        if repeated {
-            self.events.publish("decision.refused", message, data);
-        } else {
-            self.publish("decision.refused", message, data);
+            if let Err(e) = self.consider_entry(ctx, today, symbol).await {
+                warn!(%symbol, error = %e, "entry step failed");
+                self.events.publish(
+                    format!("{symbol}: {e}"),
+                    EngineEvent::EntryFailed(EntryFailed {
+                        symbol: symbol.clone(),
+                        error: e.to_string(),
+                    }),
+                );
+            }
         }
     }
 
@@ -72,8 +64,8 @@ impl Trader {
         symbol: &str,
         today: NaiveDate,
         needed: usize,
-    ) -> Result<Vec<DailyBar>, BrokerError> {
-        if let Some((day, bars)) = self.state.lock().await.bars.get(symbol)
+    ) -> Result<Vec<vspread_core::DailyBar>, StepError> {
+        if let Some((day, bars)) = self.state().bars.get(symbol)
             && *day == today
             && bars.len() >= needed
         {
@@ -84,12 +76,78 @@ impl Trader {
             .broker
             .daily_bars(symbol, u32::try_from(needed + 10).unwrap_or(u32::MAX))
             .await?;
-        self.state
-            .lock()
-            .await
+        self.state()
             .bars
             .insert(symbol.to_string(), (today, bars.clone()));
         Ok(bars)
+    }
+
+    /// The IV breaker's verdict on a fresh reading; a switch is published.
+    fn observe_iv(&self, ctx: &CycleContext, symbol: &str, iv: f64) -> Option<Refusal> {
+        let config = &ctx.config;
+        let (switch, blocking) = {
+            let mut state = self.state();
+            let switch = state.iv_breakers.observe(config, symbol, iv);
+            (switch, state.iv_breakers.blocking(symbol))
+        };
+        if let Some(switch) = switch {
+            let data = BreakerSwitched {
+                symbol: symbol.to_string(),
+                iv,
+            };
+            let message = format!("{symbol}: IV circuit breaker {switch:?} at {iv:.3}");
+            self.events.publish(
+                message,
+                match switch {
+                    BreakerSwitch::Tripped => EngineEvent::BreakerTripped(data),
+                    BreakerSwitch::Reset => EngineEvent::BreakerReset(data),
+                },
+            );
+        }
+        blocking.map(|iv| Refusal::IvCircuitBreaker {
+            underlying: symbol.to_string(),
+            iv,
+            max_iv: config.risk.max_iv,
+            resume: config.risk.max_iv_resume,
+        })
+    }
+
+    /// The working entry on `symbol`, if one works.
+    fn working_entry(&self, symbol: &str) -> Option<String> {
+        self.orders
+            .working()
+            .into_iter()
+            .find(|o| o.purpose == OrderPurpose::Entry && o.symbol == symbol)
+            .map(|o| o.order_ref)
+    }
+
+    /// Mid and natural of opening `kind` from the legs' pinned lines,
+    /// waiting (for the broker's quote events, at most [`FRESH_QUOTES`])
+    /// for a line that was just subscribed to fill in.
+    async fn fresh_opening_prices(
+        &self,
+        kind: SpreadKind,
+        long: ConId,
+        short: ConId,
+    ) -> Option<(NetPrice, NetPrice)> {
+        let mut events = self.broker.events();
+        let now = || {
+            opening_prices(
+                kind,
+                &self.broker.latest_quote(long)?,
+                &self.broker.latest_quote(short)?,
+            )
+        };
+        let deadline = tokio::time::Instant::now() + FRESH_QUOTES;
+        loop {
+            if let Some(prices) = now() {
+                return Some(prices);
+            }
+            match tokio::time::timeout_at(deadline, events.next()).await {
+                Ok(Some(BrokerEvent::Quote(_))) | Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return None,
+            }
+        }
     }
 
     pub(super) async fn consider_entry(
@@ -99,188 +157,123 @@ impl Trader {
         symbol: &str,
     ) -> Result<(), StepError> {
         let config = &ctx.config;
-        // Signal.
+
+        // 1. Signal.
         let needed = signals::bars_needed(&config.strategies);
         if needed == 0 {
             return Ok(());
         }
         let bars = self.bars(symbol, today, needed).await?;
-        let evaluated = signals::evaluate(symbol, &bars, &config.strategies)?;
-        let Some(signal) = evaluated.signal() else {
-            let failed: Vec<_> = evaluated
-                .evaluations
-                .iter()
-                .map(
-                    |e| json!({ "strategy": e.strategy, "failed": e.failed().collect::<Vec<_>>() }),
-                )
-                .collect();
-            self.events.publish(
-                "signal.none",
-                format!("{symbol}: no signal"),
-                json!({ "symbol": symbol, "evaluations": failed }),
-            );
-            return Ok(());
-        };
-        let direction = signal.strategy.direction();
-        self.publish(
-            "signal.fired",
-            format!("{symbol}: {} ({direction:?})", signal.strategy.name()),
-            json!({ "symbol": symbol, "signal": signal }),
-        );
-        // The gate that needs no market data, once there is something to
-        // enter.
-        let (account, exposure) = self.risk_inputs().await?;
-        if self.kill_switch.is_engaged() {
-            self.refuse(symbol, &Refusal::KillSwitch).await;
-            return Ok(());
-        }
-        if let Err(refusal) = risk::pre_entry(config, ctx.now, symbol, &account, &exposure) {
-            self.refuse(symbol, &refusal).await;
-            return Ok(());
-        }
-        let kinds: Vec<_> = kinds_for(direction)
-            .into_iter()
-            .filter(|k| config.scanner.kinds.contains(k))
-            .collect();
-        if kinds.is_empty() {
-            self.refuse(
-                symbol,
-                &Refusal::ZeroSize {
-                    reason: format!("scanner.kinds allows no {direction:?} kind"),
-                },
-            )
-            .await;
-            return Ok(());
-        }
-
-        // The chain, priced by the model, then quoted where it matters.
-        let stock = self.broker.stock(symbol).await?;
-        let quote = self.broker.snapshot(&stock).await?;
-        let Some(spot) = quote.last.or(quote.mid()).and_then(|d| d.to_f64()) else {
-            return Err(StepError::Other(format!(
-                "{symbol}: no price for the underlying"
-            )));
-        };
-        let params = self.broker.option_chain(symbol).await?;
-        let expiries: Vec<_> = params.iter().flat_map(|p| p.expirations.clone()).collect();
-        let strikes: Vec<_> = params.iter().flat_map(|p| p.strikes.clone()).collect();
-        let target_dte = (config.scanner.dte_min + config.scanner.dte_max) / 2;
-        let Some(vol) = atm_vol_estimate(
-            &*self.broker,
-            symbol,
-            &expiries,
-            &strikes,
-            spot,
-            today,
-            target_dte,
-        )
-        .await?
-        else {
-            return Err(StepError::Other(format!(
-                "{symbol}: no at-the-money implied volatility"
-            )));
-        };
-        {
-            let mut state = self.state.lock().await;
-            let switch = state.iv_breakers.observe(config, symbol, vol);
-            let blocking = state.iv_breakers.blocking(symbol);
-            drop(state);
-            if let Some(switch) = switch {
-                let kind = match switch {
-                    BreakerSwitch::Tripped => "breaker.tripped",
-                    BreakerSwitch::Reset => "breaker.reset",
-                };
-                self.publish(
-                    kind,
-                    format!("{symbol}: IV circuit breaker {switch:?} at {vol:.3}"),
-                    json!({ "symbol": symbol, "iv": vol }),
+        let fired = match signal(symbol, &bars, &config.strategies)? {
+            SignalOutcome::None(none) => {
+                self.events.publish_quietly(
+                    format!("{symbol}: no signal"),
+                    EngineEvent::SignalNone(none),
                 );
-            }
-            if let Some(iv) = blocking {
-                self.refuse(
-                    symbol,
-                    &Refusal::IvCircuitBreaker {
-                        underlying: symbol.to_string(),
-                        iv,
-                        max_iv: config.risk.max_iv,
-                        resume: config.risk.max_iv_resume,
-                    },
-                )
-                .await;
                 return Ok(());
             }
-        }
-        let scanner = ScannerConfig {
-            kinds: kinds.clone(),
-            ..config.scanner.clone()
+            SignalOutcome::Fired(fired) => fired,
         };
-        let model = ModelInputs {
-            spot,
-            vol,
-            rate: 0.0,
-            today,
-        };
-        let margins = PlanMargins {
-            delta: config.market_data.model_delta_margin,
-            ratio: config.market_data.model_ratio_margin,
-        };
-        let scan_started = std::time::Instant::now();
-        let plan = plan_chain(&params, &model, &kinds, &scanner, margins);
-        let budget = usize::try_from(config.market_data.max_lines.max(2)).unwrap_or(90);
-        let acquired = acquire_chain(
-            &*self.broker,
-            &plan,
-            spot,
-            &AcquisitionSettings::for_line_budget(budget),
-        )
-        .await?;
-        let result = scan(&acquired.chain, &scanner);
-        let scan_time = scan_started.elapsed();
-        let rejected = near_misses(&acquired.chain, &scanner, NEAR_MISSES);
-        self.views.record_scan(scan_view(
-            symbol,
-            ctx.now,
-            &kinds,
-            acquired.quote_requests,
-            &result,
-            rejected.clone(),
-        ));
-        self.publish(
-            "scan.completed",
-            format!(
-                "{symbol}: {} spreads from {} quotes ({} without the model)",
-                result.rows.len(),
-                acquired.quote_requests,
-                plan.naive_requests
-            ),
-            json!({
-                "symbol": symbol,
-                "kinds": kinds,
-                "results": result.rows.len(),
-                "candidates": result.funnel.candidates(),
-                "quote_requests": acquired.quote_requests,
-                "duration_ms": scan_time.as_secs_f64() * 1e3,
-                "naive_requests": plan.naive_requests,
-                "best": result.rows.first().map(|r| json!({
-                    "kind": r.kind, "expiry": r.expiry, "long": r.long_strike,
-                    "short": r.short_strike, "price": r.price, "score": r.score,
-                })),
-                "top": result.rows.iter().take(5).map(|r| json!({
-                    "kind": r.kind, "expiry": r.expiry, "long": r.long_strike,
-                    "short": r.short_strike, "price": r.price, "score": r.score,
-                })).collect::<Vec<_>>(),
-                "funnel": funnel_json(&result.funnel, &kinds),
-                "top_rejected": rejected,
+        let direction = fired.strategy.direction();
+        self.events.publish(
+            format!("{symbol}: {} ({direction:?})", fired.strategy.name()),
+            EngineEvent::SignalFired(SignalFired {
+                symbol: symbol.to_string(),
+                signal: fired.clone(),
             }),
         );
-        let Some(best) = result.rows.first() else {
+
+        // 2. Gate.
+        if !self.current(ctx) {
+            self.abandon(ctx, Some(symbol), "gate");
             return Ok(());
+        }
+        let (account, exposure) = self.risk_inputs().await?;
+        let working = self.working_entry(symbol);
+        let verdict = gate(GateInput {
+            config,
+            now: ctx.now,
+            symbol,
+            kill_switch: self.control.kill_switch().is_engaged(),
+            account: &account,
+            exposure: &exposure,
+            entry_working: working.as_deref(),
+        })
+        .and_then(|()| chain::kinds(direction, &config.scanner));
+        let kinds = match verdict {
+            Ok(kinds) => kinds,
+            Err(refusal) => {
+                self.refuse(symbol, &refusal);
+                return Ok(());
+            }
         };
-        let Some(quoted) = QuotedSpread::from_row(best, &acquired) else {
+
+        // 3. Chain: the market, the IV breaker, the planned and quoted chain.
+        let market = chain::market(&*self.broker, symbol, &config.scanner, today).await?;
+        if let Some(refusal) = self.observe_iv(ctx, symbol, market.vol) {
+            self.refuse(symbol, &refusal);
+            return Ok(());
+        }
+        if !self.current(ctx) {
+            self.abandon(ctx, Some(symbol), "chain");
+            return Ok(());
+        }
+        let scan_started = Instant::now();
+        let chained = chain::chain(&*self.broker, symbol, &market, &kinds, config, today).await?;
+
+        // 4. Scan.
+        if !self.current(ctx) {
+            self.abandon(ctx, Some(symbol), "scan");
+            return Ok(());
+        }
+        let scanned = scan_chain(&chained.acquired, &chained.scanner);
+        let duration = scan_started.elapsed();
+        let requests = chained.acquired.quote_requests;
+        self.views
+            .record_scan(scanned.view(symbol, ctx.now, &kinds, requests));
+        self.events.publish(
+            format!(
+                "{symbol}: {} spreads from {requests} quotes ({} without the model)",
+                scanned.result.rows.len(),
+                chained.naive_requests
+            ),
+            EngineEvent::ScanCompleted(scanned.event(
+                symbol,
+                &kinds,
+                requests,
+                chained.naive_requests,
+                duration.as_secs_f64() * 1e3,
+            )),
+        );
+        let Some(quoted) = scanned.best else {
+            if scanned.result.rows.is_empty() {
+                return Ok(());
+            }
             return Err(StepError::Other(format!(
                 "{symbol}: the best row's legs were not acquired"
             )));
         };
+        if !self.current(ctx) {
+            self.abandon(ctx, Some(symbol), "size");
+            return Ok(());
+        }
+        self.enter(ctx, symbol, &fired, &account, &exposure, &market, quoted)
+            .await
+    }
+
+    /// Stages 5 to 7 for the chosen spread: size, preview, order.
+    #[allow(clippy::too_many_arguments)]
+    async fn enter(
+        &self,
+        ctx: &CycleContext,
+        symbol: &str,
+        fired: &signals::Evaluation,
+        account: &crate::risk::AccountState,
+        exposure: &crate::risk::Exposure,
+        market: &MarketView,
+        quoted: QuotedSpread,
+    ) -> Result<(), StepError> {
+        let config = &ctx.config;
         // The scan's quotes may be a while old (a chain takes many
         // requests): pin the chosen legs' lines and price the decision from
         // their latest quotes.
@@ -292,440 +285,318 @@ impl Trader {
             self.broker.set_pinned(long_id, false);
             self.broker.set_pinned(short_id, false);
         };
-        // Size from the spread's max loss at a mid.
-        let width = (quoted.spread.long.strike - quoted.spread.short.strike).abs();
-        let max_loss_at = |mid: NetPrice| {
-            let per_share = match mid {
-                NetPrice::Debit(d) => d,
-                NetPrice::Credit(c) => width - c,
-            };
-            per_share * Decimal::ONE_HUNDRED
-        };
+        let kind = quoted.spread.kind();
         let decision = format!("entry:{symbol}:{}", ctx.now.to_rfc3339());
         let order_ref = OrderRef::for_decision(&decision, OrderPurpose::Entry, 0)
             .map_err(|e| StepError::Other(e.to_string()))?
             .to_string();
-        let tick = Tick::new(
-            quoted
-                .long
-                .contract
-                .min_tick
-                .max(quoted.short.contract.min_tick),
-        )
-        .unwrap_or(Tick::PENNY);
 
-        // The what-if preview comes before the final quotes: it is a
-        // gateway round trip, and the order should leave as soon as the
-        // last quote is in. It previews the size at the scan's mid; the
-        // order never exceeds that size.
-        let Some((scan_mid, _)) = quoted.mid().zip(quoted.natural()) else {
+        // 5. Size at the scan's mid: the size the preview asks about.
+        let Some((scan_mid, _)) = quoted.scanned_prices() else {
             unpin();
             return Err(StepError::Other(format!(
                 "{symbol}: the chosen spread has no two-sided market"
             )));
         };
-        let previewed = match risk::size(config, account.net_liquidation, max_loss_at(scan_mid)) {
-            Ok(q) => q,
+        let previewed = match size(
+            config,
+            account.net_liquidation,
+            &quoted.spread,
+            scan_mid,
+            None,
+        ) {
+            Ok(s) => s,
             Err(refusal) => {
                 unpin();
-                self.refuse(symbol, &refusal).await;
+                self.refuse(symbol, &refusal);
                 return Ok(());
             }
         };
+
+        // 6. Preview: a gateway round trip, before the final quotes, so the
+        // order leaves as soon as the last quote is in. The order never
+        // exceeds the size previewed.
         let mut margin = None;
         if config.execution.what_if {
-            let preview_price =
-                step_price(scan_mid, scan_mid, tick, &config.execution, 0).unwrap_or(scan_mid);
-            let request = quoted.opening_order(&order_ref, previewed, preview_price);
-            let preview = match self.broker.what_if(&request).await {
-                Ok(p) => p,
+            let tick = quoted.tick();
+            let price = crate::orders::step_price(scan_mid, scan_mid, tick, &config.execution, 0)
+                .unwrap_or(scan_mid);
+            let request = vspread_core::OrderRequest::vertical(
+                &order_ref,
+                quoted.spread.clone(),
+                OrderPurpose::Entry,
+                previewed.quantity,
+                price,
+            )
+            .map_err(|e| StepError::Other(format!("{symbol}: {e}")));
+            let previewed_margin = match request {
+                Ok(request) => preview(&*self.broker, config, account.buying_power, &request).await,
+                Err(e) => {
+                    unpin();
+                    return Err(e);
+                }
+            };
+            match previewed_margin {
+                Ok(Ok(p)) => {
+                    self.events.publish(
+                        format!(
+                            "{symbol}: what-if margin {} for {}",
+                            p.margin, previewed.quantity
+                        ),
+                        EngineEvent::OrderPreviewed(OrderPreviewed {
+                            symbol: symbol.to_string(),
+                            order_ref: order_ref.clone(),
+                            margin: p.margin,
+                            quantity: previewed.quantity,
+                            commission: p.commission,
+                        }),
+                    );
+                    margin = Some(p.margin);
+                }
+                Ok(Err(refusal)) => {
+                    unpin();
+                    self.refuse(symbol, &refusal);
+                    return Ok(());
+                }
                 Err(e) => {
                     unpin();
                     return Err(e.into());
                 }
-            };
-            let change = preview.init_margin_change.unwrap_or_default();
-            margin = Some(change);
-            if let Err(refusal) = risk::after_what_if(config, account.buying_power, change) {
-                unpin();
-                self.refuse(symbol, &refusal).await;
-                return Ok(());
             }
-            self.publish(
-                "order.previewed",
-                format!("{symbol}: what-if margin {change} for {previewed}"),
-                json!({ "symbol": symbol, "order_ref": order_ref, "margin": change,
-                        "quantity": previewed, "commission": preview.commission }),
-            );
         }
 
-        let fresh = self
-            .fresh_opening_prices(best.kind, long_id, short_id)
-            .await;
+        // 7. Order.
+        if !self.current(ctx) {
+            unpin();
+            self.abandon(ctx, Some(symbol), "order");
+            return Ok(());
+        }
+        let fresh = self.fresh_opening_prices(kind, long_id, short_id).await;
         // The last needed quote is in hand: the decision's clock starts.
-        let decided = std::time::Instant::now();
-        let Some((mid, natural)) = fresh.or_else(|| quoted.mid().zip(quoted.natural())) else {
+        let decided_at = Instant::now();
+        let Some((mid, natural)) = fresh.or_else(|| quoted.scanned_prices()) else {
             unpin();
             return Err(StepError::Other(format!(
                 "{symbol}: the chosen spread has no two-sided market"
             )));
         };
-        let max_loss = max_loss_at(mid);
-        let quantity = match risk::size(config, account.net_liquidation, max_loss) {
-            Ok(q) => q.min(previewed),
+        let sized = match size(
+            config,
+            account.net_liquidation,
+            &quoted.spread,
+            mid,
+            Some(previewed.quantity),
+        ) {
+            Ok(s) => s,
             Err(refusal) => {
                 unpin();
-                self.refuse(symbol, &refusal).await;
+                self.refuse(symbol, &refusal);
                 return Ok(());
             }
         };
-        let walk = price_walk(mid, natural, tick, &config.execution)
-            .map_err(|e| StepError::Other(e.to_string()))?;
-        let request = quoted.opening_order(&order_ref, quantity, walk.prices[0]);
-        self.publish(
-            "decision.entry",
-            format!(
-                "{symbol}: open {quantity} {} {}/{} at {} (natural {})",
-                best.kind.name(),
-                quoted.spread.long.strike,
-                quoted.spread.short.strike,
-                net_amount(walk.prices[0]),
-                net_amount(natural)
-            ),
-            json!({ "symbol": symbol, "order_ref": order_ref, "quantity": quantity,
-                    "kind": best.kind, "expiry": best.expiry,
-                    "long": quoted.spread.long.strike, "short": quoted.spread.short.strike,
-                    "mid": net_amount(mid), "natural": net_amount(natural),
-                    "quotes": {
-                        "long": leg_quote(self.broker.latest_quote(long_id)),
-                        "short": leg_quote(self.broker.latest_quote(short_id)),
-                    },
-                    "walk": walk.prices.iter().map(|p| net_amount(*p)).collect::<Vec<_>>(),
-                    // What the risk gate saw, beside its limits.
-                    "risk": {
-                        "open_positions": exposure.total(),
-                        "max_positions": config.trading.max_positions,
-                        "open_on_underlying": exposure.open_by_underlying.get(symbol).copied().unwrap_or(0),
-                        "max_positions_per_underlying": config.trading.max_positions_per_underlying,
-                        "daily_pnl": account.realised_today + account.unrealised,
-                        "max_daily_loss": config.risk.max_daily_loss,
-                        "iv": vol, "max_iv": config.risk.max_iv,
-                        "order_value": max_loss * Decimal::from(quantity),
-                        "max_order_value": config.risk.max_order_value,
-                        "margin": margin, "buying_power": account.buying_power,
-                        "min_buying_power": config.risk.min_buying_power,
-                    } }),
-        );
-        // The legs' lines stay while the order works (and while the spread
-        // is held); each walk step is priced from them when it comes.
-        let (broker, kind, execution) = (self.broker.clone(), best.kind, config.execution.clone());
-        // Re-priced steps never concede more than the planned walk's last.
-        let bound = walk.prices.last().copied();
-        let reprice = move |step: usize| {
-            let (mid, natural) = opening_prices(
+        let entry = EntryContext {
+            underlying: market.spot,
+            atr: fired.indicators.atr,
+        };
+        let broker = self.broker.clone();
+        let live = Arc::new(move || {
+            opening_prices(
                 kind,
                 &broker.latest_quote(long_id)?,
                 &broker.latest_quote(short_id)?,
-            )?;
-            Some(no_worse_than(
-                step_price(mid, natural, tick, &execution, step)?,
-                bound?,
-            ))
-        };
-        // Durable before the broker hears of it: after a crash, the order
-        // is found again by its reference and never sent twice.
-        let entry_context = EntryContext {
-            underlying: spot,
-            atr: signal.indicators.atr,
-        };
-        let journaled = JournaledOrder {
-            order_ref: order_ref.clone(),
-            purpose: OrderPurpose::Entry,
-            spread_ref: order_ref.clone(),
-            symbol: symbol.to_string(),
-            currency: quoted.spread.currency.clone(),
-            kind: best.kind,
-            long: journal_leg(&quoted.long.contract, &quoted.spread.long),
-            short: journal_leg(&quoted.short.contract, &quoted.spread.short),
-            quantity,
-            limit: net_amount(walk.prices[0]),
-            credit: matches!(walk.prices[0], NetPrice::Credit(_)),
-            mid: net_amount(mid),
-            reason: signal.strategy.name().to_string(),
-            context: entry_context_json(&entry_context, json!(signal)),
-            created_at: ctx.now,
-        };
-        let journal_started = std::time::Instant::now();
-        let journaled = self
-            .journal_write(move |j| j.record_order(&journaled))
-            .await;
-        let journal_time = journal_started.elapsed();
-        if let Err(e) = journaled {
-            self.broker.set_pinned(long_id, false);
-            self.broker.set_pinned(short_id, false);
-            return Err(StepError::Other(format!(
-                "{symbol}: {order_ref} not sent: it could not be journaled: {e}"
-            )));
-        }
-        let decision_latency = decided.elapsed();
-        let kill_switch = &self.kill_switch;
-        let driven = self
-            .drive_cancellable(&request, &walk, &reprice, || kill_switch.is_engaged())
-            .await;
-        let driven = match driven {
-            Ok(d) if !d.filled().is_zero() => d,
-            other => {
-                self.broker.set_pinned(long_id, false);
-                self.broker.set_pinned(short_id, false);
-                let d = other?;
-                self.publish(
-                    "order.ended",
-                    format!("{symbol}: {order_ref} {:?}, nothing filled", d.end),
-                    json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", d.end),
-                            "filled": d.filled(), "steps": d.steps_taken, "purpose": "entry",
-                            "execution_ms": (d.ended_at - d.placed_at).num_milliseconds(),
-                            "decision_latency_us": decision_latency.as_micros() as u64,
-                    "journal_us": journal_time.as_micros() as u64 }),
-                );
-                return Ok(());
+            )
+        });
+        let planned = plan(
+            PlanInput {
+                order_ref: order_ref.clone(),
+                purpose: OrderPurpose::Entry,
+                spread_ref: order_ref.clone(),
+                spread: &quoted.spread,
+                long: &quoted.long.contract,
+                short: &quoted.short.contract,
+                quantity: sized.quantity,
+                mid,
+                natural,
+                execution: &config.execution,
+                reason: fired.strategy.name().to_string(),
+                context: entry_context_json(
+                    &entry,
+                    serde_json::to_value(fired).unwrap_or_default(),
+                ),
+                now: ctx.now,
+                decided_at,
+            },
+            live,
+        );
+        let planned = match planned {
+            Ok(p) => p,
+            Err(e) => {
+                unpin();
+                return Err(e);
             }
         };
-        self.publish(
-            "order.ended",
-            format!(
-                "{symbol}: {order_ref} {:?}, {} filled",
-                driven.end,
-                driven.filled()
-            ),
-            json!({ "symbol": symbol, "order_ref": order_ref, "end": format!("{:?}", driven.end),
-                    "filled": driven.filled(), "steps": driven.steps_taken, "purpose": "entry",
-                    "execution_ms": (driven.ended_at - driven.placed_at).num_milliseconds(),
-                    "commissions": driven.fills.commissions,
-                    "decision_latency_us": decision_latency.as_micros() as u64,
-                    "journal_us": journal_time.as_micros() as u64 }),
-        );
-        let (Some(fill), Some(spread)) = (
-            spread_fill(
-                &driven.fills,
-                OrderPurpose::Entry,
-                &order_ref,
-                driven.ended_at,
-            ),
-            position_spread(&quoted.spread),
-        ) else {
-            return Err(StepError::Other(format!(
-                "{symbol}: {order_ref} filled but cannot be booked"
-            )));
+        let quote = |id| {
+            self.broker.latest_quote(id).map(|q| LegQuote {
+                bid: q.bid,
+                ask: q.ask,
+                last: q.last,
+            })
         };
-        let position =
-            SpreadPosition::open(spread, &fill).map_err(|e| StepError::Other(e.to_string()))?;
+        let spread = &quoted.spread;
+        self.events.publish(
+            format!(
+                "{symbol}: open {} {} {}/{} at {} (natural {})",
+                sized.quantity,
+                kind.name(),
+                spread.long().strike(),
+                spread.short().strike(),
+                planned.walk.prices[0].amount(),
+                natural.amount()
+            ),
+            EngineEvent::DecisionEntry(DecisionEntry {
+                symbol: symbol.to_string(),
+                order_ref: order_ref.clone(),
+                quantity: sized.quantity,
+                kind,
+                expiry: yyyymmdd(spread.expiry()),
+                long: spread.long().strike().value(),
+                short: spread.short().strike().value(),
+                mid: mid.amount(),
+                natural: natural.amount(),
+                quotes: DecisionQuotes {
+                    long: quote(long_id),
+                    short: quote(short_id),
+                },
+                walk: planned.walk.prices.iter().map(|p| p.amount()).collect(),
+                risk: GateView {
+                    open_positions: exposure.total(),
+                    max_positions: config.trading.max_positions,
+                    open_on_underlying: exposure.on(symbol),
+                    max_positions_per_underlying: config.trading.max_positions_per_underlying,
+                    daily_pnl: account.realised_today + account.unrealised,
+                    max_daily_loss: config.risk.max_daily_loss,
+                    iv: market.vol,
+                    max_iv: config.risk.max_iv,
+                    order_value: sized.max_loss * rust_decimal::Decimal::from(sized.quantity),
+                    max_order_value: config.risk.max_order_value,
+                    margin,
+                    buying_power: account.buying_power,
+                    min_buying_power: config.risk.min_buying_power,
+                },
+                config_generation: ctx.config_generation,
+            }),
+        );
+        // The kill switch may have been engaged while the decision was made:
+        // it is read once more at the hand-over.
+        if self.control.kill_switch().is_engaged() {
+            unpin();
+            self.refuse(symbol, &Refusal::KillSwitch);
+            return Ok(());
+        }
+        let trader = self.clone();
+        let mid_amount = mid.amount();
+        let handed = self.orders.submit(
+            planned,
+            Box::new(move |outcome| {
+                Box::pin(async move {
+                    trader.book_entry(outcome, quoted, entry, mid_amount).await;
+                })
+            }),
+        );
+        if let Err(e) = handed {
+            unpin();
+            return Err(StepError::Other(e.to_string()));
+        }
+        Ok(())
+    }
+
+    /// An entry's end: a spread opened by what it filled, or its legs'
+    /// lines let go when nothing filled.
+    async fn book_entry(
+        &self,
+        outcome: OrderOutcome,
+        quoted: QuotedSpread,
+        entry: EntryContext,
+        mid: rust_decimal::Decimal,
+    ) {
+        let (long_id, short_id) = (quoted.long.contract.con_id, quoted.short.contract.con_id);
+        let symbol = outcome.record.symbol.clone();
+        let order_ref = outcome.record.order_ref.clone();
+        let driven = match outcome.result {
+            Ok(d) if !d.filled().is_zero() => d,
+            _ => {
+                self.broker.set_pinned(long_id, false);
+                self.broker.set_pinned(short_id, false);
+                return;
+            }
+        };
+        let Some(fill) = driven
+            .fills
+            .spread_fill(OrderPurpose::Entry, driven.ended_at)
+        else {
+            warn!(%order_ref, "filled but its fills make no spread fill");
+            return;
+        };
+        let position = match SpreadPosition::open(quoted.spread.clone(), &fill) {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(%order_ref, error = %e, "filled but cannot be booked");
+                return;
+            }
+        };
         let held = HeldSpread {
             entry_ref: order_ref.clone(),
-            order_spread: quoted.spread.clone(),
             long_contract: quoted.long.contract.clone(),
             short_contract: quoted.short.contract.clone(),
             position,
-            entry: entry_context,
+            entry,
             entry_net: fill.net,
             opened: fill.quantity,
             exit_attempts: 0,
         };
-        self.publish(
-            "position.opened",
+        let opened = opened_event(&symbol, &order_ref, &fill, &driven, mid);
+        self.events.publish(
             format!(
-                "{symbol}: opened {} {} at {} ({:?})",
+                "{symbol}: opened {} {} at {} ({})",
                 fill.quantity,
-                best.kind.name(),
+                quoted.spread.kind().name(),
                 fill.net,
-                driven.end
+                driven.end.outcome()
             ),
-            json!({ "symbol": symbol, "order_ref": order_ref, "quantity": fill.quantity,
-                    "net": fill.net, "commissions": fill.commissions,
-                    "combo_fills": driven.fills.order.quantity,
-                    "combo_notional": driven.fills.order.notional,
-                    "legs": driven.fills.legs.iter().map(|(id, l)| json!({
-                        "con_id": id.0, "quantity": l.quantity, "average": l.average_price(),
-                    })).collect::<Vec<_>>(),
-                    "slippage_vs_mid": fill.net.value() - net_amount(mid) }),
+            EngineEvent::PositionOpened(opened),
         );
-        {
-            let mut state = self.state.lock().await;
-            // Entry commissions are realised when paid.
-            state.realised_today += held.position.realised_pnl().value();
-            state.held.push(held);
-        }
-        Ok(())
+        let mut state = self.state();
+        // Entry commissions are realised when paid.
+        state.realised_today += held.position.realised_pnl().value();
+        state.held.push(held);
     }
 }
 
-/// A scan's funnel for the kinds it ran: per kind, the candidates, what each
-/// filter removed (filters that removed none left out), what passed and
-/// what was kept.
-/// How many of the best rejected candidates a scan record keeps.
-const NEAR_MISSES: usize = 5;
-
-/// The best-scoring candidates that passed every structural filter (DTE,
-/// width, open interest, leg spread, short delta, price, debit/credit to
-/// width) and were removed by the last two, `min_pop` or `min_score`: the
-/// near misses a trader looks at to see why a chain yielded what it did.
-/// Found by scanning again with those two thresholds open (a live chain
-/// scans in well under a millisecond), each labelled with the threshold it
-/// missed.
-fn near_misses(
-    chain: &vspread_analytics::scanner::Chain,
-    config: &ScannerConfig,
-    k: usize,
-) -> Vec<serde_json::Value> {
-    let wider = |n: i64| n.saturating_mul(2).saturating_add(k as i64);
-    let relaxed = ScannerConfig {
-        min_pop: 0.0,
-        min_score: f64::NEG_INFINITY,
-        top_per_underlying: wider(config.top_per_underlying),
-        max_results: wider(config.max_results),
-        ..config.clone()
-    };
-    scan(chain, &relaxed)
-        .rows
-        .iter()
-        .filter_map(|r| {
-            let (filter, threshold) = if r.pop < config.min_pop {
-                ("min_pop", config.min_pop)
-            } else if r.score < config.min_score {
-                ("min_score", config.min_score)
-            } else {
-                return None;
-            };
-            Some(json!({
-                "kind": r.kind, "expiry": r.expiry, "long": r.long_strike,
-                "short": r.short_strike, "price": r.price, "pop": r.pop,
-                "score": r.score, "removed_by": filter, "threshold": threshold,
-            }))
-        })
-        .take(k)
-        .collect()
-}
-
-/// A scan as the operator's views show it: every ranked row.
-fn scan_view(
+fn opened_event(
     symbol: &str,
-    at: chrono::DateTime<chrono::Utc>,
-    kinds: &[vspread_core::SpreadKind],
-    quote_requests: usize,
-    result: &vspread_analytics::scanner::ScanResult,
-    top_rejected: Vec<serde_json::Value>,
-) -> crate::views::ScanView {
-    let rows = result
-        .rows
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let expiry = chrono::NaiveDate::from_ymd_opt(
-                (r.expiry / 10_000) as i32,
-                r.expiry / 100 % 100,
-                r.expiry % 100,
-            )?;
-            Some(crate::views::ScanRowView {
-                rank: i + 1,
-                underlying: r.underlying.clone(),
-                kind: r.kind.name(),
-                expiry,
-                dte: r.dte,
-                long_strike: r.long_strike,
-                short_strike: r.short_strike,
-                width: r.width,
-                price: r.price,
-                natural: r.natural,
-                max_profit: r.max_profit,
-                max_loss: r.max_loss,
-                breakeven: r.breakeven,
-                pop: r.pop,
-                ev: r.ev,
-                score: r.score,
+    order_ref: &str,
+    fill: &SpreadFill,
+    driven: &crate::orders::DrivenOrder,
+    mid: rust_decimal::Decimal,
+) -> PositionOpened {
+    PositionOpened {
+        symbol: symbol.to_string(),
+        order_ref: order_ref.to_string(),
+        quantity: fill.quantity,
+        net: fill.net.value(),
+        commissions: fill.commissions.value(),
+        combo_fills: driven.fills.order.quantity,
+        combo_notional: driven.fills.order.notional,
+        legs: driven
+            .fills
+            .legs
+            .iter()
+            .map(|(id, l)| LegFilled {
+                con_id: id.0,
+                quantity: l.quantity,
+                average: l.average_price(),
             })
-        })
-        .collect();
-    crate::views::ScanView {
-        underlying: symbol.to_string(),
-        at,
-        kinds: kinds.iter().map(|k| k.name()).collect(),
-        quote_requests,
-        candidates: result.funnel.candidates(),
-        funnel: funnel_json(&result.funnel, kinds),
-        results: rows,
-        top_rejected,
-    }
-}
-
-fn funnel_json(
-    funnel: &vspread_analytics::scanner::Funnel,
-    kinds: &[vspread_core::SpreadKind],
-) -> serde_json::Value {
-    use vspread_analytics::scanner::Filter;
-    let per_kind: serde_json::Map<String, serde_json::Value> = kinds
-        .iter()
-        .map(|k| {
-            let f = funnel.kind(*k);
-            let removed: serde_json::Map<String, serde_json::Value> = Filter::ALL
-                .iter()
-                .zip(f.removed)
-                .filter(|(_, n)| *n > 0)
-                .map(|(filter, n)| (filter.name().to_string(), json!(n)))
-                .collect();
-            (
-                k.name().to_string(),
-                json!({ "candidates": f.candidates, "removed": removed,
-                        "passed": f.passed, "kept": f.kept }),
-            )
-        })
-        .collect();
-    serde_json::Value::Object(per_kind)
-}
-
-/// A leg's quote as the decision saw it.
-fn leg_quote(q: Option<vspread_core::broker::Quote>) -> serde_json::Value {
-    q.map_or(
-        serde_json::Value::Null,
-        |q| json!({ "bid": q.bid, "ask": q.ask, "last": q.last }),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use vspread_analytics::scanner::csv::read_chain;
-    use vspread_core::config::Config;
-
-    use super::*;
-
-    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
-
-    #[test]
-    fn near_misses_are_the_best_candidates_the_last_two_filters_removed() {
-        let bytes = std::fs::read(format!("{DATA}/chain_small.csv")).unwrap();
-        let toml = std::fs::read_to_string(format!("{DATA}/scan_small.toml")).unwrap();
-        let config = Config::from_toml_str(&toml).unwrap().scanner;
-        let chain = read_chain(&bytes).unwrap().chain;
-        let kept = scan(&chain, &config);
-        let missed = near_misses(&chain, &config, 5);
-        assert_eq!(missed.len(), 5);
-        let mut last_score = f64::INFINITY;
-        for m in &missed {
-            let (pop, score) = (m["pop"].as_f64().unwrap(), m["score"].as_f64().unwrap());
-            match m["removed_by"].as_str().unwrap() {
-                "min_pop" => assert!(pop < config.min_pop, "{m}"),
-                "min_score" => {
-                    assert!(pop >= config.min_pop && score < config.min_score, "{m}")
-                }
-                other => panic!("removed by {other}"),
-            }
-            assert!(score <= last_score, "best first: {missed:?}");
-            last_score = score;
-            let same = |r: &&vspread_analytics::scanner::SpreadRow| {
-                json!(r.long_strike) == m["long"]
-                    && json!(r.short_strike) == m["short"]
-                    && json!(r.expiry) == m["expiry"]
-                    && json!(r.kind) == m["kind"]
-            };
-            assert!(!kept.rows.iter().any(|r| same(&r)), "{m} was kept");
-        }
+            .collect(),
+        slippage_vs_mid: fill.net.value() - mid,
     }
 }

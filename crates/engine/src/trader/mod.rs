@@ -1,12 +1,15 @@
-//! The trader: what one decision cycle does. Exits first, for every held
+//! The trader: what one decision cycle decides. Exits first, for every held
 //! spread while the market is open; then, while the trading session is
-//! active, each universe symbol is considered for an entry: signal, risk
-//! gate, model-guided chain, scan, sizing, what-if, and a walked combo
-//! order. Every step publishes an event saying what was decided and why.
+//! active, each universe symbol is considered for an entry through the
+//! typed stages of [`crate::decision`]. A decision hands its order to the
+//! [`OrderManager`] and goes on: the cycle never waits on a fill. What
+//! follows an order's end (a spread opened, a spread closed) is booked by
+//! the continuation the decision handed over with it.
 //!
 //! The trader talks to the gateway only through the [`Broker`] trait, reads
-//! time only from the [`Clock`], and reads the config only from the cycle's
-//! snapshot, so a cycle never mixes two versions.
+//! time only from the [`Clock`], reads the config only from the cycle's
+//! snapshot (so a decision never mixes two versions), and stops deciding
+//! at the next stage boundary once the engine is paused.
 
 mod book;
 mod entry;
@@ -14,24 +17,26 @@ mod exit;
 mod positions_view;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde_json::{Value as Json, json};
-use tokio::sync::Mutex;
-use tracing::{info, warn};
-use vspread_core::broker::{Broker, BrokerError, DailyBar, OrderRequest};
+use tracing::warn;
+use vspread_core::DailyBar;
+use vspread_core::OrderPurpose;
+use vspread_core::broker::{Broker, BrokerError};
 use vspread_core::clock::Clock;
-use vspread_core::journal::{Journal, JournalError, OrderEnd};
+use vspread_core::journal::JournalError;
 
-pub use book::{HeldSpread, RestoreError};
+pub use book::{HeldSpread, RestoreError, restore_held};
 
-use crate::control::KillSwitch;
+use crate::control::ControlPlane;
 use crate::cycle_loop::CycleContext;
-use crate::events::EventBus;
-use crate::order_driver::{DrivenOrder, PriceWalk, Reprice, drive_order_until};
-use crate::risk::{AccountState, Exposure, IvBreakers};
+use crate::decision::StepError;
+use crate::events::{DecisionAbandoned, DecisionRefused, EngineEvent, EventBus};
+use crate::journal_io::JournalIo;
+use crate::orders::OrderManager;
+use crate::risk::{AccountState, Exposure, IvBreakers, Refusal};
 use crate::views::TradingViews;
 
 /// What the trader keeps between cycles.
@@ -54,20 +59,36 @@ struct TraderState {
     marks: HashMap<String, positions_view::Mark>,
 }
 
-/// Runs decision cycles against a broker.
-pub struct Trader {
-    broker: Arc<dyn Broker>,
-    clock: Arc<dyn Clock>,
-    events: Arc<EventBus>,
+/// The parts a trader works with.
+#[derive(Clone)]
+pub struct TraderParts {
+    pub broker: Arc<dyn Broker>,
+    pub clock: Arc<dyn Clock>,
+    pub events: Arc<EventBus>,
     /// Orders are written here before the broker hears of them.
-    journal: Arc<dyn Journal>,
-    /// Engaged: no entry is considered and a working entry order is
-    /// cancelled at once.
-    kill_switch: Arc<KillSwitch>,
-    /// What the operator sees of scans, positions and working orders.
-    views: Arc<TradingViews>,
+    pub journal: JournalIo,
+    pub orders: Arc<OrderManager>,
+    /// The pause and the kill switch.
+    pub control: Arc<ControlPlane>,
+    /// What the operator sees of scans and positions.
+    pub views: Arc<TradingViews>,
+}
+
+impl std::fmt::Debug for TraderParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraderParts").finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    parts: TraderParts,
     state: Mutex<TraderState>,
 }
+
+/// Runs decision cycles against a broker; cheap to clone (the order
+/// continuations hold a clone).
+#[derive(Clone)]
+pub struct Trader(Arc<Inner>);
 
 impl std::fmt::Debug for Trader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -75,50 +96,36 @@ impl std::fmt::Debug for Trader {
     }
 }
 
+impl std::ops::Deref for Trader {
+    type Target = TraderParts;
+    fn deref(&self) -> &TraderParts {
+        &self.0.parts
+    }
+}
+
 impl Trader {
-    pub fn new(
-        broker: Arc<dyn Broker>,
-        clock: Arc<dyn Clock>,
-        events: Arc<EventBus>,
-        journal: Arc<dyn Journal>,
-    ) -> Self {
-        Self {
-            broker,
-            clock,
-            events,
-            journal,
-            kill_switch: Arc::new(KillSwitch::default()),
-            views: Arc::new(TradingViews::new()),
+    pub fn new(parts: TraderParts) -> Self {
+        Trader(Arc::new(Inner {
+            parts,
             state: Mutex::new(TraderState::default()),
-        }
+        }))
     }
 
-    /// Follows this kill switch (the control plane's) instead of its own.
-    pub fn with_kill_switch(mut self, kill_switch: Arc<KillSwitch>) -> Self {
-        self.kill_switch = kill_switch;
-        self
-    }
-
-    /// Shows its scans, positions and working orders here (the admin
-    /// API's) instead of in views of its own.
-    pub fn with_views(mut self, views: Arc<TradingViews>) -> Self {
-        self.views = views;
-        self
-    }
-
-    pub fn views(&self) -> &Arc<TradingViews> {
-        &self.views
+    fn state(&self) -> MutexGuard<'_, TraderState> {
+        self.0.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes up the spreads the journal holds open (after a restart, once
     /// recovery has brought the journal up to date with the gateway), with
     /// their legs' lines pinned again. Returns how many.
     pub async fn restore_from_journal(&self) -> Result<usize, RestoreFailure> {
-        let orders = self.journal.orders()?;
-        let spreads = self.journal.spreads()?;
+        let (orders, spreads) = self
+            .journal
+            .run(|j| Ok((j.orders()?, j.spreads()?)))
+            .await?;
         let today = vspread_core::expiry::eastern_date(self.clock.now());
         let mut held = Vec::new();
-        let mut realised_today = rust_decimal::Decimal::ZERO;
+        let mut realised_today = Decimal::ZERO;
         for s in &spreads {
             let closed_today = s
                 .closure
@@ -130,7 +137,7 @@ impl Trader {
             if !s.is_open() {
                 continue;
             }
-            let h = book::restore_held(s, &orders)?;
+            let h = restore_held(s, &orders)?;
             if vspread_core::expiry::eastern_date(s.entry.created_at) == today {
                 realised_today += h.position.realised_pnl().value();
             }
@@ -144,135 +151,96 @@ impl Trader {
             }
         }
         let count = held.len();
-        let mut state = self.state.lock().await;
+        let mut state = self.state();
         state.day = Some(today);
         state.realised_today = realised_today;
         state.held = held;
         Ok(count)
     }
 
-    /// Runs a journal write off the async workers (it waits for the disk).
-    async fn journal_write<T: Send + 'static>(
-        &self,
-        write: impl FnOnce(&dyn Journal) -> Result<T, JournalError> + Send + 'static,
-    ) -> Result<T, JournalError> {
-        let journal = self.journal.clone();
-        tokio::task::spawn_blocking(move || write(&*journal))
-            .await
-            .unwrap_or_else(|e| Err(JournalError::Storage(format!("journal task failed: {e}"))))
-    }
-
-    /// Records how an order ended; a failure is logged (the order's fills
-    /// are journaled by the recorder regardless).
-    async fn journal_end(&self, order_ref: &str, outcome: &str, detail: String) {
-        let end = OrderEnd {
-            outcome: outcome.to_string(),
-            detail,
-            at: self.clock.now(),
-        };
-        let r = order_ref.to_string();
-        if let Err(e) = self
-            .journal_write(move |j| j.record_order_end(&r, &end))
-            .await
-        {
-            warn!(%order_ref, error = %e, "order end not journaled");
-        }
-    }
-
-    /// Drives a journaled order to its end while the operator may cancel
-    /// it: the views list it as driven (the API's cancel answers 202 only
-    /// then), a cancel request or `stop` ends it at the driver's next turn,
-    /// and the end is journaled.
-    async fn drive_cancellable(
-        &self,
-        request: &OrderRequest,
-        walk: &PriceWalk,
-        reprice: Reprice<'_>,
-        stop: impl Fn() -> bool + Send + Sync,
-    ) -> Result<DrivenOrder, BrokerError> {
-        let order_ref = &request.order_ref;
-        let views = &self.views;
-        let abort = || stop() || views.cancel_requested(order_ref);
-        views.begin_order(order_ref);
-        let driven = drive_order_until(
-            &*self.broker,
-            &*self.clock,
-            request,
-            walk,
-            Some(reprice),
-            Some(&abort),
-        )
-        .await;
-        views.end_order(order_ref);
-        if let Ok(d) = &driven {
-            let detail = format!(
-                "{:?}; {} filled in {} steps",
-                d.end,
-                d.filled(),
-                d.steps_taken
-            );
-            self.journal_end(order_ref, outcome_name(&d.end), detail)
-                .await;
-        }
-        driven
-    }
-
     /// The spreads held now (open ones; closed ones leave the book).
-    pub async fn held(&self) -> Vec<HeldSpread> {
-        self.state.lock().await.held.clone()
+    pub fn held(&self) -> Vec<HeldSpread> {
+        self.state().held.clone()
     }
 
     /// Realised P&L of the current New York day, after commissions.
-    pub async fn realised_today(&self) -> Decimal {
-        self.state.lock().await.realised_today
-    }
-
-    fn publish(&self, kind: &str, message: impl Into<String>, data: Json) {
-        let message = message.into();
-        info!(kind, "{message}");
-        self.events.publish(kind, message, data);
+    pub fn realised_today(&self) -> Decimal {
+        self.state().realised_today
     }
 
     /// One decision cycle.
     pub async fn cycle(&self, ctx: &CycleContext) {
         let today = vspread_core::expiry::eastern_date(ctx.now);
         {
-            let mut state = self.state.lock().await;
+            let mut state = self.state();
             if state.day != Some(today) {
                 state.day = Some(today);
                 state.realised_today = Decimal::ZERO;
             }
         }
-        self.check_legs().await;
+        // While an order works its legs move at the gateway before the
+        // journal hears of the fills: pair them only when none works.
+        if self.orders.is_idle() {
+            self.check_legs().await;
+        }
         if crate::market_hours::regular_session(ctx.now) {
             self.manage_exits(ctx, today).await;
         }
         if ctx.session_active {
             self.consider_entries(ctx, today).await;
         }
-        self.show_positions(ctx, today).await;
+        self.show_positions(ctx, today);
     }
 
-    async fn consider_entries(&self, ctx: &CycleContext, today: NaiveDate) {
-        for symbol in &ctx.config.trading.universe {
-            if let Err(e) = self.consider_entry(ctx, today, symbol).await {
-                warn!(%symbol, error = %e, "entry step failed");
-                self.publish(
-                    "entry.failed",
-                    format!("{symbol}: {e}"),
-                    json!({ "symbol": symbol, "error": e.to_string() }),
-                );
-            }
+    /// Still allowed to decide: no pause since the cycle began.
+    fn current(&self, ctx: &CycleContext) -> bool {
+        self.control.is_current(ctx.token)
+    }
+
+    /// Says a paused cycle stopped before `stage`.
+    fn abandon(&self, ctx: &CycleContext, symbol: Option<&str>, stage: &str) {
+        self.events.publish(
+            format!(
+                "cycle {} stopped before {stage}{}: the engine was paused",
+                ctx.number,
+                symbol.map(|s| format!(" of {s}")).unwrap_or_default()
+            ),
+            EngineEvent::DecisionAbandoned(DecisionAbandoned {
+                cycle: ctx.number,
+                symbol: symbol.map(str::to_string),
+                before: stage.to_string(),
+            }),
+        );
+    }
+
+    /// Publishes a refusal; logs it only when it differs from the last one
+    /// for this symbol (a held position refuses the same signal every
+    /// cycle).
+    fn refuse(&self, symbol: &str, refusal: &Refusal) {
+        let message = format!("{symbol}: no entry: {refusal}");
+        let repeated = {
+            let mut state = self.state();
+            let last = state
+                .last_refusal
+                .insert(symbol.to_string(), message.clone());
+            last.as_deref() == Some(message.as_str())
+        };
+        let event = EngineEvent::DecisionRefused(DecisionRefused {
+            symbol: symbol.to_string(),
+            refusal: refusal.clone(),
+        });
+        if repeated {
+            self.events.publish_quietly(message, event);
+        } else {
+            self.events.publish(message, event);
         }
     }
 
-    /// Pairs the gateway's legs with the journal's open spreads (no order
-    /// is in flight between cycles) and reports loudly, once per change, a
-    /// leg no spread explains or a spread legged out at the gateway.
+    /// Pairs the gateway's legs with the journal's open spreads and
+    /// reports loudly, once per change, a leg no spread explains or a
+    /// spread legged out at the gateway.
     async fn check_legs(&self) {
-        let read = self
-            .journal_write(|j| Ok((j.orders()?, j.spreads()?)))
-            .await;
+        let read = self.journal.run(|j| Ok((j.orders()?, j.spreads()?))).await;
         let Ok((orders, spreads)) = read else {
             return;
         };
@@ -282,50 +250,48 @@ impl Trader {
         let Ok(positions) = self.broker.positions().await else {
             return;
         };
-        let found = crate::recovery::pair_legs(&orders, &spreads, &positions);
-        let mut state = self.state.lock().await;
-        if found == state.mismatched_legs {
+        // An order handed over since the journal was read moves legs the
+        // read does not know of.
+        if !self.orders.is_idle() {
             return;
         }
-        state.mismatched_legs = found.clone();
-        drop(state);
+        let found = crate::recovery::pair_legs(&orders, &spreads, &positions);
+        {
+            let mut state = self.state();
+            if found == state.mismatched_legs {
+                return;
+            }
+            state.mismatched_legs = found.clone();
+        }
         for leg in &found {
-            warn!(con_id = leg.con_id, journal = %leg.journal, gateway = %leg.gateway,
-                  spread = ?leg.spread_ref, "a leg at the gateway does not pair with the journal's spreads");
-            self.publish(
-                "position.mismatch",
-                format!(
-                    "conId {}: the gateway holds {}, the journal's spreads {} ({})",
-                    leg.con_id,
-                    leg.gateway,
-                    leg.journal,
-                    leg.spread_ref
-                        .as_deref()
-                        .unwrap_or("an orphan leg: no open spread")
-                ),
-                json!(leg),
-            );
+            crate::recovery::publish_mismatch(&self.events, leg);
         }
     }
 
-    /// The account and exposure the risk gate reads.
-    async fn risk_inputs(
-        &self,
-    ) -> Result<(AccountState, Exposure), vspread_core::broker::BrokerError> {
+    /// The account and exposure the risk gate reads: held spreads and
+    /// working entries count alike against the position limits.
+    async fn risk_inputs(&self) -> Result<(AccountState, Exposure), BrokerError> {
         let summary = self.broker.account_summary().await?;
-        let value = |tag: &str| summary.values.get(tag).copied().unwrap_or_default();
-        let state = self.state.lock().await;
         let mut exposure = Exposure::default();
+        for order in self.orders.working() {
+            if order.purpose == OrderPurpose::Entry {
+                *exposure
+                    .open_by_underlying
+                    .entry(order.symbol.clone())
+                    .or_default() += 1;
+            }
+        }
+        let state = self.state();
         for h in &state.held {
             *exposure
                 .open_by_underlying
-                .entry(h.order_spread.underlying.clone())
+                .entry(h.symbol().to_string())
                 .or_default() += 1;
         }
         Ok((
             AccountState {
-                net_liquidation: value("NetLiquidation"),
-                buying_power: value("BuyingPower"),
+                net_liquidation: summary.value("NetLiquidation"),
+                buying_power: summary.value("BuyingPower"),
                 realised_today: state.realised_today,
                 unrealised: state.unrealised.values().copied().sum(),
             },
@@ -343,24 +309,8 @@ pub enum RestoreFailure {
     Spread(#[from] RestoreError),
 }
 
-/// The journal's name for how a driven order ended.
-fn outcome_name(end: &crate::order_driver::OrderEnd) -> &'static str {
-    use crate::order_driver::OrderEnd as E;
-    match end {
-        E::Filled => "filled",
-        E::TimedOut => "timed_out",
-        E::Cancelled => "cancelled",
-        E::Rejected { .. } => "rejected",
+impl From<RestoreFailure> for StepError {
+    fn from(e: RestoreFailure) -> Self {
+        StepError::Other(e.to_string())
     }
-}
-
-/// A failure of one entry or exit step (the cycle goes on with the next).
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    #[error(transparent)]
-    Broker(#[from] vspread_core::broker::BrokerError),
-    #[error(transparent)]
-    Signal(#[from] crate::signals::SignalError),
-    #[error("{0}")]
-    Other(String),
 }

@@ -48,14 +48,14 @@ fn view(
     let closing = mark.and_then(|m| m.mark);
     PositionView {
         entry_ref: held.entry_ref.clone(),
-        underlying: held.order_spread.underlying.clone(),
-        kind: held.order_spread.kind.name(),
+        underlying: spread.underlying().to_string(),
+        kind: spread.kind().name(),
         expiry: spread.expiry(),
         dte: (spread.expiry() - today).num_days(),
-        long_strike: held.order_spread.long.strike.normalize(),
-        short_strike: held.order_spread.short.strike.normalize(),
+        long_strike: spread.long().strike().value().normalize(),
+        short_strike: spread.short().strike().value().normalize(),
         quantity: held.position.quantity(),
-        credit: !held.order_spread.kind.is_debit(),
+        credit: !spread.is_debit(),
         entry_price: held.position.average_entry().map(|p| p.value().normalize()),
         opened_at: held.position.opened_at(),
         entry_underlying: held.entry.underlying,
@@ -76,8 +76,8 @@ fn view(
 
 impl Trader {
     /// Writes the held spreads, at their last marks, to the views.
-    pub(super) async fn show_positions(&self, ctx: &CycleContext, today: NaiveDate) {
-        let state = self.state.lock().await;
+    pub(super) fn show_positions(&self, ctx: &CycleContext, today: NaiveDate) {
+        let state = self.state();
         let positions: Vec<PositionView> = state
             .held
             .iter()

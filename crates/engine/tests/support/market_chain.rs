@@ -7,8 +7,8 @@ use chrono::{NaiveDate, TimeZone as _, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use vspread_analytics::scanner::{ChainBuilder, OptionRow, ScanResult, scan};
-use vspread_core::broker::{ConId, OptionChainParams};
 use vspread_core::config::{Config, ScannerConfig};
+use vspread_core::{ConId, OptionChainParams};
 use vspread_core::{Right, SpreadKind};
 use vspread_engine::chain_plan::{ChainPlan, ModelInputs, PlanMargins, plan_chain};
 use vspread_sim::market::{Market, MarketConfig};
@@ -158,4 +158,19 @@ pub fn plan_case(m: &Market, symbol: &str, kinds: &[SpreadKind]) -> PlanCase {
         full,
         planned,
     }
+}
+
+/// A scan's rows without the legs' lines: the positions options took in
+/// one chain, which differ between two chains of the same options (the
+/// rows still name their legs by strike).
+pub fn spreads_of(result: &ScanResult) -> Vec<vspread_analytics::scanner::SpreadRow> {
+    result
+        .rows
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            (r.long_line, r.short_line) = (0, 0);
+            r
+        })
+        .collect()
 }

@@ -4,3 +4,4 @@
 #![allow(dead_code)]
 
 pub mod market_chain;
+pub mod stack;

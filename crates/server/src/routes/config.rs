@@ -1,6 +1,7 @@
 //! `/api/v1/config...`: read, validate, diff, apply, back up and roll back
 //! the configuration. Every change goes through the engine's apply path:
-//! pause, validate, back up, write atomically, swap, resume.
+//! validate, back up, write atomically, swap (new cycles held back for the
+//! swap only), resume.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -44,7 +45,7 @@ fn etag(version: &str) -> HeaderValue {
 
 /// `GET /config`: the config in force, its version in `ETag`.
 pub async fn get_config(State(state): State<AppState>) -> Response {
-    let snap = state.live.current();
+    let snap = state.engine.live().current();
     let mut response = Json(snap.config.as_ref().clone()).into_response();
     response
         .headers_mut()
@@ -76,9 +77,9 @@ pub async fn put_config(
         })
         .ok_or(AppError::PreconditionRequired)?;
     let config = parse_body(&body)?;
-    let service = state.config.clone();
+    let engine = state.engine.clone();
     let report =
-        detached(async move { service.apply(config, &expected, &caller.who).await }).await?;
+        detached(async move { engine.apply(config, &expected, &caller.who).await }).await?;
     respond(&state, report)
 }
 
@@ -145,13 +146,13 @@ pub async fn diff(
 ) -> Result<Json<Json_>, AppError> {
     let Json(body) = body?;
     let new = parse_body(&body)?;
-    let current = state.live.current();
+    let current = state.engine.live().current();
     Ok(Json(json!(diff_configs(&current.config, &new))))
 }
 
 /// `GET /config/backups`: newest first.
 pub async fn backups(State(state): State<AppState>) -> Result<Json<Json_>, AppError> {
-    Ok(Json(json!(state.config.backups()?)))
+    Ok(Json(json!(state.engine.backups()?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,8 +168,8 @@ pub async fn rollback(
     body: Result<Json<RollbackRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AppError> {
     let Json(req) = body?;
-    let service = state.config.clone();
-    let report = detached(async move { service.rollback(&req.id, &caller.who).await }).await?;
+    let engine = state.engine.clone();
+    let report = detached(async move { engine.rollback(&req.id, &caller.who).await }).await?;
     respond(&state, report)
 }
 
@@ -191,7 +192,7 @@ pub async fn history(
             "limit = {limit}: allowed 1 to 1000"
         )));
     }
-    let journal = state.journal.clone();
+    let journal = state.engine.journal().clone();
     let events = tokio::task::spawn_blocking(move || {
         journal.events(&vspread_core::journal::EventQuery {
             kind_prefixes: vec!["config.".into(), "control.".into()],

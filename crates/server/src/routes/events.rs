@@ -31,8 +31,8 @@ pub async fn history(
         )));
     }
     Ok(Json(match q.after {
-        Some(after) => state.events.since(after, limit),
-        None => state.events.recent(limit),
+        Some(after) => state.engine.events().since(after, limit),
+        None => state.engine.events().recent(limit),
     }))
 }
 
@@ -55,10 +55,10 @@ pub async fn websocket(
 
 async fn stream(mut socket: WebSocket, state: AppState, after: Option<u64>) {
     // Subscribe before reading history so nothing falls between the two.
-    let mut rx = state.events.subscribe();
+    let mut rx = state.engine.events().subscribe();
     let mut last = 0;
     if let Some(after) = after {
-        for event in state.events.since(after, usize::MAX) {
+        for event in state.engine.events().since(after, usize::MAX) {
             last = event.seq;
             if send(&mut socket, &event).await.is_err() {
                 return;

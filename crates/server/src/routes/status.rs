@@ -13,8 +13,8 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Status {
     pub engine: EngineStatus,
-    /// The broker layer's link; null when the server runs without one.
-    pub gateway: Option<GatewayStatus>,
+    /// The broker layer's link to the gateway.
+    pub gateway: GatewayStatus,
     /// The engine's time (the simulator's in the demo).
     pub now: String,
     #[schemars(with = "String")]
@@ -26,12 +26,17 @@ pub struct Status {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct EngineStatus {
-    /// running, pausing or paused.
-    #[schemars(with = "String")]
+    /// running or paused.
     pub state: EngineState,
     /// Who or what paused it.
     pub paused_by: Option<String>,
     pub paused_for_s: Option<f64>,
+    /// The kill switch as in force now.
+    pub kill_switch: bool,
+    /// Recovery has finished and decisions are being made.
+    pub recovered: bool,
+    /// Orders the order manager is working now.
+    pub working_orders: usize,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -50,19 +55,8 @@ pub struct GatewayStatus {
     /// Market data lines held and the budget.
     pub lines_active: i64,
     pub lines_max: i64,
-}
-
-/// The name of a [`vspread_broker`] connection state code.
-pub fn connection_state_name(code: i64) -> &'static str {
-    match code {
-        0 => "disconnected",
-        1 => "connecting",
-        2 => "connected",
-        3 => "ready",
-        4 => "gateway_disconnected",
-        5 => "backoff",
-        _ => "unknown",
-    }
+    /// The message rate the broker keeps to (`[pacing]`).
+    pub max_messages_per_sec: u32,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -94,34 +88,36 @@ pub struct ReloadErrorView {
 }
 
 pub async fn status(State(state): State<AppState>) -> Json<Status> {
-    let snap = state.live.current();
+    let engine = &state.engine;
+    let snap = engine.live().current();
     let config = &snap.config;
     let schedule = &config.trading_schedule;
-    let paused = state.control.pause_reason();
-    let now = state.clock.now();
-    let gateway = state.gateway.as_ref().map(|g| {
-        let m = g.metrics.snapshot();
-        GatewayStatus {
-            address: g.address.clone(),
-            connected: m.ready,
-            state: connection_state_name(m.connection_state).to_string(),
-            server_version: (m.server_version > 0).then_some(m.server_version),
-            connects: m.connects,
-            disconnects: m.disconnects,
-            lines_active: m.lines_active,
-            lines_max: config.market_data.max_lines,
-        }
-    });
+    let paused = engine.pause_reason();
+    let now = engine.clock().now();
+    let link = engine.link_status();
     Json(Status {
         engine: EngineStatus {
-            state: state.control.state(),
+            state: engine.state(),
             paused_by: paused.as_ref().map(|(r, _)| match r {
                 vspread_engine::control::PauseReason::Operator(who) => who.clone(),
                 vspread_engine::control::PauseReason::Apply => "config apply".into(),
             }),
             paused_for_s: paused.map(|(_, d)| d.as_secs_f64()),
+            kill_switch: engine.kill_switch_engaged(),
+            recovered: engine.recovered(),
+            working_orders: engine.working_orders().len(),
         },
-        gateway,
+        gateway: GatewayStatus {
+            address: link.address.clone(),
+            connected: link.ready,
+            state: link.state.name().to_string(),
+            server_version: link.server_version.map(i64::from),
+            connects: link.connects,
+            disconnects: link.disconnects,
+            lines_active: link.lines_active,
+            lines_max: i64::try_from(link.max_lines).unwrap_or(i64::MAX),
+            max_messages_per_sec: link.max_messages_per_sec,
+        },
         now: now.to_rfc3339(),
         mode: config.trading.mode,
         trading_window: TradingWindow {
@@ -134,13 +130,13 @@ pub async fn status(State(state): State<AppState>) -> Json<Status> {
             version: snap.version.clone(),
             generation: snap.generation,
             loaded_at: snap.loaded_at.to_rfc3339(),
-            path: state.live.path().display().to_string(),
-            last_reload_error: state.live.last_reload_error().map(|e| ReloadErrorView {
+            path: engine.live().path().display().to_string(),
+            last_reload_error: engine.live().last_reload_error().map(|e| ReloadErrorView {
                 at: e.at.to_rfc3339(),
                 message: e.message.clone(),
                 errors: e.errors.clone(),
             }),
         },
-        uptime_s: state.started_at.elapsed().as_secs_f64(),
+        uptime_s: engine.uptime().as_secs_f64(),
     })
 }

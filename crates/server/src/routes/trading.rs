@@ -32,7 +32,8 @@ pub struct LatestScans {
 pub async fn latest_scans(State(state): State<AppState>) -> Json<LatestScans> {
     Json(LatestScans {
         scans: state
-            .views
+            .engine
+            .views()
             .latest_scans()
             .iter()
             .map(|s| ScanView::clone(s))
@@ -42,7 +43,7 @@ pub async fn latest_scans(State(state): State<AppState>) -> Json<LatestScans> {
 
 /// `GET /api/v1/positions`: the held spreads at their last marks.
 pub async fn positions(State(state): State<AppState>) -> Json<PositionsView> {
-    Json(PositionsView::clone(&state.views.positions()))
+    Json(PositionsView::clone(&state.engine.views().positions()))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -148,7 +149,7 @@ async fn read_journal<T: Send + 'static>(
     state: &AppState,
     read: impl FnOnce(&dyn Journal) -> Result<T, JournalError> + Send + 'static,
 ) -> Result<T, AppError> {
-    let journal = state.journal.clone();
+    let journal = state.engine.journal().clone();
     tokio::task::spawn_blocking(move || read(&*journal))
         .await
         .map_err(|e| AppError::Internal(format!("journal read task: {e}")))?
@@ -162,7 +163,12 @@ pub async fn orders(
 ) -> Result<Json<Orders>, AppError> {
     let limit = limit_of(q.limit, 500)?;
     let records = read_journal(&state, |j| j.orders()).await?;
-    let working = state.views.working_orders();
+    let working: Vec<String> = state
+        .engine
+        .working_orders()
+        .into_iter()
+        .map(|o| o.order_ref)
+        .collect();
     let orders = records
         .iter()
         .rev()
@@ -177,8 +183,8 @@ pub async fn orders(
     Ok(Json(Orders { orders }))
 }
 
-/// `POST /api/v1/orders/{order_ref}/cancel`: the order's driver cancels it
-/// at its next turn; its end arrives on the event stream.
+/// `POST /api/v1/orders/{order_ref}/cancel`: the order manager's driver of
+/// the order sends the cancel at once; its end arrives on the event stream.
 pub async fn cancel_order(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -201,15 +207,9 @@ pub async fn cancel_order(
         )));
     }
     state
-        .views
-        .request_cancel(&order_ref)
+        .engine
+        .cancel_order(&order_ref, &caller.who)
         .map_err(|e| AppError::Conflict(e.to_string()))?;
-    tracing::warn!(who = %caller.who, %order_ref, "audit: order cancel requested");
-    state.events.publish(
-        "order.cancel_requested",
-        format!("{order_ref}: cancel requested by {}", caller.who),
-        json!({ "order_ref": order_ref, "who": caller.who }),
-    );
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "order_ref": order_ref, "cancel_requested": true })),

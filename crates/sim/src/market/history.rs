@@ -12,7 +12,6 @@
 //! scaled by lognormal noise and by the size of the move.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
 use super::calendar::prev_trading_day;
 use super::instrument::UnderlyingSpec;
@@ -23,43 +22,7 @@ use super::rng::{Rng, hash_unit, str_code};
 /// a `1 Y` request and a 200-day indicator both have data).
 pub const HISTORY_DAYS: usize = 400;
 
-/// One daily OHLCV bar.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DailyBar {
-    pub date: NaiveDate,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    /// Shares traded.
-    pub volume: u64,
-}
-
-impl DailyBar {
-    /// A bar opened at `price`.
-    pub fn opening(date: NaiveDate, price: f64) -> Self {
-        DailyBar {
-            date,
-            open: price,
-            high: price,
-            low: price,
-            close: price,
-            volume: 0,
-        }
-    }
-
-    /// Records a trade at `price`.
-    pub fn update(&mut self, price: f64) {
-        self.high = self.high.max(price);
-        self.low = self.low.min(price);
-        self.close = price;
-    }
-
-    /// Volume-weighted average price estimate (typical price).
-    pub fn wap(&self) -> f64 {
-        (self.high + self.low + self.close) / 3.0
-    }
-}
+pub use vspread_core::DailyBar;
 
 /// Full-day share volume of symbol `index` on `date` (deterministic).
 pub fn day_volume(seed: u64, spec: &UnderlyingSpec, date: NaiveDate, move_in_sigmas: f64) -> u64 {

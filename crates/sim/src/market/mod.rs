@@ -478,7 +478,7 @@ impl Market {
         let mut bars = self.history[i][from.min(self.history[i].len())..].to_vec();
         bars.extend(state.completed.iter().cloned());
         if let Some(bar) = &state.bar {
-            let mut b = bar.clone();
+            let mut b = *bar;
             b.volume = (history::day_volume(self.config.seed, &UNIVERSE[i], b.date, 1.0) as f64
                 * self.session_fraction(self.now()))
             .round() as u64;

@@ -175,32 +175,7 @@ impl OrderType {
     }
 }
 
-/// Time in force.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TimeInForce {
-    /// Cancelled at the close of its session (the default, also when absent).
-    Day,
-    /// Good till cancelled.
-    Gtc,
-}
-
-impl TimeInForce {
-    /// Parses `DAY` / `GTC`; empty is DAY.
-    pub fn parse(text: &str) -> Option<TimeInForce> {
-        match text.to_ascii_uppercase().as_str() {
-            "" | "DAY" => Some(TimeInForce::Day),
-            "GTC" => Some(TimeInForce::Gtc),
-            _ => None,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            TimeInForce::Day => "DAY",
-            TimeInForce::Gtc => "GTC",
-        }
-    }
-}
+pub use vspread_core::TimeInForce;
 
 /// An order as a client placed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

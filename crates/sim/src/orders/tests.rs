@@ -773,7 +773,7 @@ fn gtc_orders_outlive_the_session_and_always_open_keeps_day_orders() {
         1,
         Decimal::new(1, 2),
     );
-    gtc.tif = TimeInForce::Gtc;
+    gtc.tif = TimeInForce::GoodTillCancelled;
     v.place(&m, gtc, m.now()).unwrap();
     let next_day = start() + Duration::days(1);
     m.advance_to(next_day);

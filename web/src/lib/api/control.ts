@@ -1,19 +1,19 @@
 // `/control...`: pause, resume, kill switch.
 import { api, unwrap, type Schemas } from './client';
 
-/** Pause and resume answer with an undocumented body: only success matters (the status shows the state). */
-function expectOk(result: { response: Response; error?: unknown }): void {
-  if (!result.response.ok) unwrap({ error: result.error, response: result.response });
+export type ControlReport = Schemas['ControlReport'];
+export type KillSwitchReport = Schemas['KillSwitchReport'];
+
+/** Pauses at once: no new decision; working orders go on. */
+export async function pause(): Promise<ControlReport> {
+  return unwrap(await api.POST('/control/pause'));
 }
 
-export async function pause(): Promise<void> {
-  expectOk(await api.POST('/control/pause'));
+export async function resume(): Promise<ControlReport> {
+  return unwrap(await api.POST('/control/resume'));
 }
 
-export async function resume(): Promise<void> {
-  expectOk(await api.POST('/control/resume'));
-}
-
-export async function setKillSwitch(engaged: boolean): Promise<Schemas['ApplyReport']> {
+/** Engages or releases the kill switch: at once, then recorded in the config file. */
+export async function setKillSwitch(engaged: boolean): Promise<KillSwitchReport> {
   return unwrap(await api.POST('/control/kill-switch', { body: { engaged } }));
 }

@@ -2,7 +2,8 @@
 import { session } from '../session.svelte';
 import { api, unwrap, type Schemas } from './client';
 
-export type EngineEvent = Schemas['Events'][number];
+/** One event: `kind` is the tag that says which `data` it carries. */
+export type EngineEvent = Schemas['Event'];
 
 /** The most recent events (the server's default page, oldest first). */
 export async function recentEvents(): Promise<EngineEvent[]> {

@@ -47,7 +47,7 @@ export interface paths {
         };
         /** The whole config in force, as JSON; its version in the ETag header */
         get: operations["get_config"];
-        /** Apply a whole config (needs If-Match with the ETag): pause, validate, back up, write atomically, swap, resume */
+        /** Apply a whole config (needs If-Match with the ETag): validate, back up, write atomically, swap (new cycles held back for the swap only), resume; each changed key says how it takes effect (live, reconnect, restart) */
         put: operations["put_config"];
         post?: never;
         delete?: never;
@@ -167,7 +167,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Pause new scans, signals and orders (in-flight steps finish) */
+        /** Pause at once: no new decision (a running cycle stops at its next stage); working orders go on by their plan */
         post: operations["post_control_pause"];
         delete?: never;
         options?: never;
@@ -201,7 +201,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Engage or release the kill switch (risk.kill_switch, applied like any config change) */
+        /** Engage or release the kill switch: at once (working entries cancelled before the answer), then recorded as risk.kill_switch through the normal save; never refused */
         post: operations["post_control_kill_switch"];
         delete?: never;
         options?: never;
@@ -269,7 +269,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a working order (its driver cancels at its next turn; the end arrives as order.ended) */
+        /** Cancel a working order (the order manager sends the cancel at once; the end arrives as order.ended) */
         post: operations["post_orders_{order_ref}_cancel"];
         delete?: never;
         options?: never;
@@ -429,7 +429,8 @@ export interface components {
              */
             trading: {
                 /**
-                 * @description Paper or live account.
+                 * @description Paper or live account. Read at start, with `--live`: a running
+                 *     engine never changes account type.
                  * @default paper
                  * @enum {string}
                  */
@@ -897,7 +898,6 @@ export interface components {
              * @description Streaming market data lines.
              * @default {
              *       "max_lines": 90,
-             *       "snapshot": false,
              *       "model_delta_margin": 0.05,
              *       "model_ratio_margin": 0.05
              *     }
@@ -909,11 +909,6 @@ export interface components {
                  * @default 90
                  */
                 max_lines: number;
-                /**
-                 * @description Use snapshots, which hold no line, for scan quotes instead of streaming.
-                 * @default false
-                 */
-                snapshot: boolean;
                 /**
                  * Format: double
                  * @description How far outside the scanner's short-delta band a strike's model delta
@@ -1068,15 +1063,27 @@ export interface components {
         /** Status */
         Status: {
             engine: {
-                /** @description running, pausing or paused. */
-                state: string;
+                /**
+                 * @description running or paused.
+                 * @enum {string}
+                 */
+                state: "running" | "paused";
                 /** @description Who or what paused it. */
-                paused_by?: string | null;
+                paused_by: string | null;
                 /** Format: double */
-                paused_for_s?: number | null;
+                paused_for_s: number | null;
+                /** @description The kill switch as in force now. */
+                kill_switch: boolean;
+                /** @description Recovery has finished and decisions are being made. */
+                recovered: boolean;
+                /**
+                 * Format: uint
+                 * @description Orders the order manager is working now.
+                 */
+                working_orders: number;
             };
-            /** @description The broker layer's link; null when the server runs without one. */
-            gateway?: {
+            /** @description The broker layer's link to the gateway. */
+            gateway: {
                 /** @description host:port of TWS / IB Gateway (or the simulator). */
                 address: string;
                 /** @description The gateway answers requests. */
@@ -1090,7 +1097,7 @@ export interface components {
                  * Format: int64
                  * @description The API server version negotiated on the last connection.
                  */
-                server_version?: number | null;
+                server_version: number | null;
                 /** Format: uint64 */
                 connects: number;
                 /** Format: uint64 */
@@ -1102,14 +1109,19 @@ export interface components {
                 lines_active: number;
                 /** Format: int64 */
                 lines_max: number;
-            } | null;
+                /**
+                 * Format: uint32
+                 * @description The message rate the broker keeps to (`[pacing]`).
+                 */
+                max_messages_per_sec: number;
+            };
             /** @description The engine's time (the simulator's in the demo). */
             now: string;
             mode: string;
             trading_window: {
                 schedule_enabled: boolean;
                 /** @description Whether the window is open now; null when the schedule is disabled. */
-                open?: boolean | null;
+                open: boolean | null;
                 start_time_utc: string;
                 stop_time_utc: string;
             };
@@ -1120,33 +1132,159 @@ export interface components {
                 generation: number;
                 loaded_at: string;
                 path: string;
-                last_reload_error?: {
+                last_reload_error: {
                     at: string;
                     message: string;
                     /** @description Each error with key path and line:column, when the file was readable. */
-                    errors?: unknown;
+                    errors: unknown;
                 } | null;
             };
             /** Format: double */
             uptime_s: number;
         };
         KeyChanges: {
+            /** @description Dotted key path, such as `exits.stop_loss_atr_mult`. */
             path: string;
             old: unknown;
             new: unknown;
+            /** @description How the new value takes effect in a running engine. */
+            applies: "live" | "reconnect" | "restart";
         }[];
+        /**
+         * ApplyReport
+         * @description What an apply did and how long each step took.
+         */
         ApplyReport: {
-            /** @description The new ETag */
+            /** @description The new content version (the next `If-Match`). */
             version: string;
+            /** Format: uint64 */
             generation: number;
+            /** @description The backup of the file that was replaced (none when nothing changed). */
             backup_id: string | null;
-            changes: components["schemas"]["KeyChanges"];
+            /** @description Each key changed, with how it takes effect. */
+            changes: {
+                /** @description Dotted key path, such as `exits.stop_loss_atr_mult`. */
+                path: string;
+                old: unknown;
+                new: unknown;
+                /** @description How the new value takes effect in a running engine. */
+                applies: "live" | "reconnect" | "restart";
+            }[];
+            /**
+             * @description Step timings in milliseconds: validate, save, swap, reconnect,
+             *     interruption.
+             */
             timings_ms: {
                 [key: string]: number;
             };
-            /** @description Seconds new decision cycles were held back */
+            /**
+             * Format: double
+             * @description Seconds new decision cycles were held back.
+             */
             interruption_s: number;
+            /** @description False when the engine was paused before and stays paused. */
             engine_resumed: boolean;
+            /** @description The broker's reconnect, when a `reconnect` key changed. */
+            reconnect: {
+                /** @description The `reconnect` keys that changed. */
+                keys: string[];
+                /** @description Where the broker connects now. */
+                address: string;
+                /**
+                 * Format: double
+                 * @description From the reconnect's start to the link being ready; `None` when it
+                 *     was not ready within `[ibkr] connect_timeout_s` (it keeps trying).
+                 */
+                ready_after_ms: number | null;
+            } | null;
+            /** @description Keys saved that take effect only after a restart. */
+            restart_required: string[];
+        };
+        /**
+         * ControlReport
+         * @description What pausing or resuming did.
+         */
+        ControlReport: {
+            /**
+             * @description Whether new decision cycles may start.
+             * @enum {string}
+             */
+            state: "running" | "paused";
+            /** @description False when the engine already was in that state. */
+            changed: boolean;
+            /**
+             * Format: double
+             * @description A pause waits for nothing: about zero.
+             */
+            waited_ms: number;
+        };
+        /**
+         * KillSwitchReport
+         * @description What engaging or releasing the kill switch did.
+         */
+        KillSwitchReport: {
+            engaged: boolean;
+            /** @description False when it already was as asked. */
+            changed: boolean;
+            /** @description Working entry orders whose cancel was sent at once. */
+            cancelled: string[];
+            /**
+             * Format: double
+             * @description From the request to the cancels being asked for (milliseconds).
+             */
+            cancel_ms: number;
+            /**
+             * @description The config file's record of it (`risk.kill_switch`), saved through
+             *     the normal apply path; absent when it could not be saved.
+             */
+            saved: {
+                /** @description The new content version (the next `If-Match`). */
+                version: string;
+                /** Format: uint64 */
+                generation: number;
+                /** @description The backup of the file that was replaced (none when nothing changed). */
+                backup_id: string | null;
+                /** @description Each key changed, with how it takes effect. */
+                changes: {
+                    /** @description Dotted key path, such as `exits.stop_loss_atr_mult`. */
+                    path: string;
+                    old: unknown;
+                    new: unknown;
+                    /** @description How the new value takes effect in a running engine. */
+                    applies: "live" | "reconnect" | "restart";
+                }[];
+                /**
+                 * @description Step timings in milliseconds: validate, save, swap, reconnect,
+                 *     interruption.
+                 */
+                timings_ms: {
+                    [key: string]: number;
+                };
+                /**
+                 * Format: double
+                 * @description Seconds new decision cycles were held back.
+                 */
+                interruption_s: number;
+                /** @description False when the engine was paused before and stays paused. */
+                engine_resumed: boolean;
+                /** @description The broker's reconnect, when a `reconnect` key changed. */
+                reconnect: {
+                    /** @description The `reconnect` keys that changed. */
+                    keys: string[];
+                    /** @description Where the broker connects now. */
+                    address: string;
+                    /**
+                     * Format: double
+                     * @description From the reconnect's start to the link being ready; `None` when it
+                     *     was not ready within `[ibkr] connect_timeout_s` (it keeps trying).
+                     */
+                    ready_after_ms: number | null;
+                } | null;
+                /** @description Keys saved that take effect only after a restart. */
+                restart_required: string[];
+            } | null;
+            /** @description Why the record could not be saved (the switch holds regardless). */
+            save_error: string | null;
         };
         Backups: {
             id: string;
@@ -1160,14 +1298,784 @@ export interface components {
         KillSwitchRequest: {
             engaged: boolean;
         };
-        Events: {
+        /**
+         * Event
+         * @description One event as the API shows it: `{seq, at, message, kind, data}`.
+         */
+        Event: {
+            /**
+             * Format: uint64
+             * @description Strictly increasing from 1 within a process run.
+             */
             seq: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it happened, on the engine's clock (the simulator's in the
+             *     demo).
+             */
             at: string;
-            kind: string;
+            /** @description One line for people. */
             message: string;
-            data: unknown;
-        }[];
+        } & ({
+            /** @constant */
+            kind: "signal.none";
+            data: {
+                symbol: string;
+                evaluations: {
+                    /**
+                     * @description Which pattern an evaluation tested.
+                     * @enum {string}
+                     */
+                    strategy: "high_base" | "low_base";
+                    failed: {
+                        /** @description The config key the threshold comes from. */
+                        key: string;
+                        /** Format: double */
+                        value: number;
+                        /** Format: double */
+                        threshold: number;
+                        passed: boolean;
+                    }[];
+                }[];
+            };
+        } | {
+            /** @constant */
+            kind: "signal.fired";
+            data: {
+                symbol: string;
+                /** @description One strategy tested on one symbol. */
+                signal: {
+                    symbol: string;
+                    /**
+                     * @description Which pattern an evaluation tested.
+                     * @enum {string}
+                     */
+                    strategy: "high_base" | "low_base";
+                    /** @description The indicator values of one evaluation. */
+                    indicators: {
+                        /**
+                         * Format: date
+                         * @description Date of the latest bar.
+                         */
+                        as_of: string;
+                        /** Format: double */
+                        close: number;
+                        /** Format: double */
+                        rsi: number;
+                        /** Format: double */
+                        atr: number;
+                        /** Format: double */
+                        atr_long: number;
+                        /** Format: double */
+                        atr_ratio: number;
+                        /** Format: double */
+                        base_high: number;
+                        /** Format: double */
+                        base_low: number;
+                    };
+                    /** @description In the order the strategy states them. */
+                    conditions: {
+                        /** @description The config key the threshold comes from. */
+                        key: string;
+                        /** Format: double */
+                        value: number;
+                        /** Format: double */
+                        threshold: number;
+                        passed: boolean;
+                    }[];
+                };
+            };
+        } | {
+            /** @constant */
+            kind: "decision.refused";
+            data: {
+                symbol: string;
+                /** @description Why an entry was refused. Each names the rule and its numbers. */
+                refusal: {
+                    /** @constant */
+                    rule: "kill_switch";
+                } | {
+                    /** @constant */
+                    rule: "entry_working";
+                    underlying: string;
+                    order_ref: string;
+                } | {
+                    /** @constant */
+                    rule: "reset_guard";
+                    restart_utc: string;
+                    /** Format: int64 */
+                    guard_minutes: number;
+                } | {
+                    /** @constant */
+                    rule: "daily_loss";
+                    loss: string;
+                    limit: string;
+                } | {
+                    /** @constant */
+                    rule: "max_positions";
+                    /** Format: uint */
+                    open: number;
+                    /** Format: int64 */
+                    limit: number;
+                } | {
+                    /** @constant */
+                    rule: "max_positions_per_underlying";
+                    underlying: string;
+                    /** Format: uint */
+                    open: number;
+                    /** Format: int64 */
+                    limit: number;
+                } | {
+                    /** @constant */
+                    rule: "iv_circuit_breaker";
+                    underlying: string;
+                    /** Format: double */
+                    iv: number;
+                    /** Format: double */
+                    max_iv: number;
+                    /** Format: double */
+                    resume: number;
+                } | {
+                    /** @constant */
+                    rule: "zero_size";
+                    reason: string;
+                } | {
+                    /** @constant */
+                    rule: "buying_power";
+                    after: string;
+                    minimum: string;
+                };
+            };
+        } | {
+            /** @constant */
+            kind: "decision.abandoned";
+            data: {
+                /**
+                 * Format: uint64
+                 * @description The decision cycle's number.
+                 */
+                cycle: number;
+                /** @description The symbol being considered, if any. */
+                symbol: string | null;
+                /**
+                 * @description The stage it stopped before: `gate`, `chain`, `scan`, `size`,
+                 *     `preview`, `order`, `exit`.
+                 */
+                before: string;
+            };
+        } | {
+            /** @constant */
+            kind: "breaker.tripped";
+            data: {
+                symbol: string;
+                /** Format: double */
+                iv: number;
+            };
+        } | {
+            /** @constant */
+            kind: "breaker.reset";
+            data: {
+                symbol: string;
+                /** Format: double */
+                iv: number;
+            };
+        } | {
+            /** @constant */
+            kind: "scan.completed";
+            data: {
+                symbol: string;
+                kinds: ("bear_call" | "bear_put" | "bull_call" | "bull_put")[];
+                /** Format: uint */
+                results: number;
+                /** Format: uint64 */
+                candidates: number;
+                /** Format: uint */
+                quote_requests: number;
+                /** Format: uint */
+                naive_requests: number;
+                /** Format: double */
+                duration_ms: number;
+                /** @description One scanned spread, in short. */
+                best: {
+                    /**
+                     * @description A vertical spread kind (`../shared/spec/scanner.md`, "Candidates").
+                     *
+                     *     The variant order is the byte order of the names, which the scanner's
+                     *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                     * @enum {string}
+                     */
+                    kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                    /**
+                     * Format: uint32
+                     * @description `YYYYMMDD`.
+                     */
+                    expiry: number;
+                    /** Format: double */
+                    long: number;
+                    /** Format: double */
+                    short: number;
+                    /** Format: double */
+                    price: number;
+                    /** Format: double */
+                    score: number;
+                } | null;
+                top: {
+                    /**
+                     * @description A vertical spread kind (`../shared/spec/scanner.md`, "Candidates").
+                     *
+                     *     The variant order is the byte order of the names, which the scanner's
+                     *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                     * @enum {string}
+                     */
+                    kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                    /**
+                     * Format: uint32
+                     * @description `YYYYMMDD`.
+                     */
+                    expiry: number;
+                    /** Format: double */
+                    long: number;
+                    /** Format: double */
+                    short: number;
+                    /** Format: double */
+                    price: number;
+                    /** Format: double */
+                    score: number;
+                }[];
+                /** @description Per kind: candidates, what each filter removed, passed, kept. */
+                funnel: unknown;
+                top_rejected: {
+                    /**
+                     * @description A vertical spread kind (`../shared/spec/scanner.md`, "Candidates").
+                     *
+                     *     The variant order is the byte order of the names, which the scanner's
+                     *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                     * @enum {string}
+                     */
+                    kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                    /** Format: uint32 */
+                    expiry: number;
+                    /** Format: double */
+                    long: number;
+                    /** Format: double */
+                    short: number;
+                    /** Format: double */
+                    price: number;
+                    /** Format: double */
+                    pop: number;
+                    /** Format: double */
+                    score: number;
+                    /** @description `min_pop` or `min_score`. */
+                    removed_by: string;
+                    /** Format: double */
+                    threshold: number;
+                }[];
+            };
+        } | {
+            /** @constant */
+            kind: "order.previewed";
+            data: {
+                symbol: string;
+                order_ref: string;
+                /** @description Initial margin change the gateway reported. */
+                margin: string;
+                /** Format: uint32 */
+                quantity: number;
+                commission: string | null;
+            };
+        } | {
+            /** @constant */
+            kind: "decision.entry";
+            data: {
+                symbol: string;
+                order_ref: string;
+                /** Format: uint32 */
+                quantity: number;
+                /**
+                 * @description A vertical spread kind (`../shared/spec/scanner.md`, "Candidates").
+                 *
+                 *     The variant order is the byte order of the names, which the scanner's
+                 *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                 * @enum {string}
+                 */
+                kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                /**
+                 * Format: uint32
+                 * @description `YYYYMMDD`.
+                 */
+                expiry: number;
+                long: string;
+                short: string;
+                mid: string;
+                natural: string;
+                quotes: {
+                    /** @description A leg's quote as a decision saw it. */
+                    long: {
+                        bid: string | null;
+                        ask: string | null;
+                        last: string | null;
+                    } | null;
+                    /** @description A leg's quote as a decision saw it. */
+                    short: {
+                        bid: string | null;
+                        ask: string | null;
+                        last: string | null;
+                    } | null;
+                };
+                /** @description The planned walk's prices; the last is the order's bound. */
+                walk: string[];
+                /** @description What the risk gate saw, beside its limits. */
+                risk: {
+                    /** Format: uint */
+                    open_positions: number;
+                    /** Format: int64 */
+                    max_positions: number;
+                    /** Format: uint */
+                    open_on_underlying: number;
+                    /** Format: int64 */
+                    max_positions_per_underlying: number;
+                    daily_pnl: string;
+                    /** Format: double */
+                    max_daily_loss: number;
+                    /** Format: double */
+                    iv: number;
+                    /** Format: double */
+                    max_iv: number;
+                    order_value: string;
+                    /** Format: double */
+                    max_order_value: number;
+                    margin: string | null;
+                    buying_power: string;
+                    /** Format: double */
+                    min_buying_power: number;
+                };
+                /**
+                 * Format: uint64
+                 * @description The config generation the decision was made under.
+                 */
+                config_generation: number;
+            };
+        } | {
+            /** @constant */
+            kind: "order.placed";
+            data: {
+                symbol: string;
+                order_ref: string;
+                /**
+                 * @description Whether an order opens a position or closes one.
+                 * @enum {string}
+                 */
+                purpose: "entry" | "exit";
+                /** Format: int64 */
+                order_id: number;
+                /**
+                 * @description A spread's net price per share: what is paid or received. Always >= 0;
+                 *     the side says which.
+                 */
+                price: {
+                    /** @constant */
+                    side: "debit";
+                    amount: string;
+                } | {
+                    /** @constant */
+                    side: "credit";
+                    amount: string;
+                };
+                /** Format: uint32 */
+                quantity: number;
+            };
+        } | {
+            /** @constant */
+            kind: "order.walked";
+            data: {
+                symbol: string;
+                order_ref: string;
+                /** Format: uint */
+                step: number;
+                /**
+                 * @description A spread's net price per share: what is paid or received. Always >= 0;
+                 *     the side says which.
+                 */
+                price: {
+                    /** @constant */
+                    side: "debit";
+                    amount: string;
+                } | {
+                    /** @constant */
+                    side: "credit";
+                    amount: string;
+                };
+            };
+        } | {
+            /** @constant */
+            kind: "order.filled";
+            data: {
+                symbol: string;
+                order_ref: string;
+                /**
+                 * @description Whether an order opens a position or closes one.
+                 * @enum {string}
+                 */
+                purpose: "entry" | "exit";
+                /** @description Spreads in this fill. */
+                quantity: string;
+                /** @description Net per share of this fill. */
+                price: string;
+                /** @description Spreads filled so far. */
+                filled: string;
+                /** Format: uint32 */
+                ordered: number;
+            };
+        } | {
+            /** @constant */
+            kind: "order.cancel_requested";
+            data: {
+                who: string;
+                order_ref: string;
+            };
+        } | {
+            /** @constant */
+            kind: "order.ended";
+            /** @description How an order ended. */
+            data: {
+                symbol: string;
+                order_ref: string;
+                /**
+                 * @description Whether an order opens a position or closes one.
+                 * @enum {string}
+                 */
+                purpose: "entry" | "exit";
+                filled: string;
+                /** Format: uint32 */
+                quantity: number;
+                /** Format: uint */
+                steps: number;
+                /**
+                 * Format: int64
+                 * @description From placement to the end, on the engine's clock.
+                 */
+                execution_ms: number;
+                commissions: string;
+                /** @description Net per share of the fills, when any. */
+                average_net: string | null;
+                /** @description The combo mid when the order was decided. */
+                mid: string;
+                /**
+                 * Format: uint64
+                 * @description From the last quote the decision needed to the order handed to the
+                 *     broker layer (the synced journal write included), in real time.
+                 */
+                decision_latency_us: number;
+                /**
+                 * Format: uint64
+                 * @description The journal write before placement, in real time.
+                 */
+                journal_us: number;
+            } & ({
+                /** @constant */
+                end: "filled";
+            } | {
+                /** @constant */
+                end: "timed_out";
+            } | {
+                /** @constant */
+                end: "cancelled";
+                /** @description Why a working order was cancelled before its walk ended. */
+                reason: "kill_switch" | "operator" | "shutdown";
+            } | {
+                /** @constant */
+                end: "cancelled_by_gateway";
+            } | {
+                /** @constant */
+                end: "rejected";
+                /** Format: int32 */
+                code: number;
+                reason: string;
+            });
+        } | {
+            /** @constant */
+            kind: "order.failed";
+            data: {
+                symbol: string;
+                order_ref: string;
+                /**
+                 * @description Whether an order opens a position or closes one.
+                 * @enum {string}
+                 */
+                purpose: "entry" | "exit";
+                error: string;
+            };
+        } | {
+            /** @constant */
+            kind: "position.opened";
+            data: {
+                symbol: string;
+                order_ref: string;
+                /** Format: uint32 */
+                quantity: number;
+                net: string;
+                commissions: string;
+                combo_fills: string;
+                combo_notional: string;
+                legs: {
+                    /** Format: int64 */
+                    con_id: number;
+                    quantity: string;
+                    average: string | null;
+                }[];
+                slippage_vs_mid: string;
+            };
+        } | {
+            /** @constant */
+            kind: "position.mismatch";
+            /** @description A gateway position the journal's spreads do not account for. */
+            data: {
+                /** Format: int64 */
+                con_id: number;
+                /** @description What the journal's open spreads imply. */
+                journal: string;
+                gateway: string;
+                /** @description The spread that claims this leg, if any (none: an orphan). */
+                spread_ref: string | null;
+            };
+        } | {
+            /** @constant */
+            kind: "entry.failed";
+            data: {
+                symbol: string;
+                error: string;
+            };
+        } | {
+            /** @constant */
+            kind: "exit.triggered";
+            data: {
+                order_ref: string;
+                symbol: string;
+                /** @description Why a position is closed, with the numbers that decided it. */
+                reason: {
+                    /** @constant */
+                    reason: "assignment_guard";
+                    short_strike: string;
+                    /** Format: double */
+                    underlying: number;
+                } | {
+                    /** @constant */
+                    reason: "atr_stop";
+                    /** Format: double */
+                    stop: number;
+                    /** Format: double */
+                    underlying: number;
+                } | {
+                    /** @constant */
+                    reason: "dte";
+                    /** Format: int64 */
+                    days_left: number;
+                    /** Format: int64 */
+                    exit_dte: number;
+                } | {
+                    /** @constant */
+                    reason: "profit_target";
+                    /**
+                     * Format: double
+                     * @description Open P&L as % of max profit.
+                     */
+                    reached_pct: number;
+                    /** Format: double */
+                    target_pct: number;
+                };
+            };
+        } | {
+            /** @constant */
+            kind: "exit.failed";
+            data: {
+                order_ref: string;
+                error: string;
+            };
+        } | {
+            /** @constant */
+            kind: "trade.closed";
+            data: {
+                /** @description The spread's entry order reference. */
+                order_ref: string;
+                symbol: string;
+                /** @description The exit rule's name (or `manual`). */
+                reason: string;
+                realised: string;
+                risk: string;
+                /** Format: double */
+                r_multiple: number;
+                commissions: string;
+            };
+        } | {
+            /** @constant */
+            kind: "recovery.completed";
+            data: {
+                /** @description What recovery found and did. */
+                report: {
+                    /** Format: uint */
+                    fills_recorded: number;
+                    /** Format: uint */
+                    commissions_recorded: number;
+                    /** @description Open orders still working at the gateway, now cancelled. */
+                    cancelled: string[];
+                    /** @description Open orders the gateway no longer works, with how they ended. */
+                    settled: {
+                        order_ref: string;
+                        /**
+                         * @description How it ended: `filled` (while away), `ended_while_away` (partly
+                         *     filled) or `abandoned` (never filled).
+                         */
+                        outcome: string;
+                    }[];
+                    /** Format: uint */
+                    open_spreads: number;
+                    mismatched_legs: {
+                        /** Format: int64 */
+                        con_id: number;
+                        /** @description What the journal's open spreads imply. */
+                        journal: string;
+                        gateway: string;
+                        /** @description The spread that claims this leg, if any (none: an orphan). */
+                        spread_ref: string | null;
+                    }[];
+                };
+                /**
+                 * Format: uint
+                 * @description Spreads taken up again.
+                 */
+                held: number;
+            };
+        } | {
+            /** @constant */
+            kind: "session.activated";
+            data: {
+                /** Format: date-time */
+                at: string;
+            };
+        } | {
+            /** @constant */
+            kind: "session.deactivated";
+            data: {
+                /** Format: date-time */
+                at: string;
+            };
+        } | {
+            /** @constant */
+            kind: "config.applied";
+            data: {
+                who: string;
+                changes: {
+                    /** @description Dotted key path, such as `exits.stop_loss_atr_mult`. */
+                    path: string;
+                    old: unknown;
+                    new: unknown;
+                    /** @description How the new value takes effect in a running engine. */
+                    applies: "live" | "reconnect" | "restart";
+                }[];
+                backup_id: string | null;
+                version: string;
+                /** Format: double */
+                interruption_ms: number;
+            };
+        } | {
+            /** @constant */
+            kind: "config.rolled_back";
+            data: {
+                who: string;
+                changes: {
+                    /** @description Dotted key path, such as `exits.stop_loss_atr_mult`. */
+                    path: string;
+                    old: unknown;
+                    new: unknown;
+                    /** @description How the new value takes effect in a running engine. */
+                    applies: "live" | "reconnect" | "restart";
+                }[];
+                backup_id: string | null;
+                version: string;
+                /** Format: double */
+                interruption_ms: number;
+            };
+        } | {
+            /** @constant */
+            kind: "config.reloaded";
+            data: {
+                version: string;
+                changes: {
+                    /** @description Dotted key path, such as `exits.stop_loss_atr_mult`. */
+                    path: string;
+                    old: unknown;
+                    new: unknown;
+                    /** @description How the new value takes effect in a running engine. */
+                    applies: "live" | "reconnect" | "restart";
+                }[];
+            };
+        } | {
+            /** @constant */
+            kind: "config.reload_failed";
+            data: {
+                message: string;
+            };
+        } | {
+            /** @constant */
+            kind: "gateway.reconfigured";
+            data: {
+                /** @description The `[ibkr]` keys that made the broker reconnect. */
+                keys: string[];
+                address: string;
+                /**
+                 * Format: double
+                 * @description From the reconnect's start to the link being ready, when it was.
+                 */
+                ready_after_ms: number | null;
+            };
+        } | {
+            /** @constant */
+            kind: "gateway.lost";
+            data: {
+                address: string;
+                reason: string;
+            };
+        } | {
+            /** @constant */
+            kind: "gateway.ready";
+            data: {
+                address: string;
+                /** Format: int32 */
+                server_version: number | null;
+                /**
+                 * Format: uint64
+                 * @description Connections made so far (1 at the first).
+                 */
+                connects: number;
+            };
+        } | {
+            /** @constant */
+            kind: "control.paused";
+            data: {
+                who: string;
+                /**
+                 * Format: double
+                 * @description Cycles in flight do not hold a pause back: always about zero.
+                 */
+                waited_ms: number;
+            };
+        } | {
+            /** @constant */
+            kind: "control.resumed";
+            data: {
+                who: string;
+            };
+        } | {
+            /** @constant */
+            kind: "control.kill_switch";
+            data: {
+                who: string;
+                engaged: boolean;
+                /** @description Working entry orders cancelled at once. */
+                cancelled: string[];
+            };
+        });
+        Events: components["schemas"]["Event"][];
         LatestScans: {
             scans: {
                 underlying: string;
@@ -1693,7 +2601,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ControlReport"];
+                };
             };
             /** @description Missing or invalid token */
             401: {
@@ -1725,7 +2635,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ControlReport"];
+                };
             };
             /** @description Missing or invalid token */
             401: {
@@ -1756,13 +2668,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Applied */
+            /** @description Set */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApplyReport"];
+                    "application/json": components["schemas"]["KillSwitchReport"];
                 };
             };
             /** @description Missing or invalid token */

@@ -8,14 +8,20 @@ const KEEP = 200;
 
 export type StreamState = 'connecting' | 'live' | 'retrying' | 'stopped';
 
-/** The message as an event, when it is one (`seq`, `at`, `kind`, `message`). */
-export function asEvent(v: unknown): EngineEvent | null {
-  if (typeof v !== 'object' || v === null) return null;
-  if (!('seq' in v) || typeof v.seq !== 'number' || !('kind' in v) || typeof v.kind !== 'string') return null;
-  if (!('at' in v) || typeof v.at !== 'string') return null;
-  const at = v.at;
-  const message = 'message' in v && typeof v.message === 'string' ? v.message : '';
-  return { seq: v.seq, kind: v.kind, at, message, data: 'data' in v ? v.data : null };
+/** Whether a stream message is an event (`seq`, `at`, `message`, `kind`, `data`), as the server's document types it. */
+export function isEvent(v: unknown): v is EngineEvent {
+  if (typeof v !== 'object' || v === null) return false;
+  return (
+    'seq' in v &&
+    typeof v.seq === 'number' &&
+    'kind' in v &&
+    typeof v.kind === 'string' &&
+    'at' in v &&
+    typeof v.at === 'string' &&
+    'message' in v &&
+    typeof v.message === 'string' &&
+    'data' in v
+  );
 }
 
 class EventFeed {
@@ -84,8 +90,7 @@ class EventFeed {
       } catch {
         return;
       }
-      const e = asEvent(parsed);
-      if (e) this.#add(e, true);
+      if (isEvent(parsed)) this.#add(parsed, true);
       else if (typeof parsed === 'object' && parsed !== null && 'missed' in parsed && typeof parsed.missed === 'number') {
         this.missed += parsed.missed;
       }

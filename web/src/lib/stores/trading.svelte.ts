@@ -17,14 +17,30 @@ import {
 
 export type Resource = 'scans' | 'positions' | 'orders' | 'trades';
 
-/** The views an event makes stale. */
-export function staleAfter(kind: string): Resource[] {
-  if (kind.startsWith('scan.')) return ['scans'];
-  if (kind.startsWith('order.')) return ['orders', 'positions'];
-  if (kind.startsWith('position.') || kind.startsWith('exit.')) return ['positions', 'orders'];
-  if (kind.startsWith('trade.')) return ['trades', 'positions'];
-  if (kind.startsWith('decision.entry')) return ['orders'];
-  return [];
+/** The views an event makes stale, by its kind (the tag of the typed event). */
+export function staleAfter(kind: EngineEvent['kind']): Resource[] {
+  switch (kind) {
+    case 'scan.completed':
+      return ['scans'];
+    case 'order.placed':
+    case 'order.walked':
+    case 'order.filled':
+    case 'order.ended':
+    case 'order.failed':
+    case 'order.cancel_requested':
+      return ['orders', 'positions'];
+    case 'position.opened':
+    case 'position.mismatch':
+    case 'exit.triggered':
+    case 'exit.failed':
+      return ['positions', 'orders'];
+    case 'trade.closed':
+      return ['trades', 'positions'];
+    case 'decision.entry':
+      return ['orders'];
+    default:
+      return [];
+  }
 }
 
 /** How often each view is polled when no event says it changed (ms). */
@@ -69,7 +85,7 @@ class TradingStore {
 
   /** Fetches the views `event` makes stale (at most one fetch per view per MIN_GAP). */
   onEvent(event: EngineEvent): void {
-    for (const r of staleAfter(event.kind ?? '')) this.soon(r);
+    for (const r of staleAfter(event.kind)) this.soon(r);
   }
 
   soon(r: Resource): void {

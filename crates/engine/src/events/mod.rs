@@ -1,37 +1,48 @@
-//! The engine's event stream: every decision, order event, config change and
-//! control action, numbered in order, fanned out to live subscribers (the
-//! WebSocket) and kept in a bounded in-memory history for late joiners.
-//! The durable record is the journal: a bus with a journal attached writes
-//! each event there before anyone hears of it; this is the live view of it.
+//! The engine's event stream: every decision, order event, config change
+//! and control action, numbered in order, stamped with the engine's clock,
+//! fanned out to live subscribers (the WebSocket) and kept in a bounded
+//! in-memory history for late joiners. The durable record is the journal:
+//! a bus with a journal attached hands each event to the journal's writer
+//! before anyone hears of it; this is the live view of it.
+
+mod kinds;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::Value as Json;
 use tokio::sync::broadcast;
-use tracing::warn;
-use vspread_core::clock::{Clock, SystemClock};
+use tracing::{info, warn};
+use vspread_core::clock::Clock;
 use vspread_core::journal::{Journal, JournalEvent};
 
-/// One event as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+pub use kinds::*;
+
+/// One event as the API shows it: `{seq, at, message, kind, data}`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Event {
     /// Strictly increasing from 1 within a process run.
     pub seq: u64,
+    /// When it happened, on the engine's clock (the simulator's in the
+    /// demo).
     pub at: DateTime<Utc>,
-    /// What happened, dotted: `config.applied`, `control.paused`, ...
-    pub kind: String,
     /// One line for people.
     pub message: String,
-    /// The details, shaped by `kind`.
-    pub data: Json,
+    /// `kind` (what happened, dotted) and `data` (its numbers).
+    #[serde(flatten)]
+    pub event: EngineEvent,
+}
+
+impl Event {
+    pub fn kind(&self) -> &'static str {
+        self.event.kind()
+    }
 }
 
 /// Publishes events to subscribers and keeps the most recent ones.
-#[derive(Debug)]
 pub struct EventBus {
     seq: AtomicU64,
     history: Mutex<VecDeque<Event>>,
@@ -39,19 +50,24 @@ pub struct EventBus {
     tx: broadcast::Sender<Event>,
     /// Events on their way to the journal's writer thread.
     journal: OnceLock<Mutex<std::sync::mpsc::Sender<JournalEvent>>>,
-    /// Stamps events; the wall clock unless the engine runs on another.
+    /// Stamps events: the engine's clock.
     clock: Arc<dyn Clock>,
 }
 
-impl EventBus {
-    /// A bus that keeps the last `capacity` events.
-    pub fn new(capacity: usize) -> Self {
-        Self::with_clock(capacity, Arc::new(SystemClock))
+impl std::fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventBus")
+            .field("seq", &self.seq)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
     }
+}
 
-    /// A bus that stamps events with `clock` (the engine's, so the journal
-    /// and the orders agree on when things happened).
-    pub fn with_clock(capacity: usize, clock: Arc<dyn Clock>) -> Self {
+impl EventBus {
+    /// A bus that keeps the last `capacity` events and stamps them with
+    /// `clock` (the engine's, so the journal and the orders agree on when
+    /// things happened).
+    pub fn new(capacity: usize, clock: Arc<dyn Clock>) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(16));
         Self {
             seq: AtomicU64::new(0),
@@ -66,8 +82,7 @@ impl EventBus {
     /// Writes every event published from now on to `journal`, in order, on
     /// a writer thread of its own: a journal write waits for the disk, and
     /// publishers are async tasks that must not (the broker's reader among
-    /// them). An event reaches the journal microseconds after it is
-    /// published. Once only; a second journal is refused and returned.
+    /// them). Once only; a second journal is refused and returned.
     pub fn attach_journal(&self, journal: Arc<dyn Journal>) -> Result<(), Arc<dyn Journal>> {
         let (tx, rx) = std::sync::mpsc::channel::<JournalEvent>();
         if self.journal.set(Mutex::new(tx)).is_err() {
@@ -89,30 +104,42 @@ impl EventBus {
         Ok(())
     }
 
-    /// Numbers and publishes an event; returns it.
-    pub fn publish(&self, kind: &str, message: impl Into<String>, data: Json) -> Event {
+    /// Numbers, stamps and publishes an event, and logs its message at
+    /// info level; returns it.
+    pub fn publish(&self, message: impl Into<String>, event: EngineEvent) -> Event {
+        let event = self.publish_quietly(message, event);
+        info!(kind = event.kind(), "{}", event.message);
+        event
+    }
+
+    /// [`publish`](Self::publish) without the log line: for events that
+    /// repeat every cycle (a refusal already logged, a symbol without a
+    /// signal).
+    pub fn publish_quietly(&self, message: impl Into<String>, event: EngineEvent) -> Event {
         // Numbering and recording under one lock keeps history in seq order.
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let event = Event {
             seq: self.seq.fetch_add(1, Ordering::SeqCst) + 1,
             at: self.clock.now(),
-            kind: kind.to_string(),
             message: message.into(),
-            data,
+            event,
         };
         if let Some(journal) = self.journal.get() {
             let record = JournalEvent {
                 at: event.at,
-                kind: event.kind.clone(),
+                kind: event.kind().to_string(),
                 message: event.message.clone(),
-                data: event.data.to_string(),
+                data: event.event.data().to_string(),
             };
             let sent = journal
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .send(record);
             if sent.is_err() {
-                warn!(kind = %event.kind, "the journal's event writer has stopped");
+                warn!(
+                    kind = event.kind(),
+                    "the journal's event writer has stopped"
+                );
             }
         }
         if history.len() == self.capacity {
@@ -126,6 +153,11 @@ impl EventBus {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
+    }
+
+    /// The number of the newest event (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.seq.load(Ordering::SeqCst)
     }
 
     /// Events with `seq > after`, oldest first, at most `limit`.
@@ -150,22 +182,39 @@ impl EventBus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone as _;
+    use vspread_core::clock::ManualClock;
+
+    fn resumed(who: &str) -> EngineEvent {
+        EngineEvent::ControlResumed(ControlResumed { who: who.into() })
+    }
 
     #[test]
-    fn numbers_in_order_and_keeps_the_newest() {
-        let bus = EventBus::new(3);
+    fn numbers_in_order_stamps_with_the_engines_clock_and_keeps_the_newest() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap();
+        let bus = EventBus::new(3, Arc::new(ManualClock::new(t)));
         let mut rx = bus.subscribe();
         for i in 0..5 {
-            bus.publish(
-                "test.tick",
-                format!("tick {i}"),
-                serde_json::json!({ "i": i }),
-            );
+            bus.publish(format!("resumed {i}"), resumed(&i.to_string()));
         }
         let seqs: Vec<u64> = bus.recent(10).iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [3, 4, 5]);
         assert_eq!(bus.since(4, 10).len(), 1);
-        assert_eq!(bus.recent(1)[0].data["i"], 4);
+        assert_eq!(bus.recent(1)[0].at, t);
         assert_eq!(rx.try_recv().unwrap().seq, 1);
+        assert_eq!(bus.last_seq(), 5);
+    }
+
+    #[test]
+    fn an_event_serialises_as_kind_and_data() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap();
+        let bus = EventBus::new(3, Arc::new(ManualClock::new(t)));
+        let e = bus.publish("resumed by ops", resumed("ops"));
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["kind"], "control.resumed");
+        assert_eq!(json["data"]["who"], "ops");
+        assert_eq!(json["seq"], 1);
+        assert_eq!(json["message"], "resumed by ops");
+        assert_eq!(e.event.data(), serde_json::json!({ "who": "ops" }));
     }
 }

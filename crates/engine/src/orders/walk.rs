@@ -14,11 +14,11 @@
 use std::time::Duration;
 
 use rust_decimal::Decimal;
-use vspread_core::broker::NetPrice;
+use vspread_core::NetPrice;
 use vspread_core::config::ExecutionConfig;
 use vspread_core::{Price, Tick, TickRounding};
 
-use crate::order_driver::PriceWalk;
+use super::driver::PriceWalk;
 
 /// Why no walk can be made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -1,25 +1,30 @@
 //! Drives one limit order through the broker to its end: places it at the
 //! first price of a walk, moves the limit to each next price when its step
-//! comes, cancels at the timeout, and folds every event of the order into
-//! [`OrderFills`] until the gateway reports a final status.
+//! comes, cancels at the timeout or when asked, and folds every event of
+//! the order into [`OrderFills`] until the gateway reports a final status.
 //!
 //! Steps and the timeout are instants on the engine's [`Clock`], so a walk
 //! of minutes takes a fraction of a second under an accelerated clock and
 //! is driven by hand under a manual one. The driver listens to the broker's
 //! event stream from before the order is placed, so no event of the order
-//! can be missed.
+//! can be missed, and it wakes at once when a cancel is asked for (the kill
+//! switch, an operator, a shutdown): a cancel never waits for a step.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use rust_decimal::Decimal;
+use serde::Serialize;
+use tokio::sync::watch;
 use tracing::{debug, info, warn};
-use vspread_core::broker::{
-    Broker, BrokerError, BrokerEvent, BrokerOrderId, NetPrice, NetPriceOrLimit, OrderEvent,
-    OrderFills, OrderRequest, OrderStatus, OrderTarget,
-};
+use vspread_core::broker::{Broker, BrokerError, BrokerEvent};
 use vspread_core::clock::Clock;
+use vspread_core::{
+    BrokerOrderId, NetPrice, NetPriceOrLimit, OrderEvent, OrderFills, OrderRequest, OrderStatus,
+    OrderTarget,
+};
 
 /// The prices an order is offered at and when each applies.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,17 +38,48 @@ pub struct PriceWalk {
     pub timeout: Duration,
 }
 
+/// Prices a walk's step from the market at the moment it is taken (the
+/// legs' latest quotes); `None` keeps the step's planned price.
+pub type Reprice = Arc<dyn Fn(usize) -> Option<NetPrice> + Send + Sync>;
+
+/// Why a working order was cancelled before its walk ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// The kill switch was engaged (entries only).
+    KillSwitch,
+    /// An operator asked for it.
+    Operator,
+    /// The engine is stopping.
+    Shutdown,
+}
+
 /// How an order ended.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(tag = "end", rename_all = "snake_case")]
 pub enum OrderEnd {
     /// Everything filled.
     Filled,
     /// Cancelled at the timeout, possibly after partial fills.
     TimedOut,
+    /// Cancelled on request (possibly after partial fills).
+    Cancelled { reason: CancelReason },
     /// Cancelled or made inactive by the gateway (not by the driver).
-    Cancelled,
+    CancelledByGateway,
     /// Refused by the gateway.
     Rejected { code: i32, reason: String },
+}
+
+impl OrderEnd {
+    /// The journal's name for it.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            OrderEnd::Filled => "filled",
+            OrderEnd::TimedOut => "timed_out",
+            OrderEnd::Cancelled { .. } | OrderEnd::CancelledByGateway => "cancelled",
+            OrderEnd::Rejected { .. } => "rejected",
+        }
+    }
 }
 
 /// What the driver saw of one order.
@@ -67,6 +103,23 @@ impl DrivenOrder {
     pub fn filled(&self) -> Decimal {
         self.fills.executed_quantity()
     }
+}
+
+/// What the driver reports while it works, for the order's views and
+/// events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    Placed {
+        order_id: BrokerOrderId,
+        price: NetPrice,
+    },
+    Walked {
+        step: usize,
+        price: NetPrice,
+    },
+    /// An event of the order, folded in already.
+    Event(OrderEvent),
+    CancelSent,
 }
 
 /// Longest real-time wait between looks at the clock: bounds how late a
@@ -98,41 +151,44 @@ fn at(start: DateTime<Utc>, after: Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// Prices a walk's step from the market at the moment it is taken (the
-/// trader's re-quote of the legs); `None` keeps the step's planned price.
-pub type Reprice<'a> = &'a (dyn Fn(usize) -> Option<NetPrice> + Send + Sync);
-
-/// Places `request` (a vertical; its price is replaced by the walk's
-/// first) and follows it to its end. With `reprice`, each step's price is
-/// worked out from the market when the step comes, so a walk follows a
-/// moving market instead of chasing the prices it started from; a step
-/// whose price equals the last one sent sends nothing.
-pub async fn drive_order(
-    broker: &dyn Broker,
-    clock: &dyn Clock,
-    request: &OrderRequest,
-    walk: &PriceWalk,
-    reprice: Option<Reprice<'_>>,
-) -> Result<DrivenOrder, BrokerError> {
-    drive_order_until(broker, clock, request, walk, reprice, None).await
+/// One order to drive.
+pub struct Drive<'a> {
+    pub broker: &'a dyn Broker,
+    pub clock: &'a dyn Clock,
+    /// A vertical; its price is replaced by the walk's first.
+    pub request: &'a OrderRequest,
+    pub walk: &'a PriceWalk,
+    pub reprice: Option<Reprice>,
+    /// `Some` asks for a cancel; the driver wakes at once.
+    pub cancel: watch::Receiver<Option<CancelReason>>,
+    pub progress: &'a (dyn Fn(Progress) + Send + Sync),
 }
 
-/// Asked at every turn of the walk; true cancels the order at once (the
-/// kill switch).
-pub type Abort<'a> = &'a (dyn Fn() -> bool + Send + Sync);
+impl std::fmt::Debug for Drive<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Drive")
+            .field("order_ref", &self.request.order_ref)
+            .finish_non_exhaustive()
+    }
+}
 
-/// [`drive_order`], cancelled as soon as `abort` says so; it then ends
-/// [`OrderEnd::Cancelled`] with whatever filled before.
-pub async fn drive_order_until(
-    broker: &dyn Broker,
-    clock: &dyn Clock,
-    request: &OrderRequest,
-    walk: &PriceWalk,
-    reprice: Option<Reprice<'_>>,
-    abort: Option<Abort<'_>>,
-) -> Result<DrivenOrder, BrokerError> {
+/// Places the order and follows it to its end. With `reprice`, each
+/// step's price is worked out from the market when the step comes, so a
+/// walk follows a moving market instead of chasing the prices it started
+/// from; a step whose price equals the last one sent sends nothing.
+pub async fn drive(d: Drive<'_>) -> Result<DrivenOrder, BrokerError> {
+    let Drive {
+        broker,
+        clock,
+        request,
+        walk,
+        reprice,
+        mut cancel,
+        progress,
+    } = d;
     let priced = |step: usize| {
         reprice
+            .as_ref()
             .and_then(|f| f(step))
             .or(walk.prices.get(step).copied())
     };
@@ -146,22 +202,31 @@ pub async fn drive_order_until(
     let placed_at = clock.now();
     let order_id = broker.place_order(&with_price(request, first)).await?;
     info!(order_ref = %request.order_ref, %order_id, price = ?first, "order placed");
+    progress(Progress::Placed {
+        order_id,
+        price: first,
+    });
     let mut fills = OrderFills::new(request.order_ref.clone());
     let mut last_price = first;
     let mut steps_taken = 0;
     let mut rejection = None;
     let timeout_at = at(placed_at, walk.timeout);
     let mut cancel_sent: Option<tokio::time::Instant> = None;
-    let mut aborted = false;
+    let mut cancelled_for: Option<CancelReason> = None;
+    let mut cancel_open = true;
 
     while !fills.is_done() {
-        if cancel_sent.is_none() && abort.is_some_and(|f| f()) {
-            info!(order_ref = %request.order_ref, "order aborted (kill switch or operator cancel); cancelling");
+        let asked = *cancel.borrow_and_update();
+        if cancel_sent.is_none()
+            && let Some(reason) = asked
+        {
+            info!(order_ref = %request.order_ref, ?reason, "cancel asked for; cancelling");
             if let Err(e) = broker.cancel_order(order_id).await {
                 warn!(order_ref = %request.order_ref, error = %e, "cancel refused");
             }
+            progress(Progress::CancelSent);
             cancel_sent = Some(tokio::time::Instant::now());
-            aborted = true;
+            cancelled_for = Some(reason);
         }
         // Take every step whose time has come, then the timeout.
         let now = clock.now();
@@ -182,6 +247,7 @@ pub async fn drive_order_until(
                         Ok(()) => {
                             debug!(order_ref = %request.order_ref, step = due, ?price, "limit walked");
                             last_price = price;
+                            progress(Progress::Walked { step: due, price });
                         }
                         // Filled or cancelled meanwhile: its events tell.
                         Err(e) => {
@@ -195,6 +261,7 @@ pub async fn drive_order_until(
                 if let Err(e) = broker.cancel_order(order_id).await {
                     warn!(order_ref = %request.order_ref, error = %e, "cancel refused");
                 }
+                progress(Progress::CancelSent);
                 cancel_sent = Some(tokio::time::Instant::now());
             }
         } else if cancel_sent.is_some_and(|t| t.elapsed() > CANCEL_GRACE) {
@@ -207,22 +274,26 @@ pub async fn drive_order_until(
             .real_duration_until(at(placed_at, walk.interval * (steps_taken as u32 + 1)))
             .min(clock.real_duration_until(timeout_at))
             .clamp(Duration::from_millis(1), POLL);
-        match tokio::time::timeout(wait, events.next()).await {
-            Ok(Some(BrokerEvent::Order(event))) => {
-                if let OrderEvent::Rejected {
-                    order_ref,
-                    code,
-                    reason,
-                    ..
-                } = &event
-                    && *order_ref == request.order_ref
-                {
-                    rejection = Some((*code, reason.clone()));
+        tokio::select! {
+            next = events.next() => match next {
+                Some(BrokerEvent::Order(event)) => {
+                    if let OrderEvent::Rejected { order_ref, code, reason, .. } = &event
+                        && *order_ref == request.order_ref
+                    {
+                        rejection = Some((*code, reason.clone()));
+                    }
+                    if fills.apply(&event) {
+                        progress(Progress::Event(event));
+                    }
                 }
-                fills.apply(&event);
+                Some(_) => {}
+                None => return Err(BrokerError::Closed),
+            },
+            changed = cancel.changed(), if cancel_open && cancel_sent.is_none() => {
+                // A dropped sender asks for nothing more.
+                cancel_open = changed.is_ok();
             }
-            Ok(Some(_)) | Err(_) => {}
-            Ok(None) => return Err(BrokerError::Closed),
+            () = tokio::time::sleep(wait) => {}
         }
     }
     // Commission reports may trail the final status: take what follows
@@ -234,18 +305,19 @@ pub async fn drive_order_until(
             Ok(Some(BrokerEvent::Order(event))) => {
                 if fills.apply(&event) {
                     last_own = tokio::time::Instant::now();
+                    progress(Progress::Event(event));
                 }
             }
             Ok(Some(_)) | Err(_) => {}
             Ok(None) => break,
         }
     }
-    let end = match (rejection, fills.status) {
-        (Some((code, reason)), _) => OrderEnd::Rejected { code, reason },
-        (None, Some(OrderStatus::Filled)) => OrderEnd::Filled,
-        (None, _) if aborted => OrderEnd::Cancelled,
-        (None, _) if cancel_sent.is_some() => OrderEnd::TimedOut,
-        (None, _) => OrderEnd::Cancelled,
+    let end = match (rejection, fills.status, cancelled_for) {
+        (Some((code, reason)), _, _) => OrderEnd::Rejected { code, reason },
+        (None, Some(OrderStatus::Filled), _) => OrderEnd::Filled,
+        (None, _, Some(reason)) => OrderEnd::Cancelled { reason },
+        (None, _, None) if cancel_sent.is_some() => OrderEnd::TimedOut,
+        (None, _, None) => OrderEnd::CancelledByGateway,
     };
     info!(order_ref = %request.order_ref, ?end, filled = %fills.executed_quantity(), "order ended");
     Ok(DrivenOrder {
