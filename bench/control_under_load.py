@@ -1,0 +1,114 @@
+"""The client of bench/control_under_load.sh: applies and pauses/resumes a
+running engine for a while and prints what each cost. Standard library only.
+
+Usage: VSPREAD_URL=... VSPREAD_TOKEN=... python3 control_under_load.py SECONDS EVERY
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+URL = os.environ["VSPREAD_URL"].rstrip("/")
+TOKEN = os.environ["VSPREAD_TOKEN"]
+
+
+def call(method, path, body=None, headers=None):
+    """(status, headers, parsed body, seconds)."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(URL + path, data=data, method=method)
+    req.add_header("Authorization", f"Bearer {TOKEN}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            text = r.read()
+            status, hdrs = r.status, r.headers
+    except urllib.error.HTTPError as e:
+        text, status, hdrs = e.read(), e.code, e.headers
+    took = time.perf_counter() - started
+    try:
+        parsed = json.loads(text) if text else None
+    except ValueError:
+        parsed = text.decode(errors="replace")
+    return status, hdrs, parsed, took
+
+
+def pct(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, round((len(s) - 1) * p))]
+
+
+def summary(name, latencies, failures, working, extra=""):
+    ms = [v * 1e3 for v in latencies]
+    print(
+        f"{name}: {len(ms)} requests, {len(failures)} not 2xx; HTTP median {pct(ms, 0.5):.2f} ms,"
+        f" p99 {pct(ms, 0.99):.2f} ms, max {max(ms):.2f} ms; an order was working for"
+        f" {working}/{len(ms)}{extra}"
+    )
+    for f in failures[:5]:
+        print("   failure:", f)
+
+
+def main():
+    seconds, every = float(sys.argv[1]), float(sys.argv[2])
+    # Wait until orders walk, so the measurement is under load.
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        _, _, s, _ = call("GET", "/api/v1/status")
+        if s["engine"]["working_orders"] > 0:
+            break
+        time.sleep(0.5)
+    apply_lat, apply_fail, apply_int, apply_working = [], [], [], 0
+    pause_lat, pause_fail, pause_working = [], [], 0
+    value = 1.5
+    end = time.time() + seconds
+    while time.time() < end:
+        _, _, status, _ = call("GET", "/api/v1/status")
+        working = status["engine"]["working_orders"] > 0
+        code, hdrs, config, _ = call("GET", "/api/v1/config")
+        value = 1.6 if value == 1.5 else 1.5
+        config["exits"]["stop_loss_atr_mult"] = value
+        code, _, report, took = call(
+            "PUT", "/api/v1/config", config, {"If-Match": hdrs["ETag"]}
+        )
+        apply_lat.append(took)
+        apply_working += working
+        if 200 <= code < 300:
+            apply_int.append(report["interruption_s"] * 1e3)
+        else:
+            apply_fail.append((code, report))
+        for path in ("/api/v1/control/pause", "/api/v1/control/resume"):
+            code, _, body, took = call("POST", path)
+            pause_lat.append(took)
+            pause_working += working
+            if not 200 <= code < 300:
+                pause_fail.append((path, code, body))
+        time.sleep(every)
+    _, _, events, _ = call("GET", "/api/v1/events?limit=1000")
+    kinds = {}
+    for e in events:
+        kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
+    print(f"over {seconds:.0f} s, one apply and one pause/resume every {every:.0f} s:")
+    summary(
+        "apply (PUT /config)",
+        apply_lat,
+        apply_fail,
+        apply_working,
+        f"; reported interruption median {pct(apply_int, 0.5):.3f} ms, p99 {pct(apply_int, 0.99):.3f} ms,"
+        f" max {max(apply_int):.3f} ms",
+    )
+    summary("pause and resume", pause_lat, pause_fail, pause_working)
+    print(
+        "orders in the last 1000 events:",
+        {k: v for k, v in sorted(kinds.items()) if k.startswith("order.")},
+    )
+
+
+if __name__ == "__main__":
+    main()

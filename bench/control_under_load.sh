@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Control under load (kept out of the pass/fail suite): a `vspread demo` at
+# its default speed, set to churn so entry and exit orders are walking
+# nearly all the time, while a client applies a config change every few
+# seconds (PUT /api/v1/config with If-Match) and pauses and resumes the
+# engine, for BENCH_SECONDS (default 600). Prints, for applies and for
+# pause/resume: the count, the answers that were not 2xx (goal 0), the HTTP
+# latency median and p99 (goal p99 < 50 ms), the interruption each apply
+# reported (goal p99 < 10 ms), and how often an order was working when the
+# request went out.
+#   bash bench/control_under_load.sh      (BENCH_SECONDS=600 BENCH_EVERY=3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo="$PWD"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+cargo build --quiet --release -p vspread
+bin="$CARGO_TARGET_DIR/release/vspread"
+
+data="$(mktemp -d)"
+demo_pid=""
+cleanup() {
+  if [ -n "$demo_pid" ]; then kill -TERM "$demo_pid" 2>/dev/null || true; wait "$demo_pid" 2>/dev/null || true; fi
+  rm -rf "$data"
+}
+trap cleanup EXIT
+
+# A demo that churns: every held spread is past exit_dte (closed at once)
+# and room for many positions, so orders keep being decided and walked;
+# steps a simulated minute apart keep each order walking for minutes.
+"$bin" config init --config "$data/config.toml" >/dev/null
+for kv in \
+  'trading.scan_interval_s=60' 'storage.data_dir="."' \
+  'trading.universe=["QQQ","IWM","SPY","AAPL"]' \
+  'trading.max_positions=20' 'trading.max_positions_per_underlying=10' \
+  'risk.max_daily_loss=100000' 'exits.exit_dte=365' \
+  'execution.walk_interval_s=60' 'execution.order_timeout_s=600'; do
+  "$bin" config set "${kv%%=*}" "${kv#*=}" --config "$data/config.toml" >/dev/null
+done
+VSPREAD_LOG=info "$bin" demo --data-dir "$data" --listen 127.0.0.1:0 2>"$data/log" >"$data/out" &
+demo_pid=$!
+for _ in $(seq 1 600); do
+  grep -q "admin server ready" "$data/log" 2>/dev/null && break
+  sleep 0.1
+done
+url="$(grep -o 'admin server ready.*' "$data/log" | grep -o 'http://[0-9.:]*' | head -1)"
+[ -n "$url" ] || { echo "no admin server"; cat "$data/log"; exit 1; }
+echo "vspread demo (pid $demo_pid) at $url; host: $(nproc) cores"
+VSPREAD_URL="$url" VSPREAD_TOKEN="$(cat "$data/admin.token")" \
+  python3 bench/control_under_load.py "${BENCH_SECONDS:-600}" "${BENCH_EVERY:-3}"
