@@ -244,3 +244,90 @@ fn a_busy_admin_port_fails_before_the_journal_is_touched() {
         "the gateway was not contacted: {stderr}"
     );
 }
+
+/// `[logging]` takes effect while the engine runs: at `warn` the admin
+/// server's per-request debug lines are absent; after a file edit to
+/// `debug` and `json` they appear as one JSON object per line. The admin
+/// token `run` generates is in its file, never in the output.
+#[test]
+fn the_log_level_and_format_follow_the_config_and_the_token_stays_in_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gateway, admin) = (free_port(), free_port());
+    let _gateway = sim(gateway, dir.path());
+    let config = config(dir.path(), gateway, admin);
+    let set = |key: &str, value: &str| {
+        let out = vspread()
+            .args(["config", "set", key, value, "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    set("logging.level", "\"warn\"");
+    let (out_path, log_path) = (dir.path().join("run.out"), dir.path().join("run.log"));
+    let _engine = Proc(
+        vspread()
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    until(admin, "/readyz", 200, Duration::from_secs(60));
+    for _ in 0..3 {
+        status_of(admin, "/healthz").unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        !log.contains("finished processing request"),
+        "no debug lines at warn: {log}"
+    );
+    let before = log.len();
+
+    set("logging.level", "\"debug\"");
+    set("logging.format", "\"json\"");
+    let since = Instant::now();
+    let json_debug = loop {
+        status_of(admin, "/healthz").unwrap();
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        let found = log[before..]
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| {
+                v["level"] == "DEBUG"
+                    && v["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("finished processing request"))
+            });
+        if let Some(v) = found {
+            break v;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "no JSON debug line after the edit: {}",
+            &log[before..]
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(json_debug.get("timestamp").is_some(), "{json_debug}");
+
+    // The token: generated, kept in its file, printed nowhere.
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    let path = out
+        .split("saved in ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (mode").next())
+        .unwrap_or_else(|| panic!("run says where the token is: {out}"));
+    let token = std::fs::read_to_string(path.trim()).unwrap();
+    let token = token.trim();
+    assert!(token.len() >= 16, "a token of some length: {token:?}");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!out.contains(token), "the token is not on stdout");
+    assert!(!log.contains(token), "the token is not in the log");
+}

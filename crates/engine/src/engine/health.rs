@@ -128,38 +128,82 @@ impl Engine {
     /// Liveness now.
     pub fn liveness(&self) -> Liveness {
         let beat = &self.0.heartbeat;
-        if let Some(running) = beat.cycle_running_for()
-            && running > CYCLE_LIMIT
-        {
-            return Liveness {
-                alive: false,
-                detail: format!(
-                    "a decision cycle has been running for {:.0} s",
-                    running.as_secs_f64()
-                ),
-            };
-        }
-        let since = beat.since_beat();
-        if beat.cycle_running_for().is_none() && since > BEAT_LIMIT {
-            return Liveness {
-                alive: false,
-                detail: format!(
-                    "the engine loop has not beaten for {:.0} s",
-                    since.as_secs_f64()
-                ),
-            };
-        }
-        Liveness {
-            alive: true,
+        liveness_of(
+            beat.cycle_running_for(),
+            beat.since_beat(),
+            self.recovered(),
+        )
+    }
+}
+
+/// The liveness verdict from the loop's heartbeat: a cycle running past
+/// [`CYCLE_LIMIT`], or no cycle and no beat for [`BEAT_LIMIT`], is a stuck
+/// engine. Nothing about the gateway enters it.
+fn liveness_of(
+    cycle_running_for: Option<Duration>,
+    since_beat: Duration,
+    recovered: bool,
+) -> Liveness {
+    if let Some(running) = cycle_running_for
+        && running > CYCLE_LIMIT
+    {
+        return Liveness {
+            alive: false,
             detail: format!(
-                "engine loop beat {:.1} s ago{}",
-                since.as_secs_f64(),
-                if self.recovered() {
-                    ""
-                } else {
-                    " (recovering)"
-                }
+                "a decision cycle has been running for {:.0} s",
+                running.as_secs_f64()
             ),
-        }
+        };
+    }
+    if cycle_running_for.is_none() && since_beat > BEAT_LIMIT {
+        return Liveness {
+            alive: false,
+            detail: format!(
+                "the engine loop has not beaten for {:.0} s",
+                since_beat.as_secs_f64()
+            ),
+        };
+    }
+    Liveness {
+        alive: true,
+        detail: format!(
+            "engine loop beat {:.1} s ago{}",
+            since_beat.as_secs_f64(),
+            if recovered { "" } else { " (recovering)" }
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_beating_loop_is_alive_and_a_stuck_one_is_not() {
+        let secs = Duration::from_secs;
+        assert!(liveness_of(None, secs(1), true).alive);
+        assert!(
+            liveness_of(Some(secs(120)), secs(120), true).alive,
+            "a long cycle is not a stuck loop"
+        );
+        let silent = liveness_of(None, secs(61), true);
+        assert!(!silent.alive);
+        assert!(
+            silent.detail.contains("not beaten for 61 s"),
+            "{}",
+            silent.detail
+        );
+        let stuck = liveness_of(Some(secs(16 * 60)), secs(16 * 60), true);
+        assert!(!stuck.alive);
+        assert!(
+            stuck.detail.contains("running for 960 s"),
+            "{}",
+            stuck.detail
+        );
+        assert!(
+            liveness_of(None, secs(1), false)
+                .detail
+                .ends_with("(recovering)")
+        );
     }
 }
