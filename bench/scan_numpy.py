@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The vertical spread scanner of spec/scanner.md written as a quant would
+"""The vertical spread scanner of docs/scanner.md written as a quant would
 with numpy/pandas, vectorised: the baseline `vspread scan` is compared with.
 
 usage: scan_numpy.py CHAIN.csv CONFIG.toml > result.csv

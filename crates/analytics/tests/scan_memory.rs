@@ -7,7 +7,7 @@ use vspread_analytics::scanner::{ChainBuilder, OptionRow, scan};
 use vspread_core::Right;
 use vspread_core::config::Config;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data");
 
 /// A row of the sample in its own column order, parsed without the reader.
 fn row_of(line: &str) -> Option<OptionRow<'_>> {

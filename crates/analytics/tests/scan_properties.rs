@@ -10,7 +10,7 @@ use vspread_core::config::{Config, ScannerConfig};
 mod scanner_configs;
 use scanner_configs::scanner_configs;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data");
 
 fn sample() -> (String, ScannerConfig) {
     let chain = std::fs::read_to_string(format!("{DATA}/chain_small.csv")).unwrap();

@@ -1,13 +1,14 @@
-//! The shared sample: `chain_small.csv` scanned with `scan_small.toml` must
-//! give `scan_small.expected.csv` (same rows, same order, floats within
-//! 1e-9 relative), with the deliberately bad rows reported and skipped.
+//! The sample in `tests/data`: `chain_small.csv` scanned with
+//! `scan_small.toml` must give `scan_small.expected.csv` (same rows, same
+//! order, floats within 1e-9 relative), with the deliberately bad rows
+//! reported and skipped.
 
 use vspread_analytics::scanner::csv::read_chain;
 use vspread_analytics::scanner::{Filter, format_float, scan, write_csv};
 use vspread_core::SpreadKind;
 use vspread_core::config::Config;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data");
 
 fn load() -> (vspread_analytics::scanner::csv::ChainRead, Config) {
     let bytes = std::fs::read(format!("{DATA}/chain_small.csv")).unwrap();

@@ -1,5 +1,6 @@
 //! A vertical spread as IB's combo (BAG) order, following the combo rules
-//! of the reference (§3.5), checked before anything is sent.
+//! (`docs/wire-protocol.md`, "Combos and limit prices"), checked before
+//! anything is sent.
 //!
 //! The combo is always defined as opened: the long leg BUY, the short leg
 //! SELL, ratio 1 each, SMART. Its price is Σ(bought legs) − Σ(sold legs):

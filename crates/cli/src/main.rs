@@ -28,7 +28,7 @@ enum Command {
     /// Create, check, compare, back up and roll back config.toml.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
-    /// Rank the vertical spreads of an option chain CSV (see the scanner spec).
+    /// Rank the vertical spreads of an option chain CSV (see docs/scanner.md).
     Scan(cmd::scan::ScanArgs),
     /// Run the simulated IB gateway (TWS API wire protocol) on a TCP port.
     Sim(cmd::sim::SimArgs),

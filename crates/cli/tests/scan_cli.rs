@@ -1,8 +1,9 @@
-//! `vspread scan` as a user runs it on the shared sample and on bad input.
+//! `vspread scan` as a user runs it on the sample in `tests/data` and on bad
+//! input.
 
 use std::process::{Command, Output};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data");
 
 fn vspread(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vspread"))

@@ -42,7 +42,7 @@ pub enum Direction {
     Bearish,
 }
 
-/// A vertical spread kind (`../shared/spec/scanner.md`, "Candidates").
+/// A vertical spread kind (`docs/scanner.md`, "Candidates").
 ///
 /// The variant order is the byte order of the names, which the scanner's
 /// tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).

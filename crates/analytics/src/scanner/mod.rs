@@ -1,4 +1,4 @@
-//! The vertical spread scanner, exactly as `spec/scanner.md` defines it.
+//! The vertical spread scanner, exactly as `docs/scanner.md` defines it.
 //!
 //! Data flow: rows (from CSV via [`csv::read_chain`], or from live quotes
 //! via [`ChainBuilder::push`]) are checked row by row and across rows, then

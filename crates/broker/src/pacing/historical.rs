@@ -1,8 +1,8 @@
-//! IB's historical-data pacing rules (reference §3.2), on top of the message
-//! rate: no identical request within 15 s; at most 5 requests for the same
-//! contract, exchange and data type within 2 s; at most N requests (IB: 60,
-//! ours `[pacing] historical_requests_per_10min`) in any 10 minutes, with
-//! BID_ASK requests counting twice.
+//! IB's historical-data pacing rules (`docs/wire-protocol.md`, "Limits"),
+//! on top of the message rate: no identical request within 15 s; at most 5
+//! requests for the same contract, exchange and data type within 2 s; at
+//! most N requests (IB: 60, ours `[pacing] historical_requests_per_10min`)
+//! in any 10 minutes, with BID_ASK requests counting twice.
 //!
 //! Pure bookkeeping over a `Duration` timeline; the caller sleeps.
 

@@ -20,7 +20,7 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The option chain CSV (columns as in the scanner spec, any order).
+    /// The option chain CSV (columns as in docs/scanner.md, any order).
     #[arg(long)]
     chain: PathBuf,
     /// config.toml whose [scanner] section sets the filters (defaults without it).

@@ -29,7 +29,7 @@ pub struct Config {
     pub risk: RiskConfig,
     /// Entry signals on the underlying.
     pub strategies: StrategiesConfig,
-    /// Vertical spread scanner filters and ranking (see the scanner spec).
+    /// Vertical spread scanner filters and ranking (see docs/scanner.md).
     pub scanner: ScannerConfig,
     /// How combo orders are priced, walked and timed out.
     pub execution: ExecutionConfig,
@@ -308,7 +308,7 @@ impl Default for LowBaseConfig {
     }
 }
 
-/// The scanner's filters and ranking limits, exactly as `spec/scanner.md`
+/// The scanner's filters and ranking limits, exactly as `docs/scanner.md`
 /// names them. Bounds here are the spec's configuration errors and no more.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]

@@ -41,8 +41,11 @@ fn partial_file_defaults_the_rest() {
 }
 
 #[test]
-fn the_shared_scanner_sample_is_valid() {
-    let text = include_str!("../../../../../shared/data/scan_small.toml");
+fn the_scanner_sample_config_is_valid() {
+    let text = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/scan_small.toml"
+    ));
     let c = Config::from_toml_str(text).unwrap();
     assert_eq!(c.scanner.dte_max, 35);
     assert_eq!(c.scanner.max_results, 300);

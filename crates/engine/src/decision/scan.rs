@@ -201,7 +201,7 @@ mod tests {
 
     use super::*;
 
-    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data");
 
     #[test]
     fn near_misses_are_the_best_candidates_the_last_two_filters_removed() {

@@ -61,7 +61,7 @@ pub fn historical_data(ctx: &Ctx<'_>, message: &Message) {
 
 /// `cancelHistoricalData`: every answer is sent at once, so nothing is
 /// left to cancel. Accepted quietly: the Rust client sends it routinely
-/// when it drops a finished request (reference §4.12).
+/// when it drops a finished request.
 pub fn cancel(ctx: &Ctx<'_>, message: &Message) {
     let _ = ctx.decode::<ReqIdOnly>(message, "cancel historical data");
 }

@@ -1,6 +1,7 @@
-//! The protobuf messages the simulator reads and writes, field for field as
-//! the reference's Appendix A lists them (every field proto3 `optional`).
-//! Table ids; the wire adds 200.
+//! The protobuf messages the simulator reads and writes, with the tags and
+//! types of IB's own schema (every field proto3 `optional`; fields the
+//! simulator never uses are left out). Table ids; the wire adds 200
+//! (`docs/wire-protocol.md`, "Framing").
 
 /// Request (client → server) table ids.
 pub mod request {

@@ -705,7 +705,7 @@ export interface components {
                 };
             };
             /**
-             * @description Vertical spread scanner filters and ranking (see the scanner spec).
+             * @description Vertical spread scanner filters and ranking (see docs/scanner.md).
              * @default {
              *       "kinds": [
              *         "bull_call",

@@ -334,7 +334,7 @@ mod tests {
 
     use super::*;
 
-    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data");
 
     /// The reader as the spec reads: line by line in file order, every row
     /// through the general parser, one builder.
@@ -417,7 +417,7 @@ mod tests {
     }
 
     #[test]
-    fn the_shared_sample_reads_alike_in_any_runs() {
+    fn the_sample_chain_reads_alike_in_any_runs() {
         let bytes = std::fs::read(format!("{DATA}/chain_small.csv")).unwrap();
         let read = read_chain(&bytes).unwrap();
         assert!(!read.bad_rows.is_empty(), "the sample has bad rows");
