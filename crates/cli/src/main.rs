@@ -38,6 +38,11 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Show what the engine recorded: orders, fills, positions, decisions, applies.
     Journal(cmd::journal::JournalArgs),
+    /// Write the journal (a consistent copy, safe beside a running engine), the
+    /// config and its backups to one tar file.
+    Backup(cmd::backup::BackupArgs),
+    /// Restore a backup into an empty data directory (or a used one with --force).
+    Restore(cmd::backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +55,8 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Journal(a) => cmd::journal::run(a),
+        Command::Backup(a) => cmd::backup::backup(a),
+        Command::Restore(a) => cmd::backup::restore(a),
     };
     match result {
         Ok(code) => code,
