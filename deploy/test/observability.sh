@@ -54,6 +54,14 @@ while read -r alert; do
 	grep -q "alertname: $alert\$" "$tests" || fail "$alert has no unit test in $tests"
 done < <(sed -n 's/^      - alert: //p' "$rules")
 log "promtool: config and $alerts rules check; $cases unit tests pass, every alert tested"
+python3 - "$rules" docs/operations.md <<'EOF' || fail "a rule's runbook link has no section in docs/operations.md"
+import re, sys, yaml
+rules, doc = yaml.safe_load(open(sys.argv[1])), open(sys.argv[2]).read()
+anchors = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", doc, re.M)}
+missing = [r["alert"] for g in rules["groups"] for r in g["rules"]
+           if r["annotations"]["runbook"].split("#")[1] not in anchors]
+assert not missing, f"runbook anchors without a heading in {sys.argv[2]}: {missing}"
+EOF
 
 mkdir -p "$work/broken"
 sed 's/expr: vspread_market_data_lines_usage_ratio > 0.9/expr: vspread_market_data_lines_usage_ratio > > 0.9/' "$rules" >"$work/broken/vspread.rules.yml"
