@@ -4,26 +4,23 @@
 # root; docs/operations.md has the rest (volumes, ports, compose, Kubernetes).
 #
 # Stages:
-#   web      the admin UI, built by npm (Vite) into /ui
-#   build    the vspread binary, with /ui embedded (VSPREAD_UI_DIST); its
-#            DWARF line tables stripped (symbols stay, so backtraces still
-#            name functions): 87 MB -> 24 MB
-#   runtime  Debian slim, user vspread (uid 10001), the binary and the
-#            entrypoint; /data is the volume for [storage] data_dir
+#   web               the admin UI, built by npm (Vite) into /ui
+#   build             the vspread binary, with /ui embedded (VSPREAD_UI_DIST);
+#                     its DWARF line tables stripped (symbols stay, so
+#                     backtraces still name functions): 87 MB -> 24 MB
+#   runtime-base      Debian slim, user vspread (uid 10001), the entrypoint,
+#                     /data as the volume for [storage] data_dir, the port,
+#                     the healthcheck: everything but the binary
+#   runtime-prebuilt  runtime-base plus prebuilt/vspread from the build
+#                     context: what the test suite (deploy/test/image.sh)
+#                     builds, with a binary built on the (Debian 12) host,
+#                     as no rust or node image can be pulled there
+#   runtime           runtime-base plus the build stage's binary: the image
 #
-# Build arguments:
-#   RUNTIME_IMAGE  the runtime stage's base (default debian:bookworm-slim,
-#                  the Debian release the build stage links against)
-#   BINARY_STAGE   where the runtime stage takes /out/vspread from:
-#                  "build" (default) or "prebuilt", which copies
-#                  prebuilt/vspread from the build context instead; the
-#                  test suite (deploy/test/image.sh) uses that with a
-#                  binary built on the (Debian 12) host, with
-#                  `--target runtime`, so the runtime stage it tests is
-#                  this one, instruction for instruction.
+# Build argument RUNTIME_IMAGE: the runtime's base (default
+# debian:bookworm-slim, the Debian release the build stage links against).
 
 ARG RUNTIME_IMAGE=debian:bookworm-slim
-ARG BINARY_STAGE=build
 
 FROM node:22-bookworm-slim AS web
 WORKDIR /src/web
@@ -45,20 +42,14 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && install -D -m 0755 target/release/vspread /out/vspread \
     && objcopy --strip-debug /out/vspread
 
-FROM scratch AS prebuilt
-COPY prebuilt/vspread /out/vspread
-
-# The binary's source, chosen by BINARY_STAGE.
-FROM ${BINARY_STAGE} AS binary
-
-FROM ${RUNTIME_IMAGE} AS runtime
+# Everything of the runtime image but the binary.
+FROM ${RUNTIME_IMAGE} AS runtime-base
 RUN groupadd --gid 10001 vspread \
     && useradd --uid 10001 --gid 10001 --home-dir /data --no-create-home \
        --shell /usr/sbin/nologin vspread \
     && mkdir /data \
     && chown 10001:10001 /data \
     && chmod 0750 /data
-COPY --from=binary --chmod=0755 /out/vspread /usr/local/bin/vspread
 COPY --chmod=0755 deploy/docker/entrypoint.sh /usr/local/bin/vspread-entrypoint
 ENV VSPREAD_DATA=/data \
     VSPREAD_CONFIG=/data/config.toml
@@ -76,3 +67,12 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=2m --retries=3 \
 # Paper unless the config says mode = "live" and --live is passed:
 # `docker run IMAGE --live` appends it to `vspread run`.
 ENTRYPOINT ["/usr/local/bin/vspread-entrypoint"]
+
+# The test suite's image: the runtime image with a binary built outside
+# (prebuilt/vspread in the build context).
+FROM runtime-base AS runtime-prebuilt
+COPY --chmod=0755 prebuilt/vspread /usr/local/bin/vspread
+
+# The image (the last stage, so the default target).
+FROM runtime-base AS runtime
+COPY --from=build --chmod=0755 /out/vspread /usr/local/bin/vspread

@@ -6,11 +6,11 @@
 #    debootstrap from the machine's own Debian mirror, slimmed as Debian's
 #    slim images are (no .debs, docs, man pages or locales) and imported as
 #    localhost/vspread-test-base:bookworm; kept in $STATE between runs;
-# 2. the image: the repository's Dockerfile, `--target runtime` with
-#    BINARY_STAGE=prebuilt and RUNTIME_IMAGE=that base, so the runtime stage
-#    built is the Dockerfile's own, with the host-built binary (debug info
-#    stripped, as the build stage does) in place of the Rust build stage
-#    (which needs the rust and node images from a registry);
+# 2. the image: the repository's Dockerfile, `--target runtime-prebuilt`
+#    with RUNTIME_IMAGE=that base: the Dockerfile's runtime-base stage,
+#    instruction for instruction, plus the host-built binary (debug info
+#    stripped, as the build stage does) where the image proper copies the
+#    build stage's (which needs the rust and node images from a registry);
 # 3. a run: `vspread sim` on the host's loopback, the container on the
 #    host's network (nothing leaves 127.0.0.1), its root filesystem
 #    read-only (as in Kubernetes), a named volume on /data.
@@ -106,11 +106,10 @@ objcopy --strip-debug "$binary" "$work/context/prebuilt/vspread"
 cp deploy/docker/entrypoint.sh "$work/context/deploy/docker/"
 started=$(date +%s.%N)
 buildah "${storage[@]}" bud --quiet --format docker --isolation chroot \
-	-f "$repo/Dockerfile" --target runtime \
-	--build-arg BINARY_STAGE=prebuilt --build-arg RUNTIME_IMAGE="$base" \
+	-f "$repo/Dockerfile" --target runtime-prebuilt --build-arg RUNTIME_IMAGE="$base" \
 	-t "$image" "$work/context" >"$work/build.log" 2>&1 || {
 	cat "$work/build.log" >&2
-	fail "building the Dockerfile's runtime stage failed"
+	fail "building the Dockerfile's runtime-prebuilt stage failed"
 }
 build_s=$(python3 -c "print(f'{$(date +%s.%N) - $started:.1f}')")
 size=$(pod image inspect --format '{{.Size}}' "$image")
