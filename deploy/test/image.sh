@@ -25,7 +25,11 @@
 #
 # Usage: deploy/test/image.sh [VSPREAD_BINARY]
 #   VSPREAD_BINARY  default: $CARGO_TARGET_DIR/debug/vspread (the one
-#                   `cargo test` built), else target/debug/vspread
+#                   `cargo test` built), else target/debug/vspread; it also
+#                   runs the sim
+#   VSPREAD_TEST_IMAGE=NAME  run the checks of step 3 on an image already in
+#                   the test's storage (say, one built from the whole
+#                   Dockerfile) instead of building runtime-prebuilt
 # Prints the figures: image build time, image size, cold start to ready.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -101,17 +105,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$work/context/prebuilt" "$work/context/deploy/docker"
-objcopy --strip-debug "$binary" "$work/context/prebuilt/vspread"
-cp deploy/docker/entrypoint.sh "$work/context/deploy/docker/"
-started=$(date +%s.%N)
-buildah "${storage[@]}" bud --quiet --format docker --isolation chroot \
-	-f "$repo/Dockerfile" --target runtime-prebuilt --build-arg RUNTIME_IMAGE="$base" \
-	-t "$image" "$work/context" >"$work/build.log" 2>&1 || {
-	cat "$work/build.log" >&2
-	fail "building the Dockerfile's runtime-prebuilt stage failed"
-}
-build_s=$(python3 -c "print(f'{$(date +%s.%N) - $started:.1f}')")
+if [ -n "${VSPREAD_TEST_IMAGE:-}" ]; then
+	image=$VSPREAD_TEST_IMAGE
+	pod image exists "$image" || fail "no image $image in $state/storage"
+	build_s="(not built here)"
+	log "testing the given image $image"
+else
+	mkdir -p "$work/context/prebuilt" "$work/context/deploy/docker"
+	objcopy --strip-debug "$binary" "$work/context/prebuilt/vspread"
+	cp deploy/docker/entrypoint.sh "$work/context/deploy/docker/"
+	started=$(date +%s.%N)
+	buildah "${storage[@]}" bud --quiet --format docker --isolation chroot \
+		-f "$repo/Dockerfile" --target runtime-prebuilt --build-arg RUNTIME_IMAGE="$base" \
+		-t "$image" "$work/context" >"$work/build.log" 2>&1 || {
+		cat "$work/build.log" >&2
+		fail "building the Dockerfile's runtime-prebuilt stage failed"
+	}
+	build_s=$(python3 -c "print(f'{$(date +%s.%N) - $started:.1f}')")
+fi
 size=$(pod image inspect --format '{{.Size}}' "$image")
 log "image built in ${build_s} s; size $((size / 1000000)) MB (base $(($(pod image inspect --format '{{.Size}}' "$base") / 1000000)) MB)"
 
