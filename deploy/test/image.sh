@@ -108,7 +108,7 @@ trap cleanup EXIT
 if [ -n "${VSPREAD_TEST_IMAGE:-}" ]; then
 	image=$VSPREAD_TEST_IMAGE
 	pod image exists "$image" || fail "no image $image in $state/storage"
-	build_s="(not built here)"
+	build_s="-"
 	log "testing the given image $image"
 else
 	mkdir -p "$work/context/prebuilt" "$work/context/deploy/docker"
@@ -208,7 +208,9 @@ until metrics_has 'vspread_gateway_connected 1'; do
 	sleep 0.2
 done
 metrics_has '# TYPE vspread_gateway_connects counter' || fail "/metrics is not the exposition vspread writes"
-log "/healthz ok, /readyz 200, /metrics shows the gateway link to the sim up"
+page=$(curl -fsS "$api/") || fail "GET / (the web UI) failed"
+case $page in *'<div id="app"'* | *'<!doctype html'* | *'<!DOCTYPE html'*) ;; *) fail "GET / is not the web UI's page" ;; esac
+log "/healthz ok, /readyz 200, /metrics shows the gateway link to the sim up, / serves the web UI"
 
 pid=$(pod inspect --format '{{.State.Pid}}' "$c1")
 uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")
