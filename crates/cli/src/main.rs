@@ -40,6 +40,11 @@ enum Command {
     Journal(cmd::journal::JournalArgs),
     /// Ask a running engine whether it is ready (exit 0) or not (exit 1).
     Healthcheck(cmd::healthcheck::HealthcheckArgs),
+    /// Write the journal (a consistent copy, safe beside a running engine), the
+    /// config and its backups to one tar file.
+    Backup(cmd::backup::BackupArgs),
+    /// Restore a backup into an empty data directory (or a used one with --force).
+    Restore(cmd::backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +58,8 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Journal(a) => cmd::journal::run(a),
         Command::Healthcheck(a) => cmd::healthcheck::run(a),
+        Command::Backup(a) => cmd::backup::backup(a),
+        Command::Restore(a) => cmd::backup::restore(a),
     };
     match result {
         Ok(code) => code,

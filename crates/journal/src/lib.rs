@@ -15,8 +15,10 @@
 //! serialised by SQLite anyway). Checkpoints run on a thread of their own,
 //! with their own connection, so no write ever waits for one; readers such
 //! as `vspread journal` open the file read-only beside a running engine,
-//! which WAL allows.
+//! which WAL allows. [`backup`] takes consistent copies beside a running
+//! engine (SQLite's online backup) and checks files before a restore.
 
+pub mod backup;
 mod read;
 mod schema;
 mod write;
