@@ -16,7 +16,7 @@ use clap::Args;
 use rust_decimal::Decimal;
 use vspread_core::clock::{AcceleratedClock, Clock as _};
 use vspread_sim::market::{Market, MarketConfig};
-use vspread_sim::orders::{Venue, VenueConfig};
+use vspread_sim::orders::{FillModel, Venue, VenueConfig};
 use vspread_sim::persist;
 use vspread_sim::server::{Server, SimSettings};
 
@@ -72,6 +72,61 @@ pub struct SimArgs {
     /// Length of the daily restart window, in real seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     restart_secs: u64,
+    #[command(flatten)]
+    fill: FillArgs,
+}
+
+/// The resting-order fill model (crates/sim/README.md, "Fill model"):
+/// rate per simulated minute `λ(a) · S(w) · L(V)`. Taken from the flags on
+/// every start, also when resuming from --state.
+#[derive(Debug, Args)]
+pub struct FillArgs {
+    /// Fills per simulated minute of a combo resting at the far side.
+    #[arg(long, value_name = "PER_MIN", default_value_t = FillModel::default().rate_far)]
+    fill_rate_far: f64,
+    /// Fills per simulated minute of a combo resting at the mid.
+    #[arg(long, value_name = "PER_MIN", default_value_t = FillModel::default().rate_mid)]
+    fill_rate_mid: f64,
+    /// Fills per simulated minute of a combo resting just inside the natural.
+    #[arg(long, value_name = "PER_MIN", default_value_t = FillModel::default().rate_natural)]
+    fill_rate_natural: f64,
+    /// The legs' summed bid-ask, as a share of their mids, at which the
+    /// rate halves.
+    #[arg(long, value_name = "SHARE", default_value_t = FillModel::default().width_half)]
+    fill_width_half: f64,
+    /// Daily dollar volume (USD) from which an underlying counts as fully
+    /// liquid.
+    #[arg(long, value_name = "USD", default_value_t = FillModel::default().liquid_dollar_volume)]
+    fill_liquid_volume: f64,
+    /// The liquidity factor of the least liquid underlying, in (0, 1].
+    #[arg(long, value_name = "FACTOR", default_value_t = FillModel::default().min_liquidity)]
+    fill_min_liquidity: f64,
+}
+
+impl FillArgs {
+    /// The model, checked; an error names the flag.
+    pub fn model(&self) -> anyhow::Result<FillModel> {
+        let model = FillModel {
+            rate_far: self.fill_rate_far,
+            rate_mid: self.fill_rate_mid,
+            rate_natural: self.fill_rate_natural,
+            width_half: self.fill_width_half,
+            liquid_dollar_volume: self.fill_liquid_volume,
+            min_liquidity: self.fill_min_liquidity,
+        };
+        model.validate().map_err(|e| {
+            let flag = match e.parameter {
+                "rate_far" => "--fill-rate-far",
+                "rate_mid" => "--fill-rate-mid",
+                "rate_natural" => "--fill-rate-natural",
+                "width_half" => "--fill-width-half",
+                "liquid_dollar_volume" => "--fill-liquid-volume",
+                _ => "--fill-min-liquidity",
+            };
+            anyhow::anyhow!("{flag} {}: {}", e.value, e.why)
+        })?;
+        Ok(model)
+    }
 }
 
 fn parse_hhmm(text: &str) -> Result<NaiveTime, String> {
@@ -79,6 +134,7 @@ fn parse_hhmm(text: &str) -> Result<NaiveTime, String> {
 }
 
 pub fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
+    let fill_model = args.fill.model()?;
     let saved = match &args.state {
         Some(path) => persist::load(path)?,
         None => None,
@@ -105,6 +161,8 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
             (market, Venue::new(config))
         }
     };
+    let mut venue = venue;
+    venue.set_fill_model(fill_model);
     let clock = Arc::new(AcceleratedClock::new(market.now(), args.speed).context("--speed")?);
     let mut settings = SimSettings::new(clock.clone());
     settings.daily_restart = args
