@@ -31,7 +31,7 @@ enum Command {
     /// Rank the vertical spreads of an option chain CSV (see the scanner spec).
     Scan(cmd::scan::ScanArgs),
     /// Run the simulated IB gateway (TWS API wire protocol) on a TCP port.
-    Sim(cmd::sim::SimArgs),
+    Sim(Box<cmd::sim::SimArgs>),
     /// Trade against TWS / IB Gateway (paper unless the config and --live say live).
     Run(cmd::run::RunArgs),
     /// Trade against the simulated gateway in this process: the whole stack, no TWS needed.
@@ -46,7 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Config(c) => cmd::config::run(c),
         Command::Scan(a) => cmd::scan::run(a),
-        Command::Sim(a) => cmd::sim::run_sim(a),
+        Command::Sim(a) => cmd::sim::run_sim(*a),
         Command::Run(a) => cmd::run::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Journal(a) => cmd::journal::run(a),

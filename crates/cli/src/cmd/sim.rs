@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use clap::Args;
 use rust_decimal::Decimal;
 use vspread_core::clock::{AcceleratedClock, Clock as _};
+use vspread_sim::faults::Setup;
 use vspread_sim::market::{Market, MarketConfig};
 use vspread_sim::orders::{FillModel, Venue, VenueConfig};
 use vspread_sim::persist;
@@ -74,6 +75,71 @@ pub struct SimArgs {
     restart_secs: u64,
     #[command(flatten)]
     fill: FillArgs,
+    #[command(flatten)]
+    setup: SetupArgs,
+}
+
+/// Misconfigurations of a real TWS / IB Gateway and its account, each
+/// detected by `vspread doctor` (crates/sim/README.md, "Setup faults").
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// TWS's "Read-Only API" setting: orders, what-ifs and cancels are
+    /// refused with error 321.
+    #[arg(long)]
+    read_only_api: bool,
+    /// Market data permissions, repeatable: LEVEL or SCOPE=LEVEL, SCOPE
+    /// one of SYMBOL, SYMBOL:stock, SYMBOL:options, stock, options; LEVEL
+    /// realtime, delayed or none (e.g. `--market-data options=delayed
+    /// --market-data KO=none`). Default: real-time everywhere.
+    #[arg(long, value_name = "RULE")]
+    market_data: Vec<String>,
+    /// No historical data permission: every reqHistoricalData gets 162.
+    #[arg(long)]
+    no_history: bool,
+    /// No permission to trade combos: BAG orders and what-ifs get 201.
+    #[arg(long)]
+    no_combo_permission: bool,
+    /// Seconds added to the time the gateway reports (its host's clock
+    /// off by this much).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    clock_skew_s: i64,
+    /// The highest API server version to speak (an older TWS / IB
+    /// Gateway below 213 is refused by vspread's client).
+    #[arg(long, value_name = "N", default_value_t = vspread_sim::wire::frame::SERVER_VERSION)]
+    server_version: u32,
+    /// TWS's "Trusted IPs": connections from other addresses are closed
+    /// before the handshake (comma-separated; default: any address).
+    #[arg(long, value_name = "IP,IP…", value_delimiter = ',')]
+    trusted_ips: Vec<std::net::IpAddr>,
+}
+
+impl SetupArgs {
+    /// The emulated installation; an error names the bad flag value.
+    pub fn setup(&self) -> anyhow::Result<Setup> {
+        let mut setup = Setup {
+            read_only_api: self.read_only_api,
+            no_history: self.no_history,
+            no_combo_permission: self.no_combo_permission,
+            clock_skew: chrono::Duration::try_seconds(self.clock_skew_s).ok_or_else(|| {
+                anyhow::anyhow!("--clock-skew-s {} is out of range", self.clock_skew_s)
+            })?,
+            server_version: self.server_version,
+            trusted_ips: (!self.trusted_ips.is_empty()).then(|| self.trusted_ips.clone()),
+            ..Setup::default()
+        };
+        for rule in &self.market_data {
+            setup
+                .market_data
+                .add(rule)
+                .with_context(|| format!("--market-data {rule}"))?;
+        }
+        Ok(setup)
+    }
 }
 
 /// The resting-order fill model (crates/sim/README.md, "Fill model"):
@@ -135,6 +201,7 @@ fn parse_hhmm(text: &str) -> Result<NaiveTime, String> {
 
 pub fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     let fill_model = args.fill.model()?;
+    let setup = args.setup.setup()?;
     let saved = match &args.state {
         Some(path) => persist::load(path)?,
         None => None,
@@ -165,6 +232,7 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     venue.set_fill_model(fill_model);
     let clock = Arc::new(AcceleratedClock::new(market.now(), args.speed).context("--speed")?);
     let mut settings = SimSettings::new(clock.clone());
+    settings.setup = setup;
     settings.daily_restart = args
         .daily_restart
         .map(|at| (at, Duration::from_secs(args.restart_secs)));
