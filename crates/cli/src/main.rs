@@ -38,6 +38,8 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Show what the engine recorded: orders, fills, positions, decisions, applies.
     Journal(cmd::journal::JournalArgs),
+    /// Check a TWS / IB Gateway setup and this machine against a config, with fixes.
+    Doctor(cmd::doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Journal(a) => cmd::journal::run(a),
+        Command::Doctor(a) => cmd::doctor::run(a),
     };
     match result {
         Ok(code) => code,

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod doctor;
 pub mod journal;
 pub mod run;
 pub mod scan;
