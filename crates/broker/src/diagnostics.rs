@@ -202,6 +202,10 @@ impl DataProbe {
 /// Time between two messages a probe sends: 33 a second, under IB's 50.
 const MESSAGE_INTERVAL: Duration = Duration::from_millis(30);
 
+/// How long a market data probe waits for a quote once the gateway has
+/// said which data it serves (outside trading hours none may come).
+const QUOTE_GRACE: Duration = Duration::from_secs(2);
+
 /// An API connection made for probing.
 pub struct Probe {
     client: Client,
@@ -341,8 +345,9 @@ impl Probe {
 
     /// The first quote of `contract`, asked for as live data or, with
     /// `delayed`, as delayed data (`reqMarketDataType` 1 or 3 first): what
-    /// the gateway serves, until a bid, an ask and a last arrived, an error
-    /// ended the request, or the request timeout.
+    /// the gateway serves, until a bid and an ask or a last arrived, an
+    /// error ended the request, two seconds after the gateway announced
+    /// the data type, or the request timeout.
     pub async fn market_data(&self, contract: &ContractInfo, delayed: bool) -> DataProbe {
         let mut probe = DataProbe::default();
         let kind = if delayed {
@@ -369,7 +374,16 @@ impl Probe {
                     return;
                 }
             };
-            while let Some(item) = sub.next().await {
+            let mut grace: Option<tokio::time::Instant> = None;
+            loop {
+                let next = match grace {
+                    Some(deadline) => match tokio::time::timeout_at(deadline, sub.next()).await {
+                        Ok(next) => next,
+                        Err(_) => return,
+                    },
+                    None => sub.next().await,
+                };
+                let Some(item) = next else { return };
                 match item {
                     Ok(SubscriptionItem::Data(TickTypes::MarketDataType(t))) => {
                         probe.data_type = match t {
@@ -379,6 +393,7 @@ impl Probe {
                             IbMarketDataType::DelayedFrozen => Some(DataType::DelayedFrozen),
                             _ => probe.data_type,
                         };
+                        grace.get_or_insert(tokio::time::Instant::now() + QUOTE_GRACE);
                     }
                     Ok(SubscriptionItem::Data(TickTypes::Price(p))) => {
                         probe.saw_price(p.tick_type, p.price, &mut quote);
@@ -403,9 +418,10 @@ impl Probe {
         let limit = self.timeout;
         if tokio::time::timeout(limit, reading).await.is_err()
             && probe.error.is_none()
+            && probe.data_type.is_none()
             && !probe.quoted
         {
-            probe.error = Some((-1, format!("no quote within {limit:?}")));
+            probe.error = Some((-1, format!("no answer within {limit:?}")));
         }
         self.pace().await;
         probe

@@ -870,8 +870,8 @@ async fn near_the_money(
 /// as delayed data.
 async fn data_level(probe: &Probe, contract: &ContractInfo) -> DataProbe {
     let live = probe.market_data(contract, false).await;
-    let refused = live.error.is_some() || !live.quoted;
-    if !refused && live.data_type.is_none_or(|t| !t.is_delayed()) {
+    let served = live.error.is_none() && (live.data_type.is_some() || live.quoted);
+    if served && live.data_type.is_none_or(|t| !t.is_delayed()) {
         return live;
     }
     let mut delayed = probe.market_data(contract, true).await;
@@ -884,21 +884,31 @@ async fn data_level(probe: &Probe, contract: &ContractInfo) -> DataProbe {
     delayed
 }
 
-/// "real-time", "delayed" or "none" for a probe, with the codes seen.
+/// "real-time", "delayed" or "none" for a probe, with the codes seen (and
+/// a note when the data was served but no quote came, as outside trading
+/// hours).
 fn describe(probe: &DataProbe) -> (&'static str, String) {
+    let mut notes: Vec<String> = Vec::new();
     let codes: Vec<String> = probe.codes().map(|c| c.to_string()).collect();
-    let codes = if codes.is_empty() {
+    if !codes.is_empty() {
+        notes.push(format!("codes {}", codes.join(", ")));
+    }
+    let served = probe.error.is_none() && (probe.data_type.is_some() || probe.quoted);
+    if served && !probe.quoted {
+        notes.push("no quote yet".to_string());
+    }
+    let notes = if notes.is_empty() {
         String::new()
     } else {
-        format!(" (codes {})", codes.join(", "))
+        format!(" ({})", notes.join("; "))
     };
     let level = match probe.data_type {
-        _ if !probe.quoted => "none",
+        _ if !served => "none",
         Some(t) if t.is_delayed() => "delayed",
         _ if probe.codes().any(|c| c == 10167) => "delayed",
         _ => "real-time",
     };
-    (level, codes)
+    (level, notes)
 }
 
 fn market_data_check(
@@ -1165,6 +1175,17 @@ mod tests {
             ..DataProbe::default()
         };
         assert_eq!(describe(&none).0, "none");
+        // Served, but no quote came (outside trading hours): real-time.
+        let closed = DataProbe {
+            data_type: Some(diagnostics::DataType::Frozen),
+            ..DataProbe::default()
+        };
+        assert_eq!(describe(&closed), ("real-time", " (no quote yet)".into()));
+        let silent = DataProbe {
+            error: Some((-1, "no answer".into())),
+            ..DataProbe::default()
+        };
+        assert_eq!(describe(&silent).0, "none");
     }
 
     #[test]
