@@ -9,12 +9,15 @@
 //! - [`pacing`]: one token bucket for every outbound message, priorities,
 //!   merged identical requests, historical pacing, bounded queues;
 //! - [`lines`]: the market-data line budget with LRU eviction and pinning;
-//! - contracts, combos, orders and reconciliation over `ibapi`.
+//! - contracts, combos, orders and reconciliation over `ibapi`;
+//! - [`diagnostics`]: one-shot probes of a TWS / IB Gateway setup for
+//!   `vspread doctor`.
 //!
 //! Everything is measured in [`metrics::BrokerMetrics`].
 
 pub mod combo;
 mod convert;
+pub mod diagnostics;
 mod events;
 pub mod lines;
 mod lookups;

@@ -31,7 +31,7 @@ enum Command {
     /// Rank the vertical spreads of an option chain CSV (see docs/scanner.md).
     Scan(cmd::scan::ScanArgs),
     /// Run the simulated IB gateway (TWS API wire protocol) on a TCP port.
-    Sim(cmd::sim::SimArgs),
+    Sim(Box<cmd::sim::SimArgs>),
     /// Trade against TWS / IB Gateway (paper unless the config and --live say live).
     Run(cmd::run::RunArgs),
     /// Trade against the simulated gateway in this process: the whole stack, no TWS needed.
@@ -45,6 +45,8 @@ enum Command {
     Backup(cmd::backup::BackupArgs),
     /// Restore a backup into an empty data directory (or a used one with --force).
     Restore(cmd::backup::RestoreArgs),
+    /// Check a TWS / IB Gateway setup and this machine against a config, with fixes.
+    Doctor(cmd::doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,13 +55,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Config(c) => cmd::config::run(c),
         Command::Scan(a) => cmd::scan::run(a),
-        Command::Sim(a) => cmd::sim::run_sim(a),
+        Command::Sim(a) => cmd::sim::run_sim(*a),
         Command::Run(a) => cmd::run::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Journal(a) => cmd::journal::run(a),
         Command::Healthcheck(a) => cmd::healthcheck::run(a),
         Command::Backup(a) => cmd::backup::backup(a),
         Command::Restore(a) => cmd::backup::restore(a),
+        Command::Doctor(a) => cmd::doctor::run(a),
     };
     match result {
         Ok(code) => code,

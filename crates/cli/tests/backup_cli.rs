@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
-use vspread_core::broker::{BrokerOrderId, ConId, Execution, OrderAction, OrderEvent};
 use vspread_core::journal::{Journal, JournalEvent, JournalLeg, JournaledOrder, OrderEnd};
+use vspread_core::{BrokerOrderId, ConId, Execution, OrderEvent, Side};
 use vspread_core::{OrderPurpose, Right, SpreadKind};
 use vspread_journal::SqliteJournal;
 
@@ -102,7 +102,7 @@ fn record_trade(j: &SqliteJournal, i: usize) {
             order_id: BrokerOrderId(i as i64 + 1),
             order_ref: order_ref.clone(),
             con_id: ConId(28812380),
-            action: OrderAction::Buy,
+            side: Side::Buy,
             quantity: d("1"),
             price: d("2.10"),
             cumulative_quantity: d("1"),

@@ -133,9 +133,22 @@ fn a_fresh_demo_trades_within_two_minutes_and_resumes_after_a_restart() {
     assert!(seen.iter().any(|l| l.contains("admin server ready")));
     assert!(data.join("config.toml").exists());
     let config = std::fs::read_to_string(data.join("config.toml")).unwrap();
-    assert!(
-        config.contains("max_slippage_pct = 100"),
+    let loaded: toml::Table = config.parse().unwrap();
+    assert_eq!(
+        loaded["trading"]["scan_interval_s"].as_integer(),
+        Some(60),
         "demo settings written"
+    );
+    // The limit walk is the default one: the spread above filled without
+    // the walk being allowed to the natural.
+    let default_slippage = vspread_core::config::ExecutionConfig::default().max_slippage_pct;
+    assert_ne!(default_slippage, 100.0);
+    assert!(
+        loaded
+            .get("execution")
+            .and_then(|e| e.get("max_slippage_pct"))
+            .is_none_or(|v| v.as_float() == Some(default_slippage)),
+        "max_slippage_pct left at its default:\n{config}"
     );
     let token = std::fs::metadata(data.join("admin.token")).unwrap();
     assert_eq!(

@@ -246,8 +246,9 @@ async fn engine_trades(w: &mut Scenario, symbols: String) {
     for (key, value) in [
         ("trading.universe", serde_json::json!(universe)),
         ("trading.scan_interval_s", serde_json::json!(60)),
-        // The simulator fills a resting combo once its limit reaches the
-        // natural price.
+        // A walk to the natural price: every entry fills within its walk
+        // (a resting combo's fills are random in the simulator; one at
+        // the natural fills at once), so each scenario's steps happen.
         ("execution.max_slippage_pct", serde_json::json!(100.0)),
         ("storage.data_dir", serde_json::json!(".")),
     ] {

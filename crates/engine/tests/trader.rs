@@ -52,8 +52,10 @@ async fn one_cycle_opens_the_signalled_spreads_and_a_later_one_closes_them() {
     let sim = sim_on(market, SEED, frozen, Some(Duration::from_millis(20))).await;
     let mut config = Config::default();
     config.trading.universe = vec!["QQQ".into(), "IWM".into()];
-    // The simulator fills a combo only once its limit reaches the natural
-    // price, so the walk must be allowed to get there.
+    // The simulator's clock never moves here, so no simulated time passes
+    // for a resting combo to fill (its fill model is a rate per simulated
+    // minute): only a limit at the natural fills, and the walk must be
+    // allowed to get there.
     config.execution.max_slippage_pct = 100.0;
     let stack = EngineStack::start(&sim, &config, clock.clone()).await;
     let _ticker = ticker(

@@ -1,16 +1,194 @@
 //! Fault injection, for integration tests of the broker layer: what a
 //! client sees when TWS drops it, restarts, rejects orders, fills them in
-//! pieces or answers slowly.
+//! pieces or answers slowly; and [`Setup`], the TWS / IB Gateway settings
+//! and account permissions a real installation can get wrong (read-only
+//! API, missing market data or history permissions, no combo permission,
+//! a skewed clock, an old server version, an untrusted address), which
+//! `vspread doctor` detects.
 //!
 //! The request-side switches live here (forced partial fills are a switch
 //! of the venue); [`crate::server::ServerHandle`] flips them at
 //! run time, the `vspread sim` flags set them at start, and
 //! [`ControlCommand`] is the one-line text form its control port reads
 //! (`disconnect`, `restart 30`, `reject 2`, `partial 1`, `partial off`,
-//! `delay 250`, `status`).
+//! `delay 250`, `status`). The [`Setup`] is fixed at start
+//! ([`crate::server::SimSettings::setup`]).
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
+
+use crate::wire::frame::SERVER_VERSION;
+
+/// What market data a contract's subscription gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataLevel {
+    /// Subscribed: real-time quotes.
+    Realtime,
+    /// Not subscribed, delayed data available: a live request is refused
+    /// (354), a delayed one (`reqMarketDataType` 3 or 4) served as delayed
+    /// ticks after notice 10167.
+    Delayed,
+    /// Not subscribed, no delayed data: 354 for a live request, 10168 for
+    /// a delayed one.
+    None,
+}
+
+impl DataLevel {
+    pub fn parse(text: &str) -> Option<DataLevel> {
+        match text.to_ascii_lowercase().as_str() {
+            "realtime" | "real-time" | "live" => Some(DataLevel::Realtime),
+            "delayed" => Some(DataLevel::Delayed),
+            "none" => Some(DataLevel::None),
+            _ => None,
+        }
+    }
+}
+
+/// Which contracts a market data rule covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Stock,
+    Options,
+}
+
+/// The account's market data permissions: a level for everything, per
+/// kind (stocks, options), per symbol and per symbol and kind; the most
+/// specific rule applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MarketDataPermissions {
+    rules: BTreeMap<(Option<String>, Option<Kind>), DataLevel>,
+}
+
+/// A `--market-data` rule that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "bad market data rule {rule:?}: {why} (LEVEL, SCOPE=LEVEL; SCOPE is SYMBOL, SYMBOL:stock, SYMBOL:options, stock or options; LEVEL is realtime, delayed or none)"
+)]
+pub struct BadMarketDataRule {
+    pub rule: String,
+    pub why: &'static str,
+}
+
+impl MarketDataPermissions {
+    /// Adds a rule: `LEVEL` (everything), `stock=LEVEL`, `options=LEVEL`,
+    /// `SYMBOL=LEVEL` (its stock and options), `SYMBOL:stock=LEVEL` or
+    /// `SYMBOL:options=LEVEL`. A later rule for the same scope replaces an
+    /// earlier one.
+    pub fn add(&mut self, rule: &str) -> Result<(), BadMarketDataRule> {
+        let bad = |why| BadMarketDataRule {
+            rule: rule.chars().take(80).collect(),
+            why,
+        };
+        let (scope, level) = match rule.split_once('=') {
+            Some((scope, level)) => (Some(scope.trim()), level.trim()),
+            None => (None, rule.trim()),
+        };
+        let level = DataLevel::parse(level).ok_or_else(|| bad("unknown level"))?;
+        let kind_of = |k: &str| match k.to_ascii_lowercase().as_str() {
+            "stock" | "stocks" => Some(Kind::Stock),
+            "option" | "options" => Some(Kind::Options),
+            _ => None,
+        };
+        let key = match scope {
+            None => (None, None),
+            Some("") => return Err(bad("empty scope")),
+            Some(scope) => match scope.split_once(':') {
+                Some((symbol, kind)) => {
+                    let kind = kind_of(kind).ok_or_else(|| bad("unknown kind after ':'"))?;
+                    if symbol.is_empty() {
+                        return Err(bad("empty symbol"));
+                    }
+                    (Some(symbol.to_ascii_uppercase()), Some(kind))
+                }
+                None => match kind_of(scope) {
+                    Some(kind) => (None, Some(kind)),
+                    None => (Some(scope.to_ascii_uppercase()), None),
+                },
+            },
+        };
+        self.rules.insert(key, level);
+        Ok(())
+    }
+
+    /// The level for `symbol`'s stock (`option` false) or options.
+    pub fn level(&self, symbol: &str, option: bool) -> DataLevel {
+        let kind = if option { Kind::Options } else { Kind::Stock };
+        let symbol = Some(symbol.to_ascii_uppercase());
+        [
+            (symbol.clone(), Some(kind)),
+            (symbol, None),
+            (None, Some(kind)),
+            (None, None),
+        ]
+        .iter()
+        .find_map(|k| self.rules.get(k).copied())
+        .unwrap_or(DataLevel::Realtime)
+    }
+
+    /// Whether every contract gets real-time data.
+    pub fn all_realtime(&self) -> bool {
+        self.rules.values().all(|l| *l == DataLevel::Realtime)
+    }
+}
+
+/// How the emulated TWS / IB Gateway is set up and what the account may
+/// do: each field is one misconfiguration `vspread doctor` detects. The
+/// default is a healthy setup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setup {
+    /// TWS's "Read-Only API" setting: every placeOrder (what-if too),
+    /// cancelOrder and reqGlobalCancel is refused with error 321.
+    pub read_only_api: bool,
+    /// Market data subscriptions.
+    pub market_data: MarketDataPermissions,
+    /// No historical data permission: every reqHistoricalData gets 162.
+    pub no_history: bool,
+    /// No permission to trade combos: every BAG order and what-if gets 201.
+    pub no_combo_permission: bool,
+    /// Added to the time the gateway reports (`currentTime`, in
+    /// milliseconds too, and the handshake's connection time): a gateway
+    /// host whose clock is off.
+    pub clock_skew: chrono::Duration,
+    /// The highest API server version the gateway speaks (TWS 10.x's 226
+    /// by default); a lower one emulates an old TWS / IB Gateway.
+    pub server_version: u32,
+    /// TWS's "Trusted IPs": when set, a connection from any other address
+    /// is closed before the handshake is answered.
+    pub trusted_ips: Option<Vec<IpAddr>>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            read_only_api: false,
+            market_data: MarketDataPermissions::default(),
+            no_history: false,
+            no_combo_permission: false,
+            clock_skew: chrono::Duration::zero(),
+            server_version: SERVER_VERSION,
+            trusted_ips: None,
+        }
+    }
+}
+
+impl Setup {
+    /// Whether `peer` may connect.
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        self.trusted_ips
+            .as_ref()
+            .is_none_or(|ips| ips.contains(&peer))
+    }
+}
+
+/// Error 321's text for any order request while the API is read-only (as
+/// TWS words it).
+pub const READ_ONLY_API: &str =
+    "Error validating request.-'bN' : cause - The API interface is currently in Read-Only mode.";
+
+/// The simulator's error 201 text for a combo without combo permission.
+pub const NO_COMBO_PERMISSION: &str = "Order rejected - reason:No trading permissions for combination (spread) orders on this account";
 
 /// Switches read by the connections and the order handler.
 #[derive(Debug, Default)]
@@ -191,6 +369,48 @@ mod tests {
             assert_eq!(ControlCommand::parse(line).unwrap_err().why, why, "{line}");
         }
         assert!(ControlCommand::parse("explode").is_err());
+    }
+
+    #[test]
+    fn market_data_rules_apply_most_specific_first() {
+        let mut p = MarketDataPermissions::default();
+        assert_eq!(p.level("SPY", true), DataLevel::Realtime);
+        assert!(p.all_realtime());
+        p.add("delayed").unwrap();
+        p.add("options=none").unwrap();
+        p.add("aapl=realtime").unwrap();
+        p.add("MSFT:options=delayed").unwrap();
+        assert_eq!(p.level("SPY", false), DataLevel::Delayed);
+        assert_eq!(p.level("SPY", true), DataLevel::None);
+        assert_eq!(p.level("AAPL", false), DataLevel::Realtime);
+        assert_eq!(p.level("AAPL", true), DataLevel::Realtime);
+        assert_eq!(p.level("MSFT", true), DataLevel::Delayed);
+        assert_eq!(p.level("MSFT", false), DataLevel::Delayed);
+        assert!(!p.all_realtime());
+        for bad in [
+            "",
+            "fast",
+            "=none",
+            "SPY:bonds=none",
+            ":options=none",
+            "SPY=slow",
+        ] {
+            assert!(p.add(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_default_setup_is_healthy_and_trusts_everyone() {
+        let s = Setup::default();
+        assert!(!s.read_only_api && !s.no_history && !s.no_combo_permission);
+        assert_eq!(s.server_version, SERVER_VERSION);
+        assert!(s.trusts("10.1.2.3".parse().unwrap()));
+        let only = Setup {
+            trusted_ips: Some(vec!["10.9.9.9".parse().unwrap()]),
+            ..Setup::default()
+        };
+        assert!(!only.trusts("127.0.0.1".parse().unwrap()));
+        assert!(only.trusts("10.9.9.9".parse().unwrap()));
     }
 
     #[test]

@@ -94,6 +94,8 @@ impl Outbox {
 pub struct Stream {
     pub con_id: i32,
     pub last: market_data::Sent,
+    /// Served as delayed data (delayed tick types).
+    pub delayed: bool,
 }
 
 /// What one connection has subscribed to.
@@ -158,11 +160,17 @@ impl Gateway {
         book
     }
 
+    /// The time the gateway reports: the simulator's clock, plus the
+    /// emulated host's clock skew.
+    pub fn reported_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.settings.clock.now() + self.settings.setup.clock_skew
+    }
+
     /// An error / notice frame (`id` −1 when about no request).
     pub fn error(&self, id: i32, code: i32, text: &str) -> ErrorMessage {
         ErrorMessage {
             id: Some(id),
-            error_time: Some(self.settings.clock.now().timestamp_millis()),
+            error_time: Some(self.reported_now().timestamp_millis()),
             error_code: Some(code),
             error_msg: Some(text.to_string()),
             advanced_order_reject_json: None,
@@ -364,7 +372,9 @@ impl Gateway {
             let mut subs = lock(&c.subs);
             for (req_id, stream) in subs.market_data.iter_mut() {
                 if let Some(q) = book.market.quote(stream.con_id) {
-                    for frame in market_data::changed_frames(*req_id, &q, &mut stream.last) {
+                    for frame in
+                        market_data::changed_frames(*req_id, &q, stream.delayed, &mut stream.last)
+                    {
                         c.out.push(frame);
                     }
                 }

@@ -28,7 +28,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use vspread_core::clock::Clock;
 
-use crate::faults::ControlCommand;
+use crate::faults::{ControlCommand, Setup};
 use crate::gateway::{Book, Gateway, Outbox, lock};
 use crate::handlers::{self, Ctx, session};
 use crate::market::Market;
@@ -62,6 +62,9 @@ pub struct SimSettings {
     /// A daily restart: at this New York time of simulated day, every
     /// connection closes and new ones are refused for the duration.
     pub daily_restart: Option<(NaiveTime, Duration)>,
+    /// The emulated installation's settings and permissions (healthy by
+    /// default; see [`Setup`]).
+    pub setup: Setup,
 }
 
 impl SimSettings {
@@ -76,6 +79,7 @@ impl SimSettings {
             messages_per_second: MESSAGES_PER_SECOND,
             outbox_frames: 100_000,
             daily_restart: None,
+            setup: Setup::default(),
         }
     }
 }
@@ -452,6 +456,14 @@ fn timed_out(what: &str) -> FrameError {
 
 async fn serve(stream: TcpStream, gateway: Arc<Gateway>) -> Result<(), FrameError> {
     stream.set_nodelay(true)?;
+    if let Ok(peer) = stream.peer_addr()
+        && !gateway.settings.setup.trusts(peer.ip())
+    {
+        // TWS closes a connection from an address not in "Trusted IPs"
+        // without answering the handshake.
+        tracing::warn!(%peer, "connection from an address not in the trusted IPs; closing");
+        return Ok(());
+    }
     let mut kill = gateway.kill_signal();
     let (mut r, mut w) = stream.into_split();
     let timeout = gateway.settings.handshake_timeout;
@@ -459,7 +471,10 @@ async fn serve(stream: TcpStream, gateway: Arc<Gateway>) -> Result<(), FrameErro
         v = tokio::time::timeout(timeout, read_handshake(&mut r)) => v.map_err(|_| timed_out("handshake timed out"))??,
         _ = kill.changed() => return Ok(()),
     };
-    let now = gateway.settings.clock.now();
+    // An older gateway answers its own highest version, whatever the
+    // client offers.
+    let version = version.min(gateway.settings.setup.server_version);
+    let now = gateway.reported_now();
     write_handshake_reply(
         &mut w,
         version,

@@ -380,3 +380,97 @@ async fn the_account_survives_a_restart_through_the_state_file() {
         other => panic!("expected the SPY position, got {other:?}"),
     }
 }
+
+/// Delayed-only market data, as an `ibapi` client sees it: a live request
+/// is refused with 354, a delayed one gets 10167, market data type 3 and
+/// delayed ticks (bid, ask, last as types 66, 67, 68).
+#[tokio::test]
+async fn delayed_only_data_is_refused_live_and_served_as_delayed_ticks() {
+    use ibapi::contracts::tick_types::TickType;
+    use ibapi::market_data::MarketDataType;
+    use ibapi::market_data::realtime::TickTypes;
+    let sim = start_with(|s| {
+        s.setup.market_data.add("delayed").unwrap();
+    })
+    .await;
+    let client = connect(&sim, 5).await;
+    let spy = Contract::stock("SPY").build();
+    let mut live = client.market_data(&spy).subscribe().await.unwrap();
+    let refused = loop {
+        match tokio::time::timeout(Duration::from_secs(5), live.next()).await {
+            Ok(Some(Err(ibapi::Error::Notice(n)))) => break n.code,
+            Ok(Some(Ok(SubscriptionItem::Notice(n)))) => break n.code,
+            Ok(Some(Ok(SubscriptionItem::Data(TickTypes::MarketDataType(t))))) => {
+                panic!("served live data: {t:?}")
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no refusal: {other:?}"),
+        }
+    };
+    assert_eq!(refused, 354);
+    drop(live);
+    client
+        .switch_market_data_type(MarketDataType::Delayed)
+        .await
+        .unwrap();
+    let mut delayed = client.market_data(&spy).subscribe().await.unwrap();
+    let (mut notice, mut kind, mut types) = (None, None, Vec::new());
+    while types.len() < 3 {
+        match tokio::time::timeout(Duration::from_secs(5), delayed.next()).await {
+            Ok(Some(Ok(SubscriptionItem::Notice(n)))) => notice = Some(n.code),
+            Ok(Some(Ok(SubscriptionItem::Data(TickTypes::MarketDataType(t))))) => kind = Some(t),
+            Ok(Some(Ok(SubscriptionItem::Data(TickTypes::Price(p))))) => types.push(p.tick_type),
+            Ok(Some(Ok(SubscriptionItem::Data(TickTypes::PriceSize(p))))) => {
+                types.push(p.price_tick_type)
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("delayed data ended: {other:?}"),
+        }
+    }
+    assert_eq!(notice, Some(10167));
+    assert_eq!(kind, Some(MarketDataType::Delayed));
+    assert_eq!(
+        types,
+        [
+            TickType::DelayedBid,
+            TickType::DelayedAsk,
+            TickType::DelayedLast
+        ]
+    );
+}
+
+/// A read-only API refuses orders, what-ifs and cancels with 321; a
+/// skewed clock shows in `reqCurrentTime`.
+#[tokio::test]
+async fn a_read_only_api_refuses_order_requests_and_a_skewed_clock_shows() {
+    let sim = start_with(|s| {
+        s.setup.read_only_api = true;
+        s.setup.clock_skew = chrono::Duration::seconds(45);
+    })
+    .await;
+    let client = connect(&sim, 6).await;
+    let order = order_builder::limit_order(Action::Buy, 1.0, 100.0);
+    let id = client.next_order_id();
+    let mut sub = client
+        .place_order(id, &Contract::stock("SPY").build(), &order)
+        .await
+        .unwrap();
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(5), sub.next()).await {
+            Ok(Some(Err(ibapi::Error::Notice(n)))) => break (n.code, n.message),
+            Ok(Some(Ok(SubscriptionItem::Notice(n)))) => break (n.code, n.message),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no refusal: {other:?}"),
+        }
+    };
+    assert_eq!(code.0, 321);
+    assert!(code.1.contains("Read-Only"), "{}", code.1);
+    assert_eq!(
+        sim.handle.orders_with_ref(""),
+        0,
+        "nothing reached the venue"
+    );
+    let gateway = client.server_time().await.unwrap();
+    let expected = common::start_time() + chrono::Duration::seconds(45);
+    assert_eq!(gateway.unix_timestamp(), expected.timestamp());
+}

@@ -44,13 +44,14 @@ pub struct DemoArgs {
 }
 
 /// Settings the demo writes over the defaults in a fresh config: a scan
-/// every simulated minute, and a limit walk allowed up to the natural
-/// price (the simulator fills a resting combo only now and then; a real
-/// market fills between mid and natural more often).
+/// every simulated minute, and the data in the demo's directory. The limit
+/// walk keeps its default `[execution]` (up to `max_slippage_pct` of the
+/// mid-to-natural distance): the simulator fills resting combos between
+/// the mid and the natural as a liquid market does (crates/sim/README.md,
+/// "Fill model").
 fn demo_settings() -> Vec<(&'static str, serde_json::Value)> {
     vec![
         ("trading.scan_interval_s", json!(60)),
-        ("execution.max_slippage_pct", json!(100.0)),
         ("storage.data_dir", json!(".")),
     ]
 }

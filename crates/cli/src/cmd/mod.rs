@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod config;
 pub mod demo;
+pub mod doctor;
 pub mod healthcheck;
 pub mod journal;
 pub mod run;

@@ -37,6 +37,24 @@ pub fn historical_data(ctx: &Ctx<'_>, message: &Message) {
         req.duration.as_deref().unwrap_or(""),
         req.use_rth.unwrap_or(false)
     );
+    if ctx.gateway.settings.setup.no_history {
+        let exchange = {
+            let book = ctx.gateway.book_now();
+            c.symbol
+                .as_deref()
+                .and_then(|s| book.market.find_stock(s))
+                .map(|s| s.primary_exchange.clone())
+                .unwrap_or_else(|| "SMART".to_string())
+        };
+        ctx.error(
+            req_id,
+            162,
+            &format!(
+                "Historical Market Data Service error message:No market data permissions for {exchange} STK"
+            ),
+        );
+        return;
+    }
     let allowed =
         ctx.gateway
             .history_pacing()

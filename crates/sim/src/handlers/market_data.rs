@@ -6,6 +6,14 @@
 //! the ticks that changed at each heartbeat, until cancelled. Generic
 //! ticks 100, 101, 104 and 106 are served on streaming requests (IB does
 //! not serve generic ticks on snapshots; they are ignored there).
+//!
+//! Market data permissions ([`crate::faults::Setup::market_data`]): a
+//! contract without a real-time subscription is refused with 354 when live
+//! or frozen data is asked for; with delayed data asked for
+//! (`reqMarketDataType` 3 or 4) it gets notice 10167 and delayed ticks
+//! (types 66-76 and computations 80-83, market data type 3 or 4) when
+//! delayed data is available, else 10168. The delayed ticks carry the
+//! current values (the simulator does not hold quotes back).
 
 use std::collections::BTreeMap;
 
@@ -13,6 +21,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive as _;
 use vspread_core::Right;
 
+use crate::faults::DataLevel;
 use crate::gateway::{Stream, lock};
 use crate::handlers::Ctx;
 use crate::market::{Market, OptionComputation, Quote};
@@ -100,12 +109,48 @@ fn computation(req_id: i32, tick_type: i32, c: &OptionComputation) -> Vec<u8> {
     )
 }
 
-/// Every tick of `quote`, keyed by kind, in the order TWS sends them.
-pub fn tick_frames(req_id: i32, quote: &Quote, generic: &[u32]) -> Vec<(i32, Vec<u8>)> {
+/// The delayed tick type standing for a real-time one (IB's 66-76 and
+/// 80-83); other types are sent as they are.
+pub fn delayed_type(tick_type: i32) -> i32 {
+    match tick_type {
+        1 => 66,
+        2 => 67,
+        4 => 68,
+        6 => 72,
+        7 => 73,
+        8 => 74,
+        9 => 75,
+        14 => 76,
+        10 => 80,
+        11 => 81,
+        12 => 82,
+        13 => 83,
+        other => other,
+    }
+}
+
+/// Every tick of `quote`, keyed by kind, in the order TWS sends them; as
+/// delayed tick types when `delayed`.
+pub fn tick_frames(
+    req_id: i32,
+    quote: &Quote,
+    generic: &[u32],
+    delayed: bool,
+) -> Vec<(i32, Vec<u8>)> {
+    let t = |tick_type: i32| {
+        if delayed {
+            delayed_type(tick_type)
+        } else {
+            tick_type
+        }
+    };
     let mut frames = vec![
-        (1, price_tick(req_id, 1, quote.bid, Some(quote.bid_size))),
-        (2, price_tick(req_id, 2, quote.ask, Some(quote.ask_size))),
-        (4, price_tick(req_id, 4, quote.last, Some(quote.last_size))),
+        (1, price_tick(req_id, t(1), quote.bid, Some(quote.bid_size))),
+        (2, price_tick(req_id, t(2), quote.ask, Some(quote.ask_size))),
+        (
+            4,
+            price_tick(req_id, t(4), quote.last, Some(quote.last_size)),
+        ),
     ];
     for (tick_type, value) in [
         (6, quote.high),
@@ -114,10 +159,10 @@ pub fn tick_frames(req_id: i32, quote: &Quote, generic: &[u32]) -> Vec<(i32, Vec
         (14, quote.open),
     ] {
         if value.is_some() {
-            frames.push((tick_type, price_tick(req_id, tick_type, value, None)));
+            frames.push((tick_type, price_tick(req_id, t(tick_type), value, None)));
         }
     }
-    frames.push((8, size_tick(req_id, 8, quote.volume)));
+    frames.push((8, size_tick(req_id, t(8), quote.volume)));
     if let Some(option) = &quote.option {
         for (tick_type, c) in [
             (10, option.bid.as_ref()),
@@ -126,7 +171,7 @@ pub fn tick_frames(req_id: i32, quote: &Quote, generic: &[u32]) -> Vec<(i32, Vec
             (13, Some(&option.model)),
         ] {
             if let Some(c) = c {
-                frames.push((1000 + tick_type, computation(req_id, tick_type, c)));
+                frames.push((1000 + tick_type, computation(req_id, t(tick_type), c)));
             }
         }
         let call = option.right == Right::Call;
@@ -160,9 +205,9 @@ pub fn tick_frames(req_id: i32, quote: &Quote, generic: &[u32]) -> Vec<(i32, Vec
 
 /// The frames of `quote` that differ from what was last sent, recording
 /// them as sent.
-pub fn changed_frames(req_id: i32, quote: &Quote, sent: &mut Sent) -> Vec<Vec<u8>> {
+pub fn changed_frames(req_id: i32, quote: &Quote, delayed: bool, sent: &mut Sent) -> Vec<Vec<u8>> {
     let generic = generic_of(sent);
-    tick_frames(req_id, quote, &generic)
+    tick_frames(req_id, quote, &generic, delayed)
         .into_iter()
         .filter_map(|(kind, frame)| match sent.get(&kind) {
             Some(old) if *old == frame => None,
@@ -210,24 +255,72 @@ pub fn market_data(ctx: &Ctx<'_>, message: &Message) {
             return;
         }
     }
-    let (quote, open) = {
+    let (quote, open, symbol) = {
         let book = ctx.gateway.book_now();
         let now = book.market.now();
-        let quote = con_id_of(&book.market, &req.contract.unwrap_or_default())
-            .and_then(|id| book.market.quote(id));
-        (quote, book.market.is_open(now))
+        let contract = con_id_of(&book.market, &req.contract.unwrap_or_default())
+            .and_then(|id| book.market.contract_by_con_id(id));
+        let quote = contract
+            .as_ref()
+            .and_then(|c| book.market.quote(c.con_id()));
+        let symbol = contract.map(|c| c.symbol().to_string()).unwrap_or_default();
+        (quote, book.market.is_open(now), symbol)
     };
     let Some(quote) = quote else {
         ctx.error(req_id, 200, crate::handlers::contracts::NOT_FOUND);
         return;
     };
     let requested = lock(&ctx.link.subs).market_data_type;
-    // Live data while open; outside hours a client that asked for frozen
-    // data is told it gets the last values (type 2).
-    let kind = if !open && matches!(requested, 2 | 4) {
-        2
-    } else {
-        1
+    let wants_delayed = matches!(requested, 3 | 4);
+    let level = ctx
+        .gateway
+        .settings
+        .setup
+        .market_data
+        .level(&symbol, quote.option.is_some());
+    let delayed = match (level, wants_delayed) {
+        (DataLevel::Realtime, _) => false,
+        (DataLevel::Delayed, true) => {
+            ctx.error(
+                req_id,
+                10167,
+                "Requested market data is not subscribed. Displaying delayed market data.",
+            );
+            true
+        }
+        (DataLevel::Delayed, false) => {
+            let book = if quote.option.is_some() { "OPT" } else { "STK" };
+            ctx.error(
+                req_id,
+                354,
+                &format!(
+                    "Requested market data is not subscribed.Delayed market data is available.Error&BEST/{book}/Top&BEST/{book}/Top"
+                ),
+            );
+            return;
+        }
+        (DataLevel::None, true) => {
+            ctx.error(
+                req_id,
+                10168,
+                "Requested market data is not subscribed. Delayed market data is not enabled.",
+            );
+            return;
+        }
+        (DataLevel::None, false) => {
+            ctx.error(req_id, 354, "Requested market data is not subscribed.");
+            return;
+        }
+    };
+    // Live (or delayed) data while open; outside hours a client that asked
+    // for frozen data is told it gets the last values (type 2, or 4 for
+    // delayed-frozen).
+    let frozen = !open && matches!(requested, 2 | 4);
+    let kind = match (delayed, frozen) {
+        (false, false) => 1,
+        (false, true) => 2,
+        (true, false) => 3,
+        (true, true) => 4,
     };
     ctx.send(
         reply::MARKET_DATA_TYPE,
@@ -237,7 +330,7 @@ pub fn market_data(ctx: &Ctx<'_>, message: &Message) {
         },
     );
     if snapshot {
-        for (_, frame) in tick_frames(req_id, &quote, &[]) {
+        for (_, frame) in tick_frames(req_id, &quote, &[], delayed) {
             ctx.push(frame);
         }
         ctx.send(
@@ -254,7 +347,7 @@ pub fn market_data(ctx: &Ctx<'_>, message: &Message) {
             sent.insert(-key, Vec::new());
         }
     }
-    for frame in changed_frames(req_id, &quote, &mut sent) {
+    for frame in changed_frames(req_id, &quote, delayed, &mut sent) {
         ctx.push(frame);
     }
     lock(&ctx.link.subs).market_data.insert(
@@ -262,6 +355,7 @@ pub fn market_data(ctx: &Ctx<'_>, message: &Message) {
         Stream {
             con_id: quote.con_id,
             last: sent,
+            delayed,
         },
     );
 }
@@ -300,13 +394,13 @@ mod tests {
         let id = market.find_stock("SPY").unwrap().con_id;
         let mut sent = Sent::new();
         sent.insert(-104, Vec::new());
-        let first = changed_frames(7, &market.quote(id).unwrap(), &mut sent);
+        let first = changed_frames(7, &market.quote(id).unwrap(), false, &mut sent);
         assert!(first.len() >= 6, "a full set first: {}", first.len());
         assert!(sent.contains_key(&2023), "generic tick 104 served");
-        let again = changed_frames(7, &market.quote(id).unwrap(), &mut sent);
+        let again = changed_frames(7, &market.quote(id).unwrap(), false, &mut sent);
         assert!(again.is_empty(), "nothing changed, nothing sent");
         market.advance_to(start + chrono::Duration::minutes(10));
-        let moved = changed_frames(7, &market.quote(id).unwrap(), &mut sent);
+        let moved = changed_frames(7, &market.quote(id).unwrap(), false, &mut sent);
         assert!(!moved.is_empty(), "the market moved");
     }
 }

@@ -317,9 +317,18 @@ pub fn place_order(ctx: &Ctx<'_>, message: &Message) {
         return;
     };
     let order_id = req.order_id.unwrap_or(0);
+    let setup = &ctx.gateway.settings.setup;
+    if setup.read_only_api {
+        ctx.error(order_id, 321, crate::faults::READ_ONLY_API);
+        return;
+    }
     let order = req.order.unwrap_or_default();
     let contract = req.contract.unwrap_or_default();
     let what_if = order.what_if.unwrap_or(false);
+    if setup.no_combo_permission && contract.sec_type.as_deref() == Some("BAG") {
+        ctx.error(order_id, 201, crate::faults::NO_COMBO_PERMISSION);
+        return;
+    }
     if !what_if && !order.transmit.unwrap_or(false) {
         // Both clients send transmit=true for a normal order and omit it
         // when false; an untransmitted order would sit in TWS's window,
@@ -379,6 +388,10 @@ pub fn cancel_order(ctx: &Ctx<'_>, message: &Message) {
         return;
     };
     let order_id = req.order_id.unwrap_or(0);
+    if ctx.gateway.settings.setup.read_only_api {
+        ctx.error(order_id, 321, crate::faults::READ_ONLY_API);
+        return;
+    }
     let mut book = ctx.gateway.book_now();
     let now = book.market.now();
     match book.venue.cancel(ctx.client_id, order_id, now) {
@@ -392,6 +405,10 @@ pub fn cancel_order(ctx: &Ctx<'_>, message: &Message) {
 
 /// `reqGlobalCancel`: every working order of every client.
 pub fn global_cancel(ctx: &Ctx<'_>) {
+    if ctx.gateway.settings.setup.read_only_api {
+        ctx.error(-1, 321, crate::faults::READ_ONLY_API);
+        return;
+    }
     let mut book = ctx.gateway.book_now();
     let now = book.market.now();
     let events = book.venue.cancel_all(now);

@@ -42,7 +42,7 @@ pub fn current_time(ctx: &Ctx<'_>) {
     ctx.send(
         reply::CURRENT_TIME,
         &CurrentTime {
-            current_time: Some(ctx.gateway.settings.clock.now().timestamp()),
+            current_time: Some(ctx.gateway.reported_now().timestamp()),
         },
     );
 }
@@ -51,7 +51,7 @@ pub fn current_time_millis(ctx: &Ctx<'_>) {
     ctx.send(
         reply::CURRENT_TIME_MILLIS,
         &CurrentTimeInMillis {
-            current_time_in_millis: Some(ctx.gateway.settings.clock.now().timestamp_millis()),
+            current_time_in_millis: Some(ctx.gateway.reported_now().timestamp_millis()),
         },
     );
 }

@@ -17,16 +17,19 @@
 //! - **Marketable** (BUY natural ≤ limit, SELL natural ≥ limit, or a market
 //!   order): fills at the natural price, i.e. at the limit or better, at
 //!   once on placement and then on every tick while still marketable.
-//! - **Resting** (limit between the two naturals): once per simulated
-//!   minute, an order whose limit is past the midpoint toward the natural
-//!   fills at its limit with probability `0.25 × ((a − 0.5) / 0.5)²`, where
-//!   `a` is how far the limit sits from the far side to the natural (0 at
-//!   the far side, 1 at the natural). The draw is a hash of the seed, the
-//!   order's permId and the minute, so it replays. Orders at or below the
-//!   midpoint fill only when the market moves through them.
+//! - **Resting** (limit between the far side and the natural): fills at
+//!   its limit as a seeded hazard process with a rate per simulated minute
+//!   that rises with the limit's aggressiveness `a` (0 at the far side, ½
+//!   at the mid, 1 at the natural) and falls with the legs' relative
+//!   bid-ask width and the underlying's illiquidity; see [`model`]. Each
+//!   simulated second is one draw (a hash of the seed, the order's permId
+//!   and the second), so runs replay. A limit beyond the far side fills
+//!   only when the market moves through it.
 //! - **Partial fills.** Each fill takes `1 + h mod max_chunk` combos (h a
 //!   seeded hash, `max_chunk` 5 by default, 1 when partial fills are forced),
-//!   at most one fill per order per simulated second, so a 12-lot fills over
+//!   never more than the legs' displayed sizes allow (the ask size of each
+//!   leg bought, the bid size of each leg sold, divided by its ratio), at
+//!   most one fill per order per simulated second, so a 12-lot fills over
 //!   several ticks and the fills sum to the quantity.
 //! - **Hours.** Orders fill only while the market is open. An order placed
 //!   while closed is `PreSubmitted` until the open. DAY orders are cancelled
@@ -87,6 +90,7 @@
 
 pub mod commission;
 pub mod fill;
+pub mod model;
 mod venue;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -95,6 +99,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::Side;
 
+pub use model::FillModel;
 pub use venue::{Venue, VenueConfig, WhatIf};
 
 /// An order's or a leg's action.
@@ -247,8 +252,10 @@ pub struct Order {
     pub last_fill_at: Option<DateTime<Utc>>,
     /// Fills so far.
     pub fills: u32,
-    /// Last simulated minute (epoch minutes) a resting fill was drawn for.
-    pub last_passive_minute: i64,
+    /// The last simulated second (epoch seconds) a resting fill was drawn
+    /// for (0 in state files written before the hazard model).
+    #[serde(default)]
+    pub resting_drawn_until: i64,
 }
 
 impl Order {

@@ -196,7 +196,9 @@ fn resting_order_fills_when_the_market_moves_through_it() {
     let (mut m, mut v) = setup(3);
     let e = expiry(&m, "TSLA", 10);
     let call = option(&m, "TSLA", e, Right::Call, 1.0);
-    let bid = m.quote(call.con_id).unwrap().bid.unwrap();
+    // Below the bid (beyond the far side): no resting fill, only the
+    // market moving through the limit fills it.
+    let bid = m.quote(call.con_id).unwrap().bid.unwrap() - Decimal::new(50, 2);
     let events = v
         .place(
             &m,
@@ -225,9 +227,14 @@ fn resting_order_fills_when_the_market_moves_through_it() {
             break;
         }
     }
-    let (exec, quote) = fill.expect("the order fills once the ask drops to the limit");
+    let (exec, quote) = fill.expect("the order fills once the market comes down to it");
     assert!(exec.price <= bid, "{} > limit {}", exec.price, bid);
-    assert!(quote.ask.unwrap() <= bid || exec.price == bid);
+    // Only once the market came to the limit: the bid at or below it (a
+    // resting fill inside the spread) or the ask too (a marketable one).
+    assert!(quote.bid.unwrap_or(Decimal::ZERO) <= bid, "{quote:?}");
+    if exec.last_liquidity == 2 {
+        assert!(quote.ask.unwrap() <= bid, "{quote:?}");
+    }
     assert_eq!(v.order(7, 1).unwrap().status, OrderStatus::Filled);
 }
 
@@ -802,4 +809,256 @@ fn gtc_orders_outlive_the_session_and_always_open_keeps_day_orders() {
     m.advance_to(late);
     v.on_tick(&m, late);
     assert_eq!(v.order(7, 1).unwrap().status, OrderStatus::Submitted);
+}
+
+/// A bull call vertical on `symbol` about `days` out (long near the money,
+/// short about 5% above).
+fn bull_call(m: &Market, symbol: &str, days: i64) -> (OptionContract, OptionContract) {
+    let e = expiry(m, symbol, days);
+    (
+        option(m, symbol, e, Right::Call, 1.0),
+        option(m, symbol, e, Right::Call, 1.05),
+    )
+}
+
+/// A BUY's far side: bought legs at the bid, sold legs at the ask.
+fn far_buy(m: &Market, legs: &[(&OptionContract, Action)]) -> Decimal {
+    legs.iter()
+        .map(|(c, a)| {
+            let q = m.quote(c.con_id).unwrap();
+            match a {
+                Action::Buy => q.bid.unwrap(),
+                Action::Sell => -q.ask.unwrap(),
+            }
+        })
+        .sum()
+}
+
+/// The width and liquidity factors of a combo at the market's quotes,
+/// computed here from the quotes and the universe table.
+fn factors(m: &Market, legs: &[(&OptionContract, Action)], model: &FillModel) -> f64 {
+    let (mut width, mut mid) = (0.0, 0.0);
+    for (c, _) in legs {
+        let q = m.quote(c.con_id).unwrap();
+        let (b, a) = (
+            q.bid.unwrap().to_f64().unwrap(),
+            q.ask.unwrap().to_f64().unwrap(),
+        );
+        width += a - b;
+        mid += (a + b) / 2.0;
+    }
+    let symbol = &legs[0].0.symbol;
+    let index = crate::market::instrument::universe_index(symbol).unwrap();
+    let dollar_volume =
+        m.spot(symbol).unwrap() * crate::market::instrument::UNIVERSE[index].avg_volume;
+    model.width_factor(width / mid) * model.liquidity_factor(dollar_volume)
+}
+
+#[test]
+fn resting_rate_is_the_models_at_the_far_side_the_mid_and_near_the_natural() {
+    let (m, mut v) = setup(21);
+    let model = v.config().fill_model;
+    let (long, short) = bull_call(&m, "AAPL", 30);
+    let legs = [(&long, Action::Buy), (&short, Action::Sell)];
+    let (far, nat) = (far_buy(&m, &legs), natural_buy(&m, &legs));
+    assert!(
+        nat - far >= Decimal::new(3, 2),
+        "a spread to rest in: {far}..{nat}"
+    );
+    let mid = ((far + nat) / Decimal::TWO)
+        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero);
+    let limits = [far, mid, nat - Decimal::new(1, 2)];
+    for (k, limit) in limits.iter().enumerate() {
+        let events = v
+            .place(
+                &m,
+                request(k as i32 + 1, combo(&legs), Action::Buy, 1, *limit),
+                m.now(),
+            )
+            .unwrap();
+        assert!(executions(&events).is_empty(), "limit {limit} rests");
+    }
+    let f = factors(&m, &legs, &model);
+    let rate = |id| {
+        v.resting_rate(&m, 7, id)
+            .expect("a resting order has a rate")
+    };
+    let a = |limit: Decimal| ((limit - far) / (nat - far)).to_f64().unwrap();
+    assert!((rate(1) - model.rate_far * f).abs() < 1e-12, "far side");
+    assert!((rate(2) - model.base_rate(a(mid)) * f).abs() < 1e-12, "mid");
+    assert!(
+        (rate(3) - model.base_rate(a(limits[2])) * f).abs() < 1e-12,
+        "near the natural"
+    );
+    assert!(rate(1) < rate(2) && rate(2) < rate(3));
+    // Well above zero at the mid: at least 40% of the mid anchor even
+    // after the width and liquidity factors of this liquid name.
+    assert!(rate(2) > 0.4 * model.rate_mid, "{}", rate(2));
+    // Beyond the far side or marketable: no resting rate.
+    v.place(
+        &m,
+        request(4, combo(&legs), Action::Buy, 1, far - Decimal::new(5, 2)),
+        m.now(),
+    )
+    .unwrap();
+    assert_eq!(v.resting_rate(&m, 7, 4), Some(0.0));
+    assert_eq!(v.resting_rate(&m, 7, 99), None);
+}
+
+#[test]
+fn wider_and_thinner_names_rest_longer_at_the_mid() {
+    let (m, mut v) = setup(22);
+    let mut rate_of = |symbol: &str, id: i32| {
+        let (long, short) = bull_call(&m, symbol, 30);
+        let legs = [(&long, Action::Buy), (&short, Action::Sell)];
+        let mid = (far_buy(&m, &legs) + natural_buy(&m, &legs)) / Decimal::TWO;
+        v.place(
+            &m,
+            request(id, combo(&legs), Action::Buy, 1, mid.round_dp(2)),
+            m.now(),
+        )
+        .unwrap();
+        let model = v.config().fill_model;
+        (
+            v.resting_rate(&m, 7, id).unwrap(),
+            factors(&m, &legs, &model),
+        )
+    };
+    let (spy, spy_f) = rate_of("SPY", 1);
+    let (ko, ko_f) = rate_of("KO", 2);
+    assert!(ko_f < spy_f, "KO's factors {ko_f} below SPY's {spy_f}");
+    assert!(ko < spy, "KO at the mid {ko}/min, SPY {spy}/min");
+}
+
+/// Many seeded mid-priced one-lot verticals, ticked every simulated second:
+/// the number of resting fills matches the model's expectation (the sum
+/// of each order's per-second fill probability while it rests) within four
+/// standard deviations.
+#[test]
+fn resting_fills_over_many_seeded_orders_match_the_model() {
+    let mut expected = 0.0;
+    let mut variance = 0.0;
+    let mut observed = 0usize;
+    let mut orders = 0usize;
+    for seed in [31u64, 32, 33] {
+        let start = start();
+        let mut m = Market::new(MarketConfig {
+            seed,
+            start,
+            always_open: true,
+        });
+        let mut v = Venue::new(VenueConfig::new(seed));
+        let mut ids = Vec::new();
+        for (k, symbol) in [
+            "SPY", "QQQ", "IWM", "AAPL", "MSFT", "NVDA", "AMZN", "TSLA", "KO", "XOM",
+        ]
+        .iter()
+        .enumerate()
+        {
+            for (j, days) in [20i64, 30, 45, 60].iter().enumerate() {
+                let (long, short) = bull_call(&m, symbol, *days);
+                if m.quote(short.con_id).unwrap().bid.is_none() {
+                    continue;
+                }
+                let legs = [(&long, Action::Buy), (&short, Action::Sell)];
+                let mid = (far_buy(&m, &legs) + natural_buy(&m, &legs)) / Decimal::TWO;
+                let id = (k * 10 + j + 1) as i32;
+                v.place(
+                    &m,
+                    request(id, combo(&legs), Action::Buy, 1, mid.round_dp(2)),
+                    m.now(),
+                )
+                .unwrap();
+                ids.push(id);
+            }
+        }
+        orders += ids.len();
+        let mut t = start;
+        for _ in 0..600 {
+            t += Duration::seconds(1);
+            m.advance_to(t);
+            for id in &ids {
+                if let Some(rate) = v.resting_rate(&m, 7, *id) {
+                    let p = super::model::per_second(rate);
+                    expected += p;
+                    variance += p * (1.0 - p);
+                }
+            }
+            observed += v
+                .on_tick(&m, t)
+                .iter()
+                .filter(|e| {
+                    matches!(e, OrderEvent::Execution(x)
+                        if x.scope == ExecutionScope::Combo && x.last_liquidity == 1)
+                })
+                .count();
+        }
+    }
+    let sd = variance.sqrt();
+    assert!(
+        (observed as f64 - expected).abs() < 4.0 * sd,
+        "{orders} orders: {observed} resting fills, the model expects {expected:.1} ± {sd:.1}"
+    );
+    assert!(
+        observed > orders / 3,
+        "most mid-priced orders fill in 10 minutes: {observed}/{orders}"
+    );
+}
+
+#[test]
+fn fills_take_no_more_than_the_displayed_sizes() {
+    let (mut m, _) = setup(23);
+    let mut config = VenueConfig::new(23);
+    config.max_fill_chunk = 1_000;
+    let mut v = Venue::new(config);
+    let (long, short) = bull_call(&m, "KO", 30);
+    let legs = [(&long, Action::Buy), (&short, Action::Sell)];
+    let displayed = |m: &Market| {
+        let a = m.quote(long.con_id).unwrap().ask_size;
+        let b = m.quote(short.con_id).unwrap().bid_size;
+        a.min(b)
+    };
+    let nat = natural_buy(&m, &legs);
+    let mut events = v
+        .place(
+            &m,
+            request(1, combo(&legs), Action::Buy, 150, nat + Decimal::ONE),
+            m.now(),
+        )
+        .unwrap();
+    let mut bounds = vec![displayed(&m)];
+    let mut t = m.now();
+    while v.order(7, 1).unwrap().status != OrderStatus::Filled {
+        t += Duration::seconds(1);
+        m.advance_to(t);
+        bounds.push(displayed(&m));
+        events.extend(v.on_tick(&m, t));
+        assert!(
+            t < start() + Duration::minutes(30),
+            "a 150-lot fills in half an hour"
+        );
+    }
+    let bag: Vec<&Execution> = executions(&events)
+        .into_iter()
+        .filter(|x| x.scope == ExecutionScope::Combo)
+        .collect();
+    let mut seen_bound = false;
+    for x in &bag {
+        let at = (x.time - start()).num_seconds() as usize;
+        assert!(
+            x.shares <= bounds[at],
+            "{} combos > displayed {}",
+            x.shares,
+            bounds[at]
+        );
+        seen_bound |= x.shares == bounds[at];
+    }
+    assert!(
+        seen_bound,
+        "the displayed size is what limits a large order's fills"
+    );
+    assert_eq!(
+        bag.iter().map(|x| x.shares).sum::<Decimal>(),
+        Decimal::from(150)
+    );
 }

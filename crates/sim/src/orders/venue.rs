@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::commission::CommissionSchedule;
 use super::fill::{self, Pricing, ResolvedLeg};
+use super::model::{self, FillModel, MAX_RESTING_WINDOW_S, RateInputs};
 use super::{
     Action, CancelError, Execution, ExecutionScope, Order, OrderContract, OrderEvent, OrderRequest,
     OrderStatus, OrderType, RejectReason, TimeInForce,
@@ -17,9 +18,10 @@ use crate::account::{
     Account, AccountValues, DEFAULT_ACCOUNT_ID, DEFAULT_CASH, PortfolioItem, Side,
 };
 use crate::market::calendar::{is_trading_day, next_trading_day, ny_date, session_close};
+use crate::market::instrument::{UNIVERSE, universe_index};
 use crate::market::quote::dec;
 use crate::market::rng::hash;
-use crate::market::{Contract, Market};
+use crate::market::{Contract, Market, Quote};
 
 /// How the venue behaves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,11 +33,15 @@ pub struct VenueConfig {
     pub commissions: CommissionSchedule,
     /// Most combos one fill takes (≥ 1).
     pub max_fill_chunk: u32,
+    /// How resting orders fill (default parameters in state files written
+    /// before the model had them).
+    #[serde(default)]
+    pub fill_model: FillModel,
 }
 
 impl VenueConfig {
     /// Defaults: account `DU1234567`, $100,000 cash, IBKR-like commissions,
-    /// fills of up to 5 combos.
+    /// fills of up to 5 combos, the default fill model.
     pub fn new(seed: u64) -> Self {
         VenueConfig {
             seed,
@@ -43,6 +49,7 @@ impl VenueConfig {
             starting_cash: Decimal::from(DEFAULT_CASH),
             commissions: CommissionSchedule::default(),
             max_fill_chunk: 5,
+            fill_model: FillModel::default(),
         }
     }
 }
@@ -108,6 +115,53 @@ impl Venue {
 
     pub fn config(&self) -> &VenueConfig {
         &self.config
+    }
+
+    /// Replaces the fill model (`vspread sim --fill-…` on every start, also
+    /// over a venue loaded from a state file).
+    pub fn set_fill_model(&mut self, fill_model: FillModel) {
+        self.config.fill_model = fill_model;
+    }
+
+    /// The fill rate per simulated minute of a working order resting at the
+    /// market's current quotes (see [`model`]); `None` when the order is not
+    /// working, not a limit order, marketable, or a leg lacks a quote.
+    pub fn resting_rate(&self, market: &Market, client_id: i32, order_id: i32) -> Option<f64> {
+        let order = self.order(client_id, order_id)?;
+        if !order.status.is_working() {
+            return None;
+        }
+        let limit = order.request.limit_price?;
+        let legs = fill::resolve(market, &order.request.contract).ok()?;
+        let quotes = fill::quotes(market, &legs)?;
+        let action = order.request.action;
+        let natural = fill::natural(&legs, &quotes, action)?;
+        let marketable = match action {
+            Action::Buy => natural.net <= limit,
+            Action::Sell => natural.net >= limit,
+        };
+        if marketable {
+            return None;
+        }
+        self.rate_at(market, &legs, &quotes, action, limit)
+    }
+
+    /// The resting rate of a limit at these quotes.
+    fn rate_at(
+        &self,
+        market: &Market,
+        legs: &[ResolvedLeg],
+        quotes: &[Quote],
+        action: Action,
+        limit: Decimal,
+    ) -> Option<f64> {
+        let a = fill::aggressiveness(legs, quotes, action, limit)?;
+        let inputs = RateInputs {
+            aggressiveness: decimal_f64(a),
+            relative_width: relative_width(legs, quotes)?,
+            dollar_volume: dollar_volume(market, legs),
+        };
+        Some(self.config.fill_model.rate(inputs))
     }
 
     pub fn account(&self) -> &Account {
@@ -228,7 +282,7 @@ impl Venue {
                     session_date: session_date_for(now),
                     last_fill_at: None,
                     fills: 0,
-                    last_passive_minute: now.timestamp().div_euclid(60),
+                    resting_drawn_until: now.timestamp(),
                 });
                 self.orders.len() - 1
             }
@@ -305,6 +359,8 @@ impl Venue {
                 continue;
             }
             if !open {
+                // Closed time never counts toward a resting fill.
+                self.orders[i].resting_drawn_until = now.timestamp();
                 continue;
             }
             if self.orders[i].status == OrderStatus::PreSubmitted {
@@ -485,20 +541,25 @@ impl Venue {
         on_placement: bool,
         events: &mut Vec<OrderEvent>,
     ) {
+        let second = now.timestamp();
         let order = &self.orders[i];
         if order.remaining <= Decimal::ZERO {
             return;
         }
-        if !on_placement
-            && order
-                .last_fill_at
-                .is_some_and(|t| t.timestamp() >= now.timestamp())
-        {
+        if !on_placement && order.last_fill_at.is_some_and(|t| t.timestamp() >= second) {
             return;
         }
+        // The seconds since the last look, for the resting draws; taken now
+        // so that a marketable tick also uses them up.
+        let drawn_after = order
+            .resting_drawn_until
+            .max(order.placed_at.timestamp())
+            .max(second - MAX_RESTING_WINDOW_S);
+        self.orders[i].resting_drawn_until = second.max(self.orders[i].resting_drawn_until);
         let Some(quotes) = fill::quotes(market, legs) else {
             return;
         };
+        let order = &self.orders[i];
         let action = order.request.action;
         let natural = fill::natural(legs, &quotes, action);
         let marketable = match (
@@ -520,43 +581,37 @@ impl Venue {
             let Some(limit) = order.request.limit_price else {
                 return;
             };
-            let minute = now.timestamp().div_euclid(60);
-            if minute <= order.last_passive_minute {
+            if second <= drawn_after {
                 return;
             }
-            self.orders[i].last_passive_minute = minute;
-            let order = &self.orders[i];
-            let Some(a) = fill::aggressiveness(legs, &quotes, action, limit) else {
+            let Some(rate) = self.rate_at(market, legs, &quotes, action, limit) else {
                 return;
             };
-            let half = Decimal::new(5, 1);
-            if a <= half || a >= Decimal::ONE {
-                return;
-            }
-            let x = ((a - half) / half)
-                .to_string()
-                .parse::<f64>()
-                .unwrap_or(0.0);
-            let u = unit(hash(&[
-                self.config.seed,
-                order.perm_id as u64,
-                minute as u64,
-                0x7061,
-            ]));
-            if u >= 0.25 * x * x {
+            let p = model::per_second(rate);
+            let perm_id = order.perm_id;
+            if model::first_fill_second(self.config.seed, perm_id, drawn_after, second, p).is_none()
+            {
                 return;
             }
             (fill::at_limit(legs, &quotes, limit), 1)
         };
-        self.execute(i, legs, pricing, liquidity, now, events);
+        let displayed = displayed_combos(legs, &quotes, action);
+        if displayed <= Decimal::ZERO {
+            return;
+        }
+        self.execute(i, legs, pricing, liquidity, displayed, now, events);
     }
 
+    /// Fills one chunk of order `i`: a seeded size up to the chunk limit,
+    /// no more than `displayed` combos nor what remains.
+    #[allow(clippy::too_many_arguments)]
     fn execute(
         &mut self,
         i: usize,
         legs: &[ResolvedLeg],
         pricing: Pricing,
         liquidity: i32,
+        displayed: Decimal,
         now: DateTime<Utc>,
         events: &mut Vec<OrderEvent>,
     ) {
@@ -572,7 +627,9 @@ impl Venue {
             u64::from(order.fills),
             0x6368,
         ]);
-        let chunk = Decimal::from(1 + draw % u64::from(chunk_max)).min(order.remaining);
+        let chunk = Decimal::from(1 + draw % u64::from(chunk_max))
+            .min(order.remaining)
+            .min(displayed);
         let filled_after = order.filled + chunk;
         let commission_total = self.config.commissions.order_total(
             option_units(legs) * filled_after,
@@ -715,6 +772,49 @@ fn session_date_for(now: DateTime<Utc>) -> chrono::NaiveDate {
     }
 }
 
-fn unit(h: u64) -> f64 {
-    ((h >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+/// Combos the legs' displayed sizes allow at once: for each leg the size on
+/// the side the order takes (the ask of a leg it buys, the bid of a leg it
+/// sells) in whole combos, the smallest of them.
+fn displayed_combos(legs: &[ResolvedLeg], quotes: &[Quote], action: Action) -> Decimal {
+    legs.iter()
+        .zip(quotes)
+        .map(|(l, q)| {
+            let size = match l.side(action) {
+                Side::Bought => q.ask_size,
+                Side::Sold => q.bid_size,
+            };
+            (size / l.ratio).floor()
+        })
+        .min()
+        .unwrap_or(Decimal::ZERO)
+}
+
+/// The legs' quoted bid-ask summed, as a share of their mids summed (a
+/// missing bid counts as zero); `None` when the mids sum to nothing.
+fn relative_width(legs: &[ResolvedLeg], quotes: &[Quote]) -> Option<f64> {
+    let (mut width, mut mid) = (Decimal::ZERO, Decimal::ZERO);
+    for (l, q) in legs.iter().zip(quotes) {
+        let ask = q.ask?;
+        let bid = q.bid.unwrap_or(Decimal::ZERO);
+        width += l.ratio * (ask - bid);
+        mid += l.ratio * (ask + bid) / Decimal::TWO;
+    }
+    (mid > Decimal::ZERO).then(|| decimal_f64(width / mid))
+}
+
+/// The underlying's daily dollar volume: spot × average share volume.
+fn dollar_volume(market: &Market, legs: &[ResolvedLeg]) -> f64 {
+    let Some(first) = legs.first() else {
+        return 0.0;
+    };
+    let symbol = first.contract.symbol();
+    match (universe_index(symbol), market.spot(symbol)) {
+        (Some(index), Some(spot)) => spot * UNIVERSE[index].avg_volume,
+        _ => 0.0,
+    }
+}
+
+fn decimal_f64(d: Decimal) -> f64 {
+    use rust_decimal::prelude::ToPrimitive as _;
+    d.to_f64().unwrap_or(f64::NAN)
 }

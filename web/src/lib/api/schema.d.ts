@@ -1498,7 +1498,7 @@ export interface components {
                 /** @description One scanned spread, in short. */
                 best: {
                     /**
-                     * @description A vertical spread kind (`../shared/spec/scanner.md`, "Candidates").
+                     * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
                      *
                      *     The variant order is the byte order of the names, which the scanner's
                      *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
@@ -1521,7 +1521,7 @@ export interface components {
                 } | null;
                 top: {
                     /**
-                     * @description A vertical spread kind (`../shared/spec/scanner.md`, "Candidates").
+                     * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
                      *
                      *     The variant order is the byte order of the names, which the scanner's
                      *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
@@ -1546,7 +1546,7 @@ export interface components {
                 funnel: unknown;
                 top_rejected: {
                     /**
-                     * @description A vertical spread kind (`../shared/spec/scanner.md`, "Candidates").
+                     * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
                      *
                      *     The variant order is the byte order of the names, which the scanner's
                      *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
@@ -1592,7 +1592,7 @@ export interface components {
                 /** Format: uint32 */
                 quantity: number;
                 /**
-                 * @description A vertical spread kind (`../shared/spec/scanner.md`, "Candidates").
+                 * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
                  *
                  *     The variant order is the byte order of the names, which the scanner's
                  *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
