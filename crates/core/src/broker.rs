@@ -291,6 +291,11 @@ pub trait Broker: Send + Sync {
     /// when that is done: for a reconnect, once the link is ready again or
     /// `[ibkr] connect_timeout_s` has passed (the watchdog keeps trying).
     fn apply_config(&self, config: &crate::config::Config) -> BrokerFuture<'_, Reconfigured>;
+
+    /// The same broker (the same connection, lines, orders and events),
+    /// whose requests wait behind every request of the ordinary handle: for
+    /// work that must never delay trading (the scanner watch).
+    fn background(&self) -> std::sync::Arc<dyn Broker>;
 }
 
 /// What [`Broker::apply_config`] did.

@@ -258,7 +258,7 @@ mod tests {
         assert!(times[199] >= Duration::from_millis(3980));
         let snap = metrics.snapshot();
         assert_eq!(snap.granted[Priority::MarketData.index()], 200);
-        assert_eq!(snap.queue_depth, [0, 0, 0]);
+        assert_eq!(snap.queue_depth, [0; Priority::COUNT]);
         assert!(snap.throttle_events >= 199);
         assert!(snap.wait_max >= Duration::from_millis(3900));
     }
@@ -350,6 +350,6 @@ mod tests {
         // The bucket's next token was due 1 s after the first grant.
         assert!(start.elapsed() <= Duration::from_millis(900));
         assert_eq!(metrics.snapshot().granted[Priority::Lookup.index()], 2);
-        assert_eq!(metrics.snapshot().queue_depth, [0, 0, 0]);
+        assert_eq!(metrics.snapshot().queue_depth, [0; Priority::COUNT]);
     }
 }
