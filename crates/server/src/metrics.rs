@@ -259,10 +259,7 @@ impl Metrics {
             for e in &batch {
                 match &e.event {
                     EngineEvent::OrderEnded(ended) => {
-                        let purpose = match ended.purpose {
-                            vspread_core::OrderPurpose::Entry => "entry",
-                            vspread_core::OrderPurpose::Exit => "exit",
-                        };
+                        let purpose = ended.purpose.name();
                         link.orders_ended
                             .get_or_create(&OrderLabels {
                                 purpose: purpose.to_string(),
