@@ -8,11 +8,13 @@
 //! only the options that can make a spread passing `[scanner]` are
 //! quoted, in batches within the line budget) for every configured kind,
 //! through the broker's background handle, whose requests wait behind
-//! every request of the trader's. It never delays a decision cycle: it
-//! waits while one runs and drops a scan a starting cycle interrupts (its
-//! unpinned lines go back to the budget's LRU), to take it again after.
-//! Each result becomes the underlying's latest scan in the views and a
-//! `scan.watched` event.
+//! every request of the trader's. The line budget is the one place the two
+//! could still meet: two chains quoted at once would evict each other's
+//! lines mid-batch. So the watch starts nothing while the trader quotes a
+//! chain for a decision, and drops a scan the trader's chain stage
+//! interrupts (its unpinned lines go back to the budget's LRU), to take it
+//! again after. Each result becomes the underlying's latest scan in the
+//! views and a `scan.watched` event.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -62,53 +64,54 @@ pub struct WatchEntry {
     pub error: Option<String>,
 }
 
-/// Decision cycles running now, and started so far.
+/// The trader's chain stages quoting now, and started so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Cycles {
+struct Chains {
     running: usize,
-    /// Counts every start, so a cycle that started and ended between two
+    /// Counts every start, so a stage that started and ended between two
     /// looks is still seen.
     started: u64,
 }
 
-/// Whether decision cycles run, and the watch's findings.
+/// Whether the trader quotes a chain, and the watch's findings.
 #[derive(Debug)]
 pub struct WatchState {
-    /// The watch waits while any cycle runs, and drops a scan one starts
-    /// during.
-    cycles: watch::Sender<Cycles>,
+    /// The watch waits while the trader quotes a chain, and drops a scan
+    /// one starts during.
+    chains: watch::Sender<Chains>,
     entries: Mutex<BTreeMap<String, WatchEntry>>,
 }
 
 impl Default for WatchState {
     fn default() -> Self {
         Self {
-            cycles: watch::channel(Cycles::default()).0,
+            chains: watch::channel(Chains::default()).0,
             entries: Mutex::new(BTreeMap::new()),
         }
     }
 }
 
-/// Marks a decision cycle running while alive.
+/// Marks a decision's chain stage running while alive.
 #[derive(Debug)]
-pub struct CycleRunning<'a>(&'a WatchState);
+pub struct ChainQuoting<'a>(&'a WatchState);
 
-impl Drop for CycleRunning<'_> {
+impl Drop for ChainQuoting<'_> {
     fn drop(&mut self) {
         self.0
-            .cycles
+            .chains
             .send_modify(|c| c.running = c.running.saturating_sub(1));
     }
 }
 
 impl WatchState {
-    /// A cycle starts; it ends when the guard is dropped.
-    pub fn cycle_running(&self) -> CycleRunning<'_> {
-        self.cycles.send_modify(|c| {
+    /// A decision's chain stage starts quoting; it ends when the guard is
+    /// dropped.
+    pub fn chain_quoting(&self) -> ChainQuoting<'_> {
+        self.chains.send_modify(|c| {
             c.running += 1;
             c.started += 1;
         });
-        CycleRunning(self)
+        ChainQuoting(self)
     }
 
     fn set(&self, entry: WatchEntry) {
@@ -134,7 +137,7 @@ pub enum WatchOutcome {
     Scanned {
         results: usize,
     },
-    /// A decision cycle started; the scan was dropped.
+    /// A decision's chain stage started; the scan was dropped.
     Interrupted,
 }
 
@@ -143,7 +146,7 @@ impl Engine {
     /// [`run`](Self::run), once recovery is done).
     pub async fn run_watch(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut cycles = self.watch_state().cycles.subscribe();
+        let mut chains = self.watch_state().chains.subscribe();
         loop {
             let config = self.live().current().config.clone();
             let interval = chrono::Duration::seconds(config.scanner.watch_interval_s.max(0));
@@ -154,7 +157,7 @@ impl Engine {
                     .and_then(|e| e.tried_at)
                     .is_none_or(|at| at + interval <= now)
             });
-            let ready = self.link_status().ready && cycles.borrow_and_update().running == 0;
+            let ready = self.link_status().ready && chains.borrow_and_update().running == 0;
             if let (Some(symbol), true) = (due, ready) {
                 tokio::select! {
                     () = &mut shutdown => return,
@@ -170,15 +173,15 @@ impl Engine {
     }
 
     /// One watch scan of `symbol` under `config`, now. Dropped (and
-    /// reported [`WatchOutcome::Interrupted`]) if a decision cycle starts
-    /// meanwhile.
+    /// reported [`WatchOutcome::Interrupted`]) if a decision's chain stage
+    /// starts meanwhile.
     pub async fn watch_once(
         &self,
         symbol: &str,
         config: &Config,
     ) -> Result<WatchOutcome, StepError> {
-        let mut cycles = self.watch_state().cycles.subscribe();
-        let started = cycles.borrow_and_update().started;
+        let mut chains = self.watch_state().chains.subscribe();
+        let started = chains.borrow_and_update().started;
         let scan = self.watch_scan(symbol, config);
         tokio::select! {
             result = scan => {
@@ -206,7 +209,7 @@ impl Engine {
                 }
                 result.map(|(results, _)| WatchOutcome::Scanned { results })
             }
-            _ = cycles.wait_for(|c| c.running > 0 || c.started != started) => {
+            _ = chains.wait_for(|c| c.running > 0 || c.started != started) => {
                 Ok(WatchOutcome::Interrupted)
             }
         }
@@ -268,17 +271,17 @@ mod tests {
     }
 
     #[test]
-    fn a_cycle_is_running_while_its_guard_lives() {
+    fn a_chain_stage_is_quoting_while_its_guard_lives() {
         let state = WatchState::default();
-        let rx = state.cycles.subscribe();
+        let rx = state.chains.subscribe();
         {
-            let _a = state.cycle_running();
-            let _b = state.cycle_running();
+            let _a = state.chain_quoting();
+            let _b = state.chain_quoting();
             assert_eq!(rx.borrow().running, 2);
         }
         assert_eq!(
             *rx.borrow(),
-            Cycles {
+            Chains {
                 running: 0,
                 started: 2
             }

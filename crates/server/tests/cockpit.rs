@@ -949,12 +949,20 @@ async fn bars_carry_the_indicators_the_signals_read() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_scanner_watch_scans_in_the_background_and_gives_way_to_a_cycle() {
+async fn the_scanner_watch_scans_in_the_background_and_gives_way_to_the_traders_chain() {
+    // A loose high base fires on SPY, so a cycle quotes SPY's chain.
     let f = fixture(&[
         ("scanner.watch", json!(["SPY", "QQQ"])),
         ("scanner.watch_interval_s", json!(60)),
+        ("trading.universe", json!(["SPY"])),
+        ("strategies.high_base.near_high_pct", json!(20.0)),
+        ("strategies.high_base.max_base_depth_pct", json!(50.0)),
+        ("strategies.high_base.min_rsi", json!(0.0)),
+        ("strategies.high_base.max_atr_ratio", json!(5.0)),
+        ("strategies.low_base.enabled", json!(false)),
     ])
     .await;
+    let _services = f.state.engine.start_services();
     let engine = f.state.engine.clone();
     let config = engine.live().current().config.clone();
     let background = |f: &Fixture| {
@@ -1002,17 +1010,27 @@ async fn the_scanner_watch_scans_in_the_background_and_gives_way_to_a_cycle() {
     assert_eq!(watched.event.data()["symbol"], "SPY");
     assert_eq!(watched.event.data()["results"], results);
 
-    // A cycle starting meanwhile interrupts a watch scan.
+    // A decision quoting a chain meanwhile interrupts a watch scan (the two
+    // would share the line budget); a cycle without one does not.
     let interrupted = {
         let engine = engine.clone();
         let config = config.clone();
         tokio::spawn(async move { engine.watch_once("QQQ", &config).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    engine.decide_once(false).await;
+    let cycle = engine.decide_once(true).await;
     let outcome = interrupted.await.unwrap().unwrap();
     assert_eq!(outcome, WatchOutcome::Interrupted);
     assert!(engine.watch_state().entry("QQQ").is_none());
+    let decided = &engine.decisions(Some("SPY"), 1)[0];
+    assert_eq!(decided.cycle, cycle.number);
+    assert!(decided.scan.is_some(), "the cycle quoted SPY's chain");
+    if let vspread_engine::decision::record::DecisionOutcome::Entered { order_ref, .. } =
+        &decided.outcome
+    {
+        engine.cancel_order(order_ref, "test").unwrap();
+        assert!(engine.wait_orders_idle(Duration::from_secs(10)).await);
+    }
 
     // The watch's own loop scans what is due.
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -163,6 +163,7 @@ impl EngineBuilder {
         ));
         let views = Arc::new(TradingViews::new());
         let decisions = Arc::new(DecisionLog::new());
+        let watch = Arc::new(WatchState::default());
         let trader = Trader::new(TraderParts {
             broker: self.broker.clone(),
             clock: self.clock.clone(),
@@ -172,6 +173,7 @@ impl EngineBuilder {
             control: control.clone(),
             views: views.clone(),
             decisions: decisions.clone(),
+            watch: watch.clone(),
         });
         let background = self.broker.background();
         let config = ConfigService::new(
@@ -200,7 +202,7 @@ impl EngineBuilder {
             history: CycleHistory::default(),
             decisions,
             background,
-            watch: WatchState::default(),
+            watch,
             bars: BarCache::new(),
         })))
     }
@@ -228,8 +230,8 @@ struct Inner {
     decisions: Arc<DecisionLog>,
     /// The broker's handle whose requests wait behind the trader's.
     background: Arc<dyn Broker>,
-    /// The scanner watch's findings, and whether cycles run.
-    watch: WatchState,
+    /// The scanner watch's findings, and whether the trader quotes a chain.
+    watch: Arc<WatchState>,
     /// Bars fetched for charts.
     bars: BarCache,
 }
@@ -373,11 +375,9 @@ impl Engine {
         ])
     }
 
-    /// One decision cycle, recorded in the cycle history; the scanner
-    /// watch gives way while it runs.
+    /// One decision cycle, recorded in the cycle history.
     async fn decide(&self, ctx: CycleContext) {
         self.0.history.record(&ctx);
-        let _running = self.0.watch.cycle_running();
         self.0.trader.cycle(&ctx).await;
     }
 
@@ -703,7 +703,7 @@ impl Engine {
         .await
     }
 
-    /// The scanner watch's findings and whether cycles run.
+    /// The scanner watch's findings, and whether the trader quotes a chain.
     pub fn watch_state(&self) -> &WatchState {
         &self.0.watch
     }

@@ -288,7 +288,10 @@ impl Trader {
             Err(refusal) => return Ok(self.refuse(symbol, &refusal)),
         };
 
-        // 3. Chain: the market, the IV breaker, the planned and quoted chain.
+        // 3. Chain: the market, the IV breaker, the planned and quoted chain
+        // (the scanner watch gives way meanwhile: its lines and the chain's
+        // share one budget).
+        let quoting = self.watch.chain_quoting();
         let market = chain::market(&*self.broker, symbol, &config.scanner, today).await?;
         if let Some(refusal) = self.observe_iv(ctx, symbol, market.vol) {
             return Ok(self.refuse(symbol, &refusal));
@@ -298,6 +301,7 @@ impl Trader {
         }
         let scan_started = Instant::now();
         let chained = chain::chain(&*self.broker, symbol, &market, &kinds, config, today).await?;
+        drop(quoting);
 
         // 4. Scan.
         if !self.current(ctx) {

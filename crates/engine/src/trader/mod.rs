@@ -79,6 +79,8 @@ pub struct TraderParts {
     pub views: Arc<TradingViews>,
     /// What each entry decision saw and decided, for the operator.
     pub decisions: Arc<DecisionLog>,
+    /// The scanner watch gives way while a decision quotes a chain.
+    pub watch: Arc<crate::watch::WatchState>,
 }
 
 impl std::fmt::Debug for TraderParts {
