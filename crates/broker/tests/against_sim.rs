@@ -201,6 +201,64 @@ async fn a_bag_order_is_previewed_and_followed_to_filled_with_partial_fills() {
     sim.shutdown().await;
 }
 
+/// A walk step sent as the order fills: the gateway refuses to modify a
+/// filled order (104). That refusal is a notice about the change, not an
+/// end of the order: the order stays filled, no `Rejected` is published,
+/// so nothing downstream mistakes a filled order for a cancelled one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modification_refused_after_the_fill_leaves_the_order_filled() {
+    use vspread_core::{NetPriceOrLimit, OrderEvent};
+    let (sim, clock) = start_sim_with_clock().await;
+    let broker = IbBroker::start(settings(sim.local_addr().to_string(), 90));
+    let mut events = broker.events();
+    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let order = spy_bull_call(&broker, "modify-after-fill", 1).await;
+    let id = broker.place_order(&order).await.unwrap();
+    let mut fills = OrderFills::new("modify-after-fill");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while fills.status != Some(vspread_core::OrderStatus::Filled) {
+        clock.advance(chrono::Duration::seconds(2));
+        while let Ok(Some(ev)) =
+            tokio::time::timeout(Duration::from_millis(50), events.next()).await
+        {
+            if let BrokerEvent::Order(e) = ev {
+                fills.apply(&e);
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not filled: {fills:?}"
+        );
+    }
+
+    let vspread_core::OrderTarget::Vertical { price, .. } = order.target else {
+        panic!("a vertical");
+    };
+    broker
+        .modify_price(id, NetPriceOrLimit::Net(price))
+        .await
+        .unwrap();
+    let code = expect_event(&mut events, "the refusal", |ev| match ev {
+        BrokerEvent::Order(OrderEvent::Rejected { code, .. }) => {
+            panic!("a refused modification ended the order ({code})")
+        }
+        BrokerEvent::Notice(n) if n.message.contains("modify-after-fill") => Some(n.code),
+        _ => None,
+    })
+    .await;
+    assert_eq!(code, 104);
+    // Anything that trails is not a rejection either.
+    while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_millis(300), events.next()).await {
+        if let BrokerEvent::Order(e) = &ev {
+            assert!(!matches!(e, OrderEvent::Rejected { .. }), "{e:?}");
+            fills.apply(e);
+        }
+    }
+    assert_eq!(fills.status, Some(vspread_core::OrderStatus::Filled));
+    broker.shutdown().await;
+    sim.shutdown().await;
+}
+
 /// A gateway that refuses our client id (TWS's 326: another session holds
 /// it, as after a restart before the old session is gone) closes each
 /// attempt right after the handshake; the watchdog keeps backing off and

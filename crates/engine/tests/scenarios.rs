@@ -134,7 +134,12 @@ impl Scenario {
         self.engine().cycles()
     }
 
+    /// The journaled events of a kind, once everything published so far
+    /// has reached the journal (its writer runs on a thread of its own).
     fn events(&self, prefix: &str) -> Vec<JournalEvent> {
+        self.engine()
+            .events()
+            .flush_journal(std::time::Duration::from_secs(5));
         let query = EventQuery {
             kind_prefixes: vec![prefix.to_string()],
             limit: 0,

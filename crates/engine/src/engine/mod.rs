@@ -319,6 +319,15 @@ impl Engine {
                 warn!("orders still working after {STOP_GRACE:?}; the next start reconciles them");
             }
         }
+        // What was published is in the journal before the process ends.
+        let events = e.events.clone();
+        let flushed =
+            tokio::task::spawn_blocking(move || events.flush_journal(Duration::from_secs(5)))
+                .await
+                .unwrap_or(false);
+        if !flushed {
+            warn!("the journal's event writer did not catch up within 5 s");
+        }
         info!("engine stopped");
     }
 
