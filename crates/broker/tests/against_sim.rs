@@ -87,9 +87,9 @@ async fn lines_stay_within_budget_and_survive_the_daily_restart() {
     }
     for (i, c) in contracts.iter().enumerate() {
         broker.subscribe_quotes(c, i < 2).await.unwrap();
-        assert!(broker.metrics().snapshot().lines_active <= 10);
+        assert!(broker.metrics().link_status().lines_active <= 10);
     }
-    let m = broker.metrics().snapshot();
+    let m = broker.metrics().link_status();
     assert_eq!(m.lines_active, 10);
     assert_eq!(m.lines_evicted, 4);
     assert_eq!(m.lines_pinned, 2);
@@ -104,7 +104,7 @@ async fn lines_stay_within_budget_and_survive_the_daily_restart() {
         10,
         "the gateway holds exactly our lines"
     );
-    let reconciliations_before = broker.metrics().snapshot().reconciliations;
+    let reconciliations_before = broker.metrics().link_status().reconciliations;
     assert!(reconciliations_before >= 1, "reconciled at first connect");
 
     // Daily restart: connections dropped and refused for a second.
@@ -140,7 +140,7 @@ async fn lines_stay_within_budget_and_survive_the_daily_restart() {
     );
     broker.wait_ready(Duration::from_secs(5)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let m = broker.metrics().snapshot();
+    let m = broker.metrics().link_status();
     assert!(m.reconciliations > reconciliations_before, "{m:?}");
     assert!(m.disconnects >= 1);
     assert_eq!(m.resubscriptions, 10);
@@ -467,7 +467,7 @@ async fn a_burst_of_a_thousand_requests_never_breaks_the_message_rate() {
         failed.first()
     );
     let (peak, refused) = sim.message_pacing();
-    let m = broker.metrics().snapshot();
+    let m = broker.metrics().link_status();
     eprintln!(
         "1,000 requests in {:?}; peak {peak} messages in one second (configured {rate}); refused {refused}; {m:?}",
         started.elapsed()
@@ -537,7 +537,7 @@ async fn ib_codes_produce_their_domain_outcomes() {
         "1100: not ready while TWS has no link to IB"
     );
 
-    let before = broker.metrics().snapshot().resubscriptions;
+    let before = broker.metrics().link_status().resubscriptions;
     sim.send_notice(1102).unwrap();
     expect_event(&mut events, "1102", |e| {
         matches!(
@@ -553,7 +553,7 @@ async fn ib_codes_produce_their_domain_outcomes() {
     .await;
     assert!(broker.is_ready());
     assert_eq!(
-        broker.metrics().snapshot().resubscriptions,
+        broker.metrics().link_status().resubscriptions,
         before,
         "1102 keeps the lines"
     );
@@ -573,7 +573,7 @@ async fn ib_codes_produce_their_domain_outcomes() {
     })
     .await;
     assert_eq!(
-        broker.metrics().snapshot().resubscriptions,
+        broker.metrics().link_status().resubscriptions,
         before + 2,
         "1101 resubscribes every line"
     );
@@ -703,9 +703,9 @@ async fn ninety_lines_for_a_hundred_and_twenty_contracts() {
     assert_eq!(contracts.len(), 120);
     for (i, c) in contracts.iter().enumerate() {
         broker.subscribe_quotes(c, i < 5).await.unwrap();
-        assert!(broker.metrics().snapshot().lines_active <= 90, "at {i}");
+        assert!(broker.metrics().link_status().lines_active <= 90, "at {i}");
     }
-    let m = broker.metrics().snapshot();
+    let m = broker.metrics().link_status();
     assert_eq!(
         (m.lines_active, m.lines_evicted, m.lines_pinned),
         (90, 30, 5)

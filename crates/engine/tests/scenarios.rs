@@ -1192,7 +1192,7 @@ async fn order_keeps_its_plan(w: &mut Scenario) {
 async fn never_dropped(w: &mut Scenario) {
     assert!(w.stack().broker.is_ready());
     assert_eq!(w.stack().sim.client_count(), 1);
-    let metrics = w.stack().broker.metrics().snapshot();
+    let metrics = w.stack().broker.metrics().link_status();
     assert_eq!(
         (metrics.connects, metrics.disconnects),
         (1, 0),
