@@ -174,7 +174,7 @@ until curl -fsS "$api/metrics" >"$work/metrics.txt" 2>/dev/null && grep -q '^vsp
 	sleep 1
 done
 log "demo: an order ended after $((SECONDS - started)) s"
-python3 deploy/test/metrics_check.py live --metrics "$work/metrics.txt" 2>&1 | sed 's/^  //; s/^/  observability: /'
+python3 deploy/test/metrics_check.py live --require-planned --metrics "$work/metrics.txt" 2>&1 | sed 's/^  //; s/^/  observability: /'
 [ "${PIPESTATUS[0]}" = 0 ] || fail "the demo's /metrics lacks names marked exported"
 grep -v '^vspread_gateway_connected ' "$work/metrics.txt" | grep -v 'TYPE vspread_gateway_connected ' >"$work/less.txt"
 if python3 deploy/test/metrics_check.py live --metrics "$work/less.txt" >"$work/out" 2>&1; then
@@ -223,7 +223,7 @@ while True:
 groups = get("/api/v1/rules")["groups"]
 rules = [r for g in groups for r in g["rules"]]
 bad = [r["name"] for r in rules if r.get("health") not in ("ok", "unknown")]
-assert len(rules) == 18 and not bad, (len(rules), bad)
+assert len(rules) == 19 and not bad, (len(rules), bad)
 names = set(get("/api/v1/label/__name__/values"))
 for n in ("vspread_gateway_connected", "vspread_orders_ended_total", "vspread_scan_duration_seconds_bucket",
           "vspread_http_requests_total", "vspread_config_applies_total"):
