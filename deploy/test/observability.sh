@@ -135,7 +135,11 @@ until curl -fsS "$api/healthz" >/dev/null 2>&1; do
 	}
 	sleep 0.2
 done
-# A config apply (what the UI does), so vspread_config_applies_total exists.
+# A config apply (what the UI does), so vspread_config_applies_total exists;
+# it adds a [notify] target (hearing only the kill switch, which this check
+# never touches; its secret a file beside the config), so the notifier's
+# per-target families have their first label set.
+printf 'http://127.0.0.1:9/deploy-check\n' >"$work/demo/notify-check.url"
 # An apply waits for the engine's cycle in progress; an answer that comes
 # too late (408) does not cut it off, so the config is read again to see
 # whether it landed before trying once more.
@@ -148,9 +152,11 @@ def read():
         return r.headers["ETag"], json.load(r)
 etag, config = read()
 wanted = config["trading"]["max_positions"] + 1
+target = {"name": "deploy-check", "format": "json", "secret_file": "notify-check.url", "events": ["kill_switch"]}
 deadline = time.time() + 120
 while True:
     config["trading"]["max_positions"] = wanted
+    config["notify"]["targets"] = [target]
     req = urllib.request.Request(f"{api}/api/v1/config", method="PUT", data=json.dumps(config).encode(),
                                  headers={**auth, "If-Match": etag, "Content-Type": "application/json"})
     try:
