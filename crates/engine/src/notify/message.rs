@@ -145,6 +145,10 @@ pub fn message(event: &Event, memory: &mut Memory) -> Option<Message> {
                 k.who
             ),
         ),
+        // The kill switch's own record in the file is told as the switch.
+        E::ConfigApplied(a) if a.changes.iter().all(|c| c.path == "risk.kill_switch") => {
+            return None;
+        }
         E::ConfigApplied(a) => (
             NotifyEvent::Applies,
             Severity::Info,
@@ -324,6 +328,35 @@ mod tests {
             (NotifyEvent::Gateway, Severity::Critical)
         );
         assert_eq!(lost.text, "gateway 127.0.0.1:4002 lost: eof");
+    }
+
+    #[test]
+    fn an_apply_is_told_but_not_the_kill_switchs_record_of_itself() {
+        use vspread_core::config::{ApplyClass, KeyChange};
+        let mut m = Memory::default();
+        let applied = |path: &str| {
+            event(
+                monday(15),
+                "ops changed it",
+                EngineEvent::ConfigApplied(crate::events::ConfigApplied {
+                    who: "ops".into(),
+                    changes: vec![KeyChange {
+                        path: path.into(),
+                        old: serde_json::json!(false),
+                        new: serde_json::json!(true),
+                        applies: ApplyClass::Live,
+                    }],
+                    backup_id: None,
+                    version: "v".into(),
+                    interruption_ms: 1.0,
+                }),
+            )
+        };
+        assert_eq!(
+            message(&applied("exits.exit_dte"), &mut m).unwrap().title,
+            "Config applied by ops"
+        );
+        assert_eq!(message(&applied("risk.kill_switch"), &mut m), None);
     }
 
     #[test]
