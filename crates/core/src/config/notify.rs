@@ -248,7 +248,10 @@ mod tests {
         assert_eq!(apply_class("notify.queue_capacity"), ApplyClass::Live);
         let text = default_file_text();
         assert!(text.contains("\n[notify]\n"), "{text}");
-        assert!(text.contains("# Allowed: a list of tables.\ntargets = []\n"), "{text}");
+        assert!(
+            text.contains("# Allowed: a list of tables.\ntargets = []\n"),
+            "{text}"
+        );
         assert_eq!(Config::from_toml_str(&text).unwrap(), Config::default());
     }
 

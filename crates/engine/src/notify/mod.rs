@@ -137,11 +137,15 @@ impl Targets {
                     counters.clone(),
                 )),
                 Err(e) => {
+                    // Checked when the config was taken: the secret went
+                    // away since. Its messages count as failed.
                     warn!(target_name = %target.name, "notification target not started: {e}");
                     None
                 }
             };
-            info!(target_name = %target.name, format = ?target.format, "notification target ready");
+            if worker.is_some() {
+                info!(target_name = %target.name, format = ?target.format, "notification target ready");
+            }
             next.insert(
                 target.name.clone(),
                 Running {
