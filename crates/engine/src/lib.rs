@@ -20,6 +20,7 @@ pub mod journal_io;
 pub mod live_config;
 pub mod lock;
 pub mod market_hours;
+pub mod notify;
 pub mod orders;
 pub mod recovery;
 pub mod risk;

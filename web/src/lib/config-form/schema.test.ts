@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from './fixture';
-import { choicesOf, fieldIndex, fieldOf, groupsOf, schemaAt } from './schema';
+import { choicesOf, fieldIndex, fieldOf, groupsOf, newItem, schemaAt } from './schema';
 import { TABS, tabOf, unplacedSections } from './tabs';
 
 describe('schema → form fields', () => {
@@ -55,5 +55,17 @@ describe('schema → form fields', () => {
     expect(index.get('exits.stop_loss_atr_mult')?.key).toBe('stop_loss_atr_mult');
     expect(index.get('strategies.low_base.max_rsi')?.kind).toBe('number');
     expect(index.has('exits')).toBe(false);
+  });
+
+  it('makes a list of tables one table-list field whose new item takes the schema defaults', () => {
+    const index = fieldIndex(configSchema);
+    const targets = index.get('notify.targets');
+    expect(targets?.kind).toBe('table-list');
+    expect(Object.keys(targets?.item?.properties ?? {})).toEqual(['name', 'format', 'secret_env', 'secret_file', 'chat_id', 'telegram_api', 'events']);
+    const item = newItem(targets?.item ?? {});
+    expect(item).toMatchObject({ name: '', format: 'json', secret_env: '', telegram_api: 'https://api.telegram.org' });
+    expect(item.events).toEqual(['fills', 'exits', 'refusals', 'gateway', 'kill_switch', 'applies']);
+    expect(index.get('notify.queue_capacity')?.kind).toBe('integer');
+    expect(tabOf('notify.targets').label).toBe('Notifications');
   });
 });

@@ -28,7 +28,7 @@ export interface JsonSchema {
 }
 
 /** The widget a leaf gets. */
-export type FieldKind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'choice-list' | 'text-list';
+export type FieldKind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'choice-list' | 'text-list' | 'table-list';
 
 export interface Choice {
   value: string;
@@ -46,7 +46,7 @@ export interface Field {
   unit?: string;
   /** For `enum` fields, and for `choice-list` items. */
   choices?: Choice[];
-  /** For `text-list` fields: the schema of one item. */
+  /** For `text-list` and `table-list` fields: the schema of one item. */
   item?: JsonSchema;
   default?: unknown;
 }
@@ -87,7 +87,9 @@ function kindOf(schema: JsonSchema): { kind: FieldKind; choices?: Choice[]; item
   if (types.includes('array')) {
     const item = schema.items ?? {};
     const itemChoices = choicesOf(item);
-    return itemChoices ? { kind: 'choice-list', choices: itemChoices } : { kind: 'text-list', item };
+    if (itemChoices) return { kind: 'choice-list', choices: itemChoices };
+    // A list of tables (`[[notify.targets]]`): each item is a small form.
+    return isObject(item) && item.properties ? { kind: 'table-list', item } : { kind: 'text-list', item };
   }
   if (types.includes('boolean')) return { kind: 'boolean' };
   if (types.includes('integer')) return { kind: 'integer' };
@@ -144,4 +146,25 @@ export function fieldIndex(root: JsonSchema): Map<string, Field> {
     for (const field of group.fields) index.set(field.path, field);
   }
   return index;
+}
+
+/** A new item of a table list: each key at its schema default (or the first allowed or empty value). */
+export function newItem(item: JsonSchema): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, sub] of Object.entries(item.properties ?? {})) {
+    if (sub.default !== undefined) {
+      out[key] = structuredClone(sub.default);
+      continue;
+    }
+    const kind = kindOf(sub).kind;
+    const choices = choicesOf(sub);
+    out[key] =
+      kind === 'enum' ? (choices?.[0]?.value ?? '')
+      : kind === 'boolean' ? false
+      : kind === 'integer' || kind === 'number' ? (sub.minimum ?? 0)
+      : kind === 'choice-list' ? (choicesOf(sub.items ?? {}) ?? []).map((c) => c.value)
+      : kind === 'text-list' || kind === 'table-list' ? []
+      : '';
+  }
+  return out;
 }
