@@ -160,7 +160,8 @@ describe('the cockpit views against vspread demo', () => {
     await explain.waitFor();
     const text = ((await explain.textContent()) ?? '').replace(/\s+/gu, ' ');
     expect(text).toContain("market's own implied distribution");
-    expect(text).toContain('near zero or negative');
+    expect(text).toContain('expected value is about zero');
+    expect(text).toContain('a ranking among spreads, not a forecast');
     expect(text).toContain("signal's direction");
     for (const col of ['pop', 'ev', 'score']) expect(await page.locator(`th:has([data-col=${col}])`).getAttribute('title')).toBeTruthy();
     await expect.poll(() => page.locator('[data-testid=scan-age]').count(), { timeout: 60_000 }).toBeGreaterThan(0);

@@ -30,7 +30,7 @@ export const scrollHints: Action<HTMLElement> = (node) => {
   const mutations = new MutationObserver(current);
   mutations.observe(node, { subtree: true, attributes: true, attributeFilter: ['aria-current'], childList: true });
   node.addEventListener('scroll', update, { passive: true });
-  update();
+  current();
   return {
     destroy() {
       resize.disconnect();

@@ -48,6 +48,10 @@ describe('the equity curve', () => {
     ]);
     expect(e.total).toBe(-3.5);
     expect(equitySeries([], [], 5)).toEqual({ realised: [], equity: [], total: 0, t0: 5, t1: 5 });
+    // Cycles before anything was held or closed are left out: nothing to draw yet.
+    const idle = [{ t: at('2026-11-23T14:00:00Z'), open: 0, held: 0 }];
+    expect(equitySeries([], idle, at('2026-11-23T14:05:00Z')).equity).toEqual([]);
+    expect(equitySeries([], [...idle, ...samples], null).equity.map((p) => p.v)).toEqual([12, -3.5]);
   });
 
   it('keeps samples in time order, replaces a repeated time, restarts when the clock goes back', () => {

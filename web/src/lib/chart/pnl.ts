@@ -75,7 +75,10 @@ export function equitySeries(trades: readonly ClosedTrade[], samples: readonly O
     .map((tr) => ({ t: Date.parse(tr.closed_at), pnl: money(tr.realised_pnl) }))
     .filter((c) => Number.isFinite(c.t))
     .sort((a, b) => a.t - b.t);
-  const sorted = [...samples].filter((s) => Number.isFinite(s.t)).sort((a, b) => a.t - b.t);
+  // Samples from before anything was held or closed say only "nothing yet": left out.
+  const firstHeld = samples.reduce((t, s) => (s.held > 0 && s.t < t ? s.t : t), Infinity);
+  const since = Math.min(firstHeld, closes[0]?.t ?? Infinity);
+  const sorted = [...samples].filter((s) => Number.isFinite(s.t) && s.t >= since).sort((a, b) => a.t - b.t);
   const starts = [closes[0]?.t, sorted[0]?.t].filter((t): t is number => t !== undefined);
   const ends = [closes[closes.length - 1]?.t, sorted[sorted.length - 1]?.t, now ?? undefined].filter((t): t is number => t !== undefined);
   if (starts.length === 0) return { realised: [], equity: [], total: 0, t0: now ?? 0, t1: now ?? 0 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from './fixture';
-import { choicesOf, fieldIndex, fieldOf, firstSentence, groupsOf, humanise, schemaAt } from './schema';
+import { choicesOf, docPieces, fieldIndex, fieldOf, firstSentence, groupsOf, humanise, schemaAt } from './schema';
 import { TABS, tabOf, unplacedSections } from './tabs';
 
 describe('schema → form fields', () => {
@@ -81,6 +81,11 @@ describe('schema → form fields', () => {
     expect(firstSentence('Risk per trade as a share (1.0 = 1%). Capped.\n  More here.')).toEqual({ first: 'Risk per trade as a share (1.0 = 1%).', rest: 'Capped. More here.' });
     expect(firstSentence('One, e.g. This stays.')).toEqual({ first: 'One, e.g. This stays.' });
     expect(firstSentence(undefined)).toEqual({});
+    expect(docPieces('Read at start, with `--live`: never.')).toEqual([
+      { text: 'Read at start, with ', code: false },
+      { text: '--live', code: true },
+      { text: ': never.', code: false },
+    ]);
   });
 
   it('indexes every leaf with its path', () => {

@@ -156,6 +156,20 @@ export function firstSentence(doc: string | undefined): { first?: string; rest?:
   return { first: text.slice(0, end.index + 1), ...(rest ? { rest } : {}) };
 }
 
+/** A piece of doc text: plain, or `code` (between backticks in the doc comment). */
+export interface DocPiece {
+  text: string;
+  code: boolean;
+}
+
+/** Doc text split at its backticks, so `--live` shows as code rather than with its backticks. */
+export function docPieces(text: string): DocPiece[] {
+  return text
+    .split('`')
+    .map((piece, i) => ({ text: piece, code: i % 2 === 1 }))
+    .filter((p) => p.text !== '');
+}
+
 /** The field of one leaf schema at `path`; `apply` is its section's `x-apply`, for a key that has none of its own. */
 export function fieldOf(path: string, schema: JsonSchema, apply?: string): Field {
   const key = path.slice(path.lastIndexOf('.') + 1);
