@@ -374,7 +374,7 @@ impl ConnectionState {
 /// One class of requests waiting for the gateway's message budget.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QueueStatus {
-    /// `order`, `market_data` or `lookup`, most urgent first.
+    /// `order`, `market_data`, `lookup` or `background`, most urgent first.
     pub priority: &'static str,
     /// Requests waiting now.
     pub depth: i64,

@@ -24,6 +24,7 @@ pub mod live_config;
 pub mod lock;
 pub mod manual;
 pub mod market_hours;
+pub mod notify;
 pub mod orders;
 pub mod recovery;
 pub mod risk;

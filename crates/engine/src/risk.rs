@@ -139,6 +139,25 @@ impl From<Refusal> for RuleRefusal {
     }
 }
 
+impl Refusal {
+    /// The name of every rule the bot's gate applies, as
+    /// [`rule`](Self::rule) gives them: what the bot's refusal counters are
+    /// labelled with (each present from the start). The rules only an entry
+    /// by hand meets (`oversized`, `manual_in_live`, `what_if_rejected`) are
+    /// not among them.
+    pub const RULES: [&'static str; 9] = [
+        "kill_switch",
+        "entry_working",
+        "reset_guard",
+        "daily_loss",
+        "max_positions",
+        "max_positions_per_underlying",
+        "iv_circuit_breaker",
+        "zero_size",
+        "buying_power",
+    ];
+}
+
 fn decimal(x: f64) -> Decimal {
     Decimal::from_f64(x).unwrap_or(Decimal::ZERO)
 }
@@ -193,6 +212,24 @@ pub fn in_reset_guard(config: &Config, now: DateTime<Utc>) -> bool {
             .and_time(start)
             .and_utc();
         now >= begins - guard && now < begins + length + guard
+    })
+}
+
+/// Whether `now` falls in the gateway's daily restart itself: from `[ibkr]
+/// daily_restart_utc` for `daily_restart_minutes` (no guard around it), when
+/// a lost link is expected rather than a fault.
+pub fn in_restart_window(config: &Config, now: DateTime<Utc>) -> bool {
+    let Some(start) =
+        NaiveTime::from_num_seconds_from_midnight_opt(config.ibkr.daily_restart_utc.seconds(), 0)
+    else {
+        return false;
+    };
+    let length = Duration::minutes(config.ibkr.daily_restart_minutes.max(0));
+    (-1..=0).any(|day| {
+        let begins = (now.date_naive() + Duration::days(day))
+            .and_time(start)
+            .and_utc();
+        now >= begins && now < begins + length
     })
 }
 

@@ -227,7 +227,9 @@ impl Engine {
         let kinds = config.scanner.kinds.clone();
         let market = chain::market(&*broker, symbol, &config.scanner, today).await?;
         let chained = chain::chain(&*broker, symbol, &market, &kinds, config, today).await?;
+        let compute_started = Instant::now();
         let scanned = scan_chain(&chained.acquired, &chained.scanner);
+        let compute = compute_started.elapsed();
         let requests = chained.acquired.quote_requests;
         let at = self.clock().now();
         self.views().record_scan(scanned.view(
@@ -248,6 +250,7 @@ impl Engine {
                     requests,
                     chained.naive_requests,
                     started.elapsed().as_secs_f64() * 1e3,
+                    compute.as_secs_f64() * 1e3,
                 ),
                 signal,
             }),

@@ -15,6 +15,7 @@
 //! the cycle loop; at shutdown, working orders are cancelled and their ends
 //! journaled before it returns.
 
+mod gauges;
 mod health;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ use vspread_core::clock::Clock;
 use vspread_core::config::{ApplyClass, Config, LoggingConfig};
 use vspread_core::journal::Journal;
 
+pub use gauges::Gauges;
 pub use health::{Check, Liveness, Readiness};
 
 use crate::bars::{BarCache, BarsView};
@@ -183,7 +185,10 @@ impl EngineBuilder {
             events.clone(),
             Some(self.broker.clone()),
         );
+        let built_on_clock = self.clock.now();
         Ok(Engine(Arc::new(Inner {
+            built_on_clock,
+            notify: Arc::default(),
             live: self.live,
             control,
             events,
@@ -209,6 +214,10 @@ impl EngineBuilder {
 }
 
 struct Inner {
+    /// When the engine was built, on its clock.
+    built_on_clock: chrono::DateTime<chrono::Utc>,
+    /// The notification targets' counts.
+    notify: Arc<crate::notify::NotifyCounters>,
     live: Arc<LiveConfig>,
     control: Arc<ControlPlane>,
     events: Arc<EventBus>,
@@ -288,6 +297,14 @@ impl CycleHistory {
         self.count.fetch_add(1, Ordering::SeqCst) + 1
     }
 
+    fn last(&self) -> Option<CycleContext> {
+        self.cycles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .back()
+            .cloned()
+    }
+
     fn all(&self) -> Vec<CycleContext> {
         self.cycles
             .lock()
@@ -354,12 +371,21 @@ impl Engine {
                 warn!("orders still working after {STOP_GRACE:?}; the next start reconciles them");
             }
         }
+        // What was published is in the journal before the process ends.
+        let events = e.events.clone();
+        let flushed =
+            tokio::task::spawn_blocking(move || events.flush_journal(Duration::from_secs(5)))
+                .await
+                .unwrap_or(false);
+        if !flushed {
+            warn!("the journal's event writer did not catch up within 5 s");
+        }
         info!("engine stopped");
     }
 
     /// The services [`run`](Self::run) keeps beside the decisions: the order
-    /// recorder (every order event to the journal), the config follower and
-    /// the gateway watcher. A tool or test that drives decisions by hand
+    /// recorder (every order event to the journal), the config follower,
+    /// the gateway watcher and the notifier. A tool or test that drives decisions by hand
     /// ([`decide_once`](Self::decide_once)) starts them with this; they stop
     /// when the guard is dropped.
     pub fn start_services(&self) -> Services {
@@ -372,7 +398,18 @@ impl Engine {
             )),
             Task(tokio::spawn(follow_config(self.clone()))),
             Task(tokio::spawn(watch_gateway(self.clone()))),
+            Task(tokio::spawn(crate::notify::run(
+                e.events.clone(),
+                e.live.clone(),
+                e.notify.clone(),
+            ))),
         ])
+    }
+
+    /// Each notification target's counts (sent, failed, retried, dropped,
+    /// queued), since the process started.
+    pub fn notify_stats(&self) -> Vec<crate::notify::TargetStats> {
+        self.0.notify.stats()
     }
 
     /// One decision cycle, recorded in the cycle history.

@@ -274,7 +274,11 @@ pub struct ScanCompleted {
     pub candidates: u64,
     pub quote_requests: usize,
     pub naive_requests: usize,
+    /// The chain's acquisition and its scan, wall time.
     pub duration_ms: f64,
+    /// The scanner's own time (ranking the pairs, no waiting for quotes),
+    /// wall time.
+    pub compute_ms: f64,
     pub best: Option<ScanHit>,
     pub top: Vec<ScanHit>,
     /// Per kind: candidates, what each filter removed, passed, kept.
@@ -406,6 +410,9 @@ pub struct OrderPlaced {
     pub order_id: i64,
     pub price: NetPrice,
     pub quantity: u32,
+    /// From the signal the order acts on to the order reaching the broker
+    /// layer, on the engine's clock (entries; exits have no signal).
+    pub signal_to_order_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -458,6 +465,13 @@ pub struct OrderEnded {
     pub decision_latency_us: u64,
     /// The journal write before placement, in real time.
     pub journal_us: u64,
+    /// How far the fills' average is from `mid`, against the order (paid
+    /// above it or received below it), as a fraction of the spread's width;
+    /// absent when nothing filled.
+    pub slippage_width_ratio: Option<f64>,
+    /// From the signal the order acts on to its last fill, on the engine's
+    /// clock (entries that filled).
+    pub signal_to_fill_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

@@ -2,8 +2,12 @@
 //! and control action, numbered in order, stamped with the engine's clock,
 //! fanned out to live subscribers (the WebSocket) and kept in a bounded
 //! in-memory history for late joiners. The durable record is the journal:
-//! a bus with a journal attached hands each event to the journal's writer
-//! before anyone hears of it; this is the live view of it.
+//! a bus with a journal attached queues each event, in order, for the
+//! journal's writer thread before anyone hears of it, so a publisher never
+//! waits for the disk; [`EventBus::flush_journal`] waits until what was
+//! published has been written (shutdown and tests use it). Orders and
+//! fills do not depend on this queue: the order manager journals them
+//! itself, synchronously, before they are sent or acted on.
 
 mod kinds;
 
@@ -42,6 +46,13 @@ impl Event {
     }
 }
 
+/// What the journal's event writer is asked to do, in order.
+enum ToWriter {
+    Record(JournalEvent),
+    /// Answer once everything queued before has been written.
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
 /// Publishes events to subscribers and keeps the most recent ones.
 pub struct EventBus {
     seq: AtomicU64,
@@ -49,7 +60,7 @@ pub struct EventBus {
     capacity: usize,
     tx: broadcast::Sender<Event>,
     /// Events on their way to the journal's writer thread.
-    journal: OnceLock<Mutex<std::sync::mpsc::Sender<JournalEvent>>>,
+    journal: OnceLock<Mutex<std::sync::mpsc::Sender<ToWriter>>>,
     /// Stamps events: the engine's clock.
     clock: Arc<dyn Clock>,
 }
@@ -84,7 +95,7 @@ impl EventBus {
     /// publishers are async tasks that must not (the broker's reader among
     /// them). Once only; a second journal is refused and returned.
     pub fn attach_journal(&self, journal: Arc<dyn Journal>) -> Result<(), Arc<dyn Journal>> {
-        let (tx, rx) = std::sync::mpsc::channel::<JournalEvent>();
+        let (tx, rx) = std::sync::mpsc::channel::<ToWriter>();
         if self.journal.set(Mutex::new(tx)).is_err() {
             return Err(journal);
         }
@@ -92,9 +103,16 @@ impl EventBus {
             .name("vspread-journal-events".into())
             .spawn(move || {
                 // Ends when the bus (the sender) is dropped.
-                for event in rx {
-                    if let Err(e) = journal.record_event(&event) {
-                        warn!(kind = %event.kind, error = %e, "event not journaled");
+                for message in rx {
+                    match message {
+                        ToWriter::Record(event) => {
+                            if let Err(e) = journal.record_event(&event) {
+                                warn!(kind = %event.kind, error = %e, "event not journaled");
+                            }
+                        }
+                        ToWriter::Flush(done) => {
+                            let _ = done.send(());
+                        }
                     }
                 }
             });
@@ -134,7 +152,7 @@ impl EventBus {
             let sent = journal
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .send(record);
+                .send(ToWriter::Record(record));
             if sent.is_err() {
                 warn!(
                     kind = event.kind(),
@@ -149,6 +167,21 @@ impl EventBus {
         // No subscriber is fine: the history still has it.
         let _ = self.tx.send(event.clone());
         event
+    }
+
+    /// Waits (blocking, up to `within`) until every event published so
+    /// far has been written to the journal; false when it took longer or
+    /// no writer runs. Blocking: call it from a blocking context.
+    pub fn flush_journal(&self, within: std::time::Duration) -> bool {
+        let Some(journal) = self.journal.get() else {
+            return false;
+        };
+        let (done, written) = std::sync::mpsc::channel();
+        let sent = journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(ToWriter::Flush(done));
+        sent.is_ok() && written.recv_timeout(within).is_ok()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {

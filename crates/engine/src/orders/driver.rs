@@ -96,6 +96,8 @@ pub struct DrivenOrder {
     /// When the order was placed and when it ended, on the engine's clock.
     pub placed_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
+    /// When its last execution was reported, on the engine's clock.
+    pub last_fill_at: Option<DateTime<Utc>>,
 }
 
 impl DrivenOrder {
@@ -214,6 +216,7 @@ pub async fn drive(d: Drive<'_>) -> Result<DrivenOrder, BrokerError> {
     let mut cancel_sent: Option<tokio::time::Instant> = None;
     let mut cancelled_for: Option<CancelReason> = None;
     let mut cancel_open = true;
+    let mut last_fill_at = None;
 
     while !fills.is_done() {
         let asked = *cancel.borrow_and_update();
@@ -283,6 +286,9 @@ pub async fn drive(d: Drive<'_>) -> Result<DrivenOrder, BrokerError> {
                         rejection = Some((*code, reason.clone()));
                     }
                     if fills.apply(&event) {
+                        if matches!(event, OrderEvent::Execution(_)) {
+                            last_fill_at = Some(clock.now());
+                        }
                         progress(Progress::Event(event));
                     }
                 }
@@ -305,6 +311,9 @@ pub async fn drive(d: Drive<'_>) -> Result<DrivenOrder, BrokerError> {
             Ok(Some(BrokerEvent::Order(event))) => {
                 if fills.apply(&event) {
                     last_own = tokio::time::Instant::now();
+                    if matches!(event, OrderEvent::Execution(_)) {
+                        last_fill_at = Some(clock.now());
+                    }
                     progress(Progress::Event(event));
                 }
             }
@@ -328,5 +337,6 @@ pub async fn drive(d: Drive<'_>) -> Result<DrivenOrder, BrokerError> {
         steps_taken,
         placed_at,
         ended_at: clock.now(),
+        last_fill_at,
     })
 }

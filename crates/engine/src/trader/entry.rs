@@ -248,6 +248,9 @@ impl Trader {
             SignalOutcome::Fired(fired) => fired,
         };
         let direction = fired.strategy.direction();
+        // The signal's time, which the order's signal-to-order and
+        // signal-to-fill figures are measured from.
+        let signal_at = self.clock.now();
         self.events.publish(
             format!("{symbol}: {} ({direction:?})", fired.strategy.name()),
             EngineEvent::SignalFired(SignalFired {
@@ -307,7 +310,9 @@ impl Trader {
         if !self.current(ctx) {
             return Ok(self.abandon(ctx, Some(symbol), "scan"));
         }
+        let compute_started = Instant::now();
         let scanned = scan_chain(&chained.acquired, &chained.scanner);
+        let compute = compute_started.elapsed();
         let duration = scan_started.elapsed();
         let requests = chained.acquired.quote_requests;
         self.views.record_scan(scanned.view(
@@ -324,6 +329,7 @@ impl Trader {
             requests,
             chained.naive_requests,
             duration.as_secs_f64() * 1e3,
+            compute.as_secs_f64() * 1e3,
         );
         record.scan = Some(completed.clone());
         self.events.publish(
@@ -345,8 +351,10 @@ impl Trader {
         if !self.current(ctx) {
             return Ok(self.abandon(ctx, Some(symbol), "size"));
         }
-        self.enter(ctx, symbol, &fired, &account, &exposure, &market, quoted)
-            .await
+        self.enter(
+            ctx, symbol, &fired, signal_at, &account, &exposure, &market, quoted,
+        )
+        .await
     }
 
     /// Stages 5 to 7 for the chosen spread: size, preview, order.
@@ -356,6 +364,7 @@ impl Trader {
         ctx: &CycleContext,
         symbol: &str,
         fired: &signals::Evaluation,
+        signal_at: chrono::DateTime<chrono::Utc>,
         account: &crate::risk::AccountState,
         exposure: &crate::risk::Exposure,
         market: &MarketView,
@@ -509,6 +518,7 @@ impl Trader {
                 ),
                 now: ctx.now,
                 decided_at,
+                signal_at: Some(signal_at),
             },
             live,
         );

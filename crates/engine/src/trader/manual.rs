@@ -685,6 +685,8 @@ impl Trader {
                 .to_string(),
                 now,
                 decided_at: Instant::now(),
+                // A person decided, not a signal: no signal-to-order time.
+                signal_at: None,
             },
             live,
         );
