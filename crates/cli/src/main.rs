@@ -4,6 +4,7 @@
 
 mod cmd;
 mod logging;
+mod report;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,8 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Show what the engine recorded: orders, fills, positions, decisions, applies.
     Journal(cmd::journal::JournalArgs),
+    /// Write a journal's KPIs, equity, fills and trades as one self-contained HTML file.
+    Report(cmd::report::ReportArgs),
     /// Ask a running engine whether it is ready (exit 0) or not (exit 1).
     Healthcheck(cmd::healthcheck::HealthcheckArgs),
     /// Write the journal (a consistent copy, safe beside a running engine), the
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Journal(a) => cmd::journal::run(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Healthcheck(a) => cmd::healthcheck::run(a),
         Command::Backup(a) => cmd::backup::backup(a),
         Command::Restore(a) => cmd::backup::restore(a),

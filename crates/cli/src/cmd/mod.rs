@@ -6,6 +6,7 @@ pub mod demo;
 pub mod doctor;
 pub mod healthcheck;
 pub mod journal;
+pub mod report;
 pub mod run;
 pub mod scan;
 pub mod sim;
