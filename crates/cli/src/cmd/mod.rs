@@ -10,4 +10,6 @@ pub mod report;
 pub mod run;
 pub mod scan;
 pub mod sim;
+pub mod simulate;
 pub mod stack;
+pub mod validate;
