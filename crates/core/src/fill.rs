@@ -136,7 +136,14 @@ impl OrderFills {
                 }
             }
             OrderEvent::Commission { commission, .. } => self.commissions += *commission,
-            OrderEvent::Rejected { .. } => self.status = Some(OrderStatus::Inactive),
+            // A rejection after the last fill (a walk step's modification
+            // that crossed the fill, answered 103 or 10148) does not undo
+            // the fill.
+            OrderEvent::Rejected { .. } => {
+                if self.status != Some(OrderStatus::Filled) {
+                    self.status = Some(OrderStatus::Inactive);
+                }
+            }
         }
         true
     }

@@ -4,10 +4,13 @@
 //!
 //! - While a decision cycle runs, the clock follows real time (1×): the
 //!   market moves while the engine decides, as it would live.
-//! - While an order works, the clock steps [`ORDER_STEP`] every
-//!   [`ORDER_STEP_REAL`]: fine enough for the walk's steps and timeout
-//!   (the order manager looks at the clock every 10 ms of real time) and
-//!   for the simulator's fills, which it draws over each simulated span.
+//! - While an order works at the gateway, the clock steps at most
+//!   [`ORDER_STEP`] every [`ORDER_STEP_REAL`], landing on each of the
+//!   orders' walk steps and timeouts (the order manager looks at the
+//!   clock every 10 ms of real time). The simulator draws its fills over
+//!   each simulated span, so a fill is as likely as in real time; its time
+//!   is known to the step. While an order is being placed, or cancelled,
+//!   or has ended and its last reports are coming in, the clock waits.
 //! - Otherwise the engine waits for its next cycle: the clock jumps there,
 //!   or, when neither the market nor the trading window is open then, to
 //!   the first minute one of them is (a night, a weekend).
@@ -26,8 +29,13 @@ use vspread_engine::market_hours::regular_session;
 use vspread_engine::schedule::window_open;
 use vspread_sim::server::ServerHandle;
 
-/// Simulated time an order's step moves the clock.
-pub const ORDER_STEP: chrono::Duration = chrono::Duration::seconds(2);
+/// The most simulated time an order's step moves the clock.
+pub const ORDER_STEP: chrono::Duration = chrono::Duration::seconds(5);
+/// The least (a step is never zero, so time always goes on).
+const ORDER_STEP_MIN: chrono::Duration = chrono::Duration::seconds(1);
+/// How long the clock waits for orders being placed or ended before it
+/// moves on regardless (real time).
+const HOLD_LIMIT: Duration = Duration::from_secs(3);
 /// Real time between two order steps.
 pub const ORDER_STEP_REAL: Duration = Duration::from_millis(10);
 /// How long the driver waits for the engine to start a cycle it jumped to.
@@ -83,6 +91,36 @@ impl Driver {
         due
     }
 
+    /// How far the clock may move for the working orders: to the next of
+    /// their walk steps and timeouts, at most [`ORDER_STEP`]; `None` while
+    /// none of them is working at the gateway (each is being placed, or
+    /// cancelled, or has ended), when the clock should wait.
+    fn order_step(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
+        use vspread_core::OrderState;
+        let execution = &self.engine.live().current().config.execution;
+        let interval = chrono::Duration::milliseconds((execution.walk_interval_s * 1e3) as i64)
+            .max(ORDER_STEP_MIN);
+        let timeout = chrono::Duration::milliseconds((execution.order_timeout_s * 1e3) as i64);
+        let mut step: Option<chrono::Duration> = None;
+        for o in self.engine.working_orders() {
+            let active = !o.state.is_terminal()
+                && !matches!(o.state, OrderState::Intended | OrderState::CancelRequested);
+            let Some(placed) = o.placed_at.filter(|_| active) else {
+                continue;
+            };
+            let since = now - placed;
+            let next_walk = interval
+                * (since.num_milliseconds() / interval.num_milliseconds().max(1) + 1) as i32;
+            let mut until = next_walk - since;
+            if since < timeout {
+                until = until.min(timeout - since);
+            }
+            let until = until.clamp(ORDER_STEP_MIN, ORDER_STEP);
+            step = Some(step.map_or(until, |s| s.min(until)));
+        }
+        step
+    }
+
     fn idle(&self) -> bool {
         !self.engine.cycle_running() && self.engine.working_orders().is_empty()
     }
@@ -92,6 +130,7 @@ impl Driver {
         let mut stats = DriveStats::default();
         let mut last_real = Instant::now();
         let mut stalled = false;
+        let mut held_since: Option<Instant> = None;
         // Recovery first: it asks the gateway, on the clock as it stands.
         while !self.engine.recovered() {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -111,12 +150,31 @@ impl Driver {
             }
             last_real = Instant::now();
             if !self.engine.working_orders().is_empty() {
-                self.clock.advance(ORDER_STEP);
-                self.sim.tick_now();
-                stats.order_steps += 1;
-                tokio::time::sleep(ORDER_STEP_REAL).await;
+                let step = match self.order_step(now) {
+                    Some(step) => {
+                        held_since = None;
+                        Some(step)
+                    }
+                    // Placing, cancelling or ending: the gateway answers
+                    // without the clock; wait, but not forever.
+                    None if held_since.get_or_insert_with(Instant::now).elapsed() > HOLD_LIMIT => {
+                        held_since = None;
+                        Some(ORDER_STEP_MIN)
+                    }
+                    None => None,
+                };
+                match step {
+                    Some(step) => {
+                        self.clock.advance(step);
+                        self.sim.tick_now();
+                        stats.order_steps += 1;
+                        tokio::time::sleep(ORDER_STEP_REAL).await;
+                    }
+                    None => tokio::time::sleep(Duration::from_millis(2)).await,
+                }
                 continue;
             }
+            held_since = None;
             if now >= self.end {
                 return stats;
             }

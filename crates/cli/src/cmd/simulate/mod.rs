@@ -67,8 +67,11 @@ pub struct SimulateArgs {
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// The first New York trading date simulated (YYYY-MM-DD); default
-    /// 2026-06-01, a Monday in summer time, when the default trading
-    /// window (13:30-20:00 UTC) is the regular session.
+    /// 2026-07-06, a Monday in summer time, when the default trading
+    /// window (13:30-20:00 UTC) is the regular session, with 20 trading
+    /// days and no exchange holiday after it (the engine does not know
+    /// holidays: on one it keeps sending orders the closed market cannot
+    /// fill).
     #[arg(long)]
     start: Option<NaiveDate>,
     /// The simulated account's starting cash, in USD.
@@ -187,7 +190,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
 
     let date = args
         .start
-        .unwrap_or_else(|| NaiveDate::from_ymd_opt(2026, 6, 1).expect("a date"));
+        .unwrap_or_else(|| NaiveDate::from_ymd_opt(2026, 7, 6).expect("a date"));
     let (first, last) = trading_days(date, args.days);
     // Half an hour before the first open: recovery and the first bars.
     let start = session_open(first) - chrono::Duration::minutes(30);
