@@ -20,6 +20,7 @@ pub mod engine;
 pub mod events;
 pub mod exits;
 pub mod journal_io;
+pub mod kpis;
 pub mod live_config;
 pub mod lock;
 pub mod manual;

@@ -43,8 +43,8 @@ use crate::control::{ControlPlane, EngineState, PauseReason};
 use crate::cycle_loop::{CycleContext, CycleLoop, Heartbeat};
 use crate::decision::record::{DecisionLog, DecisionRecord};
 use crate::events::{
-    ConfigReloadFailed, ConfigReloaded, ControlPaused, ControlResumed, EngineEvent, EventBus,
-    GatewayLost, GatewayReady, KillSwitchSet, OrderCancelRequested, RecoveryCompleted,
+    ConfigReloadFailed, ConfigReloaded, ControlPaused, ControlResumed, EngineEvent, EngineStarted,
+    EventBus, GatewayLost, GatewayReady, KillSwitchSet, OrderCancelRequested, RecoveryCompleted,
 };
 use crate::journal_io::JournalIo;
 use crate::live_config::{ChangeOrigin, ConfigChange, LiveConfig};
@@ -330,6 +330,7 @@ impl Engine {
         tokio::pin!(shutdown);
         let e = &self.0;
         let _services = self.start_services();
+        self.announce_start();
         let recovered = tokio::select! {
             () = self.recover() => true,
             () = &mut shutdown => false,
@@ -381,6 +382,26 @@ impl Engine {
             warn!("the journal's event writer did not catch up within 5 s");
         }
         info!("engine stopped");
+    }
+
+    /// Journals the configuration the engine starts with (`engine.started`):
+    /// the first entry of the config history a report reads.
+    fn announce_start(&self) {
+        let snapshot = self.0.live.current();
+        self.0.events.publish(
+            format!("engine started on config version {}", snapshot.version),
+            EngineEvent::EngineStarted(EngineStarted {
+                config_version: snapshot.version.clone(),
+                config_generation: snapshot.generation,
+                config: serde_json::to_value(&*snapshot.config).unwrap_or_default(),
+            }),
+        );
+    }
+
+    /// Whether a decision cycle is running now (for a driver that moves a
+    /// manual clock only while the engine waits, as `vspread simulate`).
+    pub fn cycle_running(&self) -> bool {
+        self.0.heartbeat.cycle_running_for().is_some()
     }
 
     /// The services [`run`](Self::run) keeps beside the decisions: the order

@@ -23,6 +23,10 @@ use crate::signals::{Condition, Evaluation, Strategy};
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "kind", content = "data")]
 pub enum EngineEvent {
+    /// The engine started with this configuration: the first version in
+    /// force, which the journal's config history goes on from.
+    #[serde(rename = "engine.started")]
+    EngineStarted(EngineStarted),
     /// A symbol was evaluated and no strategy fired.
     #[serde(rename = "signal.none")]
     SignalNone(SignalNone),
@@ -147,6 +151,7 @@ impl EngineEvent {
     pub fn kind(&self) -> &'static str {
         use EngineEvent as E;
         match self {
+            E::EngineStarted(_) => "engine.started",
             E::SignalNone(_) => "signal.none",
             E::SignalFired(_) => "signal.fired",
             E::DecisionRefused(_) => "decision.refused",
@@ -195,6 +200,16 @@ impl EngineEvent {
             _ => Json::Null,
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct EngineStarted {
+    /// The config file's content version.
+    pub config_version: String,
+    pub config_generation: u64,
+    /// The configuration in force, as its JSON value (what a report shows
+    /// of the version; it holds no secret: tokens live in their own files).
+    pub config: Json,
 }
 
 /// The conditions of one strategy that failed.

@@ -219,6 +219,33 @@ pub async fn drive(d: Drive<'_>) -> Result<DrivenOrder, BrokerError> {
     let mut last_fill_at = None;
 
     while !fills.is_done() {
+        // What the gateway said already comes first: a fill reported with
+        // this step's time must not be answered with a modification of a
+        // filled order.
+        while let Some(next) = futures::FutureExt::now_or_never(events.next()) {
+            match next {
+                Some(BrokerEvent::Order(event)) => {
+                    if let OrderEvent::Rejected {
+                        order_ref,
+                        code,
+                        reason,
+                        ..
+                    } = &event
+                        && *order_ref == request.order_ref
+                    {
+                        rejection = Some((*code, reason.clone()));
+                    }
+                    if fills.apply(&event) {
+                        progress(Progress::Event(event));
+                    }
+                }
+                Some(_) => {}
+                None => return Err(BrokerError::Closed),
+            }
+        }
+        if fills.is_done() {
+            break;
+        }
         let asked = *cancel.borrow_and_update();
         if cancel_sent.is_none()
             && let Some(reason) = asked
@@ -322,8 +349,10 @@ pub async fn drive(d: Drive<'_>) -> Result<DrivenOrder, BrokerError> {
         }
     }
     let end = match (rejection, fills.status, cancelled_for) {
+        // Filled stands even when a modification crossing the last fill
+        // was refused after it.
+        (_, Some(OrderStatus::Filled), _) => OrderEnd::Filled,
         (Some((code, reason)), _, _) => OrderEnd::Rejected { code, reason },
-        (None, Some(OrderStatus::Filled), _) => OrderEnd::Filled,
         (None, _, Some(reason)) => OrderEnd::Cancelled { reason },
         (None, _, None) if cancel_sent.is_some() => OrderEnd::TimedOut,
         (None, _, None) => OrderEnd::CancelledByGateway,

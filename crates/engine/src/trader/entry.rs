@@ -248,16 +248,16 @@ impl Trader {
             SignalOutcome::Fired(fired) => fired,
         };
         let direction = fired.strategy.direction();
-        // The signal's time, which the order's signal-to-order and
-        // signal-to-fill figures are measured from.
-        let signal_at = self.clock.now();
-        self.events.publish(
-            format!("{symbol}: {} ({direction:?})", fired.strategy.name()),
-            EngineEvent::SignalFired(SignalFired {
-                symbol: symbol.to_string(),
-                signal: fired.clone(),
-            }),
-        );
+        let signal_at = self
+            .events
+            .publish(
+                format!("{symbol}: {} ({direction:?})", fired.strategy.name()),
+                EngineEvent::SignalFired(SignalFired {
+                    symbol: symbol.to_string(),
+                    signal: fired.clone(),
+                }),
+            )
+            .at;
 
         // 2. Gate: every rule that refuses is recorded; the first decides.
         if !self.current(ctx) {
@@ -351,10 +351,12 @@ impl Trader {
         if !self.current(ctx) {
             return Ok(self.abandon(ctx, Some(symbol), "size"));
         }
-        self.enter(
-            ctx, symbol, &fired, signal_at, &account, &exposure, &market, quoted,
-        )
-        .await
+        let signal = FiredSignal {
+            evaluation: &fired,
+            at: signal_at,
+        };
+        self.enter(ctx, symbol, signal, &account, &exposure, &market, quoted)
+            .await
     }
 
     /// Stages 5 to 7 for the chosen spread: size, preview, order.
@@ -363,14 +365,14 @@ impl Trader {
         &self,
         ctx: &CycleContext,
         symbol: &str,
-        fired: &signals::Evaluation,
-        signal_at: chrono::DateTime<chrono::Utc>,
+        signal: FiredSignal<'_>,
         account: &crate::risk::AccountState,
         exposure: &crate::risk::Exposure,
         market: &MarketView,
         quoted: QuotedSpread,
     ) -> Result<DecisionOutcome, StepError> {
         let config = &ctx.config;
+        let fired = signal.evaluation;
         // The scan's quotes may be a while old (a chain takes many
         // requests): pin the chosen legs' lines and price the decision from
         // their latest quotes.
@@ -515,10 +517,11 @@ impl Trader {
                 context: entry_context_json(
                     &entry,
                     serde_json::to_value(fired).unwrap_or_default(),
+                    signal.at,
                 ),
                 now: ctx.now,
                 decided_at,
-                signal_at: Some(signal_at),
+                signal_at: Some(signal.at),
             },
             live,
         );
@@ -683,6 +686,13 @@ impl Trader {
         // Shown now, not at the next cycle.
         self.show_positions(&config.exits, self.clock.now());
     }
+}
+
+/// The signal an entry acts on, and when it fired on the engine's clock.
+#[derive(Clone, Copy)]
+struct FiredSignal<'a> {
+    evaluation: &'a signals::Evaluation,
+    at: chrono::DateTime<chrono::Utc>,
 }
 
 fn opened_event(
