@@ -369,7 +369,8 @@ pub struct ScannerConfig {
     pub watch: Vec<String>,
     /// Time between two watch scans of one underlying (0 turns the watch
     /// off). The watch asks the gateway below the trader's own requests and
-    /// gives way while a decision cycle runs.
+    /// gives way while a decision quotes a chain (the two share the line
+    /// budget).
     #[schemars(range(min = 0, max = 86400), extend("x-unit" = "s"))]
     pub watch_interval_s: i64,
 }

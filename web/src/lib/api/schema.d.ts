@@ -906,7 +906,8 @@ export interface components {
                  * Format: int64
                  * @description Time between two watch scans of one underlying (0 turns the watch
                  *     off). The watch asks the gateway below the trader's own requests and
-                 *     gives way while a decision cycle runs.
+                 *     gives way while a decision quotes a chain (the two share the line
+                 *     budget).
                  * @default 300
                  */
                 watch_interval_s: number;
