@@ -23,6 +23,9 @@ use prometheus_client::registry::Registry;
 use crate::state::AppState;
 use vspread_engine::events::EngineEvent;
 
+mod ops;
+pub use ops::OpsMetrics;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
     pub route: String,
@@ -136,6 +139,7 @@ pub struct Metrics {
     pub config_reload_errors: Counter,
     pub events_published: Counter,
     pub link: LinkMetrics,
+    pub ops: OpsMetrics,
 }
 
 impl Default for Metrics {
@@ -146,7 +150,9 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("vspread");
+        let mut root = Registry::default();
+        OpsMetrics::register_process(&mut root);
+        let registry = root.sub_registry_with_prefix("vspread");
         let http_requests = Family::<HttpLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -192,9 +198,21 @@ impl Metrics {
             events_published.clone(),
         );
         let link = LinkMetrics::new();
-        register_link(&mut registry, &link);
+        // Every purpose and outcome from the start, so a fill rate has a
+        // denominator and `rate()` a first sample before the first end.
+        for purpose in ["entry", "exit"] {
+            for outcome in ["filled", "timed_out", "cancelled", "rejected"] {
+                let _ = link.orders_ended.get_or_create(&OrderLabels {
+                    purpose: purpose.to_string(),
+                    outcome: outcome.to_string(),
+                });
+            }
+        }
+        register_link(registry, &link);
+        let ops = OpsMetrics::register(registry);
         Self {
-            registry,
+            registry: root,
+            ops,
             link,
             http_requests,
             engine_paused,
@@ -246,6 +264,7 @@ impl Metrics {
         let f = |d: rust_decimal::Decimal| d.to_string().parse::<f64>().unwrap_or(0.0);
         link.pnl_realised_today.set(f(positions.realised_today));
         link.pnl_unrealised.set(f(positions.unrealised));
+        self.ops.observe(&state.engine);
         self.fold_events(state.engine.events());
     }
 
@@ -257,6 +276,7 @@ impl Metrics {
             let Some(last) = batch.last() else { break };
             *folded = last.seq;
             for e in &batch {
+                self.ops.fold(&e.event);
                 match &e.event {
                     EngineEvent::OrderEnded(ended) => {
                         let purpose = match ended.purpose {
@@ -304,7 +324,9 @@ pub async fn count_requests(State(state): State<AppState>, req: Request, next: N
         .get::<MatchedPath>()
         .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
     let method = req.method().to_string();
+    let started = std::time::Instant::now();
     let response = next.run(req).await;
+    let took = started.elapsed().as_secs_f64();
     let route = if response.status() == axum::http::StatusCode::NOT_FOUND {
         "unmatched".to_string()
     } else if path.starts_with("/api/v1/orders/") && path.ends_with("/cancel") {
@@ -314,6 +336,7 @@ pub async fn count_requests(State(state): State<AppState>, req: Request, next: N
         path
     };
     let metrics: &Arc<Metrics> = &state.metrics;
+    metrics.ops.observe_request(&route, &method, took);
     metrics
         .http_requests
         .get_or_create(&HttpLabels {

@@ -6,9 +6,12 @@ pub mod demo;
 pub mod doctor;
 pub mod healthcheck;
 pub mod journal;
+pub mod report;
 pub mod run;
 pub mod scan;
 pub mod sim;
+pub mod simulate;
+pub mod validate;
 
 use std::future::Future;
 
