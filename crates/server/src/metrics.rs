@@ -21,6 +21,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::state::AppState;
+use vspread_core::OrderPurpose;
 use vspread_engine::events::EngineEvent;
 
 mod ops;
@@ -200,10 +201,10 @@ impl Metrics {
         let link = LinkMetrics::new();
         // Every purpose and outcome from the start, so a fill rate has a
         // denominator and `rate()` a first sample before the first end.
-        for purpose in ["entry", "exit"] {
+        for purpose in OrderPurpose::ALL {
             for outcome in ["filled", "timed_out", "cancelled", "rejected"] {
                 let _ = link.orders_ended.get_or_create(&OrderLabels {
-                    purpose: purpose.to_string(),
+                    purpose: purpose.name().to_string(),
                     outcome: outcome.to_string(),
                 });
             }
@@ -279,10 +280,7 @@ impl Metrics {
                 self.ops.fold(&e.event);
                 match &e.event {
                     EngineEvent::OrderEnded(ended) => {
-                        let purpose = match ended.purpose {
-                            vspread_core::OrderPurpose::Entry => "entry",
-                            vspread_core::OrderPurpose::Exit => "exit",
-                        };
+                        let purpose = ended.purpose.name();
                         link.orders_ended
                             .get_or_create(&OrderLabels {
                                 purpose: purpose.to_string(),

@@ -563,7 +563,9 @@ mod trading {
     use vspread_core::journal::{Journal, JournalLeg, JournaledOrder, OrderEnd, SpreadClosure};
     use vspread_core::{BrokerOrderId, ConId, Execution, OrderEvent, Side};
     use vspread_core::{OrderPurpose, Right, SpreadKind};
-    use vspread_engine::views::{PositionView, PositionsView, ScanRowView, ScanView};
+    use vspread_engine::decision::scan::{FunnelView, KindFunnelView};
+    use vspread_engine::events::NearMiss;
+    use vspread_engine::views::{PositionView, PositionsView, ScanRowView, ScanSource, ScanView};
 
     use super::*;
 
@@ -646,14 +648,28 @@ mod trading {
         )
         .await;
         assert_eq!(s, StatusCode::OK);
-        assert_eq!(body, json!({ "scans": [] }));
+        assert_eq!(body["scans"], json!([]));
+        // The watch covers the universe (the default `[scanner] watch`),
+        // nothing scanned yet.
+        assert_eq!(body["watch"].as_array().unwrap().len(), 8);
+        assert_eq!(body["watch"][0]["symbol"], "SPY");
+        assert_eq!(body["watch"][0]["scanned_at"], Value::Null);
         f.state.engine.views().record_scan(ScanView {
             underlying: "QQQ".into(),
             at: t(0),
+            source: ScanSource::Trader,
             kinds: vec!["bull_call"],
             quote_requests: 12,
             candidates: 40,
-            funnel: json!({ "bull_call": { "candidates": 40, "removed": { "min_pop": 39 }, "passed": 1, "kept": 1 } }),
+            funnel: FunnelView(vec![(
+                "bull_call".into(),
+                KindFunnelView {
+                    candidates: 40,
+                    removed: vec![("min_pop", 39)],
+                    passed: 1,
+                    kept: 1,
+                },
+            )]),
             results: vec![ScanRowView {
                 rank: 1,
                 underlying: "QQQ".into(),
@@ -671,8 +687,22 @@ mod trading {
                 pop: 0.55,
                 ev: 0.12,
                 score: 0.4,
+                decision_id: Some("c1-QQQ".into()),
+                order_ref: None,
             }],
-            top_rejected: vec![json!({ "kind": "bull_call", "removed_by": "min_pop" })],
+            top_rejected: vec![NearMiss {
+                kind: SpreadKind::BullCall,
+                expiry: 20261218,
+                long: 485.0,
+                short: 490.0,
+                price: 1.2,
+                pop: 0.3,
+                score: -0.2,
+                removed_by: "min_pop".into(),
+                threshold: 0.35,
+            }],
+            signal: None,
+            decision: None,
         });
         let (_, _, body) = call(
             &f.state,
@@ -711,6 +741,14 @@ mod trading {
                 stop_underlying: 475.25,
                 target_price: Some(d("3.55")),
                 profit_pct: Some(13.8),
+                opened_by: OrderPurpose::Entry,
+                max_profit: Some(d("580")),
+                max_loss: Some(d("420")),
+                breakevens: vec![d("482.10")],
+                pop: Some(0.48),
+                greeks: None,
+                legs: vec![],
+                closing_order: None,
             }],
             realised_today: d("-2.60"),
             unrealised: d("40.00"),
@@ -1169,7 +1207,7 @@ mod trading {
                 compute_ms: 3.0,
                 best: None,
                 top: vec![],
-                funnel: Value::Null,
+                funnel: vspread_engine::decision::scan::FunnelView::default(),
                 top_rejected: vec![],
             }),
         );
@@ -1177,12 +1215,15 @@ mod trading {
         f.state.engine.views().record_scan(ScanView {
             underlying: "QQQ".into(),
             at: f.running.clock.now(),
+            source: vspread_engine::views::ScanSource::Trader,
             kinds: vec![],
             quote_requests: 0,
             candidates: 10,
-            funnel: Value::Null,
+            funnel: vspread_engine::decision::scan::FunnelView::default(),
             results: vec![],
             top_rejected: vec![],
+            signal: None,
+            decision: None,
         });
         f.running.clock.advance(chrono::Duration::seconds(90));
         f.state.engine.views().set_positions(PositionsView {
@@ -1348,7 +1389,7 @@ async fn metrics_fold_orders_scans_positions_and_pnl() {
             compute_ms: 3.0,
             best: None,
             top: vec![],
-            funnel: Value::Null,
+            funnel: Default::default(),
             top_rejected: vec![],
         }),
     );

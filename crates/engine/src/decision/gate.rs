@@ -21,24 +21,42 @@ pub struct GateInput<'a> {
     pub entry_working: Option<&'a str>,
 }
 
-/// Passes, or the first rule that refuses.
-pub fn gate(input: GateInput<'_>) -> Result<(), Refusal> {
+/// Every rule that refuses, in the order the gate tries them: the kill
+/// switch, an entry already working on the symbol, then the rules of
+/// [`risk::pre_entry_refusals`] (the switch once, whether the flag or the
+/// file engaged it). Empty when the gate passes. A manual entry's preview
+/// shows all of them; the bot stops at the first ([`gate`]).
+pub fn refusals(input: GateInput<'_>) -> Vec<Refusal> {
+    let mut all = Vec::new();
     if input.kill_switch {
-        return Err(Refusal::KillSwitch);
+        all.push(Refusal::KillSwitch);
     }
     if let Some(order_ref) = input.entry_working {
-        return Err(Refusal::EntryWorking {
+        all.push(Refusal::EntryWorking {
             underlying: input.symbol.to_string(),
             order_ref: order_ref.to_string(),
         });
     }
-    risk::pre_entry(
+    for refusal in risk::pre_entry_refusals(
         input.config,
         input.now,
         input.symbol,
         input.account,
         input.exposure,
-    )
+    ) {
+        if !all.contains(&refusal) {
+            all.push(refusal);
+        }
+    }
+    all
+}
+
+/// Passes, or the first rule that refuses.
+pub fn gate(input: GateInput<'_>) -> Result<(), Refusal> {
+    match refusals(input).into_iter().next() {
+        Some(refusal) => Err(refusal),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -85,5 +103,35 @@ mod tests {
             gate(input(&config, &account, &full)),
             Err(Refusal::MaxPositions { .. })
         ));
+    }
+
+    #[test]
+    fn every_refusing_rule_is_listed_and_the_first_is_what_the_bot_stops_at() {
+        let mut config = Config::default();
+        config.risk.kill_switch = true;
+        let account = AccountState::default();
+        let mut full = Exposure::default();
+        full.open_by_underlying.insert("QQQ".into(), 5);
+        let every = GateInput {
+            kill_switch: true,
+            entry_working: Some("vs-1"),
+            ..input(&config, &account, &full)
+        };
+        let rules: Vec<&str> = refusals(every).iter().map(Refusal::rule).collect();
+        // The switch is listed once though both the flag and the file
+        // hold it.
+        assert_eq!(
+            rules,
+            [
+                "kill_switch",
+                "entry_working",
+                "max_positions",
+                "max_positions_per_underlying"
+            ]
+        );
+        assert_eq!(gate(every), Err(Refusal::KillSwitch));
+        let clean = Config::default();
+        let none = Exposure::default();
+        assert!(refusals(input(&clean, &account, &none)).is_empty());
     }
 }

@@ -36,22 +36,29 @@ use vspread_core::journal::Journal;
 pub use gauges::Gauges;
 pub use health::{Check, Liveness, Readiness};
 
-use crate::config_service::{ApplyError, ApplyReport, ConfigService};
+use crate::bars::{BarCache, BarsView};
+use crate::config_service::{ApplyError, ApplyReport, BackupChanges, ConfigService};
 use crate::config_store::{BackupInfo, ConfigStore};
 use crate::control::{ControlPlane, EngineState, PauseReason};
 use crate::cycle_loop::{CycleContext, CycleLoop, Heartbeat};
+use crate::decision::record::{DecisionLog, DecisionRecord};
 use crate::events::{
     ConfigReloadFailed, ConfigReloaded, ControlPaused, ControlResumed, EngineEvent, EngineStarted,
     EventBus, GatewayLost, GatewayReady, KillSwitchSet, OrderCancelRequested, RecoveryCompleted,
 };
 use crate::journal_io::JournalIo;
 use crate::live_config::{ChangeOrigin, ConfigChange, LiveConfig};
+use crate::manual::{
+    LimitSettings, ManualClosing, ManualError, ManualPlaced, OrderTicket, PreviewReport,
+};
 use crate::orders::{
     CancelReason, CancelRefused, OrderManager, WorkingOrderView, spawn_order_recorder,
 };
 use crate::recovery::{publish_mismatch, recover};
+use crate::trader::RiskUsage;
 use crate::trader::{Trader, TraderParts};
 use crate::views::TradingViews;
+use crate::watch::WatchState;
 
 /// Makes `[logging]` take effect; the binary owns the subscriber.
 pub trait LogControl: Send + Sync {
@@ -157,6 +164,8 @@ impl EngineBuilder {
             events.clone(),
         ));
         let views = Arc::new(TradingViews::new());
+        let decisions = Arc::new(DecisionLog::new());
+        let watch = Arc::new(WatchState::default());
         let trader = Trader::new(TraderParts {
             broker: self.broker.clone(),
             clock: self.clock.clone(),
@@ -165,7 +174,10 @@ impl EngineBuilder {
             orders: orders.clone(),
             control: control.clone(),
             views: views.clone(),
+            decisions: decisions.clone(),
+            watch: watch.clone(),
         });
+        let background = self.broker.background();
         let config = ConfigService::new(
             ConfigStore::new(self.live.path()),
             self.live.clone(),
@@ -193,6 +205,10 @@ impl EngineBuilder {
             recovered: AtomicBool::new(false),
             health: health::HealthCache::default(),
             history: CycleHistory::default(),
+            decisions,
+            background,
+            watch,
+            bars: BarCache::new(),
         })))
     }
 }
@@ -219,6 +235,14 @@ struct Inner {
     recovered: AtomicBool,
     health: health::HealthCache,
     history: CycleHistory,
+    /// What each entry decision saw and decided.
+    decisions: Arc<DecisionLog>,
+    /// The broker's handle whose requests wait behind the trader's.
+    background: Arc<dyn Broker>,
+    /// The scanner watch's findings, and whether the trader quotes a chain.
+    watch: Arc<WatchState>,
+    /// Bars fetched for charts.
+    bars: BarCache,
 }
 
 /// The running engine, as everything outside it sees it. Cheap to clone.
@@ -312,6 +336,15 @@ impl Engine {
             () = &mut shutdown => false,
         };
         if recovered {
+            let watching = self.clone();
+            let (stop_watch, watch_stopped) = tokio::sync::oneshot::channel::<()>();
+            let watch = Task(tokio::spawn(async move {
+                watching
+                    .run_watch(async {
+                        let _ = watch_stopped.await;
+                    })
+                    .await;
+            }));
             let cycles = CycleLoop {
                 clock: e.clock.clone(),
                 control: e.control.clone(),
@@ -329,6 +362,8 @@ impl Engine {
                     &mut shutdown,
                 )
                 .await;
+            let _ = stop_watch.send(());
+            drop(watch);
         }
         let cancelled = e.orders.cancel_all(None, CancelReason::Shutdown);
         if !cancelled.is_empty() {
@@ -614,6 +649,12 @@ impl Engine {
         self.0.config.backups()
     }
 
+    /// Backups, newest first, each with the keys the save that took it
+    /// changed.
+    pub fn backups_with_changes(&self) -> Result<Vec<BackupChanges>, ApplyError> {
+        self.0.config.backups_with_changes()
+    }
+
     /// The running configuration.
     pub fn live(&self) -> &Arc<LiveConfig> {
         &self.0.live
@@ -651,7 +692,92 @@ impl Engine {
         Ok(())
     }
 
+    // -------------------------------------------------------- by hand
+
+    /// Everything about `ticket` now, nothing placed: its legs (quotes,
+    /// IV, greeks) and net greeks, mid and natural, max profit and loss,
+    /// breakeven, the scanner's numbers and each `[scanner]` filter, the
+    /// gateway's what-if and the buying power after it, the sizing bounds,
+    /// every rule of the risk gate that would refuse it, and the walk.
+    pub async fn preview(&self, ticket: &OrderTicket) -> Result<PreviewReport, ManualError> {
+        let config = self.0.live.current().config.clone();
+        self.0.trader.preview(ticket, &config).await
+    }
+
+    /// Places `ticket` by hand for `who`: assessed as [`preview`](Self::preview)
+    /// does (the what-if as `[execution] what_if` says), refused with every
+    /// rule when the gate refuses (the kill switch, the position limits,
+    /// the daily loss, the sizing bounds, live mode without
+    /// `[execution] manual_orders_live`, ...), else journaled and handed to
+    /// the order manager as a `manual` entry, walked and booked like the
+    /// bot's. Audited: the log, a `manual.entry` or `manual.refused` event,
+    /// the journaled order's context.
+    pub async fn place_manual(
+        &self,
+        ticket: &OrderTicket,
+        who: &str,
+    ) -> Result<ManualPlaced, ManualError> {
+        let config = self.0.live.current().config.clone();
+        self.0.trader.place_manual(ticket, config, who).await
+    }
+
+    /// Closes all of held spread `spread_ref` for `who` with a walked
+    /// closing order (exit reason `manual`); audited as `manual.close`.
+    /// Exits are never refused by the kill switch or the mode.
+    pub async fn close_position(
+        &self,
+        spread_ref: &str,
+        limit: Option<&LimitSettings>,
+        who: &str,
+    ) -> Result<ManualClosing, ManualError> {
+        let config = self.0.live.current().config.clone();
+        self.0
+            .trader
+            .close_manual(spread_ref, limit, config, who)
+            .await
+    }
+
     // -------------------------------------------------------------- reads
+
+    /// The newest `limit` entry decisions, on `symbol` if given, newest
+    /// first (the last [`DecisionLog::CAPACITY`] are kept).
+    pub fn decisions(&self, symbol: Option<&str>, limit: usize) -> Vec<Arc<DecisionRecord>> {
+        self.0.decisions.recent(symbol, limit)
+    }
+
+    /// The last `days` daily bars of `symbol` with the signals' RSI and
+    /// ATR, from the gateway (one fetch per underlying and day).
+    pub async fn bars(&self, symbol: &str, days: u32) -> Result<BarsView, ManualError> {
+        let config = self.0.live.current().config.clone();
+        let today = vspread_core::expiry::eastern_date(self.0.clock.now());
+        crate::bars::bars(
+            &*self.0.broker,
+            &self.0.bars,
+            &config.strategies,
+            symbol,
+            days,
+            today,
+        )
+        .await
+    }
+
+    /// The scanner watch's findings, and whether the trader quotes a chain.
+    pub fn watch_state(&self) -> &WatchState {
+        &self.0.watch
+    }
+
+    /// The broker's background handle (the scanner watch's).
+    pub(crate) fn background_broker(&self) -> Arc<dyn Broker> {
+        self.0.background.clone()
+    }
+
+    /// How much of the risk gate's limits is in use now.
+    pub fn risk_usage(&self) -> RiskUsage {
+        let config = self.0.live.current().config.clone();
+        self.0
+            .trader
+            .risk_usage(&config, self.kill_switch_engaged())
+    }
 
     pub fn events(&self) -> &Arc<EventBus> {
         &self.0.events

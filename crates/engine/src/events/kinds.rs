@@ -12,10 +12,11 @@ use serde_json::Value as Json;
 use vspread_core::config::KeyChange;
 use vspread_core::{NetPrice, OrderPurpose, SpreadKind};
 
+use crate::decision::scan::FunnelView;
 use crate::exits::ExitReason;
 use crate::orders::OrderEnd;
 use crate::recovery::{LegMismatch, RecoveryReport};
-use crate::risk::Refusal;
+use crate::risk::{Refusal, RuleRefusal};
 use crate::signals::{Condition, Evaluation, Strategy};
 
 /// What happened, with its numbers.
@@ -48,12 +49,25 @@ pub enum EngineEvent {
     /// A chain was acquired and scanned.
     #[serde(rename = "scan.completed")]
     ScanCompleted(ScanCompleted),
+    /// The scanner watch scanned an underlying's chain.
+    #[serde(rename = "scan.watched")]
+    ScanWatched(ScanWatched),
+    /// An operator placed an entry by hand (`POST /orders`).
+    #[serde(rename = "manual.entry")]
+    ManualEntry(ManualEntry),
+    /// An operator closed a held spread by hand
+    /// (`POST /positions/{spread_ref}/close`).
+    #[serde(rename = "manual.close")]
+    ManualClose(ManualClose),
+    /// An operator's entry by hand was refused by the risk gate.
+    #[serde(rename = "manual.refused")]
+    ManualRefused(ManualRefused),
     /// The gateway's what-if preview of an entry.
     #[serde(rename = "order.previewed")]
     OrderPreviewed(OrderPreviewed),
     /// An entry was decided and handed to the order manager.
     #[serde(rename = "decision.entry")]
-    DecisionEntry(DecisionEntry),
+    DecisionEntry(Box<DecisionEntry>),
     /// An order reached the gateway.
     #[serde(rename = "order.placed")]
     OrderPlaced(OrderPlaced),
@@ -145,6 +159,10 @@ impl EngineEvent {
             E::BreakerTripped(_) => "breaker.tripped",
             E::BreakerReset(_) => "breaker.reset",
             E::ScanCompleted(_) => "scan.completed",
+            E::ScanWatched(_) => "scan.watched",
+            E::ManualEntry(_) => "manual.entry",
+            E::ManualClose(_) => "manual.close",
+            E::ManualRefused(_) => "manual.refused",
             E::OrderPreviewed(_) => "order.previewed",
             E::DecisionEntry(_) => "decision.entry",
             E::OrderPlaced(_) => "order.placed",
@@ -279,8 +297,62 @@ pub struct ScanCompleted {
     pub best: Option<ScanHit>,
     pub top: Vec<ScanHit>,
     /// Per kind: candidates, what each filter removed, passed, kept.
-    pub funnel: Json,
+    pub funnel: FunnelView,
     pub top_rejected: Vec<NearMiss>,
+}
+
+/// A scan of the scanner watch (`[scanner] watch`): every configured kind,
+/// whether a signal fires or not.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ScanWatched {
+    #[serde(flatten)]
+    pub scan: ScanCompleted,
+    /// The strategy firing on the underlying now, if one is.
+    pub signal: Option<Strategy>,
+}
+
+/// An operator's entry by hand, handed to the order manager.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ManualEntry {
+    /// The token's role (and `X-Operator` name) that asked for it.
+    pub who: String,
+    pub symbol: String,
+    pub order_ref: String,
+    pub kind: SpreadKind,
+    /// `YYYYMMDD`.
+    pub expiry: u32,
+    pub long: Decimal,
+    pub short: Decimal,
+    pub quantity: u32,
+    pub mid: Decimal,
+    pub natural: Decimal,
+    /// The planned walk's prices; the last is the order's bound.
+    pub walk: Vec<Decimal>,
+    pub walk_interval_s: f64,
+    pub order_timeout_s: f64,
+}
+
+/// An operator's close of a held spread by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ManualClose {
+    pub who: String,
+    pub symbol: String,
+    /// The spread (its entry order's reference).
+    pub spread_ref: String,
+    /// The closing order.
+    pub order_ref: String,
+    pub quantity: u32,
+    pub mid: Decimal,
+    pub natural: Decimal,
+    pub walk: Vec<Decimal>,
+}
+
+/// An operator's entry by hand that the risk gate refused: every rule.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ManualRefused {
+    pub who: String,
+    pub symbol: String,
+    pub refusals: Vec<RuleRefusal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
