@@ -223,6 +223,19 @@ impl ServerHandle {
         self.inner.gateway.faults.set_delay(delay);
     }
 
+    /// Ends every request-side fault (see [`ControlCommand::Clear`]).
+    pub fn clear_faults(&self) {
+        let faults = &self.inner.gateway.faults;
+        faults.clear_rejections();
+        faults.set_delay(Duration::ZERO);
+        self.force_partial_fills(None);
+    }
+
+    /// Clients disconnected so far because they stopped reading.
+    pub fn clients_cut_off(&self) -> u64 {
+        self.inner.gateway.faults.cut_off()
+    }
+
     /// The ledger as JSON (see [`ControlCommand::Ledger`]).
     pub fn ledger(&self) -> serde_json::Value {
         let book = self.inner.gateway.book_now();
@@ -260,6 +273,7 @@ impl ServerHandle {
             ControlCommand::Reject(n) => self.reject_next_orders(n),
             ControlCommand::Partial(max) => self.force_partial_fills(max),
             ControlCommand::Delay(d) => self.delay_responses(d),
+            ControlCommand::Clear => self.clear_faults(),
             ControlCommand::Notice(code) => {
                 return match self.send_notice(code) {
                     Some(n) => format!("ok sent={n}"),
@@ -270,11 +284,12 @@ impl ServerHandle {
             ControlCommand::Status => {
                 let f = &self.inner.gateway.faults;
                 return format!(
-                    "ok clients={} lines={} pending_rejections={} delay_ms={}",
+                    "ok clients={} lines={} pending_rejections={} delay_ms={} cut_off={}",
                     self.client_count(),
                     self.inner.gateway.lines_in_use(),
                     f.pending_rejections(),
-                    f.delay().as_millis()
+                    f.delay().as_millis(),
+                    f.cut_off()
                 );
             }
         }
@@ -537,7 +552,10 @@ async fn serve(stream: TcpStream, gateway: Arc<Gateway>) -> Result<(), FrameErro
         let message = tokio::select! {
             m = read_message(&mut r) => m,
             _ = kill.changed() => break Ok(()),
-            _ = out.wait_overflow() => break Ok(()),
+            _ = out.wait_overflow() => {
+                gateway.faults.count_cut_off();
+                break Ok(());
+            }
         };
         let message = match message {
             Ok(Some(m)) => m,

@@ -129,7 +129,15 @@ async fn the_control_port_drives_the_faults() {
         lines.next_line().await.unwrap().unwrap()
     };
     assert_eq!(ask("reject 2").await, "ok");
-    assert!(ask("status").await.contains("pending_rejections=2"));
+    assert_eq!(ask("delay 40").await, "ok");
+    let status = ask("status").await;
+    assert!(status.contains("pending_rejections=2"), "{status}");
+    assert!(status.contains("delay_ms=40"), "{status}");
+    assert!(status.contains("cut_off=0"), "{status}");
+    assert_eq!(ask("clear").await, "ok");
+    let status = ask("status").await;
+    assert!(status.contains("pending_rejections=0"), "{status}");
+    assert!(status.contains("delay_ms=0"), "{status}");
     assert!(
         ask("explode")
             .await
@@ -266,6 +274,7 @@ async fn a_client_that_never_reads_is_dropped_without_hurting_the_others() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(dropped, "the silent client was disconnected");
+    assert_eq!(sim.handle.clients_cut_off(), 1, "and counted as cut off");
     assert!(good.server_time().await.is_ok());
 }
 
