@@ -24,6 +24,10 @@ use vspread_core::config::Config;
 pub enum Refusal {
     #[error("kill switch is on (risk.kill_switch)")]
     KillSwitch,
+    #[error(
+        "the journal cannot be relied on for a new entry: {reason}; exits and working orders go on"
+    )]
+    JournalDegraded { reason: String },
     #[error("an entry order on {underlying} is already working ({order_ref})")]
     EntryWorking {
         underlying: String,

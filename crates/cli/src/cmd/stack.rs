@@ -180,6 +180,7 @@ pub async fn run_stack(
         clock,
     )
     .logging(Arc::new(ConfigLogging))
+    .data_dir(&data_dir)
     .build()?;
     let _watch =
         watch(live.clone(), WatchOptions::default()).context("watching the config file")?;

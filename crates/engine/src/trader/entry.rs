@@ -190,11 +190,13 @@ impl Trader {
         }
         let (account, exposure) = self.risk_inputs().await?;
         let working = self.working_entry(symbol);
+        let journal = self.storage.degraded();
         let verdict = gate(GateInput {
             config,
             now: ctx.now,
             symbol,
             kill_switch: self.control.kill_switch().is_engaged(),
+            journal_degraded: journal.as_ref(),
             account: &account,
             exposure: &exposure,
             entry_working: working.as_deref(),

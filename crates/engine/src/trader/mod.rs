@@ -35,8 +35,9 @@ use crate::cycle_loop::CycleContext;
 use crate::decision::StepError;
 use crate::events::{DecisionAbandoned, DecisionRefused, EngineEvent, EventBus};
 use crate::journal_io::JournalIo;
-use crate::orders::OrderManager;
+use crate::orders::{OrderManager, TradingRecords};
 use crate::risk::{AccountState, Exposure, IvBreakers, Refusal};
+use crate::storage::StorageHealth;
 use crate::views::TradingViews;
 
 /// What the trader keeps between cycles.
@@ -72,6 +73,10 @@ pub struct TraderParts {
     pub control: Arc<ControlPlane>,
     /// What the operator sees of scans and positions.
     pub views: Arc<TradingViews>,
+    /// Whether the journal can be relied on for a new entry.
+    pub storage: Arc<StorageHealth>,
+    /// Where a closure goes when the journal cannot take it at once.
+    pub records: Arc<TradingRecords>,
 }
 
 impl std::fmt::Debug for TraderParts {
