@@ -56,8 +56,8 @@ SPEED = 60
 STARTING_CASH = 100_000
 TOKEN = "soak-admin-token-0123456789abcdef"
 WORKING = {"PendingSubmit", "PreSubmitted", "Submitted", "ApiPending"}
-# Trading days in regular hours (New York 09:35-14:30), so an episode never
-# runs into the close.
+# Trading days; an episode starts between 09:35 and 13:30 New York time, so
+# it never runs past the engine's default trading window (to 20:00 UTC).
 START_DAYS = ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-30", "2026-12-01",
               "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-07", "2026-12-08"]
 KILL_MOMENTS = ["placement", "walking", "partial", "exit", "apply", "recovery"]
@@ -106,7 +106,7 @@ class Sim:
     def __init__(self, bin_: str, work: Path, rng: random.Random):
         self.port, self.control = free_port(), free_port()
         day = rng.choice(START_DAYS)
-        minute = rng.randrange(14 * 60 + 35, 19 * 60 + 30)  # UTC, EST: 09:35-14:30 NY
+        minute = rng.randrange(14 * 60 + 35, 18 * 60 + 30)  # UTC, EST: 09:35-13:30 NY
         self.start = f"{day}T{minute // 60:02}:{minute % 60:02}:00Z"
         self.seed = rng.randrange(1, 10_000)
         # Above the largest burst of replies the engine asks for (a chain's
@@ -650,6 +650,9 @@ def main() -> int:
     p.add_argument("--work", default=None, help="where episodes keep their files (failed ones stay)")
     p.add_argument("--keep", action="store_true", help="keep every episode's files")
     p.add_argument("--progress", action="store_true", help="a line per episode on stderr")
+    p.add_argument("--stop-after", type=float, default=None,
+                   help="wall seconds after which no new episode starts (those running finish; "
+                        "the summary counts the episodes run)")
     a = p.parse_args()
     bin_ = str(Path(a.bin).resolve())
     root = Path(a.work or tempfile.mkdtemp(prefix="vspread-soak-"))
@@ -661,10 +664,19 @@ def main() -> int:
         seeds = [base + i for i in range(a.episodes)]
     started = time.monotonic()
     results = []
+    stop_at = None if a.stop_after is None else started + a.stop_after
+
+    def episode(seed: int):
+        if stop_at is not None and time.monotonic() > stop_at:
+            return None
+        return run_episode(bin_, seed, a.budget, root, a.keep)
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
-        futures = [pool.submit(run_episode, bin_, s, a.budget, root, a.keep) for s in seeds]
+        futures = [pool.submit(episode, s) for s in seeds]
         for f in concurrent.futures.as_completed(futures):
             r = f.result()
+            if r is None:
+                continue
             results.append(r)
             if a.progress:
                 print(f"episode seed {r.seed}: {'ok' if r.ok else 'FAILED'} in {r.seconds:.1f} s; "
@@ -672,6 +684,8 @@ def main() -> int:
                       f"{r.executions} executions ({len(results)}/{len(seeds)})", file=sys.stderr, flush=True)
     results.sort(key=lambda r: r.seed)
     wall = time.monotonic() - started
+    if len(results) < len(seeds):
+        print(f"stopped after {a.stop_after:g} s: {len(results)} of {len(seeds)} episodes run")
     failed = [r for r in results if not r.ok]
     for r in failed:
         print(f"episode seed {r.seed} FAILED (files in {r.dir}; replay: bash bench/soak.sh --replay {r.seed} --budget {a.budget:g}):")
