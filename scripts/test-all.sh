@@ -47,6 +47,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 log "cargo test"
 cargo test --workspace --no-fail-fast
 
+log "soak, short form: 3 randomized fault episodes of vspread run against vspread sim (bench/soak.sh; fixed seeds, the debug binary)"
+SOAK_PROFILE=debug bash bench/soak.sh 3 --seed 1000 --jobs 2
+
 log "deploy: Dockerfile and scripts lint, compose, Kubernetes, alert rules, dashboards, metric names, the container image (deploy/test/run.sh)"
 bash deploy/test/run.sh
 
