@@ -9,7 +9,7 @@
 use chrono::NaiveDate;
 use ibapi::contracts::{
     ComboLeg, ComboLegOpenClose, Contract, ContractDetails, Currency, Exchange, LegAction,
-    OptionRight, SecurityType, Symbol, TagValue,
+    OptionChain, OptionRight, SecurityType, Symbol, TagValue,
 };
 use ibapi::orders::{
     Action, ExecutionData, ExecutionSide, Order, OrderState, OrderStatusKind, TimeInForce as IbTif,
@@ -18,8 +18,8 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use vspread_core::Right;
 use vspread_core::{
-    BrokerOrderId, ConId, ContractInfo, Execution, Instrument, OptionContract, OrderStatus, Price,
-    Side, StockContract, TimeInForce, WhatIf,
+    BrokerOrderId, ConId, ContractInfo, Execution, Instrument, OptionChainParams, OptionContract,
+    OrderStatus, Price, Side, StockContract, TimeInForce, WhatIf,
 };
 
 use crate::combo::BagOrder;
@@ -221,6 +221,30 @@ pub fn bag_contract(bag: &BagOrder) -> Contract {
             })
             .collect(),
         ..Contract::default()
+    }
+}
+
+/// One exchange's option chain parameters of `underlying` (conId
+/// `underlying_con_id`), as `reqSecDefOptParams` answered; expirations
+/// and strikes that do not parse are left out, an unreadable multiplier
+/// is the standard 100.
+pub fn option_chain_params(
+    underlying: &str,
+    underlying_con_id: ConId,
+    chain: OptionChain,
+) -> OptionChainParams {
+    OptionChainParams {
+        underlying: underlying.to_string(),
+        underlying_con_id,
+        exchange: chain.exchange,
+        trading_class: chain.trading_class,
+        multiplier: chain.multiplier.parse().unwrap_or(Decimal::ONE_HUNDRED),
+        expirations: chain
+            .expirations
+            .iter()
+            .filter_map(|e| parse_yyyymmdd(e))
+            .collect(),
+        strikes: chain.strikes.iter().filter_map(|s| decimal(*s)).collect(),
     }
 }
 

@@ -27,7 +27,6 @@ use ibapi::market_data::historical::{BarSize, Duration as IbDuration};
 use ibapi::market_data::realtime::TickTypes;
 use ibapi::orders::PlaceOrder;
 use ibapi::subscriptions::SubscriptionItem;
-use rust_decimal::Decimal;
 use vspread_core::broker::BrokerError;
 use vspread_core::{
     ConId, ContractInfo, NetPrice, OptionChainParams, OptionContract, OrderPurpose, TimeInForce,
@@ -36,7 +35,7 @@ use vspread_core::{
 
 use crate::combo::bag_order;
 use crate::convert::{
-    bag_contract, contract_info, contract_of, decimal, limit_order, option_query, parse_yyyymmdd,
+    bag_contract, contract_info, contract_of, limit_order, option_chain_params, option_query,
     stock_query,
 };
 use crate::session::map_err;
@@ -328,19 +327,7 @@ impl Probe {
             .await?;
         Ok(chains
             .into_iter()
-            .map(|c| OptionChainParams {
-                underlying: symbol.to_string(),
-                underlying_con_id: con_id,
-                exchange: c.exchange,
-                trading_class: c.trading_class,
-                multiplier: c.multiplier.parse().unwrap_or(Decimal::ONE_HUNDRED),
-                expirations: c
-                    .expirations
-                    .iter()
-                    .filter_map(|e| parse_yyyymmdd(e))
-                    .collect(),
-                strikes: c.strikes.iter().filter_map(|s| decimal(*s)).collect(),
-            })
+            .map(|c| option_chain_params(symbol, con_id, c))
             .collect())
     }
 

@@ -30,6 +30,6 @@ mod session;
 mod settings;
 pub mod watchdog;
 
-pub use metrics::{BrokerMetrics, MetricsSnapshot};
+pub use metrics::BrokerMetrics;
 pub use session::IbBroker;
 pub use settings::BrokerSettings;

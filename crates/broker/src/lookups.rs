@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use vspread_core::broker::BrokerError;
 use vspread_core::{AccountSummary, ContractInfo, DailyBar, OptionChainParams, Position};
 
-use crate::convert::{contract_info, decimal, option_query, parse_yyyymmdd, stock_query};
+use crate::convert::{contract_info, decimal, option_chain_params, option_query, stock_query};
 use crate::pacing::{HistoricalKey, Priority};
 use crate::session::{Inner, LookupKey, lock, map_err};
 
@@ -119,19 +119,7 @@ impl Inner {
                     .await?;
                 Ok(chains
                     .into_iter()
-                    .map(|c| OptionChainParams {
-                        underlying: underlying.clone(),
-                        underlying_con_id: stock.con_id,
-                        exchange: c.exchange,
-                        trading_class: c.trading_class,
-                        multiplier: c.multiplier.parse().unwrap_or(Decimal::ONE_HUNDRED),
-                        expirations: c
-                            .expirations
-                            .iter()
-                            .filter_map(|e| parse_yyyymmdd(e))
-                            .collect(),
-                        strikes: c.strikes.iter().filter_map(|s| decimal(*s)).collect(),
-                    })
+                    .map(|c| option_chain_params(&underlying, stock.con_id, c))
                     .collect())
             })
             .await
@@ -156,7 +144,7 @@ impl Inner {
                     what_to_show: "TRADES".into(),
                     detail: format!("{duration}/1 day"),
                 };
-                loop {
+                while self.settings().pace_history {
                     let wait = lock(&self.historical).reserve(&key, self.origin.elapsed());
                     if wait.is_zero() {
                         break;

@@ -45,53 +45,6 @@ pub struct BrokerMetrics {
     errors_by_code: Mutex<BTreeMap<i32, u64>>,
 }
 
-/// A consistent-enough copy of every metric at one moment.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MetricsSnapshot {
-    /// Requests waiting for a token, by priority (orders, market data, lookups).
-    pub queue_depth: [i64; Priority::COUNT],
-    /// Tokens granted, by priority.
-    pub granted: [u64; Priority::COUNT],
-    /// Total time spent waiting in the queue, by priority.
-    pub wait_total: [Duration; Priority::COUNT],
-    /// Longest single wait.
-    pub wait_max: Duration,
-    /// Times the dispatcher had to sleep for a token.
-    pub throttle_events: u64,
-    /// Requests refused because their queue was full (non-blocking path).
-    pub queue_full_rejections: u64,
-    /// Requests answered by an identical one already in flight.
-    pub merged_requests: u64,
-    /// Historical requests delayed by IB's historical pacing rules.
-    pub historical_pacing_waits: u64,
-    pub lines_active: i64,
-    pub lines_pinned: i64,
-    pub lines_evicted: u64,
-    /// Subscriptions refused because every held line was pinned.
-    pub lines_refused: u64,
-    pub snapshots: u64,
-    /// [`crate::watchdog::ConnectionState::code`] of the current state.
-    pub connection_state: i64,
-    /// True only after the gateway answered a request on this connection.
-    pub ready: bool,
-    pub connects: u64,
-    pub connect_failures: u64,
-    pub disconnects: u64,
-    /// From the gateway accepting again to the layer being ready, last time.
-    pub last_reconnect: Duration,
-    pub resubscriptions: u64,
-    pub reconciliations: u64,
-    pub reconciliation_differences: u64,
-    pub events_published: u64,
-    pub gateway_errors: u64,
-    /// Error 100 (message rate exceeded) seen from the gateway.
-    pub pacing_violations_reported: u64,
-    /// The gateway's API server version on the last connection (0 before).
-    pub server_version: i64,
-    /// Gateway errors by IB's code.
-    pub errors_by_code: BTreeMap<i32, u64>,
-}
-
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
@@ -204,61 +157,34 @@ impl BrokerMetrics {
         self.ready.load(Ordering::Relaxed)
     }
 
-    /// The counters as the domain's [`LinkStatus`] (its address, state and
-    /// `since` are the session's to fill in).
+    /// Every counter as the domain's [`LinkStatus`], read at one moment
+    /// (each load is relaxed: consistent enough for monitoring). Its
+    /// address, `since` and configured limits are the session's to fill in.
     pub fn link_status(&self) -> LinkStatus {
-        let m = self.snapshot();
+        let r = Ordering::Relaxed;
+        let server_version = self.server_version.load(r);
         LinkStatus {
             address: String::new(),
-            state: ConnectionState::from_code(m.connection_state),
-            ready: m.ready,
+            state: ConnectionState::from_code(self.connection_state.load(r)),
+            ready: self.ready.load(r),
             since: None,
-            server_version: (m.server_version > 0)
-                .then(|| i32::try_from(m.server_version).unwrap_or(i32::MAX)),
-            connects: m.connects,
-            connect_failures: m.connect_failures,
-            disconnects: m.disconnects,
-            last_reconnect: m.last_reconnect,
+            server_version: (server_version > 0)
+                .then(|| i32::try_from(server_version).unwrap_or(i32::MAX)),
+            connects: self.connects.load(r),
+            connect_failures: self.connect_failures.load(r),
+            disconnects: self.disconnects.load(r),
+            last_reconnect: Duration::from_millis(self.last_reconnect_millis.load(r)),
             queues: Priority::ALL
                 .iter()
                 .map(|p| QueueStatus {
                     priority: p.label(),
-                    depth: m.queue_depth[p.index()],
-                    granted: m.granted[p.index()],
-                    waited: m.wait_total[p.index()],
+                    depth: self.queue_depth[p.index()].load(r),
+                    granted: self.granted[p.index()].load(r),
+                    waited: Duration::from_nanos(self.wait_nanos_total[p.index()].load(r)),
                 })
                 .collect(),
             max_messages_per_sec: 0,
             max_lines: 0,
-            wait_max: m.wait_max,
-            throttle_events: m.throttle_events,
-            queue_full_rejections: m.queue_full_rejections,
-            merged_requests: m.merged_requests,
-            historical_pacing_waits: m.historical_pacing_waits,
-            lines_active: m.lines_active,
-            lines_pinned: m.lines_pinned,
-            lines_evicted: m.lines_evicted,
-            lines_refused: m.lines_refused,
-            snapshots: m.snapshots,
-            resubscriptions: m.resubscriptions,
-            reconciliations: m.reconciliations,
-            reconciliation_differences: m.reconciliation_differences,
-            events_published: m.events_published,
-            gateway_errors: m.gateway_errors,
-            pacing_violations_reported: m.pacing_violations_reported,
-            errors_by_code: m.errors_by_code,
-        }
-    }
-
-    /// Reads every metric.
-    pub fn snapshot(&self) -> MetricsSnapshot {
-        let r = Ordering::Relaxed;
-        MetricsSnapshot {
-            queue_depth: std::array::from_fn(|i| self.queue_depth[i].load(r)),
-            granted: std::array::from_fn(|i| self.granted[i].load(r)),
-            wait_total: std::array::from_fn(|i| {
-                Duration::from_nanos(self.wait_nanos_total[i].load(r))
-            }),
             wait_max: Duration::from_nanos(self.wait_nanos_max.load(r)),
             throttle_events: self.throttle_events.load(r),
             queue_full_rejections: self.queue_full_rejections.load(r),
@@ -269,19 +195,12 @@ impl BrokerMetrics {
             lines_evicted: self.lines_evicted.load(r),
             lines_refused: self.lines_refused.load(r),
             snapshots: self.snapshots.load(r),
-            connection_state: self.connection_state.load(r),
-            ready: self.ready.load(r),
-            connects: self.connects.load(r),
-            connect_failures: self.connect_failures.load(r),
-            disconnects: self.disconnects.load(r),
-            last_reconnect: Duration::from_millis(self.last_reconnect_millis.load(r)),
             resubscriptions: self.resubscriptions.load(r),
             reconciliations: self.reconciliations.load(r),
             reconciliation_differences: self.reconciliation_differences.load(r),
             events_published: self.events_published.load(r),
             gateway_errors: self.gateway_errors.load(r),
             pacing_violations_reported: self.pacing_violations_reported.load(r),
-            server_version: self.server_version.load(r),
             errors_by_code: self
                 .errors_by_code
                 .lock()

@@ -67,6 +67,10 @@ impl OrderBook {
             .unwrap_or_default()
     }
 
+    fn is_confirmed(&self, order_id: i32) -> bool {
+        self.by_id.get(&order_id).is_some_and(|r| r.confirmed)
+    }
+
     fn confirm(&mut self, order_id: i32) {
         if let Some(r) = self.by_id.get_mut(&order_id) {
             r.confirmed = true;
@@ -393,16 +397,28 @@ fn on_order_notice(inner: &Inner, n: ibapi::Notice) {
         }));
         return;
     };
-    let order_ref = {
+    let (order_ref, confirmed) = {
         let book = lock(&inner.orders);
         if book.what_if_ids.contains(&order_id) {
             return;
         }
-        book.ref_of(order_id)
+        (book.ref_of(order_id), book.is_confirmed(order_id))
     };
     match n.code {
         // Cancel confirmation: the Cancelled status follows on its own.
         202 => debug!(order_id, "cancel confirmed"),
+        // Once the gateway has acknowledged an order, an error about it
+        // answers a change (a walk step, a cancel) and leaves the order as
+        // it was: TWS keeps a working order whose modification it refused,
+        // and a filled one stays filled (104). The order's own statuses
+        // say whether it ends.
+        103 | 104 | 110 | 200 | 201 | 203 | 321 | 10147 | 10148 if confirmed => {
+            warn!(order_id, code = n.code, message = %n.message, %order_ref, "a change to an acknowledged order was refused");
+            inner.publish(BrokerEvent::Notice(Notice {
+                code: n.code,
+                message: format!("order {order_id} ({order_ref}): {}", n.message),
+            }));
+        }
         103 | 110 | 200 | 201 | 203 | 321 | 10147 | 10148 => {
             warn!(order_id, code = n.code, message = %n.message, "order rejected");
             inner.publish(BrokerEvent::Order(OrderEvent::Rejected {

@@ -87,9 +87,9 @@ async fn lines_stay_within_budget_and_survive_the_daily_restart() {
     }
     for (i, c) in contracts.iter().enumerate() {
         broker.subscribe_quotes(c, i < 2).await.unwrap();
-        assert!(broker.metrics().snapshot().lines_active <= 10);
+        assert!(broker.metrics().link_status().lines_active <= 10);
     }
-    let m = broker.metrics().snapshot();
+    let m = broker.metrics().link_status();
     assert_eq!(m.lines_active, 10);
     assert_eq!(m.lines_evicted, 4);
     assert_eq!(m.lines_pinned, 2);
@@ -104,7 +104,7 @@ async fn lines_stay_within_budget_and_survive_the_daily_restart() {
         10,
         "the gateway holds exactly our lines"
     );
-    let reconciliations_before = broker.metrics().snapshot().reconciliations;
+    let reconciliations_before = broker.metrics().link_status().reconciliations;
     assert!(reconciliations_before >= 1, "reconciled at first connect");
 
     // Daily restart: connections dropped and refused for a second.
@@ -140,7 +140,7 @@ async fn lines_stay_within_budget_and_survive_the_daily_restart() {
     );
     broker.wait_ready(Duration::from_secs(5)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let m = broker.metrics().snapshot();
+    let m = broker.metrics().link_status();
     assert!(m.reconciliations > reconciliations_before, "{m:?}");
     assert!(m.disconnects >= 1);
     assert_eq!(m.resubscriptions, 10);
@@ -197,6 +197,64 @@ async fn a_bag_order_is_previewed_and_followed_to_filled_with_partial_fills() {
         assert_eq!(leg.quantity, Decimal::from(3));
     }
     assert!(fills.commissions > Decimal::ZERO);
+    broker.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// A walk step sent as the order fills: the gateway refuses to modify a
+/// filled order (104). That refusal is a notice about the change, not an
+/// end of the order: the order stays filled, no `Rejected` is published,
+/// so nothing downstream mistakes a filled order for a cancelled one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modification_refused_after_the_fill_leaves_the_order_filled() {
+    use vspread_core::{NetPriceOrLimit, OrderEvent};
+    let (sim, clock) = start_sim_with_clock().await;
+    let broker = IbBroker::start(settings(sim.local_addr().to_string(), 90));
+    let mut events = broker.events();
+    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let order = spy_bull_call(&broker, "modify-after-fill", 1).await;
+    let id = broker.place_order(&order).await.unwrap();
+    let mut fills = OrderFills::new("modify-after-fill");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while fills.status != Some(vspread_core::OrderStatus::Filled) {
+        clock.advance(chrono::Duration::seconds(2));
+        while let Ok(Some(ev)) =
+            tokio::time::timeout(Duration::from_millis(50), events.next()).await
+        {
+            if let BrokerEvent::Order(e) = ev {
+                fills.apply(&e);
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not filled: {fills:?}"
+        );
+    }
+
+    let vspread_core::OrderTarget::Vertical { price, .. } = order.target else {
+        panic!("a vertical");
+    };
+    broker
+        .modify_price(id, NetPriceOrLimit::Net(price))
+        .await
+        .unwrap();
+    let code = expect_event(&mut events, "the refusal", |ev| match ev {
+        BrokerEvent::Order(OrderEvent::Rejected { code, .. }) => {
+            panic!("a refused modification ended the order ({code})")
+        }
+        BrokerEvent::Notice(n) if n.message.contains("modify-after-fill") => Some(n.code),
+        _ => None,
+    })
+    .await;
+    assert_eq!(code, 104);
+    // Anything that trails is not a rejection either.
+    while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_millis(300), events.next()).await {
+        if let BrokerEvent::Order(e) = &ev {
+            assert!(!matches!(e, OrderEvent::Rejected { .. }), "{e:?}");
+            fills.apply(e);
+        }
+    }
+    assert_eq!(fills.status, Some(vspread_core::OrderStatus::Filled));
     broker.shutdown().await;
     sim.shutdown().await;
 }
@@ -409,7 +467,7 @@ async fn a_burst_of_a_thousand_requests_never_breaks_the_message_rate() {
         failed.first()
     );
     let (peak, refused) = sim.message_pacing();
-    let m = broker.metrics().snapshot();
+    let m = broker.metrics().link_status();
     eprintln!(
         "1,000 requests in {:?}; peak {peak} messages in one second (configured {rate}); refused {refused}; {m:?}",
         started.elapsed()
@@ -479,7 +537,7 @@ async fn ib_codes_produce_their_domain_outcomes() {
         "1100: not ready while TWS has no link to IB"
     );
 
-    let before = broker.metrics().snapshot().resubscriptions;
+    let before = broker.metrics().link_status().resubscriptions;
     sim.send_notice(1102).unwrap();
     expect_event(&mut events, "1102", |e| {
         matches!(
@@ -495,7 +553,7 @@ async fn ib_codes_produce_their_domain_outcomes() {
     .await;
     assert!(broker.is_ready());
     assert_eq!(
-        broker.metrics().snapshot().resubscriptions,
+        broker.metrics().link_status().resubscriptions,
         before,
         "1102 keeps the lines"
     );
@@ -515,7 +573,7 @@ async fn ib_codes_produce_their_domain_outcomes() {
     })
     .await;
     assert_eq!(
-        broker.metrics().snapshot().resubscriptions,
+        broker.metrics().link_status().resubscriptions,
         before + 2,
         "1101 resubscribes every line"
     );
@@ -645,9 +703,9 @@ async fn ninety_lines_for_a_hundred_and_twenty_contracts() {
     assert_eq!(contracts.len(), 120);
     for (i, c) in contracts.iter().enumerate() {
         broker.subscribe_quotes(c, i < 5).await.unwrap();
-        assert!(broker.metrics().snapshot().lines_active <= 90, "at {i}");
+        assert!(broker.metrics().link_status().lines_active <= 90, "at {i}");
     }
-    let m = broker.metrics().snapshot();
+    let m = broker.metrics().link_status();
     assert_eq!(
         (m.lines_active, m.lines_evicted, m.lines_pinned),
         (90, 30, 5)
@@ -667,6 +725,68 @@ async fn ninety_lines_for_a_hundred_and_twenty_contracts() {
     assert_eq!(
         at_gateway, 90,
         "the gateway holds exactly the broker's lines"
+    );
+    broker.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// The layer drops its own connection (as `vspread validate` does to
+/// measure a reconnect): the link is ready again, and every held line is
+/// subscribed again and quoting, none lost to the old client's shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_dropped_on_purpose_comes_back_with_every_line() {
+    let (sim, clock) = start_sim_with_clock().await;
+    let broker = IbBroker::start(settings(sim.local_addr().to_string(), 90));
+    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let mut contracts = Vec::new();
+    for s in &SYMBOLS[..6] {
+        let c = broker.stock(s).await.unwrap();
+        broker.subscribe_quotes(&c, false).await.unwrap();
+        contracts.push(c);
+    }
+    assert_eq!(broker.metrics().link_status().lines_active, 6);
+    let mut events = broker.events();
+    broker.drop_connection();
+    let (mut lost, mut restored) = (false, None);
+    while restored.is_none() {
+        let ev = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("back within 10 s")
+            .unwrap();
+        match ev {
+            BrokerEvent::Connection(ConnectionEvent::Lost { reason, .. }) => {
+                assert!(reason.contains("dropped on request"), "{reason}");
+                lost = true;
+            }
+            BrokerEvent::Connection(ConnectionEvent::Reconnected { lines_restored, .. }) => {
+                restored = Some(lines_restored);
+            }
+            BrokerEvent::MarketData { con_id, issue } => {
+                panic!("line {con_id} ended by the drop: {issue:?}")
+            }
+            _ => {}
+        }
+    }
+    assert!(lost);
+    assert_eq!(restored, Some(6));
+    // Each line quotes again on the new connection.
+    clock.advance(chrono::Duration::seconds(5));
+    let mut quoting = std::collections::BTreeSet::new();
+    while quoting.len() < contracts.len() {
+        let ev = tokio::time::timeout(Duration::from_secs(5), events.next())
+            .await
+            .expect("quotes after the reconnect")
+            .unwrap();
+        if let BrokerEvent::Quote(q) = ev {
+            quoting.insert(q.con_id);
+        }
+    }
+    assert_eq!(broker.metrics().link_status().lines_active, 6);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        sim.market_data_lines(),
+        6,
+        "the gateway holds every line again"
     );
     broker.shutdown().await;
     sim.shutdown().await;

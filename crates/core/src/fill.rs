@@ -136,6 +136,9 @@ impl OrderFills {
                 }
             }
             OrderEvent::Commission { commission, .. } => self.commissions += *commission,
+            // A filled order stays filled: a late refusal answers a change
+            // sent as it filled.
+            OrderEvent::Rejected { .. } if self.status == Some(OrderStatus::Filled) => {}
             OrderEvent::Rejected { .. } => self.status = Some(OrderStatus::Inactive),
         }
         true

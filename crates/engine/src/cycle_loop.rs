@@ -59,11 +59,14 @@ pub struct Heartbeat {
     cycle_started_ms: std::sync::atomic::AtomicU64,
 }
 
+/// `last_beat_ms` before the first beat.
+const NEVER: u64 = u64::MAX;
+
 impl Default for Heartbeat {
     fn default() -> Self {
         Self {
             origin: std::time::Instant::now(),
-            last_beat_ms: std::sync::atomic::AtomicU64::new(0),
+            last_beat_ms: std::sync::atomic::AtomicU64::new(NEVER),
             cycle_started_ms: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -87,10 +90,13 @@ impl Heartbeat {
         self.beat();
     }
 
-    /// Real time since the loop last beat.
-    pub fn since_beat(&self) -> Duration {
-        let last = self.last_beat_ms.load(std::sync::atomic::Ordering::Relaxed);
-        Duration::from_millis(self.now_ms().saturating_sub(last))
+    /// Real time since the loop last beat; `None` before its first beat
+    /// (an engine whose loop was never started, as in a one-shot command).
+    pub fn since_beat(&self) -> Option<Duration> {
+        match self.last_beat_ms.load(std::sync::atomic::Ordering::Relaxed) {
+            NEVER => None,
+            last => Some(Duration::from_millis(self.now_ms().saturating_sub(last))),
+        }
     }
 
     /// How long the running cycle has been running, if one is.

@@ -275,6 +275,10 @@ impl Journal for HealthJournal {
     fn probe(&self) -> Result<(), JournalError> {
         self.inner.probe()
     }
+
+    fn sync_timings(&self) -> vspread_core::journal::SyncTimings {
+        self.inner.sync_timings()
+    }
 }
 
 /// Writes the reserve file up to `bytes` (or removes it for 0); returns

@@ -139,7 +139,7 @@ async fn the_plan_quotes_a_fraction_of_the_chain_and_loses_no_result() {
         full_rows
     );
     assert!(ratio <= 0.25, "ratio {ratio}");
-    assert!(broker.metrics().snapshot().lines_active <= budget as i64);
+    assert!(broker.metrics().link_status().lines_active <= budget as i64);
     broker.shutdown().await;
     sim.shutdown().await;
 }

@@ -134,7 +134,12 @@ impl Scenario {
         self.engine().cycles()
     }
 
+    /// The journaled events of a kind, once everything published so far
+    /// has reached the journal (its writer runs on a thread of its own).
     fn events(&self, prefix: &str) -> Vec<JournalEvent> {
+        self.engine()
+            .events()
+            .flush_journal(std::time::Duration::from_secs(5));
         let query = EventQuery {
             kind_prefixes: vec![prefix.to_string()],
             limit: 0,
@@ -1187,7 +1192,7 @@ async fn order_keeps_its_plan(w: &mut Scenario) {
 async fn never_dropped(w: &mut Scenario) {
     assert!(w.stack().broker.is_ready());
     assert_eq!(w.stack().sim.client_count(), 1);
-    let metrics = w.stack().broker.metrics().snapshot();
+    let metrics = w.stack().broker.metrics().link_status();
     assert_eq!(
         (metrics.connects, metrics.disconnects),
         (1, 0),

@@ -130,6 +130,7 @@ async fn one_cycle_opens_the_signalled_spreads_and_a_later_one_closes_them() {
         restarted.trader().realised_today(),
         engine.trader().realised_today()
     );
+    assert!(engine.events().flush_journal(Duration::from_secs(5)));
     let journaled = journal
         .events(&EventQuery {
             kind_prefixes: vec!["signal.fired".into()],

@@ -23,6 +23,9 @@ use prometheus_client::registry::Registry;
 use crate::state::AppState;
 use vspread_engine::events::EngineEvent;
 
+mod ops;
+pub use ops::OpsMetrics;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
     pub route: String,
@@ -138,6 +141,7 @@ pub struct Metrics {
     pub link: LinkMetrics,
     pub storage: StorageMetrics,
     pub websocket: WebSocketMetrics,
+    pub ops: OpsMetrics,
 }
 
 /// The event stream's clients.
@@ -162,12 +166,6 @@ pub struct StorageMetrics {
     pub journal_write_errors: Counter,
     pub journal_pending_writes: Gauge,
     pub journal_events_dropped: Counter,
-    pub entries_refused: Family<RuleLabels, Counter>,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RuleLabels {
-    pub rule: String,
 }
 
 impl StorageMetrics {
@@ -202,11 +200,6 @@ impl StorageMetrics {
             "Narrative events given up on while the journal refused writes",
             self.journal_events_dropped.clone(),
         );
-        registry.register(
-            "entries_refused",
-            "Entry decisions refused by the gate, by rule",
-            self.entries_refused.clone(),
-        );
     }
 
     fn observe(&self, engine: &vspread_engine::Engine) {
@@ -236,7 +229,9 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("vspread");
+        let mut root = Registry::default();
+        OpsMetrics::register_process(&mut root);
+        let registry = root.sub_registry_with_prefix("vspread");
         let http_requests = Family::<HttpLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -282,9 +277,20 @@ impl Metrics {
             events_published.clone(),
         );
         let link = LinkMetrics::new();
-        register_link(&mut registry, &link);
+        // Every purpose and outcome from the start, so a fill rate has a
+        // denominator and `rate()` a first sample before the first end.
+        for purpose in ["entry", "exit"] {
+            for outcome in ["filled", "timed_out", "cancelled", "rejected"] {
+                let _ = link.orders_ended.get_or_create(&OrderLabels {
+                    purpose: purpose.to_string(),
+                    outcome: outcome.to_string(),
+                });
+            }
+        }
+        register_link(registry, &link);
+        let ops = OpsMetrics::register(registry);
         let storage = StorageMetrics::default();
-        storage.register(&mut registry);
+        storage.register(registry);
         let websocket = WebSocketMetrics::default();
         registry.register(
             "websocket_clients",
@@ -297,9 +303,10 @@ impl Metrics {
             websocket.cut_off.clone(),
         );
         Self {
-            websocket,
+            registry: root,
+            ops,
             storage,
-            registry,
+            websocket,
             link,
             http_requests,
             engine_paused,
@@ -352,6 +359,7 @@ impl Metrics {
         link.pnl_realised_today.set(f(positions.realised_today));
         link.pnl_unrealised.set(f(positions.unrealised));
         self.storage.observe(&state.engine);
+        self.ops.observe(&state.engine);
         self.fold_events(state.engine.events());
     }
 
@@ -363,6 +371,7 @@ impl Metrics {
             let Some(last) = batch.last() else { break };
             *folded = last.seq;
             for e in &batch {
+                self.ops.fold(&e.event);
                 match &e.event {
                     EngineEvent::OrderEnded(ended) => {
                         let purpose = match ended.purpose {
@@ -377,16 +386,6 @@ impl Metrics {
                             .inc();
                         link.order_execution_seconds
                             .observe(ended.execution_ms as f64 / 1e3);
-                    }
-                    EngineEvent::DecisionRefused(refused) => {
-                        let rule = serde_json::to_value(&refused.refusal)
-                            .ok()
-                            .and_then(|v| v["rule"].as_str().map(str::to_string))
-                            .unwrap_or_else(|| "unknown".into());
-                        self.storage
-                            .entries_refused
-                            .get_or_create(&RuleLabels { rule })
-                            .inc();
                     }
                     EngineEvent::ScanCompleted(scan) => {
                         link.scans.inc();
@@ -420,7 +419,9 @@ pub async fn count_requests(State(state): State<AppState>, req: Request, next: N
         .get::<MatchedPath>()
         .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
     let method = req.method().to_string();
+    let started = std::time::Instant::now();
     let response = next.run(req).await;
+    let took = started.elapsed().as_secs_f64();
     let route = if response.status() == axum::http::StatusCode::NOT_FOUND {
         "unmatched".to_string()
     } else if path.starts_with("/api/v1/orders/") && path.ends_with("/cancel") {
@@ -430,6 +431,7 @@ pub async fn count_requests(State(state): State<AppState>, req: Request, next: N
         path
     };
     let metrics: &Arc<Metrics> = &state.metrics;
+    metrics.ops.observe_request(&route, &method, took);
     metrics
         .http_requests
         .get_or_create(&HttpLabels {

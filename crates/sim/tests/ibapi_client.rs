@@ -514,10 +514,10 @@ async fn a_combo_order_what_if_then_filled_with_executions_positions_and_summary
         "{cash}"
     );
 
-    // The same order id again is a duplicate (103).
+    // The same order again is a modification of a filled order (104).
     let mut again = client.place_order(order_id, &bag, &order).await.unwrap();
     let err = error_code_of!(again);
-    assert!(err.contains("103"), "{err}");
+    assert!(err.contains("104"), "{err}");
 }
 
 async fn account_summary(

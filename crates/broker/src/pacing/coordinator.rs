@@ -256,9 +256,13 @@ mod tests {
         }
         // 200 grants at 50/s take just under 4 s.
         assert!(times[199] >= Duration::from_millis(3980));
-        let snap = metrics.snapshot();
-        assert_eq!(snap.granted[Priority::MarketData.index()], 200);
-        assert_eq!(snap.queue_depth, [0, 0, 0]);
+        let snap = metrics.link_status();
+        assert_eq!(snap.queues[Priority::MarketData.index()].granted, 200);
+        assert!(
+            snap.queues.iter().all(|q| q.depth == 0),
+            "{:?}",
+            snap.queues
+        );
         assert!(snap.throttle_events >= 199);
         assert!(snap.wait_max >= Duration::from_millis(3900));
     }
@@ -316,7 +320,7 @@ mod tests {
         tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(1)).await;
         // One was granted at once; two wait; capacity frees as grants happen.
-        let depth = metrics.snapshot().queue_depth[Priority::Lookup.index()];
+        let depth = metrics.link_status().queues[Priority::Lookup.index()].depth;
         assert_eq!(depth, 2);
         // Fill the queue again: the third slot is free after the first grant.
         let c2 = c.clone();
@@ -326,7 +330,7 @@ mod tests {
             c.try_acquire(Priority::Lookup).await.unwrap_err(),
             PacingError::QueueFull(Priority::Lookup)
         );
-        assert_eq!(metrics.snapshot().queue_full_rejections, 1);
+        assert_eq!(metrics.link_status().queue_full_rejections, 1);
         // Other priorities have their own room.
         assert!(c.try_acquire(Priority::Order).await.is_ok());
         for h in held {
@@ -349,7 +353,12 @@ mod tests {
         c.acquire(Priority::Lookup).await.unwrap();
         // The bucket's next token was due 1 s after the first grant.
         assert!(start.elapsed() <= Duration::from_millis(900));
-        assert_eq!(metrics.snapshot().granted[Priority::Lookup.index()], 2);
-        assert_eq!(metrics.snapshot().queue_depth, [0, 0, 0]);
+        let status = metrics.link_status();
+        assert_eq!(status.queues[Priority::Lookup.index()].granted, 2);
+        assert!(
+            status.queues.iter().all(|q| q.depth == 0),
+            "{:?}",
+            status.queues
+        );
     }
 }

@@ -139,7 +139,7 @@ mod tests {
             assert_eq!(h.await.unwrap(), 40);
         }
         assert_eq!(sends.load(Ordering::SeqCst), 2);
-        assert_eq!(metrics.snapshot().merged_requests, 8);
+        assert_eq!(metrics.link_status().merged_requests, 8);
         assert!(flights.is_empty());
         // Once answered, the same key is sent again.
         let again = flights.run("AAPL".to_string(), || async { 7 }).await;

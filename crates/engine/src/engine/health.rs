@@ -149,9 +149,15 @@ impl Engine {
 /// engine. Nothing about the gateway enters it.
 fn liveness_of(
     cycle_running_for: Option<Duration>,
-    since_beat: Duration,
+    since_beat: Option<Duration>,
     recovered: bool,
 ) -> Liveness {
+    let Some(since_beat) = since_beat else {
+        return Liveness {
+            alive: true,
+            detail: "the engine loop has not started".into(),
+        };
+    };
     if let Some(running) = cycle_running_for
         && running > CYCLE_LIMIT
     {
@@ -189,19 +195,20 @@ mod tests {
     #[test]
     fn a_beating_loop_is_alive_and_a_stuck_one_is_not() {
         let secs = Duration::from_secs;
-        assert!(liveness_of(None, secs(1), true).alive);
+        assert!(liveness_of(None, Some(secs(1)), true).alive);
         assert!(
-            liveness_of(Some(secs(120)), secs(120), true).alive,
+            liveness_of(Some(secs(120)), Some(secs(120)), true).alive,
             "a long cycle is not a stuck loop"
         );
-        let silent = liveness_of(None, secs(61), true);
+        assert!(liveness_of(None, None, true).alive, "not started yet");
+        let silent = liveness_of(None, Some(secs(61)), true);
         assert!(!silent.alive);
         assert!(
             silent.detail.contains("not beaten for 61 s"),
             "{}",
             silent.detail
         );
-        let stuck = liveness_of(Some(secs(16 * 60)), secs(16 * 60), true);
+        let stuck = liveness_of(Some(secs(16 * 60)), Some(secs(16 * 60)), true);
         assert!(!stuck.alive);
         assert!(
             stuck.detail.contains("running for 960 s"),
@@ -209,7 +216,7 @@ mod tests {
             stuck.detail
         );
         assert!(
-            liveness_of(None, secs(1), false)
+            liveness_of(None, Some(secs(1)), false)
                 .detail
                 .ends_with("(recovering)")
         );

@@ -2,8 +2,12 @@
 //! and control action, numbered in order, stamped with the engine's clock,
 //! fanned out to live subscribers (the WebSocket) and kept in a bounded
 //! in-memory history for late joiners. The durable record is the journal:
-//! a bus with a journal attached hands each event to the journal's writer
-//! before anyone hears of it; this is the live view of it.
+//! a bus with a journal attached queues each event, in order, for the
+//! journal's writer thread before anyone hears of it, so a publisher never
+//! waits for the disk; [`EventBus::flush_journal`] waits until what was
+//! published has been written (shutdown and tests use it). Orders and
+//! fills do not depend on this queue: the order manager journals them
+//! itself, synchronously, before they are sent or acted on.
 
 mod kinds;
 
@@ -42,6 +46,13 @@ impl Event {
     }
 }
 
+/// What the journal's event writer is asked to do, in order.
+enum ToWriter {
+    Record(JournalEvent),
+    /// Answer once everything queued before has been written.
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
 /// Narrative events held for the journal while it refuses writes; beyond
 /// this the oldest are given up (and counted), so a full disk cannot make
 /// the engine's memory grow without bound.
@@ -55,11 +66,11 @@ const EVENT_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
 /// [`EVENT_BACKLOG`]). Ends when the bus is dropped, after a last try.
 fn write_events(
     journal: &dyn Journal,
-    rx: &std::sync::mpsc::Receiver<JournalEvent>,
+    rx: &std::sync::mpsc::Receiver<ToWriter>,
     dropped: &AtomicU64,
 ) {
     use std::sync::mpsc::RecvTimeoutError;
-    let mut backlog: VecDeque<JournalEvent> = VecDeque::new();
+    let mut backlog: VecDeque<ToWriter> = VecDeque::new();
     let mut refusing = false;
     let mut open = true;
     while open || !backlog.is_empty() {
@@ -83,10 +94,25 @@ fn write_events(
         }
         let over = backlog.len().saturating_sub(EVENT_BACKLOG);
         if over > 0 {
-            backlog.drain(..over);
-            dropped.fetch_add(over as u64, Ordering::Relaxed);
+            // A flush given up on is answered "not written" (its sender
+            // is dropped).
+            let records = backlog
+                .drain(..over)
+                .filter(|m| matches!(m, ToWriter::Record(_)))
+                .count();
+            dropped.fetch_add(records as u64, Ordering::Relaxed);
         }
-        while let Some(event) = backlog.front() {
+        while let Some(front) = backlog.front() {
+            let event = match front {
+                ToWriter::Record(event) => event,
+                ToWriter::Flush(_) => {
+                    // Everything queued before it is written.
+                    if let Some(ToWriter::Flush(done)) = backlog.pop_front() {
+                        let _ = done.send(());
+                    }
+                    continue;
+                }
+            };
             match journal.record_event(event) {
                 Ok(()) => {
                     backlog.pop_front();
@@ -111,7 +137,11 @@ fn write_events(
         if !open && refusing {
             // The bus is gone and the journal still refuses: nothing more
             // can be done for what is held.
-            dropped.fetch_add(backlog.len() as u64, Ordering::Relaxed);
+            let records = backlog
+                .iter()
+                .filter(|m| matches!(m, ToWriter::Record(_)))
+                .count();
+            dropped.fetch_add(records as u64, Ordering::Relaxed);
             break;
         }
     }
@@ -124,7 +154,7 @@ pub struct EventBus {
     capacity: usize,
     tx: broadcast::Sender<Event>,
     /// Events on their way to the journal's writer thread.
-    journal: OnceLock<Mutex<std::sync::mpsc::Sender<JournalEvent>>>,
+    journal: OnceLock<Mutex<std::sync::mpsc::Sender<ToWriter>>>,
     /// Stamps events: the engine's clock.
     clock: Arc<dyn Clock>,
     /// Events given up on because the journal refused writes for too long.
@@ -162,7 +192,7 @@ impl EventBus {
     /// publishers are async tasks that must not (the broker's reader among
     /// them). Once only; a second journal is refused and returned.
     pub fn attach_journal(&self, journal: Arc<dyn Journal>) -> Result<(), Arc<dyn Journal>> {
-        let (tx, rx) = std::sync::mpsc::channel::<JournalEvent>();
+        let (tx, rx) = std::sync::mpsc::channel::<ToWriter>();
         if self.journal.set(Mutex::new(tx)).is_err() {
             return Err(journal);
         }
@@ -206,7 +236,7 @@ impl EventBus {
             let sent = journal
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .send(record);
+                .send(ToWriter::Record(record));
             if sent.is_err() {
                 warn!(
                     kind = event.kind(),
@@ -227,6 +257,21 @@ impl EventBus {
     /// [`EVENT_BACKLOG`] were waiting, and the oldest were given up.
     pub fn not_journaled(&self) -> u64 {
         self.not_journaled.load(Ordering::Relaxed)
+    }
+
+    /// Waits (blocking, up to `within`) until every event published so
+    /// far has been written to the journal; false when it took longer or
+    /// no writer runs. Blocking: call it from a blocking context.
+    pub fn flush_journal(&self, within: std::time::Duration) -> bool {
+        let Some(journal) = self.journal.get() else {
+            return false;
+        };
+        let (done, written) = std::sync::mpsc::channel();
+        let sent = journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(ToWriter::Flush(done));
+        sent.is_ok() && written.recv_timeout(within).is_ok()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {

@@ -340,6 +340,9 @@ pub enum RejectReason {
     /// 103: the order id was used before by this client.
     #[error("Duplicate order id")]
     DuplicateOrderId,
+    /// 104: a modification of an order that has filled.
+    #[error("Can't modify a filled order")]
+    ModifyFilled,
     /// 110: the price is not a multiple of the tick.
     #[error("The price does not conform to the minimum price variation for this contract.")]
     PriceNotOnTick { tick: Decimal },
@@ -365,6 +368,7 @@ impl RejectReason {
         match self {
             RejectReason::UnknownContract { .. } => 200,
             RejectReason::DuplicateOrderId => 103,
+            RejectReason::ModifyFilled => 104,
             RejectReason::PriceNotOnTick { .. } => 110,
             RejectReason::Invalid { .. } => 321,
             RejectReason::InvalidQuantity { .. }

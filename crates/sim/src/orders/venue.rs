@@ -239,6 +239,11 @@ impl Venue {
             .iter()
             .position(|o| o.client_id() == request.client_id && o.order_id() == request.order_id);
         if let Some(i) = existing {
+            if self.orders[i].status == OrderStatus::Filled
+                && self.orders[i].request.contract == request.contract
+            {
+                return Err(RejectReason::ModifyFilled);
+            }
             if !self.orders[i].status.is_working()
                 || self.orders[i].request.contract != request.contract
             {
