@@ -106,7 +106,11 @@ class Sim:
     def __init__(self, bin_: str, work: Path, rng: random.Random):
         self.port, self.control = free_port(), free_port()
         day = rng.choice(START_DAYS)
-        minute = rng.randrange(14 * 60 + 35, 18 * 60 + 30)  # UTC, EST: 09:35-13:30 NY
+        # Drawn as the first soaks drew it (so their seeds replay the same
+        # episodes), then a start after 13:30 New York is moved an hour back.
+        minute = rng.randrange(14 * 60 + 35, 19 * 60 + 30)  # UTC, EST: 09:35-14:30 NY
+        if minute >= 18 * 60 + 30:
+            minute -= 60
         self.start = f"{day}T{minute // 60:02}:{minute % 60:02}:00Z"
         self.seed = rng.randrange(1, 10_000)
         # Above the largest burst of replies the engine asks for (a chain's

@@ -57,7 +57,9 @@ pub struct SimSettings {
     pub market_data_lines: usize,
     /// Messages per second a client may send (IB: 50).
     pub messages_per_second: usize,
-    /// Frames queued for a client before it counts as not reading.
+    /// Frames queued for a client before it counts as not reading: once
+    /// its queue stays over this for two seconds, or reaches sixteen times
+    /// it (a client that reads takes a larger burst in its stride).
     pub outbox_frames: usize,
     /// A daily restart: at this New York time of simulated day, every
     /// connection closes and new ones are refused for the duration.
@@ -561,10 +563,17 @@ async fn serve(stream: TcpStream, gateway: Arc<Gateway>) -> Result<(), FrameErro
     session::startup(&ctx);
 
     let mut pacer = MessagePacer::new(gateway.settings.messages_per_second);
+    // A client whose queue stays full is found even when nothing more is
+    // queued for it.
+    let mut keeping_up = tokio::time::interval(Duration::from_millis(250));
     let result = loop {
         let message = tokio::select! {
             m = read_message(&mut r) => m,
             _ = kill.changed() => break Ok(()),
+            _ = keeping_up.tick() => {
+                out.check();
+                continue;
+            }
             _ = out.wait_overflow() => {
                 gateway.faults.count_cut_off();
                 break Ok(());

@@ -74,7 +74,8 @@ pub struct SimArgs {
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     restart_secs: u64,
     /// Frames queued for a client that is not reading before it is
-    /// disconnected (a small queue cuts off a stalled client sooner).
+    /// disconnected, once over it for 2 s or at 16 times it (a small
+    /// queue cuts off a stalled client sooner).
     #[arg(long, value_name = "N", default_value_t = 100_000,
           value_parser = clap::value_parser!(u64).range(16..=10_000_000))]
     outbox_frames: u64,
