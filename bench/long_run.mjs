@@ -87,6 +87,9 @@ async function load(until) {
   const latencies = [];
   const byPath = new Map();
   const statuses = new Map();
+  // Answers by path, and the first body of each non-200 answer, to say why.
+  const pathStatuses = new Map();
+  const samples = new Map();
   let sent = 0;
   const start = performance.now() + 20;
   const inflight = new Set();
@@ -104,6 +107,11 @@ async function load(until) {
             if (!byPath.has(path)) byPath.set(path, []);
             byPath.get(path).push(ms);
             statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+            if (!pathStatuses.has(path)) pathStatuses.set(path, new Map());
+            const ps = pathStatuses.get(path);
+            ps.set(r.status, (ps.get(r.status) ?? 0) + 1);
+            const key = `${path} ${r.status}`;
+            if (r.status !== 200 && !samples.has(key)) samples.set(key, r.body.toString().slice(0, 300));
           },
           (e) => statuses.set(`error (${e.message})`, (statuses.get(`error (${e.message})`) ?? 0) + 1),
         );
@@ -121,9 +129,14 @@ async function load(until) {
   const paths = {};
   for (const [path, ls] of byPath) {
     ls.sort((a, b) => a - b);
-    paths[path] = { n: ls.length, p50: quantile(ls, 0.5), p99: quantile(ls, 0.99) };
+    paths[path] = {
+      n: ls.length,
+      p50: quantile(ls, 0.5),
+      p99: quantile(ls, 0.99),
+      statuses: Object.fromEntries(pathStatuses.get(path) ?? []),
+    };
   }
-  return { sent, achieved: sent / elapsed, statuses: Object.fromEntries(statuses), p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies[latencies.length - 1], paths };
+  return { sent, achieved: sent / elapsed, statuses: Object.fromEntries(statuses), p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies[latencies.length - 1], paths, samples: Object.fromEntries(samples) };
 }
 
 // -------------------------------------------------------------- WebSockets
@@ -233,11 +246,17 @@ const metric = (name) => metrics.split('\n').filter((l) => l.startsWith(name)).j
 
 const f = (v) => v.toFixed(2);
 console.log(`API: ${loaded.sent} requests over ${SECONDS} s at ${f(loaded.achieved)}/s (target ${RATE}): p50 ${f(loaded.p50)} ms, p99 ${f(loaded.p99)} ms, max ${f(loaded.max)} ms; answers ${JSON.stringify(loaded.statuses)}`);
-for (const [path, p] of Object.entries(loaded.paths)) console.log(`  ${path}: n ${p.n}, p50 ${f(p.p50)} ms, p99 ${f(p.p99)} ms`);
-const errors = Object.entries(loaded.statuses)
-  .filter(([k]) => k !== '200')
-  .reduce((n, [, v]) => n + v, 0);
-console.log(`API errors (not 200): ${errors}`);
+for (const [path, p] of Object.entries(loaded.paths))
+  console.log(`  ${path}: n ${p.n}, p50 ${f(p.p50)} ms, p99 ${f(p.p99)} ms; answers ${JSON.stringify(p.statuses)}`);
+for (const [key, body] of Object.entries(loaded.samples)) console.log(`  first ${key}: ${body}`);
+// /readyz answering 503 is readiness doing its job (the gateway in its
+// restart window, the disk low), not an error of the API; counted apart.
+const notReady = loaded.paths['/readyz']?.statuses?.['503'] ?? 0;
+const errors =
+  Object.entries(loaded.statuses)
+    .filter(([k]) => k !== '200')
+    .reduce((n, [, v]) => n + v, 0) - notReady;
+console.log(`API errors (not 200, /readyz 503 apart): ${errors}; /readyz not ready: ${notReady}`);
 
 let lost = 0;
 for (const c of followers) {
@@ -249,7 +268,9 @@ for (const c of followers) {
 }
 const received = followers.map((c) => c.received);
 console.log(`WebSocket: ${CLIENTS} clients, events received per client min ${Math.min(...received)} max ${Math.max(...received)} (newest seq ${newest}); events lost across all clients: ${lost}`);
-console.log(`WebSocket: the client that never read was ${stalled.cut ? 'cut off' : 'NOT cut off'}; ${metric('vspread_websocket_cut_off_total') || 'no cut-off counted'}`);
+// The silent client does not read, so it may not see its own close: the
+// server's count says whether it was cut off.
+console.log(`WebSocket: the client that never read: ${stalled.cut ? 'connection closed' : 'connection not seen closed'}; server's cut-offs: ${metric('vspread_websocket_cut_off_total') || 'none counted'}`);
 
 const warm = samples.find((s) => s.t >= SECONDS * 0.1) ?? samples[0];
 const tail = samples.slice(-Math.max(1, Math.floor(samples.length / 10)));

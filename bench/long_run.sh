@@ -8,12 +8,17 @@
 # per simulated day.
 #   bash bench/long_run.sh                  (LONG_DAYS=30 LONG_SPEED=1800: 24 minutes)
 #   LONG_DAYS=2 LONG_SPEED=1800 bash bench/long_run.sh    a short look
+#   LONG_BIN=path/to/vspread bash bench/long_run.sh        without building
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
-cargo build --quiet --release -p vspread
-bin="$CARGO_TARGET_DIR/release/vspread"
+if [ -n "${LONG_BIN:-}" ]; then
+  bin="$LONG_BIN" # a binary built already
+else
+  cargo build --quiet --release -p vspread
+  bin="$CARGO_TARGET_DIR/release/vspread"
+fi
 days="${LONG_DAYS:-30}"
 speed="${LONG_SPEED:-1800}"
 seconds="$(python3 -c "print(round($days * 86400 / $speed))")"
