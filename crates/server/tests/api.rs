@@ -1647,8 +1647,12 @@ mod websocket {
         publisher.await.unwrap();
         let (received, _fast) = reader.await.unwrap();
         assert_eq!(received, total, "every event, in order");
-        let note = note.expect("the lagging client is told why it is cut off");
-        assert_eq!(note["reason"], "lagging", "{note}");
+        let note = note.expect("the slow client is told why it is cut off");
+        // Behind by more than the limit; on a busy machine one of its sends
+        // may wait out the send timeout first (cut off as stuck). Either
+        // way it is cut off, told where to resume, and counted.
+        let reason = note["reason"].as_str().unwrap_or_default().to_string();
+        assert!(reason == "lagging" || reason == "stuck", "{note}");
         assert!(
             note["message"].as_str().unwrap().contains("?after="),
             "{note}"
@@ -1658,13 +1662,13 @@ mod websocket {
         assert!(
             metric(&f.state, "vspread_websocket_cut_off_total")
                 .await
-                .contains("reason=\"lagging\"} 1"),
+                .contains(&format!("reason=\"{reason}\"}} 1")),
         );
         assert!(
             metric(&f.state, "vspread_websocket_clients")
                 .await
                 .ends_with(" 1"),
-            "the lagging client's place is given up"
+            "the slow client's place is given up"
         );
     }
 

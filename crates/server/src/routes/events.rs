@@ -109,8 +109,10 @@ async fn stream(mut socket: WebSocket, state: AppState, after: Option<u64>) {
     let text = serde_json::json!({
         "kind": "stream.cut_off", "reason": reason, "message": note, "resume_after": last,
     });
-    // Best effort: a client that stopped reading may not take even this.
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+    // Best effort, for at most one more send timeout: a client that
+    // stopped reading may not take even this (a slow one reads what was
+    // queued before it first).
+    let _ = tokio::time::timeout(SEND_TIMEOUT, async {
         socket.send(Message::Text(text.to_string().into())).await?;
         socket
             .send(Message::Close(Some(CloseFrame {
