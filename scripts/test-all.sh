@@ -53,6 +53,9 @@ cargo test --workspace --exclude vspread-desktop --no-fail-fast
 log "desktop app: unit tests and the end-to-end test (the real binary under Xvfb through tauri-driver + WebKitWebDriver)"
 cargo test -p vspread-desktop --no-fail-fast
 
+log "soak, short form: 3 randomized fault episodes of vspread run against vspread sim (bench/soak.sh; fixed seeds, the debug binary; 1000020 replays the simulator cutting off a reconnecting engine that was reading)"
+SOAK_PROFILE=debug bash bench/soak.sh 3 --seed 1000020 --jobs 2
+
 log "deploy: Dockerfile and scripts lint, compose, Kubernetes, alert rules, dashboards, metric names, the container image (deploy/test/run.sh)"
 bash deploy/test/run.sh
 

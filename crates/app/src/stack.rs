@@ -218,7 +218,8 @@ pub async fn run_stack(
         broker.clone() as Arc<dyn Broker>,
         journal,
         clock,
-    );
+    )
+    .data_dir(&data_dir);
     if let Some(logging) = options.logging {
         builder = builder.logging(logging);
     }

@@ -31,6 +31,7 @@ pub mod recovery;
 pub mod risk;
 pub mod schedule;
 pub mod signals;
+pub mod storage;
 pub mod trader;
 pub mod views;
 pub mod watch;

@@ -24,6 +24,10 @@ use vspread_core::config::Config;
 pub enum Refusal {
     #[error("kill switch is on (risk.kill_switch)")]
     KillSwitch,
+    #[error(
+        "the journal cannot be relied on for a new entry: {reason}; exits and working orders go on"
+    )]
+    JournalDegraded { reason: String },
     #[error("an entry order on {underlying} is already working ({order_ref})")]
     EntryWorking {
         underlying: String,
@@ -84,6 +88,7 @@ impl Refusal {
     pub fn rule(&self) -> &'static str {
         match self {
             Refusal::KillSwitch => "kill_switch",
+            Refusal::JournalDegraded { .. } => "journal_degraded",
             Refusal::EntryWorking { .. } => "entry_working",
             Refusal::ResetGuard { .. } => "reset_guard",
             Refusal::DailyLoss { .. } => "daily_loss",
@@ -103,6 +108,7 @@ impl Refusal {
     pub fn config_key(&self) -> Option<&'static str> {
         Some(match self {
             Refusal::KillSwitch => "risk.kill_switch",
+            Refusal::JournalDegraded { .. } => "storage.min_free_mb",
             Refusal::EntryWorking { .. } | Refusal::WhatIfRejected { .. } => return None,
             Refusal::ResetGuard { .. } => "risk.reset_guard_minutes",
             Refusal::DailyLoss { .. } => "risk.max_daily_loss",
@@ -145,8 +151,9 @@ impl Refusal {
     /// labelled with (each present from the start). The rules only an entry
     /// by hand meets (`oversized`, `manual_in_live`, `what_if_rejected`) are
     /// not among them.
-    pub const RULES: [&'static str; 9] = [
+    pub const RULES: [&'static str; 10] = [
         "kill_switch",
+        "journal_degraded",
         "entry_working",
         "reset_guard",
         "daily_loss",

@@ -65,6 +65,9 @@ fn the_restart_window_is_the_restart_itself_across_midnight_too() {
 fn every_refusal_names_its_rule_as_serialised() {
     let refusals = [
         Refusal::KillSwitch,
+        Refusal::JournalDegraded {
+            reason: "a journal write failed".into(),
+        },
         Refusal::EntryWorking {
             underlying: "QQQ".into(),
             order_ref: "vs-1".into(),

@@ -577,6 +577,12 @@ pub struct StorageConfig {
     /// Config backups kept; older ones are deleted.
     #[schemars(range(min = 1, max = 10000))]
     pub backups_keep: i64,
+    /// New entries are refused while the data dir's filesystem has less free space than this (exits, working orders and fills go on).
+    #[schemars(range(min = 0, max = 1_000_000), extend("x-unit" = "MB"))]
+    pub min_free_mb: i64,
+    /// Space held in `journal.reserve` in the data dir, given back when a journal write finds the disk full, so exits and fills can still be recorded.
+    #[schemars(range(min = 0, max = 10_000), extend("x-unit" = "MB"))]
+    pub reserve_mb: i64,
 }
 
 impl Default for StorageConfig {
@@ -584,6 +590,8 @@ impl Default for StorageConfig {
         Self {
             data_dir: "data".into(),
             backups_keep: 20,
+            min_free_mb: 100,
+            reserve_mb: 16,
         }
     }
 }

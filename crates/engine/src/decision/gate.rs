@@ -1,10 +1,13 @@
 //! Stage 2: the rules that need no market data, before anything is asked
-//! of the gateway.
+//! of the gateway: the kill switch, the journal's health (an entry is
+//! journaled before it is sent), an entry already working, then the risk
+//! limits.
 
 use chrono::{DateTime, Utc};
 use vspread_core::config::Config;
 
 use crate::risk::{self, AccountState, Exposure, Refusal};
+use crate::storage::Degraded;
 
 /// What the gate looks at.
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +17,9 @@ pub struct GateInput<'a> {
     pub symbol: &'a str,
     /// The kill switch as engaged now (the flag, not the file).
     pub kill_switch: bool,
+    /// Why the journal cannot be relied on now, if it cannot (a new entry
+    /// is journaled before it is sent, and its fills after).
+    pub journal_degraded: Option<&'a Degraded>,
     pub account: &'a AccountState,
     /// Held spreads and working entries, by underlying.
     pub exposure: &'a Exposure,
@@ -30,6 +36,11 @@ pub fn refusals(input: GateInput<'_>) -> Vec<Refusal> {
     let mut all = Vec::new();
     if input.kill_switch {
         all.push(Refusal::KillSwitch);
+    }
+    if let Some(degraded) = input.journal_degraded {
+        all.push(Refusal::JournalDegraded {
+            reason: degraded.to_string(),
+        });
     }
     if let Some(order_ref) = input.entry_working {
         all.push(Refusal::EntryWorking {
@@ -74,6 +85,7 @@ mod tests {
             now: Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap(),
             symbol: "QQQ",
             kill_switch: false,
+            journal_degraded: None,
             account,
             exposure,
             entry_working: None,
@@ -91,6 +103,20 @@ mod tests {
             ..input(&config, &account, &exposure)
         };
         assert_eq!(gate(killed), Err(Refusal::KillSwitch));
+        let full = Degraded::LowSpace {
+            free_bytes: 1024,
+            min_free_bytes: 100 * 1024 * 1024,
+        };
+        let degraded = GateInput {
+            journal_degraded: Some(&full),
+            ..input(&config, &account, &exposure)
+        };
+        match gate(degraded) {
+            Err(e @ Refusal::JournalDegraded { .. }) => {
+                assert!(e.to_string().contains("storage.min_free_mb"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
         let working = GateInput {
             entry_working: Some("vs-1"),
             ..input(&config, &account, &exposure)

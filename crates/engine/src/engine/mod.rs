@@ -52,10 +52,12 @@ use crate::manual::{
     LimitSettings, ManualClosing, ManualError, ManualPlaced, OrderTicket, PreviewReport,
 };
 use crate::orders::{
-    CancelReason, CancelRefused, OrderManager, WorkingOrderView, spawn_order_recorder,
+    CancelReason, CancelRefused, OrderManager, TradingRecords, WorkingOrderView,
+    spawn_order_recorder,
 };
 use crate::recovery::{publish_mismatch, recover};
 use crate::trader::RiskUsage;
+use crate::storage::{HealthJournal, StorageHealth, StorageStatus};
 use crate::trader::{Trader, TraderParts};
 use crate::views::TradingViews;
 use crate::watch::WatchState;
@@ -108,6 +110,7 @@ pub struct EngineBuilder {
     clock: Arc<dyn Clock>,
     events_capacity: usize,
     logs: Option<Arc<dyn LogControl>>,
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for EngineBuilder {
@@ -132,7 +135,16 @@ impl EngineBuilder {
             clock,
             events_capacity: 10_000,
             logs: None,
+            data_dir: None,
         }
+    }
+
+    /// Watches the free space of `dir` (the data directory, where the
+    /// journal lives) and keeps the journal's reserve there (see
+    /// [`crate::storage`]). Without it only failed writes are watched.
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
     }
 
     /// Events kept in memory for late subscribers (default 10,000).
@@ -148,19 +160,23 @@ impl EngineBuilder {
     }
 
     pub fn build(self) -> Result<Engine, EngineError> {
+        // Every write, from every part, tells the storage health how it went.
+        let storage = Arc::new(StorageHealth::new(self.data_dir));
+        let watched: Arc<dyn Journal> = Arc::new(HealthJournal::new(self.journal, storage.clone()));
         let events = Arc::new(EventBus::new(self.events_capacity, self.clock.clone()));
         events
-            .attach_journal(self.journal.clone())
+            .attach_journal(watched.clone())
             .map_err(|_| EngineError::JournalAttached)?;
-        let journal = JournalIo::new(self.journal);
+        let journal = JournalIo::new(watched);
+        let records = Arc::new(TradingRecords::new(journal.clone(), storage.clone()));
         let control = Arc::new(ControlPlane::new());
         control
             .kill_switch()
             .set(self.live.current().config.risk.kill_switch);
-        let orders = Arc::new(OrderManager::new(
+        let orders = Arc::new(OrderManager::with_records(
             self.broker.clone(),
             self.clock.clone(),
-            journal.clone(),
+            records.clone(),
             events.clone(),
         ));
         let views = Arc::new(TradingViews::new());
@@ -176,6 +192,8 @@ impl EngineBuilder {
             views: views.clone(),
             decisions: decisions.clone(),
             watch: watch.clone(),
+            storage: storage.clone(),
+            records: records.clone(),
         });
         let background = self.broker.background();
         let config = ConfigService::new(
@@ -209,6 +227,8 @@ impl EngineBuilder {
             background,
             watch,
             bars: BarCache::new(),
+            storage,
+            records,
         })))
     }
 }
@@ -243,6 +263,10 @@ struct Inner {
     watch: Arc<WatchState>,
     /// Bars fetched for charts.
     bars: BarCache,
+    /// Whether the journal can be relied on for new entries.
+    storage: Arc<StorageHealth>,
+    /// The trading record on its way to the journal.
+    records: Arc<TradingRecords>,
 }
 
 /// The running engine, as everything outside it sees it. Cheap to clone.
@@ -414,9 +438,15 @@ impl Engine {
         Services(vec![
             Task(spawn_order_recorder(
                 &*e.broker,
-                e.journal.clone(),
+                e.records.clone(),
                 e.clock.clone(),
             )),
+            Task(tokio::spawn(crate::storage::monitor(
+                e.storage.clone(),
+                e.live.clone(),
+                e.events.clone(),
+                e.clock.clone(),
+            ))),
             Task(tokio::spawn(follow_config(self.clone()))),
             Task(tokio::spawn(watch_gateway(self.clone()))),
             Task(tokio::spawn(crate::notify::run(
@@ -815,6 +845,12 @@ impl Engine {
     /// The trader (its held spreads, its day's P&L).
     pub fn trader(&self) -> &Trader {
         &self.0.trader
+    }
+
+    /// The journal's storage: why new entries are refused, if they are,
+    /// the free space, the reserve, failed and held writes.
+    pub fn storage(&self) -> StorageStatus {
+        self.0.storage.status()
     }
 }
 

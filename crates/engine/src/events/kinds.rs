@@ -18,6 +18,7 @@ use crate::orders::OrderEnd;
 use crate::recovery::{LegMismatch, RecoveryReport};
 use crate::risk::{Refusal, RuleRefusal};
 use crate::signals::{Condition, Evaluation, Strategy};
+use crate::storage::Degraded;
 
 /// What happened, with its numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -108,6 +109,13 @@ pub enum EngineEvent {
     /// The journal and the gateway were brought to agree at start.
     #[serde(rename = "recovery.completed")]
     RecoveryCompleted(RecoveryCompleted),
+    /// The journal cannot be relied on for new entries (low space, a
+    /// failed write): they are refused; exits and working orders go on.
+    #[serde(rename = "journal.degraded")]
+    JournalDegraded(JournalDegraded),
+    /// The journal takes writes again, with room: new entries allowed.
+    #[serde(rename = "journal.recovered")]
+    JournalRecovered(JournalRecovered),
     /// The trading window opened.
     #[serde(rename = "session.activated")]
     SessionActivated(SessionSwitched),
@@ -178,6 +186,8 @@ impl EngineEvent {
             E::ExitFailed(_) => "exit.failed",
             E::TradeClosed(_) => "trade.closed",
             E::RecoveryCompleted(_) => "recovery.completed",
+            E::JournalDegraded(_) => "journal.degraded",
+            E::JournalRecovered(_) => "journal.recovered",
             E::SessionActivated(_) => "session.activated",
             E::SessionDeactivated(_) => "session.deactivated",
             E::ConfigApplied(_) => "config.applied",
@@ -555,6 +565,26 @@ pub struct RecoveryCompleted {
     pub report: RecoveryReport,
     /// Spreads taken up again.
     pub held: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct JournalDegraded {
+    /// Why: `low_space` or `write_failed`, with its numbers.
+    pub degraded: Degraded,
+    /// Free space of the data directory's filesystem, when known.
+    pub free_bytes: Option<u64>,
+    /// Bytes still held in the reserve (released when a write fails).
+    pub reserve_bytes: u64,
+    /// Journal writes failed so far.
+    pub write_errors: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct JournalRecovered {
+    /// How long new entries were refused (real time).
+    pub degraded_for_s: f64,
+    pub free_bytes: Option<u64>,
+    pub write_errors: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

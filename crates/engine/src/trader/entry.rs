@@ -266,11 +266,13 @@ impl Trader {
         let (account, exposure) = self.risk_inputs().await?;
         let working = self.working_entry(symbol);
         let kill_switch = self.control.kill_switch().is_engaged();
+        let journal = self.storage.degraded();
         let refusals = gate::refusals(GateInput {
             config,
             now: ctx.now,
             symbol,
             kill_switch,
+            journal_degraded: journal.as_ref(),
             account: &account,
             exposure: &exposure,
             entry_working: working.as_deref(),

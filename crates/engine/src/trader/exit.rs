@@ -289,8 +289,15 @@ impl Trader {
                 r_multiple: Some(result.r_multiple),
                 at: self.clock.now(),
             };
-            if let Err(e) = self.journal.run(move |j| j.record_closure(&closure)).await {
-                tracing::warn!(spread = %entry_ref, error = %e, "closure not journaled");
+            let record = closure.clone();
+            match self.journal.run(move |j| j.record_closure(&record)).await {
+                Ok(()) => {}
+                Err(vspread_core::journal::JournalError::Storage(_)) => self
+                    .records
+                    .defer(crate::orders::TradingWrite::Closure(closure)),
+                Err(e) => {
+                    tracing::warn!(spread = %entry_ref, error = %e, "closure not journaled")
+                }
             }
             self.events.publish(
                 format!(

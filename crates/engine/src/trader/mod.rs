@@ -40,8 +40,9 @@ use crate::decision::StepError;
 use crate::decision::record::{DecisionLog, DecisionOutcome};
 use crate::events::{DecisionAbandoned, DecisionRefused, EngineEvent, EventBus};
 use crate::journal_io::JournalIo;
-use crate::orders::OrderManager;
+use crate::orders::{OrderManager, TradingRecords};
 use crate::risk::{AccountState, Exposure, IvBreakers, Refusal};
+use crate::storage::StorageHealth;
 use crate::views::TradingViews;
 
 /// What the trader keeps between cycles.
@@ -83,6 +84,10 @@ pub struct TraderParts {
     pub decisions: Arc<DecisionLog>,
     /// The scanner watch gives way while a decision quotes a chain.
     pub watch: Arc<crate::watch::WatchState>,
+    /// Whether the journal can be relied on for a new entry.
+    pub storage: Arc<StorageHealth>,
+    /// Where a closure goes when the journal cannot take it at once.
+    pub records: Arc<TradingRecords>,
 }
 
 impl std::fmt::Debug for TraderParts {

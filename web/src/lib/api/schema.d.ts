@@ -1116,7 +1116,9 @@ export interface components {
              * @description Where the journal, tokens and other state live.
              * @default {
              *       "data_dir": "data",
-             *       "backups_keep": 20
+             *       "backups_keep": 20,
+             *       "min_free_mb": 100,
+             *       "reserve_mb": 16
              *     }
              */
             storage: {
@@ -1131,6 +1133,18 @@ export interface components {
                  * @default 20
                  */
                 backups_keep: number;
+                /**
+                 * Format: int64
+                 * @description New entries are refused while the data dir's filesystem has less free space than this (exits, working orders and fills go on).
+                 * @default 100
+                 */
+                min_free_mb: number;
+                /**
+                 * Format: int64
+                 * @description Space held in `journal.reserve` in the data dir, given back when a journal write finds the disk full, so exits and fills can still be recorded.
+                 * @default 16
+                 */
+                reserve_mb: number;
             };
             /**
              * @description Log output.
@@ -1680,6 +1694,10 @@ export interface components {
                 refusal: {
                     /** @constant */
                     rule: "kill_switch";
+                } | {
+                    /** @constant */
+                    rule: "journal_degraded";
+                    reason: string;
                 } | {
                     /** @constant */
                     rule: "entry_working";
@@ -2553,6 +2571,53 @@ export interface components {
                  * @description Spreads taken up again.
                  */
                 held: number;
+            };
+        } | {
+            /** @constant */
+            kind: "journal.degraded";
+            data: {
+                /** @description Why: `low_space` or `write_failed`, with its numbers. */
+                degraded: {
+                    /** @constant */
+                    reason: "low_space";
+                    /** Format: uint64 */
+                    free_bytes: number;
+                    /** Format: uint64 */
+                    min_free_bytes: number;
+                } | {
+                    /** @constant */
+                    reason: "write_failed";
+                    error: string;
+                };
+                /**
+                 * Format: uint64
+                 * @description Free space of the data directory's filesystem, when known.
+                 */
+                free_bytes: number | null;
+                /**
+                 * Format: uint64
+                 * @description Bytes still held in the reserve (released when a write fails).
+                 */
+                reserve_bytes: number;
+                /**
+                 * Format: uint64
+                 * @description Journal writes failed so far.
+                 */
+                write_errors: number;
+            };
+        } | {
+            /** @constant */
+            kind: "journal.recovered";
+            data: {
+                /**
+                 * Format: double
+                 * @description How long new entries were refused (real time).
+                 */
+                degraded_for_s: number;
+                /** Format: uint64 */
+                free_bytes: number | null;
+                /** Format: uint64 */
+                write_errors: number;
             };
         } | {
             /** @constant */
