@@ -47,6 +47,9 @@ enum Command {
     Restore(cmd::backup::RestoreArgs),
     /// Check a TWS / IB Gateway setup and this machine against a config, with fixes.
     Doctor(cmd::doctor::DoctorArgs),
+    /// Create, rotate, revoke and list the admin API's named tokens (kept hashed).
+    #[command(subcommand)]
+    Token(cmd::token::TokenCommand),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Backup(a) => cmd::backup::backup(a),
         Command::Restore(a) => cmd::backup::restore(a),
         Command::Doctor(a) => cmd::doctor::run(a),
+        Command::Token(c) => cmd::token::run(c),
     };
     match result {
         Ok(code) => code,

@@ -10,3 +10,4 @@ pub mod run;
 pub mod scan;
 pub mod sim;
 pub mod stack;
+pub mod token;

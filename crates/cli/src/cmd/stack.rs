@@ -23,7 +23,7 @@ use vspread_engine::engine::LogControl;
 use vspread_engine::live_config::{LiveConfig, WatchOptions, watch};
 use vspread_engine::lock::DataDirLock;
 use vspread_journal::SqliteJournal;
-use vspread_server::{AppState, Auth, Metrics, serve};
+use vspread_server::{AdminTls, AppState, Auth, Metrics, serve_tls};
 
 use crate::logging::ConfigLogging;
 
@@ -113,7 +113,9 @@ pub async fn run_stack(
         None => prepare(&server_config.listen, &data_dir).await?,
     };
 
-    let setup = Auth::setup(&server_config, &data_dir, &base).context("admin token")?;
+    let setup = Auth::setup(&server_config, &data_dir, &base).context("admin server")?;
+    let tls = AdminTls::from_config(&server_config, &base, listener.local_addr()?)
+        .context("[server] tls_cert_file / tls_key_file")?;
     if let Some((path, token)) = &setup.generated {
         if options.print_token {
             println!("admin token (saved in {}): {token}", path.display());
@@ -188,9 +190,10 @@ pub async fn run_stack(
         auth: Arc::new(setup.auth),
         metrics: Arc::new(Metrics::new()),
     };
-    tracing::info!(admin = %format!("http://{}", listener.local_addr()?), "admin server ready");
+    let scheme = if tls.is_on() { "https" } else { "http" };
+    tracing::info!(admin = %format!("{scheme}://{}", listener.local_addr()?), "admin server ready");
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, state, async {
+    let server = tokio::spawn(serve_tls(listener, state, tls, async {
         let _ = server_stopped.await;
     }));
 
