@@ -318,10 +318,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** WebSocket streaming every event as JSON (?after=seq replays history first; ?access_token= for browsers) */
+        /** WebSocket streaming every event as JSON (?ticket= from POST /ws/ticket, or an Authorization header; ?after=seq replays history first) */
         get: operations["get_ws"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ws/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A single-use ticket for the event stream, valid 30 s: GET /ws?ticket= authenticates with it, so no long-lived token goes into a URL */
+        post: operations["post_ws_ticket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -996,7 +1013,9 @@ export interface components {
              * @default {
              *       "listen": "127.0.0.1:8080",
              *       "token_file": "",
-             *       "read_only_token_file": ""
+             *       "read_only_token_file": "",
+             *       "tls_cert_file": "",
+             *       "tls_key_file": ""
              *     }
              */
             server: {
@@ -1017,6 +1036,19 @@ export interface components {
                  * @default
                  */
                 read_only_token_file: string;
+                /**
+                 * @description TLS certificate chain (PEM, leaf first) of the admin server; empty
+                 *     means plain HTTP, which only a loopback `listen` allows. Relative
+                 *     paths are relative to the config file. The running server loads the
+                 *     new certificate within a second of this key or the file changing.
+                 * @default
+                 */
+                tls_cert_file: string;
+                /**
+                 * @description Private key (PEM: PKCS#8, PKCS#1 or SEC1) of `tls_cert_file`; set both or neither.
+                 * @default
+                 */
+                tls_key_file: string;
             };
             /**
              * @description Where the journal, tokens and other state live.
@@ -1217,6 +1249,19 @@ export interface components {
              * @description A pause waits for nothing: about zero.
              */
             waited_ms: number;
+        };
+        /**
+         * WsTicket
+         * @description A single-use ticket for `GET /api/v1/ws?ticket=`.
+         */
+        WsTicket: {
+            /** @description Opaque; works once. */
+            ticket: string;
+            /**
+             * Format: uint64
+             * @description It expires this long after it was issued.
+             */
+            expires_in_s: number;
         };
         /**
          * KillSwitchReport
@@ -2074,6 +2119,32 @@ export interface components {
                 /** @description Working entry orders cancelled at once. */
                 cancelled: string[];
             };
+        } | {
+            /** @constant */
+            kind: "api.write";
+            /** @description One answered write to the admin API. */
+            data: {
+                /** @description `POST`, `PUT`, ... */
+                method: string;
+                /** @description The request's path (without its query). */
+                path: string;
+                /**
+                 * Format: uint16
+                 * @description The HTTP status it was answered.
+                 */
+                status: number;
+                /** @description The name of the token used. */
+                token: string;
+                /** @description `admin` or `viewer`. */
+                role: string;
+                /** @description The client's IP address, when the request came over a socket. */
+                client: string | null;
+                /**
+                 * @description `role:name@address` (with `/operator` when `X-Operator` was sent):
+                 *     the same words the config history records as who acted.
+                 */
+                who: string;
+            };
         });
         Events: components["schemas"]["Event"][];
         LatestScans: {
@@ -2243,6 +2314,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     "get_openapi.json": {
@@ -2267,6 +2347,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -2294,6 +2383,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -2360,6 +2458,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_config_schema: {
@@ -2384,6 +2491,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -2416,6 +2532,15 @@ export interface operations {
             };
             /** @description Invalid */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2463,6 +2588,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_config_backups: {
@@ -2489,6 +2623,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -2546,6 +2689,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_config_history: {
@@ -2585,6 +2737,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_control_pause: {
@@ -2619,6 +2780,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_control_resume: {
@@ -2652,6 +2822,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -2691,6 +2870,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_scans_latest: {
@@ -2718,6 +2906,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_positions: {
@@ -2744,6 +2941,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -2785,6 +2991,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -2838,6 +3053,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_trades: {
@@ -2876,6 +3100,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -2918,6 +3151,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_ws: {
@@ -2925,8 +3167,8 @@ export interface operations {
             query?: {
                 /** @description Replay the events after this sequence number first */
                 after?: number;
-                /** @description The bearer token, for browsers (which cannot set headers on a WebSocket) */
-                access_token?: string;
+                /** @description A ticket from POST /ws/ticket (browsers cannot set headers on a WebSocket); works once, for 30 s */
+                ticket?: string;
             };
             header?: never;
             path?: never;
@@ -2947,6 +3189,51 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    post_ws_ticket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ticket */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WsTicket"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
