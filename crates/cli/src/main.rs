@@ -50,6 +50,9 @@ enum Command {
     /// Create, rotate, revoke and list the admin API's named tokens (kept hashed).
     #[command(subcommand)]
     Token(cmd::token::TokenCommand),
+    /// Make a self-signed certificate for the admin server's TLS.
+    #[command(subcommand)]
+    Tls(cmd::tls::TlsCommand),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Restore(a) => cmd::backup::restore(a),
         Command::Doctor(a) => cmd::doctor::run(a),
         Command::Token(c) => cmd::token::run(c),
+        Command::Tls(c) => cmd::tls::run(c),
     };
     match result {
         Ok(code) => code,

@@ -16,6 +16,7 @@ mod headers;
 pub mod listener;
 mod metrics;
 mod openapi;
+pub mod pinned;
 mod routes;
 mod state;
 pub mod tokens;

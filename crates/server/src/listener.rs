@@ -66,6 +66,10 @@ pub enum TlsError {
     Empty { what: &'static str, path: String },
     #[error("{path}: {message}")]
     Pem { path: String, message: String },
+    #[error(
+        "server.tls_cert_file and server.tls_key_file go together: set both (TLS) or neither (plain HTTP, loopback only)"
+    )]
+    HalfSet,
     #[error("the certificate {cert} and the key {key} do not make a TLS server: {message}")]
     Config {
         cert: String,
@@ -127,11 +131,7 @@ pub fn load_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
             message: e.to_string(),
         },
     })?;
-    // ring, not aws-lc-rs: a lean build (no cmake or assembler toolchain);
-    // its key exchange (X25519, P-256, P-384) has no post-quantum hybrid,
-    // which is what the deprecation note is about.
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(crypto_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .and_then(|b| b.with_no_client_auth().with_single_cert(chain, private))
@@ -142,6 +142,15 @@ pub fn load_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
         })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The cryptography of both ends: ring, not aws-lc-rs, for a lean build
+/// (no cmake or assembler toolchain). Its key exchange (X25519, P-256,
+/// P-384) has no post-quantum hybrid, which is what rustls's deprecation
+/// note on it is about.
+pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
+    #[allow(deprecated)]
+    rustls::crypto::ring::default_provider()
 }
 
 /// The admin server's TLS state: the acceptor new connections get (none:
@@ -170,6 +179,9 @@ impl AdminTls {
         base_dir: &Path,
         listen: SocketAddr,
     ) -> Result<Self, TlsError> {
+        if server.tls_cert_file.is_empty() != server.tls_key_file.is_empty() {
+            return Err(TlsError::HalfSet);
+        }
         let acceptor = match tls_files(server, base_dir) {
             Some((cert, key)) => Some(Arc::new(load_acceptor(&cert, &key)?)),
             None => None,
@@ -363,6 +375,10 @@ pub async fn watch_tls(
             return;
         }
         let (server, base) = config();
+        if server.tls_cert_file.is_empty() != server.tls_key_file.is_empty() {
+            // Half way through an edit, or a mistake: wait for both.
+            continue;
+        }
         let now = source_of(tls_files(&server, &base));
         if now == last {
             continue;

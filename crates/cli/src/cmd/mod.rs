@@ -10,4 +10,5 @@ pub mod run;
 pub mod scan;
 pub mod sim;
 pub mod stack;
+pub mod tls;
 pub mod token;

@@ -540,7 +540,8 @@ pub struct ServerConfig {
     /// new certificate within a second of this key or the file changing.
     #[schemars(length(max = 4096), extend("x-apply" = "live"))]
     pub tls_cert_file: String,
-    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of `tls_cert_file`; set both or neither.
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of `tls_cert_file`; set
+    /// both or neither (a start with one of them refuses, naming both).
     #[schemars(length(max = 4096), extend("x-apply" = "live"))]
     pub tls_key_file: String,
 }

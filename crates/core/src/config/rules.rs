@@ -134,31 +134,6 @@ pub(crate) fn check_rules(config: &Config) -> Vec<(ConfigError, &'static str)> {
         });
     }
 
-    let srv = &config.server;
-    if srv.tls_cert_file.is_empty() != srv.tls_key_file.is_empty() {
-        let (path, other, value) = if srv.tls_key_file.is_empty() {
-            (
-                "server.tls_key_file",
-                "server.tls_cert_file",
-                &srv.tls_key_file,
-            )
-        } else {
-            (
-                "server.tls_cert_file",
-                "server.tls_key_file",
-                &srv.tls_cert_file,
-            )
-        };
-        broken.push(Broken {
-            path,
-            other,
-            value: format!("{value:?}"),
-            message: format!(
-                "must be set together with {other}: TLS needs both the certificate and its key"
-            ),
-        });
-    }
-
     broken
         .into_iter()
         .map(|b| {
