@@ -1045,7 +1045,8 @@ export interface components {
                  */
                 tls_cert_file: string;
                 /**
-                 * @description Private key (PEM: PKCS#8, PKCS#1 or SEC1) of `tls_cert_file`; set both or neither.
+                 * @description Private key (PEM: PKCS#8, PKCS#1 or SEC1) of `tls_cert_file`; set
+                 *     both or neither (a start with one of them refuses, naming both).
                  * @default
                  */
                 tls_key_file: string;
