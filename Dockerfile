@@ -17,8 +17,11 @@
 #                     as no rust or node image can be pulled there
 #   runtime           runtime-base plus the build stage's binary: the image
 #
-# Build argument RUNTIME_IMAGE: the runtime's base (default
-# debian:bookworm-slim, the Debian release the build stage links against).
+# Build arguments: RUNTIME_IMAGE, the runtime's base (default
+# debian:bookworm-slim, the Debian release the build stage links against);
+# VSPREAD_REVISION, the commit /metrics names in vspread_build_info (the
+# context has no .git: `--build-arg VSPREAD_REVISION=$(git rev-parse
+# --short=12 HEAD)`; `unknown` without it).
 
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
@@ -35,7 +38,9 @@ COPY Cargo.toml Cargo.lock ./
 COPY crates/ crates/
 COPY web/ web/
 COPY --from=web /ui /ui
-ENV VSPREAD_UI_DIST=/ui
+ARG VSPREAD_REVISION=unknown
+ENV VSPREAD_UI_DIST=/ui \
+    VSPREAD_REVISION=${VSPREAD_REVISION}
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p vspread \

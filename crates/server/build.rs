@@ -38,6 +38,7 @@ fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     let web = manifest.join("../../web");
+    revision(&manifest);
     println!("cargo:rerun-if-env-changed=VSPREAD_UI_DIST");
     println!("cargo:rerun-if-env-changed=NPM");
 
@@ -236,4 +237,34 @@ fn write_asset_table(dist: &Path, target: &Path) {
     code.push_str("];\n");
     fs::write(target, code)
         .unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", target.display())));
+}
+
+/// Sets `VSPREAD_REVISION` for `vspread_build_info`: the variable when the
+/// build is given it (an image built without the repository's history),
+/// else the commit `git` says the sources are at, else `unknown`. Rebuilt
+/// when HEAD moves.
+fn revision(manifest: &Path) {
+    println!("cargo:rerun-if-env-changed=VSPREAD_REVISION");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(manifest)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let revision = env::var("VSPREAD_REVISION")
+        .ok()
+        .filter(|r| !r.trim().is_empty())
+        .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
+        .unwrap_or_else(|| "unknown".into());
+    for path in ["HEAD", "refs/heads"] {
+        if let Some(p) = git(&["rev-parse", "--path-format=absolute", "--git-path", path]) {
+            println!("cargo:rerun-if-changed={p}");
+        }
+    }
+    println!("cargo:rustc-env=VSPREAD_REVISION={revision}");
 }

@@ -456,6 +456,20 @@ def engine(layout):
     layout.add(series("Events published per second", [
         (f"sum(rate(vspread_events_published_total{{{SEL}}}[$__rate_interval]))", "events/s"),
     ]), 24, 6)
+    layout.row("Notifications")
+    layout.add(series("Notifications per minute by target", [
+        (f"sum by (target) (rate(vspread_notify_sent_total{{{SEL}}}[$__rate_interval])) * 60", "sent {{target}}"),
+        (f"sum by (target) (rate(vspread_notify_failed_total{{{SEL}}}[$__rate_interval])) * 60",
+         "failed {{target}}"),
+        (f"sum by (target) (rate(vspread_notify_dropped_total{{{SEL}}}[$__rate_interval])) * 60",
+         "dropped {{target}}"),
+    ], description="[notify] webhooks: delivered, given up after their tries, dropped from a full queue."),
+        12, 8)
+    layout.add(series("Notification queue and retries", [
+        (f"sum by (target) (vspread_notify_queue_depth{{{SEL}}})", "queued {{target}}"),
+        (f"sum by (target) (increase(vspread_notify_retries_total{{{SEL}}}[$__rate_interval]))",
+         "retries {{target}}"),
+    ]), 12, 8)
 
 
 DASHBOARDS = {
@@ -469,7 +483,8 @@ DASHBOARDS = {
         "signal-to-fill time and refusals by rule.", trading),
     "engine.json": dashboard(
         "vspread-engine", "vspread — Engine",
-        "Scans, decisions, config applies and reloads, the journal's fsync, the admin API, and the log.",
+        "Scans, decisions, config applies and reloads, the journal's fsync, the admin API, notifications, "
+        "and the log.",
         engine, with_logs=True),
 }
 

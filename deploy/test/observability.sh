@@ -135,7 +135,11 @@ until curl -fsS "$api/healthz" >/dev/null 2>&1; do
 	}
 	sleep 0.2
 done
-# A config apply (what the UI does), so vspread_config_applies_total exists.
+# A config apply (what the UI does), so vspread_config_applies_total exists;
+# it adds a [notify] target (hearing only the kill switch, which this check
+# never touches; its secret a file beside the config), so the notifier's
+# per-target families have their first label set.
+printf 'http://127.0.0.1:9/deploy-check\n' >"$work/demo/notify-check.url"
 # An apply waits for the engine's cycle in progress; an answer that comes
 # too late (408) does not cut it off, so the config is read again to see
 # whether it landed before trying once more.
@@ -148,9 +152,11 @@ def read():
         return r.headers["ETag"], json.load(r)
 etag, config = read()
 wanted = config["trading"]["max_positions"] + 1
+target = {"name": "deploy-check", "format": "json", "secret_file": "notify-check.url", "events": ["kill_switch"]}
 deadline = time.time() + 120
 while True:
     config["trading"]["max_positions"] = wanted
+    config["notify"]["targets"] = [target]
     req = urllib.request.Request(f"{api}/api/v1/config", method="PUT", data=json.dumps(config).encode(),
                                  headers={**auth, "If-Match": etag, "Content-Type": "application/json"})
     try:
@@ -174,7 +180,7 @@ until curl -fsS "$api/metrics" >"$work/metrics.txt" 2>/dev/null && grep -q '^vsp
 	sleep 1
 done
 log "demo: an order ended after $((SECONDS - started)) s"
-python3 deploy/test/metrics_check.py live --metrics "$work/metrics.txt" 2>&1 | sed 's/^  //; s/^/  observability: /'
+python3 deploy/test/metrics_check.py live --require-planned --metrics "$work/metrics.txt" 2>&1 | sed 's/^  //; s/^/  observability: /'
 [ "${PIPESTATUS[0]}" = 0 ] || fail "the demo's /metrics lacks names marked exported"
 grep -v '^vspread_gateway_connected ' "$work/metrics.txt" | grep -v 'TYPE vspread_gateway_connected ' >"$work/less.txt"
 if python3 deploy/test/metrics_check.py live --metrics "$work/less.txt" >"$work/out" 2>&1; then
@@ -227,7 +233,7 @@ while True:
 groups = get("/api/v1/rules")["groups"]
 rules = [r for g in groups for r in g["rules"]]
 bad = [r["name"] for r in rules if r.get("health") not in ("ok", "unknown")]
-assert len(rules) == 18 and not bad, (len(rules), bad)
+assert len(rules) == 19 and not bad, (len(rules), bad)
 names = set(get("/api/v1/label/__name__/values"))
 for n in ("vspread_gateway_connected", "vspread_orders_ended_total", "vspread_scan_duration_seconds_bucket",
           "vspread_http_requests_total", "vspread_config_applies_total"):

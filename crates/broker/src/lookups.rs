@@ -144,7 +144,7 @@ impl Inner {
                     what_to_show: "TRADES".into(),
                     detail: format!("{duration}/1 day"),
                 };
-                loop {
+                while self.settings().pace_history {
                     let wait = lock(&self.historical).reserve(&key, self.origin.elapsed());
                     if wait.is_zero() {
                         break;

@@ -178,6 +178,12 @@ async fn read_line(
                     inner.loss_hint.notify_one();
                     return;
                 }
+                // Our own client shut down under the line (the watchdog
+                // dropping a connection to make it again): the line stays
+                // held, to be subscribed again on the next connection.
+                if matches!(e, ibapi::Error::Shutdown) {
+                    return;
+                }
                 let (code, message) = match &e {
                     ibapi::Error::Notice(n) => (n.code, n.message.clone()),
                     other => (-1, other.to_string()),

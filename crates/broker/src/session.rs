@@ -60,6 +60,8 @@ pub(crate) struct Inner {
     /// settings: the watchdog reconnects at once, without backing off.
     reconfiguring: std::sync::atomic::AtomicBool,
     reconnect_now: Notify,
+    /// Drops the connection as a gateway restart would (`drop_connection`).
+    drop_now: Notify,
     pub(crate) metrics: Arc<BrokerMetrics>,
     pub(crate) coordinator: Coordinator,
     pub(crate) hub: EventHub,
@@ -276,6 +278,7 @@ impl IbBroker {
             address_fixed: std::sync::atomic::AtomicBool::new(false),
             reconfiguring: std::sync::atomic::AtomicBool::new(false),
             reconnect_now: Notify::new(),
+            drop_now: Notify::new(),
         });
         let task = tokio::spawn(watchdog(inner.clone()));
         Self {
@@ -415,6 +418,17 @@ impl IbBroker {
         Reconfigured {
             reconnected: true,
             ready_after: ready.then(|| started.elapsed()),
+        }
+    }
+
+    /// Drops the connection now, as a gateway's restart would, and lets
+    /// the watchdog make it again by its usual path (its backoff, then
+    /// every held line subscribed again and a reconciliation), announced by
+    /// `ConnectionEvent::Reconnected`: what `vspread validate` measures.
+    /// Does nothing until the link is ready.
+    pub fn drop_connection(&self) {
+        if self.inner.state().is_ready() {
+            self.inner.drop_now.notify_one();
         }
     }
 
@@ -625,6 +639,9 @@ async fn serve_connection(
             }
             () = inner.reconnect_now.notified() => {
                 return Err("new connection settings".into());
+            }
+            () = inner.drop_now.notified() => {
+                return Err("connection dropped on request".into());
             }
             _ = heartbeat.tick() => {
                 match inner.probe(&client).await {

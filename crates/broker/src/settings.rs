@@ -21,6 +21,11 @@ pub struct BrokerSettings {
     pub market_data_type: MarketDataType,
     pub pacing: PacingSettings,
     pub historical_requests_per_10min: u32,
+    /// Keep to IB's historical-data pacing rules (identical requests 15 s
+    /// apart, the 10-minute budget). Always on against TWS; `vspread
+    /// simulate` turns it off, as its simulated days pass in seconds of
+    /// real time while the rules count real time.
+    pub pace_history: bool,
     pub max_lines: usize,
     /// How long a one-shot request (lookup, snapshot, what-if) may take.
     pub request_timeout: Duration,
@@ -53,6 +58,7 @@ impl BrokerSettings {
                 config.pacing.historical_requests_per_10min.max(1),
             )
             .unwrap_or(60),
+            pace_history: true,
             max_lines: usize::try_from(config.market_data.max_lines.max(1)).unwrap_or(90),
             request_timeout: Duration::from_secs(20),
             backoff: Backoff::default(),

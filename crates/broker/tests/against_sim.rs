@@ -729,3 +729,65 @@ async fn ninety_lines_for_a_hundred_and_twenty_contracts() {
     broker.shutdown().await;
     sim.shutdown().await;
 }
+
+/// The layer drops its own connection (as `vspread validate` does to
+/// measure a reconnect): the link is ready again, and every held line is
+/// subscribed again and quoting, none lost to the old client's shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_dropped_on_purpose_comes_back_with_every_line() {
+    let (sim, clock) = start_sim_with_clock().await;
+    let broker = IbBroker::start(settings(sim.local_addr().to_string(), 90));
+    broker.wait_ready(Duration::from_secs(10)).await.unwrap();
+    let mut contracts = Vec::new();
+    for s in &SYMBOLS[..6] {
+        let c = broker.stock(s).await.unwrap();
+        broker.subscribe_quotes(&c, false).await.unwrap();
+        contracts.push(c);
+    }
+    assert_eq!(broker.metrics().link_status().lines_active, 6);
+    let mut events = broker.events();
+    broker.drop_connection();
+    let (mut lost, mut restored) = (false, None);
+    while restored.is_none() {
+        let ev = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("back within 10 s")
+            .unwrap();
+        match ev {
+            BrokerEvent::Connection(ConnectionEvent::Lost { reason, .. }) => {
+                assert!(reason.contains("dropped on request"), "{reason}");
+                lost = true;
+            }
+            BrokerEvent::Connection(ConnectionEvent::Reconnected { lines_restored, .. }) => {
+                restored = Some(lines_restored);
+            }
+            BrokerEvent::MarketData { con_id, issue } => {
+                panic!("line {con_id} ended by the drop: {issue:?}")
+            }
+            _ => {}
+        }
+    }
+    assert!(lost);
+    assert_eq!(restored, Some(6));
+    // Each line quotes again on the new connection.
+    clock.advance(chrono::Duration::seconds(5));
+    let mut quoting = std::collections::BTreeSet::new();
+    while quoting.len() < contracts.len() {
+        let ev = tokio::time::timeout(Duration::from_secs(5), events.next())
+            .await
+            .expect("quotes after the reconnect")
+            .unwrap();
+        if let BrokerEvent::Quote(q) = ev {
+            quoting.insert(q.con_id);
+        }
+    }
+    assert_eq!(broker.metrics().link_status().lines_active, 6);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        sim.market_data_lines(),
+        6,
+        "the gateway holds every line again"
+    );
+    broker.shutdown().await;
+    sim.shutdown().await;
+}

@@ -4,6 +4,7 @@
 
 mod cmd;
 mod logging;
+mod report;
 
 use std::process::ExitCode;
 
@@ -36,8 +37,12 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Trade against the simulated gateway in this process: the whole stack, no TWS needed.
     Demo(cmd::demo::DemoArgs),
+    /// Run the engine headless against the simulator for N market days, fast, and write its report.
+    Simulate(cmd::simulate::SimulateArgs),
     /// Show what the engine recorded: orders, fills, positions, decisions, applies.
     Journal(cmd::journal::JournalArgs),
+    /// Write a journal's KPIs, equity, fills and trades as one self-contained HTML file.
+    Report(cmd::report::ReportArgs),
     /// Ask a running engine whether it is ready (exit 0) or not (exit 1).
     Healthcheck(cmd::healthcheck::HealthcheckArgs),
     /// Write the journal (a consistent copy, safe beside a running engine), the
@@ -53,6 +58,8 @@ enum Command {
     /// Make a self-signed certificate for the admin server's TLS.
     #[command(subcommand)]
     Tls(cmd::tls::TlsCommand),
+    /// Run the paper-trading validation against the configured gateway (paper accounts only).
+    Validate(cmd::validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,13 +71,16 @@ fn main() -> ExitCode {
         Command::Sim(a) => cmd::sim::run_sim(*a),
         Command::Run(a) => cmd::run::run(a),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Simulate(a) => cmd::simulate::run(a),
         Command::Journal(a) => cmd::journal::run(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Healthcheck(a) => cmd::healthcheck::run(a),
         Command::Backup(a) => cmd::backup::backup(a),
         Command::Restore(a) => cmd::backup::restore(a),
         Command::Doctor(a) => cmd::doctor::run(a),
         Command::Token(c) => cmd::token::run(c),
         Command::Tls(c) => cmd::tls::run(c),
+        Command::Validate(a) => cmd::validate::run(a),
     };
     match result {
         Ok(code) => code,

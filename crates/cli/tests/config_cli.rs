@@ -199,3 +199,50 @@ fn a_save_killed_at_any_moment_leaves_a_complete_file() {
         "the next save removes dead writers' temp files: {leftovers:?}"
     );
 }
+
+#[test]
+fn a_notify_secret_that_is_not_where_the_file_says_is_named_by_validate_and_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[[notify.targets]]\nname = \"ops\"\nformat = \"slack\"\nsecret_env = \"VSPREAD_TEST_NO_SUCH_SLACK_URL\"\n\n[[notify.targets]]\nname = \"audit\"\nsecret_file = \"audit.url\"\n";
+    std::fs::write(dir.path().join("config.toml"), config).unwrap();
+    let o = vspread(dir.path(), &["config", "validate"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("notify.targets[0].secret_env: the environment variable VSPREAD_TEST_NO_SUCH_SLACK_URL is not set; it must hold the target's webhook URL"),
+        "{out}"
+    );
+    assert!(
+        out.contains("notify.targets[1].secret_file: cannot read"),
+        "{out}"
+    );
+    // The secrets where the file says: valid, and never in the file.
+    std::fs::write(dir.path().join("audit.url"), "http://127.0.0.1:9/audit\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_vspread"))
+        .args(["config", "validate"])
+        .current_dir(dir.path())
+        .env(
+            "VSPREAD_TEST_NO_SUCH_SLACK_URL",
+            "https://hooks.example/T0/B0/X",
+        )
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+
+    // An engine will not start on a config whose secret is missing.
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("config.toml"), config).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_vspread"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("VSPREAD_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("notify.targets[0].secret_env"),
+        "{}",
+        text(&o)
+    );
+}

@@ -109,3 +109,27 @@ fn a_rejection_ends_the_order() {
     assert!(f.is_done());
     assert_eq!(f.status, Some(OrderStatus::Inactive));
 }
+
+#[test]
+fn a_rejection_after_the_last_fill_does_not_undo_it() {
+    // A walk step's modification crossed the fill: the gateway refuses it
+    // (103) after reporting the order filled.
+    let mut f = OrderFills::new(order_ref());
+    f.apply(&exec("e1", 0, "2", "2.10", true));
+    f.apply(&OrderEvent::Status {
+        order_id: BrokerOrderId(3),
+        order_ref: order_ref(),
+        status: OrderStatus::Filled,
+        filled: d("2"),
+        remaining: Decimal::ZERO,
+        average_fill_price: Some(d("2.10")),
+    });
+    f.apply(&OrderEvent::Rejected {
+        order_id: BrokerOrderId(3),
+        order_ref: order_ref(),
+        code: 103,
+        reason: "Duplicate order id".into(),
+    });
+    assert_eq!(f.status, Some(OrderStatus::Filled));
+    assert_eq!(f.executed_quantity(), d("2"));
+}

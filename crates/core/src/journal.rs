@@ -253,4 +253,44 @@ pub trait Journal: Send + Sync + fmt::Debug {
     /// Checks the store would take a write now (readiness): without writing
     /// anything.
     fn probe(&self) -> Result<(), JournalError>;
+
+    /// How long the synced writes (orders, their events, ends, closures)
+    /// have taken so far, from the write to its data on the disk. A store
+    /// that does not measure them says nothing (the default).
+    fn sync_timings(&self) -> SyncTimings {
+        SyncTimings::default()
+    }
+}
+
+/// The upper bounds (seconds) of [`SyncTimings`]' buckets: from a fast
+/// SSD's fsync (about 1 ms) to a disk in trouble (seconds).
+pub const SYNC_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// A histogram of synced journal writes, as Prometheus counts one: how
+/// many took at most each of [`SYNC_BUCKETS`] (each write in the first
+/// bucket that holds it; `over` holds those above the last), their count
+/// and their sum. Kept by the journal so every reader (metrics, benches)
+/// sees the same cumulative figures.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct SyncTimings {
+    /// Writes per bucket of [`SYNC_BUCKETS`], not cumulative.
+    pub buckets: [u64; SYNC_BUCKETS.len()],
+    /// Writes slower than the last bound.
+    pub over: u64,
+    pub count: u64,
+    pub sum_seconds: f64,
+}
+
+impl SyncTimings {
+    /// Counts one write of `seconds`.
+    pub fn observe(&mut self, seconds: f64) {
+        match SYNC_BUCKETS.iter().position(|le| seconds <= *le) {
+            Some(i) => self.buckets[i] += 1,
+            None => self.over += 1,
+        }
+        self.count += 1;
+        self.sum_seconds += seconds;
+    }
 }

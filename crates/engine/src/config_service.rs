@@ -148,6 +148,7 @@ impl ConfigService {
     ) -> Result<ApplyReport, ApplyError> {
         let t0 = Instant::now();
         new.validate().map_err(ApplyError::Invalid)?;
+        crate::notify::secrets::check(&new, self.live.path()).map_err(ApplyError::Invalid)?;
         let validate = t0.elapsed();
         let _serial = self.serial.lock().await;
         let current = self.live.current();
@@ -170,6 +171,7 @@ impl ConfigService {
     pub async fn rollback(&self, id: &str, who: &str) -> Result<ApplyReport, ApplyError> {
         let t0 = Instant::now();
         let config = self.store.read_backup(id)?;
+        crate::notify::secrets::check(&config, self.live.path()).map_err(ApplyError::Invalid)?;
         let validate = t0.elapsed();
         let _serial = self.serial.lock().await;
         let expected = self.live.current().version.clone();

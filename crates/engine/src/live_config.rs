@@ -117,6 +117,7 @@ impl LiveConfig {
             source,
         })?;
         let config = Config::from_toml_bytes(&bytes)
+            .and_then(|c| crate::notify::secrets::check(&c, &path).map(|()| c))
             .map_err(|e| LoadError::Invalid(e.with_source_name(path.display().to_string())))?;
         Ok(Arc::new(Self::with_config(
             path,
@@ -200,7 +201,11 @@ impl LiveConfig {
         if version == self.current.load().version {
             return ReloadOutcome::Unchanged;
         }
-        match Config::from_toml_bytes(&bytes) {
+        // A notification target's secret is read where the file says it
+        // is: a file naming a missing one is refused like a bad key.
+        let checked = Config::from_toml_bytes(&bytes)
+            .and_then(|c| crate::notify::secrets::check(&c, &self.path).map(|()| c));
+        match checked {
             Ok(config) => self.swap_in(config, version, ChangeOrigin::File),
             Err(errors) => {
                 let errors = errors.with_source_name(self.path.display().to_string());

@@ -65,6 +65,37 @@ pub enum Refusal {
     BuyingPower { after: Decimal, minimum: Decimal },
 }
 
+impl Refusal {
+    /// Every rule's name, as [`rule`](Self::rule) gives them: what the
+    /// refusal counters are labelled with (each present from the start).
+    pub const RULES: [&'static str; 9] = [
+        "kill_switch",
+        "entry_working",
+        "reset_guard",
+        "daily_loss",
+        "max_positions",
+        "max_positions_per_underlying",
+        "iv_circuit_breaker",
+        "zero_size",
+        "buying_power",
+    ];
+
+    /// The rule that refused (the `rule` tag of the serialised refusal).
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Refusal::KillSwitch => "kill_switch",
+            Refusal::EntryWorking { .. } => "entry_working",
+            Refusal::ResetGuard { .. } => "reset_guard",
+            Refusal::DailyLoss { .. } => "daily_loss",
+            Refusal::MaxPositions { .. } => "max_positions",
+            Refusal::MaxPositionsPerUnderlying { .. } => "max_positions_per_underlying",
+            Refusal::IvCircuitBreaker { .. } => "iv_circuit_breaker",
+            Refusal::ZeroSize { .. } => "zero_size",
+            Refusal::BuyingPower { .. } => "buying_power",
+        }
+    }
+}
+
 fn decimal(x: f64) -> Decimal {
     Decimal::from_f64(x).unwrap_or(Decimal::ZERO)
 }
@@ -119,6 +150,24 @@ pub fn in_reset_guard(config: &Config, now: DateTime<Utc>) -> bool {
             .and_time(start)
             .and_utc();
         now >= begins - guard && now < begins + length + guard
+    })
+}
+
+/// Whether `now` falls in the gateway's daily restart itself: from `[ibkr]
+/// daily_restart_utc` for `daily_restart_minutes` (no guard around it), when
+/// a lost link is expected rather than a fault.
+pub fn in_restart_window(config: &Config, now: DateTime<Utc>) -> bool {
+    let Some(start) =
+        NaiveTime::from_num_seconds_from_midnight_opt(config.ibkr.daily_restart_utc.seconds(), 0)
+    else {
+        return false;
+    };
+    let length = Duration::minutes(config.ibkr.daily_restart_minutes.max(0));
+    (-1..=0).any(|day| {
+        let begins = (now.date_naive() + Duration::days(day))
+            .and_time(start)
+            .and_utc();
+        now >= begins && now < begins + length
     })
 }
 

@@ -45,6 +45,64 @@ fn a_clean_account_passes_the_gate() {
 }
 
 #[test]
+fn the_restart_window_is_the_restart_itself_across_midnight_too() {
+    let mut c = Config::default(); // 04:45 UTC for 10 minutes
+    assert!(!in_restart_window(&c, at(4, 44)));
+    assert!(in_restart_window(&c, at(4, 45)));
+    assert!(in_restart_window(&c, at(4, 54)));
+    assert!(!in_restart_window(&c, at(4, 55)));
+    c.ibkr.daily_restart_utc = vspread_core::config::TimeOfDay::from_hm(23, 55).unwrap();
+    c.ibkr.daily_restart_minutes = 20;
+    assert!(
+        in_restart_window(&c, at(0, 10)),
+        "yesterday's restart runs past midnight"
+    );
+    assert!(!in_restart_window(&c, at(0, 15)));
+    assert!(in_restart_window(&c, at(23, 56)));
+}
+
+#[test]
+fn every_refusal_names_its_rule_as_serialised() {
+    let refusals = [
+        Refusal::KillSwitch,
+        Refusal::EntryWorking {
+            underlying: "QQQ".into(),
+            order_ref: "vs-1".into(),
+        },
+        Refusal::ResetGuard {
+            restart_utc: "04:45".into(),
+            guard_minutes: 15,
+        },
+        Refusal::DailyLoss {
+            loss: d("1"),
+            limit: d("1"),
+        },
+        Refusal::MaxPositions { open: 5, limit: 5 },
+        Refusal::MaxPositionsPerUnderlying {
+            underlying: "QQQ".into(),
+            open: 1,
+            limit: 1,
+        },
+        Refusal::IvCircuitBreaker {
+            underlying: "QQQ".into(),
+            iv: 1.2,
+            max_iv: 1.0,
+            resume: 0.9,
+        },
+        Refusal::ZeroSize { reason: "x".into() },
+        Refusal::BuyingPower {
+            after: d("1"),
+            minimum: d("2"),
+        },
+    ];
+    let names: Vec<&str> = refusals.iter().map(Refusal::rule).collect();
+    assert_eq!(names, Refusal::RULES);
+    for r in &refusals {
+        assert_eq!(serde_json::to_value(r).unwrap()["rule"], r.rule());
+    }
+}
+
+#[test]
 fn the_kill_switch_refuses_first() {
     let mut c = Config::default();
     c.risk.kill_switch = true;

@@ -122,6 +122,7 @@ async fn the_best_bullish_spread_is_priced_previewed_and_filled() {
             context: "{}".into(),
             now: Utc::now(),
             decided_at: Instant::now(),
+            signal_at: None,
         },
         fixed,
     )

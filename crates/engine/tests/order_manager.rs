@@ -207,6 +207,7 @@ fn plan(request: &OrderRequest, walk: &PriceWalk) -> OrderPlan {
         walk: walk.clone(),
         reprice: None,
         decided_at: std::time::Instant::now(),
+        signal_at: None,
     }
 }
 

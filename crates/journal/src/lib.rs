@@ -26,10 +26,10 @@ mod write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
-use vspread_core::journal::JournalError;
+use vspread_core::journal::{JournalError, SyncTimings};
 
 pub use schema::VERSION as SCHEMA_VERSION;
 
@@ -67,6 +67,8 @@ pub struct SqliteJournal {
     conn: Mutex<Connection>,
     /// Set on drop: the checkpointer stops.
     closing: Arc<AtomicBool>,
+    /// How long each synced write took (see [`SqliteJournal::synced`]).
+    sync_timings: Mutex<SyncTimings>,
 }
 
 /// How often the checkpointer folds the log into the database.
@@ -136,6 +138,7 @@ impl SqliteJournal {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
             closing,
+            sync_timings: Mutex::default(),
         })
     }
 
@@ -165,6 +168,7 @@ impl SqliteJournal {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
             closing: Arc::new(AtomicBool::new(true)),
+            sync_timings: Mutex::default(),
         })
     }
 
@@ -192,6 +196,26 @@ impl SqliteJournal {
             .map_err(storage)?;
         Ok(conn)
     }
+
+    /// Runs one synced write and counts how long it took, from its first
+    /// statement to its commit being on the disk (the wait for the writer
+    /// lock is not the disk's and is left out): what an order waits for
+    /// before the broker hears of it.
+    fn synced<T>(
+        &self,
+        write: impl FnOnce(&mut Connection) -> Result<T, JournalError>,
+    ) -> Result<T, JournalError> {
+        let mut conn = self.writer(Durability::Synced)?;
+        let started = Instant::now();
+        let result = write(&mut conn);
+        if result.is_ok() {
+            self.sync_timings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .observe(started.elapsed().as_secs_f64());
+        }
+        result
+    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -207,7 +231,7 @@ impl vspread_core::journal::Journal for SqliteJournal {
         &self,
         order: &vspread_core::journal::JournaledOrder,
     ) -> Result<(), JournalError> {
-        write::record_order(&*self.writer(Durability::Synced)?, order)
+        self.synced(|conn| write::record_order(conn, order))
     }
 
     fn record_order_event(
@@ -215,7 +239,7 @@ impl vspread_core::journal::Journal for SqliteJournal {
         event: &vspread_core::OrderEvent,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, JournalError> {
-        write::record_order_event(&mut *self.writer(Durability::Synced)?, event, at)
+        self.synced(|conn| write::record_order_event(conn, event, at))
     }
 
     fn record_order_end(
@@ -223,14 +247,14 @@ impl vspread_core::journal::Journal for SqliteJournal {
         order_ref: &str,
         end: &vspread_core::journal::OrderEnd,
     ) -> Result<(), JournalError> {
-        write::record_order_end(&*self.writer(Durability::Synced)?, order_ref, end)
+        self.synced(|conn| write::record_order_end(conn, order_ref, end))
     }
 
     fn record_closure(
         &self,
         closure: &vspread_core::journal::SpreadClosure,
     ) -> Result<(), JournalError> {
-        write::record_closure(&*self.writer(Durability::Synced)?, closure)
+        self.synced(|conn| write::record_closure(conn, closure))
     }
 
     fn record_event(
@@ -257,6 +281,13 @@ impl vspread_core::journal::Journal for SqliteJournal {
         query: &vspread_core::journal::EventQuery,
     ) -> Result<Vec<vspread_core::journal::JournalEvent>, JournalError> {
         read::events(&self.conn(), query)
+    }
+
+    fn sync_timings(&self) -> SyncTimings {
+        self.sync_timings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Takes the write lock and lets it go: fails when the file cannot be

@@ -351,3 +351,40 @@ fn a_newer_schema_or_a_corrupt_row_is_named() {
 fn rusqlite_like_edit(path: &std::path::Path, sql: &str) {
     vspread_journal::testing::execute(path, sql).unwrap();
 }
+
+#[test]
+fn synced_writes_are_timed_and_narrative_events_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = SqliteJournal::open_in(dir.path()).unwrap();
+    assert_eq!(j.sync_timings().count, 0);
+    j.record_order(&order(ENTRY, OrderPurpose::Entry, ENTRY, 1))
+        .unwrap();
+    let after_order = j.sync_timings();
+    assert_eq!(after_order.count, 1);
+    assert!(after_order.sum_seconds > 0.0);
+    j.record_event(&JournalEvent {
+        at: t(1),
+        kind: "signal.fired".into(),
+        message: "a signal".into(),
+        data: "{}".into(),
+    })
+    .unwrap();
+    assert_eq!(j.sync_timings().count, 1, "a narrative event is not synced");
+    j.record_order_end(
+        ENTRY,
+        &OrderEnd {
+            outcome: "cancelled".into(),
+            detail: String::new(),
+            at: t(2),
+        },
+    )
+    .unwrap();
+    // A refused write is not a sync.
+    assert!(
+        j.record_order(&order(ENTRY, OrderPurpose::Entry, ENTRY, 1))
+            .is_err()
+    );
+    let timings = j.sync_timings();
+    assert_eq!(timings.count, 2);
+    assert_eq!(timings.buckets.iter().sum::<u64>() + timings.over, 2);
+}

@@ -23,6 +23,9 @@ use prometheus_client::registry::Registry;
 use crate::state::AppState;
 use vspread_engine::events::EngineEvent;
 
+mod ops;
+pub use ops::OpsMetrics;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
     pub route: String,
@@ -142,6 +145,7 @@ pub struct Metrics {
     /// TLS certificate loads by the running server, by result.
     pub tls_reloads: Family<ResultLabels, Counter>,
     pub link: LinkMetrics,
+    pub ops: OpsMetrics,
 }
 
 impl Default for Metrics {
@@ -152,7 +156,9 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("vspread");
+        let mut root = Registry::default();
+        OpsMetrics::register_process(&mut root);
+        let registry = root.sub_registry_with_prefix("vspread");
         let http_requests = Family::<HttpLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -210,9 +216,21 @@ impl Metrics {
             tls_reloads.clone(),
         );
         let link = LinkMetrics::new();
-        register_link(&mut registry, &link);
+        // Every purpose and outcome from the start, so a fill rate has a
+        // denominator and `rate()` a first sample before the first end.
+        for purpose in ["entry", "exit"] {
+            for outcome in ["filled", "timed_out", "cancelled", "rejected"] {
+                let _ = link.orders_ended.get_or_create(&OrderLabels {
+                    purpose: purpose.to_string(),
+                    outcome: outcome.to_string(),
+                });
+            }
+        }
+        register_link(registry, &link);
+        let ops = OpsMetrics::register(registry);
         Self {
-            registry,
+            registry: root,
+            ops,
             link,
             auth_failures,
             tls_reloads,
@@ -266,6 +284,7 @@ impl Metrics {
         let f = |d: rust_decimal::Decimal| d.to_string().parse::<f64>().unwrap_or(0.0);
         link.pnl_realised_today.set(f(positions.realised_today));
         link.pnl_unrealised.set(f(positions.unrealised));
+        self.ops.observe(&state.engine);
         self.fold_events(state.engine.events());
     }
 
@@ -277,6 +296,7 @@ impl Metrics {
             let Some(last) = batch.last() else { break };
             *folded = last.seq;
             for e in &batch {
+                self.ops.fold(&e.event);
                 match &e.event {
                     EngineEvent::OrderEnded(ended) => {
                         let purpose = match ended.purpose {
@@ -324,7 +344,9 @@ pub async fn count_requests(State(state): State<AppState>, req: Request, next: N
         .get::<MatchedPath>()
         .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
     let method = req.method().to_string();
+    let started = std::time::Instant::now();
     let response = next.run(req).await;
+    let took = started.elapsed().as_secs_f64();
     let route = if response.status() == axum::http::StatusCode::NOT_FOUND {
         "unmatched".to_string()
     } else if path.starts_with("/api/v1/orders/") && path.ends_with("/cancel") {
@@ -334,6 +356,7 @@ pub async fn count_requests(State(state): State<AppState>, req: Request, next: N
         path
     };
     let metrics: &Arc<Metrics> = &state.metrics;
+    metrics.ops.observe_request(&route, &method, took);
     metrics
         .http_requests
         .get_or_create(&HttpLabels {

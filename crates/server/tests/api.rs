@@ -1007,6 +1007,7 @@ mod trading {
             },
             reprice: None,
             decided_at: Instant::now(),
+            signal_at: None,
         }
     }
 
@@ -1050,6 +1051,278 @@ mod trading {
         assert_eq!(trades[0]["entry_price"], "2.1");
         assert_eq!(body["realised_total"], "80.00");
     }
+
+    /// The value of the sample `name` (with its labels as written) in a
+    /// /metrics text.
+    fn sample(text: &str, name: &str) -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{name} missing in:\n{text}"))
+            .parse()
+            .unwrap()
+    }
+
+    async fn scrape(f: &Fixture) -> String {
+        let (s, _, body) = call(&f.state, "GET", "/metrics", None, None, None).await;
+        assert_eq!(s, StatusCode::OK);
+        body.as_str().unwrap().to_string()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn operators_series_start_truthful_and_move_with_what_they_count() {
+        use vspread_core::clock::Clock as _;
+        use vspread_engine::events::{
+            DecisionRefused, EngineEvent, OrderEnded, OrderPlaced, ScanCompleted,
+        };
+        use vspread_engine::orders::OrderEnd as End;
+        use vspread_engine::risk::Refusal;
+        let f = fixture().await;
+        let m = scrape(&f).await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let started = sample(&m, "process_start_time_seconds");
+        assert!(
+            started > now - 3600.0 && started <= now,
+            "{started} vs {now}"
+        );
+        let build = m
+            .lines()
+            .find(|l| l.starts_with("vspread_build_info{"))
+            .unwrap_or_else(|| panic!("no build info in:\n{m}"));
+        assert!(
+            build.starts_with("vspread_build_info{version=\"0.1.0\",revision=\""),
+            "{build}"
+        );
+        assert!(build.ends_with("} 1"), "{build}");
+        // Every rule's refusals, and every purpose's fills, from the start.
+        for rule in Refusal::RULES {
+            assert_eq!(
+                sample(
+                    &m,
+                    &format!("vspread_decisions_refused_total{{rule=\"{rule}\"}}")
+                ),
+                0.0
+            );
+        }
+        assert_eq!(
+            sample(
+                &m,
+                "vspread_orders_ended_total{purpose=\"exit\",outcome=\"rejected\"}"
+            ),
+            0.0
+        );
+        assert_eq!(
+            sample(
+                &m,
+                "vspread_order_slippage_width_ratio_count{purpose=\"entry\"}"
+            ),
+            0.0
+        );
+        // The limits in force, the schedule on the engine's clock (Monday
+        // 15:00 UTC: the window is open, the restart is at 04:45).
+        assert_eq!(sample(&m, "vspread_risk_daily_loss_limit_usd"), 1000.0);
+        assert_eq!(sample(&m, "vspread_risk_max_positions"), 5.0);
+        assert_eq!(sample(&m, "vspread_trading_scan_interval_seconds"), 300.0);
+        assert_eq!(sample(&m, "vspread_trading_window_open"), 1.0);
+        assert_eq!(sample(&m, "vspread_gateway_daily_restart_window"), 0.0);
+        assert_eq!(sample(&m, "vspread_scan_last_completed_age_seconds"), 0.0);
+        assert_eq!(sample(&m, "vspread_risk_daily_loss_usd"), 0.0);
+        assert_eq!(
+            sample(&m, "vspread_journal_fsync_duration_seconds_count"),
+            0.0
+        );
+        assert_eq!(sample(&m, "vspread_pnl_realised_total"), 0.0);
+
+        // What they count happens.
+        let events = f.state.engine.events();
+        events.publish(
+            "QQQ refused",
+            EngineEvent::DecisionRefused(DecisionRefused {
+                symbol: "QQQ".into(),
+                refusal: Refusal::DailyLoss {
+                    loss: d("1000"),
+                    limit: d("1000"),
+                },
+            }),
+        );
+        events.publish(
+            "placed",
+            EngineEvent::OrderPlaced(OrderPlaced {
+                symbol: "QQQ".into(),
+                order_ref: "vs-m-e0".into(),
+                purpose: OrderPurpose::Entry,
+                order_id: 1,
+                price: vspread_core::NetPrice::Debit(d("2.10")),
+                quantity: 1,
+                signal_to_order_ms: Some(2500.0),
+            }),
+        );
+        events.publish(
+            "ended",
+            EngineEvent::OrderEnded(OrderEnded {
+                symbol: "QQQ".into(),
+                order_ref: "vs-m-e0".into(),
+                purpose: OrderPurpose::Entry,
+                end: End::Filled,
+                filled: d("1"),
+                quantity: 1,
+                steps: 1,
+                execution_ms: 20_000,
+                commissions: d("1.30"),
+                average_net: Some(d("2.20")),
+                mid: d("2.10"),
+                decision_latency_us: 1500,
+                journal_us: 900,
+                slippage_width_ratio: Some(0.02),
+                signal_to_fill_ms: Some(27_500.0),
+            }),
+        );
+        events.publish(
+            "scanned",
+            EngineEvent::ScanCompleted(ScanCompleted {
+                symbol: "QQQ".into(),
+                kinds: vec![],
+                results: 0,
+                candidates: 10,
+                quote_requests: 0,
+                naive_requests: 0,
+                duration_ms: 400.0,
+                compute_ms: 3.0,
+                best: None,
+                top: vec![],
+                funnel: Value::Null,
+                top_rejected: vec![],
+            }),
+        );
+        // A scan the operator sees (its time is the last completed scan's).
+        f.state.engine.views().record_scan(ScanView {
+            underlying: "QQQ".into(),
+            at: f.running.clock.now(),
+            kinds: vec![],
+            quote_requests: 0,
+            candidates: 10,
+            funnel: Value::Null,
+            results: vec![],
+            top_rejected: vec![],
+        });
+        f.running.clock.advance(chrono::Duration::seconds(90));
+        f.state.engine.views().set_positions(PositionsView {
+            positions: vec![],
+            realised_today: d("-300"),
+            unrealised: d("-200"),
+            updated_at: None,
+        });
+        // A limit changed through the API, a synced journal write, a
+        // closed trade taken up by recovery.
+        let (_, headers, mut config) =
+            call(&f.state, "GET", "/api/v1/config", Some(ADMIN), None, None).await;
+        config["trading"]["max_positions"] = json!(7);
+        config["risk"]["max_daily_loss"] = json!(2500.0);
+        let etag = headers[header::ETAG].to_str().unwrap().to_string();
+        let (s, _, _) = call(
+            &f.state,
+            "PUT",
+            "/api/v1/config",
+            Some(ADMIN),
+            Some(config),
+            Some(&etag),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let j = &f.running.journal;
+        j.record_order(&order("vs-c-e0", OrderPurpose::Entry, "vs-c-e0", 0))
+            .unwrap();
+        j.record_order_event(&combo_fill("x1", "vs-c-e0", Side::Buy, "2.10"), t(1))
+            .unwrap();
+        j.record_order_end("vs-c-e0", &end("filled", 2)).unwrap();
+        j.record_order(&order("vs-c-x0", OrderPurpose::Exit, "vs-c-e0", 100))
+            .unwrap();
+        j.record_order_event(&combo_fill("x2", "vs-c-x0", Side::Sell, "2.50"), t(101))
+            .unwrap();
+        j.record_order_end("vs-c-x0", &end("filled", 102)).unwrap();
+        j.record_closure(&SpreadClosure {
+            spread_ref: "vs-c-e0".into(),
+            reason: "profit_target".into(),
+            realised: d("80.00"),
+            r_multiple: Some(0.19),
+            at: t(103),
+        })
+        .unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(30), f.state.engine.recover())
+            .await
+            .expect("recovery against the sim");
+        let (s, _, _) = call(&f.state, "GET", "/api/v1/status", Some(VIEWER), None, None).await;
+        assert_eq!(s, StatusCode::OK);
+
+        let m = scrape(&f).await;
+        assert_eq!(
+            sample(&m, "vspread_decisions_refused_total{rule=\"daily_loss\"}"),
+            1.0
+        );
+        assert_eq!(
+            sample(&m, "vspread_decisions_refused_total{rule=\"kill_switch\"}"),
+            0.0
+        );
+        assert_eq!(sample(&m, "vspread_signal_to_order_seconds_sum"), 2.5);
+        assert_eq!(sample(&m, "vspread_signal_to_fill_seconds_sum"), 27.5);
+        assert_eq!(
+            sample(
+                &m,
+                "vspread_order_slippage_width_ratio_count{purpose=\"entry\"}"
+            ),
+            1.0
+        );
+        assert_eq!(
+            sample(
+                &m,
+                "vspread_order_slippage_width_ratio_bucket{le=\"0.02\",purpose=\"entry\"}"
+            ),
+            1.0
+        );
+        assert_eq!(
+            sample(
+                &m,
+                "vspread_order_slippage_width_ratio_bucket{le=\"0.01\",purpose=\"entry\"}"
+            ),
+            0.0
+        );
+        assert_eq!(sample(&m, "vspread_decision_latency_seconds_sum"), 0.0015);
+        assert_eq!(
+            sample(&m, "vspread_scan_compute_duration_seconds_sum"),
+            0.003
+        );
+        assert_eq!(sample(&m, "vspread_scan_last_completed_age_seconds"), 90.0);
+        assert_eq!(sample(&m, "vspread_risk_daily_loss_usd"), 500.0);
+        assert_eq!(sample(&m, "vspread_risk_max_positions"), 7.0);
+        assert_eq!(sample(&m, "vspread_risk_daily_loss_limit_usd"), 2500.0);
+        assert_eq!(sample(&m, "vspread_pnl_realised_total"), 80.0);
+        assert!(sample(&m, "vspread_journal_fsync_duration_seconds_count") >= 6.0);
+        assert!(sample(&m, "vspread_journal_fsync_duration_seconds_sum") > 0.0);
+        assert_eq!(
+            sample(
+                &m,
+                "vspread_http_request_duration_seconds_count{route=\"/api/v1/status\",method=\"GET\"}"
+            ),
+            1.0
+        );
+        assert_eq!(
+            sample(
+                &m,
+                "vspread_http_request_duration_seconds_count{route=\"/api/v1/config\",method=\"PUT\"}"
+            ),
+            1.0
+        );
+
+        // The gateway's nightly restart, on the engine's clock: Tuesday
+        // 04:50 UTC, outside the trading window.
+        let restart = Utc.with_ymd_and_hms(2026, 11, 24, 4, 50, 0).unwrap();
+        f.running.clock.set(restart);
+        let m = scrape(&f).await;
+        assert_eq!(sample(&m, "vspread_gateway_daily_restart_window"), 1.0);
+        assert_eq!(sample(&m, "vspread_trading_window_open"), 0.0);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1072,6 +1345,8 @@ async fn metrics_fold_orders_scans_positions_and_pnl() {
             mid: rust_decimal::Decimal::ONE,
             decision_latency_us: 0,
             journal_us: 0,
+            slippage_width_ratio: None,
+            signal_to_fill_ms: None,
         })
     };
     let events = f.state.engine.events();
@@ -1093,6 +1368,7 @@ async fn metrics_fold_orders_scans_positions_and_pnl() {
             quote_requests: 0,
             naive_requests: 0,
             duration_ms: 42.0,
+            compute_ms: 3.0,
             best: None,
             top: vec![],
             funnel: Value::Null,

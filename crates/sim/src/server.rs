@@ -65,6 +65,10 @@ pub struct SimSettings {
     /// The emulated installation's settings and permissions (healthy by
     /// default; see [`Setup`]).
     pub setup: Setup,
+    /// Apply IB's historical-data pacing (error 162 for requests too
+    /// close together, in real time). On by default; an in-process
+    /// simulation that runs days in seconds turns it off.
+    pub pace_history: bool,
 }
 
 impl SimSettings {
@@ -80,6 +84,7 @@ impl SimSettings {
             outbox_frames: 100_000,
             daily_restart: None,
             setup: Setup::default(),
+            pace_history: true,
         }
     }
 }
@@ -195,6 +200,14 @@ impl ServerHandle {
             .iter()
             .filter(|o| o.request.order_ref == order_ref)
             .count()
+    }
+
+    /// A heartbeat now: the market advanced to the clock, resting orders
+    /// matched, fills and changed quotes sent. For a driver that moves a
+    /// manual clock (`vspread simulate`) and wants the gateway to have
+    /// caught up before the engine looks.
+    pub fn tick_now(&self) {
+        self.inner.gateway.tick();
     }
 
     /// Closes every client connection now (as when TWS drops its sockets).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixed, kindLabel, percent, stamp, strikes, toneOf, usd } from './format';
+import { fixed, kindLabel, percent, strikes, toneOf, usd } from './format';
 
 describe('formatting', () => {
   it('formats numbers, percentages and money', () => {
@@ -15,9 +15,7 @@ describe('formatting', () => {
     expect(toneOf(3)).toBe('ok');
     expect(toneOf(null)).toBe('');
   });
-  it('formats times, kinds and strikes', () => {
-    expect(stamp('2026-11-23T15:04:05Z')).toBe('11-23 15:04');
-    expect(stamp('soon')).toBe('soon');
+  it('formats kinds and strikes', () => {
     expect(kindLabel('bull_call')).toBe('bull call');
     expect(strikes('480.0', '485')).toBe('480/485');
   });

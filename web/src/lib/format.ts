@@ -1,4 +1,4 @@
-// How numbers, money and times are shown across the views.
+// How numbers and money are shown across the views (times: time.ts).
 
 /** A number with `digits` decimals, or an em dash for nothing. */
 export function fixed(v: number | string | null | undefined, digits = 2): string {
@@ -25,21 +25,6 @@ export function usd(v: number | string | null | undefined): string {
 export function toneOf(v: number | string | null | undefined): '' | 'ok' | 'bad' {
   const n = typeof v === 'number' ? v : Number(v ?? 0);
   return n > 0 ? 'ok' : n < 0 ? 'bad' : '';
-}
-
-/** "15:04:05" (24 h, the browser's zone), or the text as given when it is not a time. */
-export function clock(iso: string | null | undefined): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString([], { hour12: false });
-}
-
-/** "11-23 15:04" in UTC (the engine's clock may be the simulator's, days away from now). */
-export function stamp(iso: string | null | undefined): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return d.toISOString().slice(5, 16).replace('T', ' ');
 }
 
 /** A spread's kind as people say it: bull_call -> "bull call". */

@@ -161,3 +161,106 @@ export async function signIn(page: Page, demo: Demo): Promise<void> {
   await page.click('button[type=submit]');
   await page.locator('[data-testid=status-bar]').waitFor();
 }
+
+/** One rule that axe-core found broken, with the elements that break it. */
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+/** axe-core's source, evaluated in the page through the driver (the admin UI's CSP rightly refuses inline scripts). */
+let axeSource: string | null = null;
+
+/**
+ * Runs axe-core (WCAG 2.x A and AA, and its best practices) on the page as
+ * it is now, open dialogs included, and returns the violations whose impact
+ * is serious or critical.
+ */
+export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) {
+    axeSource ??= readFileSync(resolve(here, '../../node_modules/axe-core/axe.min.js'), 'utf8');
+    await page.evaluate(axeSource);
+  }
+  return page.evaluate(async () => {
+    interface Result {
+      violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
+    }
+    const axe = (window as unknown as { axe: { run(ctx: Document, options: unknown): Promise<Result> } }).axe;
+    const result = await axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+      resultTypes: ['violations'],
+    });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+}
+
+/** What Tab reaches, in order: each element's description, accessible name and whether its focus is visible. */
+export interface Stop {
+  what: string;
+  name: string;
+  focusVisible: boolean;
+}
+
+export interface TabWalk {
+  stops: Stop[];
+  /** Controls on the page (enabled, rendered) that Tab never reached. */
+  missed: string[];
+}
+
+const CONTROLS = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/**
+ * Marks every control on the page, presses Tab from the top until focus
+ * comes back round (at most `limit` times), describes each element reached,
+ * and lists the marked controls still on the page that it never reached (a
+ * live list may add rows meanwhile: those are not counted).
+ */
+export async function tabStops(page: Page, limit = 400): Promise<TabWalk> {
+  await page.evaluate((selector) => {
+    document.querySelectorAll<HTMLElement>(selector).forEach((el, i) => (el.dataset.tabMark = String(i)));
+    (document.activeElement as HTMLElement | null)?.blur();
+    window.scrollTo(0, 0);
+  }, CONTROLS);
+  const stops: Stop[] = [];
+  const reached = new Set<string>();
+  for (let i = 0; i < limit; i += 1) {
+    await page.keyboard.press('Tab');
+    const stop = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || el === document.body) return null;
+      const labelled = (el.getAttribute('aria-labelledby') ?? '')
+        .split(/\s+/u)
+        .map((id) => document.getElementById(id)?.textContent ?? '')
+        .join(' ')
+        .trim();
+      const labels = 'labels' in el && el.labels ? [...(el.labels as NodeListOf<HTMLLabelElement>)].map((l) => l.textContent ?? '').join(' ') : '';
+      const name = (el.getAttribute('aria-label') ?? '').trim() || labelled || labels.trim() || (el.textContent ?? '').trim() || (el.getAttribute('title') ?? '');
+      const style = getComputedStyle(el);
+      const outline = style.outlineStyle !== 'none' && Number.parseFloat(style.outlineWidth) >= 1;
+      const shadow = style.boxShadow !== 'none' && style.boxShadow !== '';
+      return {
+        mark: el.dataset.tabMark ?? `new:${el.tagName}:${(el.textContent ?? '').slice(0, 40)}`,
+        what: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.getAttribute('data-col') ? `[data-col=${el.getAttribute('data-col')}]` : ''} "${(el.textContent ?? '').trim().slice(0, 30)}"`,
+        name: name.replace(/\s+/gu, ' ').trim(),
+        focusVisible: el.matches(':focus-visible') && (outline || shadow),
+      };
+    });
+    if (stop === null) continue;
+    if (reached.has(stop.mark)) break;
+    reached.add(stop.mark);
+    stops.push({ what: stop.what, name: stop.name, focusVisible: stop.focusVisible });
+  }
+  const missed = await page.evaluate(
+    ({ selector, reached }) =>
+      [...document.querySelectorAll<HTMLElement>(selector)]
+        .filter((el) => el.dataset.tabMark !== undefined && !reached.includes(el.dataset.tabMark))
+        .filter((el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden' && el.closest('[inert]') === null)
+        .map((el) => `${el.tagName.toLowerCase()} "${(el.textContent ?? '').trim().slice(0, 30)}"`),
+    { selector: CONTROLS, reached: [...reached] },
+  );
+  return { stops, missed };
+}

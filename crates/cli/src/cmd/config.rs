@@ -102,10 +102,18 @@ fn load_or_report(path: &Path) -> anyhow::Result<Result<Config, ExitCode>> {
 
 fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     match load_or_report(path)? {
-        Ok(_) => {
-            println!("{}: valid", path.display());
-            Ok(ExitCode::SUCCESS)
-        }
+        // The notification targets' secrets must be where the file says,
+        // as an engine starting on it would require.
+        Ok(config) => match vspread_engine::notify::secrets::check(&config, path) {
+            Err(errors) => {
+                eprint!("{}", errors.with_source_name(path.display().to_string()));
+                Ok(ExitCode::from(1))
+            }
+            Ok(()) => {
+                println!("{}: valid", path.display());
+                Ok(ExitCode::SUCCESS)
+            }
+        },
         Err(code) => Ok(code),
     }
 }

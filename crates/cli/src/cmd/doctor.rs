@@ -641,7 +641,8 @@ async fn probe_checks(config: &Config, probe: &Probe, report: &mut Report) {
     what_if_check(config, probe, vertical, report).await;
 }
 
-fn is_paper(account: &str) -> bool {
+/// IB's paper accounts start with `D` (`DU…`, `DF…`).
+pub(crate) fn is_paper(account: &str) -> bool {
     account.starts_with('D')
 }
 

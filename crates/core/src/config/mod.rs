@@ -21,6 +21,7 @@ mod apply_class;
 mod diff;
 mod error;
 mod model;
+mod notify;
 mod rules;
 mod schema;
 mod template;
@@ -34,6 +35,7 @@ pub use apply_class::{ApplyClass, apply_class};
 pub use diff::{KeyChange, diff, value_at};
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Location};
 pub use model::*;
+pub use notify::{NotifyConfig, NotifyEvent, NotifyFormat, NotifyTarget};
 pub use schema::config_schema;
 pub use template::default_file_text;
 pub use time_of_day::{BadTimeOfDay, TIME_OF_DAY_PATTERN, TimeOfDay, Weekday};
@@ -179,7 +181,10 @@ impl Config {
         let typed: Result<Config, _> = serde_json::from_value(json);
         match typed {
             Ok(config) => {
-                for (mut e, other) in rules::check_rules(&config) {
+                let broken = rules::check_rules(&config)
+                    .into_iter()
+                    .chain(notify::check_rules(&config));
+                for (mut e, other) in broken {
                     if touches_bad(&e.path) || touches_bad(other) {
                         continue;
                     }

@@ -13,6 +13,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::notify::NotifyConfig;
 use super::time_of_day::{TimeOfDay, Weekday};
 use crate::SpreadKind;
 
@@ -47,6 +48,9 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Log output.
     pub logging: LoggingConfig,
+    /// Messages vspread sends by itself to webhooks (Slack, Discord, ntfy,
+    /// Telegram, or JSON to a receiver of your own).
+    pub notify: NotifyConfig,
 }
 
 /// Which market data TWS should send when real-time data is not subscribed.

@@ -333,6 +333,14 @@ pub(crate) fn describe(schema: &Map<String, Json>) -> Option<String> {
                 .get("items")
                 .and_then(Json::as_object)
                 .and_then(describe)
+                .map(|item| {
+                    // `[[section.key]]` tables, one per item.
+                    if item == "a table" {
+                        "tables".into()
+                    } else {
+                        item
+                    }
+                })
                 .unwrap_or_else(|| "values".into());
             let count = match (num(schema, "minItems"), num(schema, "maxItems")) {
                 (Some(a), Some(b)) => format!(" ({} to {} items)", fmt_num(a), fmt_num(b)),

@@ -161,14 +161,25 @@ impl Node {
         }
     }
 
-    /// The span of the value at a dotted path of table keys, if any.
+    /// The span of the value at a dotted path of table keys (a key may
+    /// index a list: `notify.targets[1].name`), if any.
     pub fn span_of(&self, path: &str) -> Option<Range<usize>> {
         let mut node = self;
-        for key in path.split('.') {
+        for part in path.split('.') {
+            let (key, index) = match part.split_once('[') {
+                Some((key, rest)) => (key, rest.strip_suffix(']')?.parse::<usize>().ok()),
+                None => (part, None),
+            };
             let NodeValue::Table(entries) = &node.value else {
                 return None;
             };
             node = &entries.iter().find(|(k, _, _)| k == key)?.2;
+            if let Some(i) = index {
+                let NodeValue::Array(items) = &node.value else {
+                    return None;
+                };
+                node = items.get(i)?;
+            }
         }
         node.span.clone()
     }

@@ -15,7 +15,7 @@
 //! the new values instead, so what is written is always right.
 
 use serde_json::Value as Json;
-use toml_edit::{Array, DocumentMut, Item, Table, TableLike, Value};
+use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
 use vspread_core::config::{Config, KeyChange, default_file_text, diff};
 
 use super::StoreError;
@@ -87,8 +87,26 @@ fn apply_changes(text: &str, changes: &[KeyChange]) -> Option<String> {
     Some(doc.to_string())
 }
 
+/// A non-empty list of tables (`[notify] targets`) as `[[...]]` sections,
+/// one per item, as a person writes them; `None` for any other value.
+fn array_of_tables(value: &Json) -> Option<ArrayOfTables> {
+    let items = value.as_array().filter(|items| !items.is_empty())?;
+    let mut array = ArrayOfTables::new();
+    for item in items {
+        let mut table = Table::new();
+        for (k, v) in item.as_object()? {
+            table.insert(k, Item::Value(to_toml(v)?));
+        }
+        array.push(table);
+    }
+    Some(array)
+}
+
 /// Sets the value at a dotted key path, creating the tables on the way.
 fn set_path(doc: &mut DocumentMut, path: &str, value: &Json) -> Option<()> {
+    if let Some(tables) = array_of_tables(value) {
+        return set_item(doc, path, Item::ArrayOfTables(tables));
+    }
     let new = to_toml(value)?;
     let mut keys: Vec<&str> = path.split('.').collect();
     let leaf = keys.pop()?;
@@ -108,6 +126,24 @@ fn set_path(doc: &mut DocumentMut, path: &str, value: &Json) -> Option<()> {
             table.insert(leaf, Item::Value(new));
         }
     }
+    Some(())
+}
+
+/// Puts `item` at a dotted key path in place of what is there, creating
+/// the tables on the way (a list of tables is rewritten whole).
+fn set_item(doc: &mut DocumentMut, path: &str, item: Item) -> Option<()> {
+    let mut keys: Vec<&str> = path.split('.').collect();
+    let leaf = keys.pop()?;
+    let mut table: &mut dyn TableLike = doc.as_table_mut();
+    for key in keys {
+        if table.get(key).and_then(Item::as_table_like).is_none() {
+            let mut created = Table::new();
+            created.set_implicit(true);
+            table.insert(key, Item::Table(created));
+        }
+        table = table.get_mut(key).and_then(Item::as_table_like_mut)?;
+    }
+    table.insert(leaf, item);
     Some(())
 }
 
@@ -287,6 +323,39 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, "[trading]\nuniverse = [\"A\", \"B\"]\n");
+    }
+
+    #[test]
+    fn a_list_of_tables_is_written_as_sections_and_read_back_the_same() {
+        let target = |name: &str| json!({ "name": name, "format": "slack", "secret_env": "HOOK", "events": ["fills"] });
+        let text = "[notify]\nmax_attempts = 3\ntargets = []\n\n[logging]\nlevel = \"info\"\n";
+        let two = json!([target("a"), target("b")]);
+        let out = apply_changes(text, &[change("notify.targets", two.clone())]).unwrap();
+        assert_eq!(out.matches("[[notify.targets]]").count(), 2, "{out}");
+        assert!(out.contains("name = \"b\"\nformat = \"slack\""), "{out}");
+        let config = Config::from_toml_str(&out).unwrap();
+        assert_eq!(config.notify.max_attempts, 3);
+        assert_eq!(config.notify.targets.len(), 2);
+        assert_eq!(
+            serde_json::to_value(&config.notify.targets[1]).unwrap()["name"],
+            "b"
+        );
+        // Back to none: the sections go, the key stays an empty list.
+        let out = apply_changes(&out, &[change("notify.targets", json!([]))]).unwrap();
+        assert!(!out.contains("[[notify.targets]]"), "{out}");
+        assert!(
+            Config::from_toml_str(&out)
+                .unwrap()
+                .notify
+                .targets
+                .is_empty()
+        );
+        // A file without [notify] gets the sections alone.
+        let out = apply_changes("", &[change("notify.targets", json!([target("c")]))]).unwrap();
+        assert_eq!(
+            out.trim_start(),
+            "[[notify.targets]]\nname = \"c\"\nformat = \"slack\"\nsecret_env = \"HOOK\"\nevents = [\"fills\"]\n"
+        );
     }
 
     #[test]

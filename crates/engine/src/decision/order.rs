@@ -40,6 +40,9 @@ pub struct PlanInput<'a> {
     pub context: String,
     pub now: DateTime<Utc>,
     pub decided_at: Instant,
+    /// When the signal the order acts on fired (entries), on the engine's
+    /// clock.
+    pub signal_at: Option<DateTime<Utc>>,
 }
 
 /// A leg as the journal keeps it.
@@ -114,5 +117,6 @@ pub fn plan(input: PlanInput<'_>, live: LivePrices) -> Result<OrderPlan, StepErr
         walk,
         reprice: Some(reprice),
         decided_at: input.decided_at,
+        signal_at: input.signal_at,
     })
 }

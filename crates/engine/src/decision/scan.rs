@@ -49,6 +49,7 @@ impl ScanOutcome {
         quote_requests: usize,
         naive_requests: usize,
         duration_ms: f64,
+        compute_ms: f64,
     ) -> ScanCompleted {
         let hit = |r: &vspread_analytics::scanner::SpreadRow| ScanHit {
             kind: r.kind,
@@ -66,6 +67,7 @@ impl ScanOutcome {
             quote_requests,
             naive_requests,
             duration_ms,
+            compute_ms,
             best: self.result.rows.first().map(hit),
             top: self.result.rows.iter().take(5).map(hit).collect(),
             funnel: funnel_json(&self.result.funnel, kinds),

@@ -15,6 +15,7 @@
 //! the cycle loop; at shutdown, working orders are cancelled and their ends
 //! journaled before it returns.
 
+mod gauges;
 mod health;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ use vspread_core::clock::Clock;
 use vspread_core::config::{ApplyClass, Config, LoggingConfig};
 use vspread_core::journal::Journal;
 
+pub use gauges::Gauges;
 pub use health::{Check, Liveness, Readiness};
 
 use crate::config_service::{ApplyError, ApplyReport, ConfigService};
@@ -39,8 +41,8 @@ use crate::config_store::{BackupInfo, ConfigStore};
 use crate::control::{ControlPlane, EngineState, PauseReason};
 use crate::cycle_loop::{CycleContext, CycleLoop, Heartbeat};
 use crate::events::{
-    ConfigReloadFailed, ConfigReloaded, ControlPaused, ControlResumed, EngineEvent, EventBus,
-    GatewayLost, GatewayReady, KillSwitchSet, OrderCancelRequested, RecoveryCompleted,
+    ConfigReloadFailed, ConfigReloaded, ControlPaused, ControlResumed, EngineEvent, EngineStarted,
+    EventBus, GatewayLost, GatewayReady, KillSwitchSet, OrderCancelRequested, RecoveryCompleted,
 };
 use crate::journal_io::JournalIo;
 use crate::live_config::{ChangeOrigin, ConfigChange, LiveConfig};
@@ -171,7 +173,10 @@ impl EngineBuilder {
             events.clone(),
             Some(self.broker.clone()),
         );
+        let built_on_clock = self.clock.now();
         Ok(Engine(Arc::new(Inner {
+            built_on_clock,
+            notify: Arc::default(),
             live: self.live,
             control,
             events,
@@ -193,6 +198,10 @@ impl EngineBuilder {
 }
 
 struct Inner {
+    /// When the engine was built, on its clock.
+    built_on_clock: chrono::DateTime<chrono::Utc>,
+    /// The notification targets' counts.
+    notify: Arc<crate::notify::NotifyCounters>,
     live: Arc<LiveConfig>,
     control: Arc<ControlPlane>,
     events: Arc<EventBus>,
@@ -264,6 +273,14 @@ impl CycleHistory {
         self.count.fetch_add(1, Ordering::SeqCst) + 1
     }
 
+    fn last(&self) -> Option<CycleContext> {
+        self.cycles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .back()
+            .cloned()
+    }
+
     fn all(&self) -> Vec<CycleContext> {
         self.cycles
             .lock()
@@ -289,6 +306,7 @@ impl Engine {
         tokio::pin!(shutdown);
         let e = &self.0;
         let _services = self.start_services();
+        self.announce_start();
         let recovered = tokio::select! {
             () = self.recover() => true,
             () = &mut shutdown => false,
@@ -331,9 +349,29 @@ impl Engine {
         info!("engine stopped");
     }
 
+    /// Journals the configuration the engine starts with (`engine.started`):
+    /// the first entry of the config history a report reads.
+    fn announce_start(&self) {
+        let snapshot = self.0.live.current();
+        self.0.events.publish(
+            format!("engine started on config version {}", snapshot.version),
+            EngineEvent::EngineStarted(EngineStarted {
+                config_version: snapshot.version.clone(),
+                config_generation: snapshot.generation,
+                config: serde_json::to_value(&*snapshot.config).unwrap_or_default(),
+            }),
+        );
+    }
+
+    /// Whether a decision cycle is running now (for a driver that moves a
+    /// manual clock only while the engine waits, as `vspread simulate`).
+    pub fn cycle_running(&self) -> bool {
+        self.0.heartbeat.cycle_running_for().is_some()
+    }
+
     /// The services [`run`](Self::run) keeps beside the decisions: the order
-    /// recorder (every order event to the journal), the config follower and
-    /// the gateway watcher. A tool or test that drives decisions by hand
+    /// recorder (every order event to the journal), the config follower,
+    /// the gateway watcher and the notifier. A tool or test that drives decisions by hand
     /// ([`decide_once`](Self::decide_once)) starts them with this; they stop
     /// when the guard is dropped.
     pub fn start_services(&self) -> Services {
@@ -346,7 +384,18 @@ impl Engine {
             )),
             Task(tokio::spawn(follow_config(self.clone()))),
             Task(tokio::spawn(watch_gateway(self.clone()))),
+            Task(tokio::spawn(crate::notify::run(
+                e.events.clone(),
+                e.live.clone(),
+                e.notify.clone(),
+            ))),
         ])
+    }
+
+    /// Each notification target's counts (sent, failed, retried, dropped,
+    /// queued), since the process started.
+    pub fn notify_stats(&self) -> Vec<crate::notify::TargetStats> {
+        self.0.notify.stats()
     }
 
     /// One decision cycle, recorded in the cycle history.

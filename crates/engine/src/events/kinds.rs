@@ -22,6 +22,10 @@ use crate::signals::{Condition, Evaluation, Strategy};
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "kind", content = "data")]
 pub enum EngineEvent {
+    /// The engine started with this configuration: the first version in
+    /// force, which the journal's config history goes on from.
+    #[serde(rename = "engine.started")]
+    EngineStarted(EngineStarted),
     /// A symbol was evaluated and no strategy fired.
     #[serde(rename = "signal.none")]
     SignalNone(SignalNone),
@@ -137,6 +141,7 @@ impl EngineEvent {
     pub fn kind(&self) -> &'static str {
         use EngineEvent as E;
         match self {
+            E::EngineStarted(_) => "engine.started",
             E::SignalNone(_) => "signal.none",
             E::SignalFired(_) => "signal.fired",
             E::DecisionRefused(_) => "decision.refused",
@@ -202,6 +207,16 @@ pub struct ApiWrite {
     /// `role:name@address` (with `/operator` when `X-Operator` was sent):
     /// the same words the config history records as who acted.
     pub who: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct EngineStarted {
+    /// The config file's content version.
+    pub config_version: String,
+    pub config_generation: u64,
+    /// The configuration in force, as its JSON value (what a report shows
+    /// of the version; it holds no secret: tokens live in their own files).
+    pub config: Json,
 }
 
 /// The conditions of one strategy that failed.
@@ -281,7 +296,11 @@ pub struct ScanCompleted {
     pub candidates: u64,
     pub quote_requests: usize,
     pub naive_requests: usize,
+    /// The chain's acquisition and its scan, wall time.
     pub duration_ms: f64,
+    /// The scanner's own time (ranking the pairs, no waiting for quotes),
+    /// wall time.
+    pub compute_ms: f64,
     pub best: Option<ScanHit>,
     pub top: Vec<ScanHit>,
     /// Per kind: candidates, what each filter removed, passed, kept.
@@ -359,6 +378,9 @@ pub struct OrderPlaced {
     pub order_id: i64,
     pub price: NetPrice,
     pub quantity: u32,
+    /// From the signal the order acts on to the order reaching the broker
+    /// layer, on the engine's clock (entries; exits have no signal).
+    pub signal_to_order_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -411,6 +433,13 @@ pub struct OrderEnded {
     pub decision_latency_us: u64,
     /// The journal write before placement, in real time.
     pub journal_us: u64,
+    /// How far the fills' average is from `mid`, against the order (paid
+    /// above it or received below it), as a fraction of the spread's width;
+    /// absent when nothing filled.
+    pub slippage_width_ratio: Option<f64>,
+    /// From the signal the order acts on to its last fill, on the engine's
+    /// clock (entries that filled).
+    pub signal_to_fill_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

@@ -96,6 +96,8 @@ pub struct DrivenOrder {
     /// When the order was placed and when it ended, on the engine's clock.
     pub placed_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
+    /// When its last execution was reported, on the engine's clock.
+    pub last_fill_at: Option<DateTime<Utc>>,
 }
 
 impl DrivenOrder {
@@ -214,8 +216,36 @@ pub async fn drive(d: Drive<'_>) -> Result<DrivenOrder, BrokerError> {
     let mut cancel_sent: Option<tokio::time::Instant> = None;
     let mut cancelled_for: Option<CancelReason> = None;
     let mut cancel_open = true;
+    let mut last_fill_at = None;
 
     while !fills.is_done() {
+        // What the gateway said already comes first: a fill reported with
+        // this step's time must not be answered with a modification of a
+        // filled order.
+        while let Some(next) = futures::FutureExt::now_or_never(events.next()) {
+            match next {
+                Some(BrokerEvent::Order(event)) => {
+                    if let OrderEvent::Rejected {
+                        order_ref,
+                        code,
+                        reason,
+                        ..
+                    } = &event
+                        && *order_ref == request.order_ref
+                    {
+                        rejection = Some((*code, reason.clone()));
+                    }
+                    if fills.apply(&event) {
+                        progress(Progress::Event(event));
+                    }
+                }
+                Some(_) => {}
+                None => return Err(BrokerError::Closed),
+            }
+        }
+        if fills.is_done() {
+            break;
+        }
         let asked = *cancel.borrow_and_update();
         if cancel_sent.is_none()
             && let Some(reason) = asked
@@ -283,6 +313,9 @@ pub async fn drive(d: Drive<'_>) -> Result<DrivenOrder, BrokerError> {
                         rejection = Some((*code, reason.clone()));
                     }
                     if fills.apply(&event) {
+                        if matches!(event, OrderEvent::Execution(_)) {
+                            last_fill_at = Some(clock.now());
+                        }
                         progress(Progress::Event(event));
                     }
                 }
@@ -305,6 +338,9 @@ pub async fn drive(d: Drive<'_>) -> Result<DrivenOrder, BrokerError> {
             Ok(Some(BrokerEvent::Order(event))) => {
                 if fills.apply(&event) {
                     last_own = tokio::time::Instant::now();
+                    if matches!(event, OrderEvent::Execution(_)) {
+                        last_fill_at = Some(clock.now());
+                    }
                     progress(Progress::Event(event));
                 }
             }
@@ -313,8 +349,10 @@ pub async fn drive(d: Drive<'_>) -> Result<DrivenOrder, BrokerError> {
         }
     }
     let end = match (rejection, fills.status, cancelled_for) {
+        // Filled stands even when a modification crossing the last fill
+        // was refused after it.
+        (_, Some(OrderStatus::Filled), _) => OrderEnd::Filled,
         (Some((code, reason)), _, _) => OrderEnd::Rejected { code, reason },
-        (None, Some(OrderStatus::Filled), _) => OrderEnd::Filled,
         (None, _, Some(reason)) => OrderEnd::Cancelled { reason },
         (None, _, None) if cancel_sent.is_some() => OrderEnd::TimedOut,
         (None, _, None) => OrderEnd::CancelledByGateway,
@@ -328,5 +366,6 @@ pub async fn drive(d: Drive<'_>) -> Result<DrivenOrder, BrokerError> {
         steps_taken,
         placed_at,
         ended_at: clock.now(),
+        last_fill_at,
     })
 }

@@ -62,6 +62,9 @@ pub struct OrderPlan {
     /// When the last quote the decision needed was in hand (real time), for
     /// the decision latency.
     pub decided_at: Instant,
+    /// When the signal an entry acts on fired, on the engine's clock, for
+    /// the signal-to-order and signal-to-fill times (`None` for exits).
+    pub signal_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for OrderPlan {
@@ -247,6 +250,7 @@ impl OrderManager {
             walk,
             reprice,
             decided_at,
+            signal_at,
         } = plan;
         let order_ref = request.order_ref.clone();
         let journal_started = Instant::now();
@@ -264,7 +268,7 @@ impl OrderManager {
             };
         }
         let decision_latency = decided_at.elapsed();
-        let progress = |p: Progress| self.progress(&record, p);
+        let progress = |p: Progress| self.progress(&record, signal_at, p);
         let driven = driver::drive(driver::Drive {
             broker: &*self.broker,
             clock: &*self.clock,
@@ -329,6 +333,10 @@ impl OrderManager {
                 decision_latency_us: u64::try_from(decision_latency.as_micros())
                     .unwrap_or(u64::MAX),
                 journal_us: u64::try_from(journal_time.as_micros()).unwrap_or(u64::MAX),
+                slippage_width_ratio: slippage_width_ratio(&record, &driven),
+                signal_to_fill_ms: signal_at
+                    .zip(driven.last_fill_at)
+                    .map(|(signal, fill)| millis_between(signal, fill)),
             }),
         );
         OrderOutcome {
@@ -351,7 +359,7 @@ impl OrderManager {
     }
 
     /// Follows the driver: the view and the order's events.
-    fn progress(&self, record: &JournaledOrder, p: Progress) {
+    fn progress(&self, record: &JournaledOrder, signal_at: Option<DateTime<Utc>>, p: Progress) {
         let now = self.clock.now();
         let symbol = record.symbol.clone();
         let order_ref = record.order_ref.clone();
@@ -381,6 +389,7 @@ impl OrderManager {
                             order_id: order_id.0,
                             price,
                             quantity: view.quantity,
+                            signal_to_order_ms: signal_at.map(|s| millis_between(s, now)),
                         }),
                     ))
                 }
@@ -508,4 +517,28 @@ impl OrderManager {
             .await
             .is_ok_and(|r| r.is_ok())
     }
+}
+
+/// Milliseconds from `from` to `to` (engine clock), never negative.
+fn millis_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    ((to - from).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e3).max(0.0)
+}
+
+/// How far an order's fills are from the mid it was decided at, against
+/// it (a debit paid above the mid, a credit received below it: positive;
+/// better than the mid: negative), as a fraction of the spread's width.
+/// `None` when nothing filled or the width is zero.
+pub fn slippage_width_ratio(record: &JournaledOrder, driven: &DrivenOrder) -> Option<f64> {
+    use rust_decimal::prelude::ToPrimitive as _;
+    let average = driven.fills.order.average_price()?.abs();
+    let width = (record.long.strike - record.short.strike).abs();
+    if width.is_zero() {
+        return None;
+    }
+    let against = if record.credit {
+        record.mid - average
+    } else {
+        average - record.mid
+    };
+    (against / width).to_f64()
 }

@@ -40,10 +40,21 @@ impl HeldSpread {
 }
 
 /// What an entry decision rested on, kept with its order so a restart can
-/// manage the spread by the same rules.
-pub fn entry_context_json(entry: &EntryContext, signal: serde_json::Value) -> String {
-    serde_json::json!({ "underlying": entry.underlying, "atr": entry.atr, "signal": signal })
-        .to_string()
+/// manage the spread by the same rules; `signal_at` (the engine's clock
+/// when the signal fired) lets the journal's KPIs time a signal to its
+/// order and fill (`crate::kpis`).
+pub fn entry_context_json(
+    entry: &EntryContext,
+    signal: serde_json::Value,
+    signal_at: chrono::DateTime<chrono::Utc>,
+) -> String {
+    serde_json::json!({
+        "underlying": entry.underlying,
+        "atr": entry.atr,
+        "signal": signal,
+        "signal_at": signal_at,
+    })
+    .to_string()
 }
 
 /// Why a journaled spread cannot be held again.

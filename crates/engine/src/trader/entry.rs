@@ -175,13 +175,16 @@ impl Trader {
             SignalOutcome::Fired(fired) => fired,
         };
         let direction = fired.strategy.direction();
-        self.events.publish(
-            format!("{symbol}: {} ({direction:?})", fired.strategy.name()),
-            EngineEvent::SignalFired(SignalFired {
-                symbol: symbol.to_string(),
-                signal: fired.clone(),
-            }),
-        );
+        let signal_at = self
+            .events
+            .publish(
+                format!("{symbol}: {} ({direction:?})", fired.strategy.name()),
+                EngineEvent::SignalFired(SignalFired {
+                    symbol: symbol.to_string(),
+                    signal: fired.clone(),
+                }),
+            )
+            .at;
 
         // 2. Gate.
         if !self.current(ctx) {
@@ -226,7 +229,9 @@ impl Trader {
             self.abandon(ctx, Some(symbol), "scan");
             return Ok(());
         }
+        let compute_started = Instant::now();
         let scanned = scan_chain(&chained.acquired, &chained.scanner);
+        let compute = compute_started.elapsed();
         let duration = scan_started.elapsed();
         let requests = chained.acquired.quote_requests;
         self.views
@@ -243,6 +248,7 @@ impl Trader {
                 requests,
                 chained.naive_requests,
                 duration.as_secs_f64() * 1e3,
+                compute.as_secs_f64() * 1e3,
             )),
         );
         let Some(quoted) = scanned.best else {
@@ -257,7 +263,11 @@ impl Trader {
             self.abandon(ctx, Some(symbol), "size");
             return Ok(());
         }
-        self.enter(ctx, symbol, &fired, &account, &exposure, &market, quoted)
+        let signal = FiredSignal {
+            evaluation: &fired,
+            at: signal_at,
+        };
+        self.enter(ctx, symbol, signal, &account, &exposure, &market, quoted)
             .await
     }
 
@@ -267,13 +277,14 @@ impl Trader {
         &self,
         ctx: &CycleContext,
         symbol: &str,
-        fired: &signals::Evaluation,
+        signal: FiredSignal<'_>,
         account: &crate::risk::AccountState,
         exposure: &crate::risk::Exposure,
         market: &MarketView,
         quoted: QuotedSpread,
     ) -> Result<(), StepError> {
         let config = &ctx.config;
+        let fired = signal.evaluation;
         // The scan's quotes may be a while old (a chain takes many
         // requests): pin the chosen legs' lines and price the decision from
         // their latest quotes.
@@ -422,9 +433,11 @@ impl Trader {
                 context: entry_context_json(
                     &entry,
                     serde_json::to_value(fired).unwrap_or_default(),
+                    signal.at,
                 ),
                 now: ctx.now,
                 decided_at,
+                signal_at: Some(signal.at),
             },
             live,
         );
@@ -570,6 +583,13 @@ impl Trader {
         state.realised_today += held.position.realised_pnl().value();
         state.held.push(held);
     }
+}
+
+/// The signal an entry acts on, and when it fired on the engine's clock.
+#[derive(Clone, Copy)]
+struct FiredSignal<'a> {
+    evaluation: &'a signals::Evaluation,
+    at: chrono::DateTime<chrono::Utc>,
 }
 
 fn opened_event(

@@ -168,6 +168,7 @@ impl Trader {
                         .to_string(),
                 now: ctx.now,
                 decided_at,
+                signal_at: None,
             },
             live,
         )?;
@@ -250,8 +251,15 @@ impl Trader {
                 }),
             );
         }
+        let closed_with = closed
+            .then(|| trade_result(&held.position, held.entry_net, held.opened))
+            .flatten()
+            .map(|r| r.realised.value());
         let mut state = self.state();
         state.realised_today += realised;
+        if let Some(realised) = closed_with {
+            state.realised_total += realised;
+        }
         if closed {
             state.unrealised.remove(&entry_ref);
             state.marks.remove(&entry_ref);

@@ -47,6 +47,8 @@ struct TraderState {
     /// The New York date `realised_today` belongs to.
     day: Option<NaiveDate>,
     realised_today: Decimal,
+    /// Realised P&L of every spread closed, after commissions.
+    realised_total: Decimal,
     /// Unrealised P&L of each held spread at its last mark, by entry ref.
     unrealised: HashMap<String, Decimal>,
     /// Daily bars by symbol, fetched once per New York date.
@@ -126,6 +128,11 @@ impl Trader {
         let today = vspread_core::expiry::eastern_date(self.clock.now());
         let mut held = Vec::new();
         let mut realised_today = Decimal::ZERO;
+        let realised_total = spreads
+            .iter()
+            .filter_map(|s| s.closure.as_ref())
+            .map(|c| c.realised)
+            .sum();
         for s in &spreads {
             let closed_today = s
                 .closure
@@ -154,6 +161,7 @@ impl Trader {
         let mut state = self.state();
         state.day = Some(today);
         state.realised_today = realised_today;
+        state.realised_total = realised_total;
         state.held = held;
         Ok(count)
     }
@@ -166,6 +174,12 @@ impl Trader {
     /// Realised P&L of the current New York day, after commissions.
     pub fn realised_today(&self) -> Decimal {
         self.state().realised_today
+    }
+
+    /// Realised P&L of every spread closed so far (the journal's at
+    /// recovery, then each closing as it is booked), after commissions.
+    pub fn realised_total(&self) -> Decimal {
+        self.state().realised_total
     }
 
     /// One decision cycle.

@@ -55,10 +55,12 @@ pub fn historical_data(ctx: &Ctx<'_>, message: &Message) {
         );
         return;
     }
-    let allowed =
-        ctx.gateway
-            .history_pacing()
-            .allow(std::time::Instant::now(), &request_key, &contract_key);
+    let allowed = !ctx.gateway.settings.pace_history
+        || ctx.gateway.history_pacing().allow(
+            std::time::Instant::now(),
+            &request_key,
+            &contract_key,
+        );
     if !allowed {
         ctx.error(req_id, 162, HISTORY_PACING_VIOLATION);
         return;

@@ -20,6 +20,7 @@ describe("the server's config errors", () => {
 
   it('maps list item errors onto the list field', () => {
     expect(fieldPathOf('trading.universe[2]')).toBe('trading.universe');
+    expect(fieldPathOf('notify.targets[1].secret_env')).toBe('notify.targets');
     expect(fieldPathOf('exits.exit_dte')).toBe('exits.exit_dte');
   });
 });

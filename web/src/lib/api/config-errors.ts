@@ -47,7 +47,10 @@ export function describeConfigError(e: ConfigError): string {
   return `${e.path || '(file)'}${value}: ${e.message}${allowed}${at}`;
 }
 
-/** The form field an error belongs to: `trading.universe[2]` belongs to `trading.universe`. */
+/**
+ * The form field an error belongs to: `trading.universe[2]` belongs to
+ * `trading.universe`, `notify.targets[1].name` to the list `notify.targets`.
+ */
 export function fieldPathOf(errorPath: string): string {
-  return errorPath.replace(/\[\d+\]$/u, '');
+  return errorPath.replace(/\[\d+\].*$/u, '');
 }

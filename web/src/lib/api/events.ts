@@ -4,9 +4,9 @@ import { api, unwrap, type Schemas } from './client';
 /** One event: `kind` is the tag that says which `data` it carries. */
 export type EngineEvent = Schemas['Event'];
 
-/** The most recent events (the server's default page, oldest first). */
+/** The most recent events (up to the server's largest page, 1000; oldest first). */
 export async function recentEvents(): Promise<EngineEvent[]> {
-  return unwrap(await api.GET('/events'));
+  return unwrap(await api.GET('/events', { params: { query: { limit: 1000 } } }));
 }
 
 /**

@@ -1092,6 +1092,115 @@ export interface components {
                  */
                 format: "text" | "json";
             };
+            /**
+             * @description Messages vspread sends by itself to webhooks (Slack, Discord, ntfy,
+             *     Telegram, or JSON to a receiver of your own).
+             * @default {
+             *       "targets": [],
+             *       "queue_capacity": 256,
+             *       "max_attempts": 6,
+             *       "retry_initial_s": 1,
+             *       "retry_max_s": 60,
+             *       "timeout_s": 10
+             *     }
+             */
+            notify: {
+                /**
+                 * @description Webhook targets, each with the events it hears. The URL or token is
+                 *     never written here: each target names the environment variable or
+                 *     file it is read from (secret_env or secret_file). Example:
+                 *     [[notify.targets]]
+                 *     name = "ops-slack"
+                 *     format = "slack"
+                 *     secret_env = "VSPREAD_SLACK_WEBHOOK"
+                 *     events = ["fills", "exits", "refusals", "gateway", "kill_switch"]
+                 * @default []
+                 */
+                targets: {
+                    /**
+                     * @description The target's name in logs and metrics (the `target` label); unique.
+                     * @default
+                     */
+                    name: string;
+                    /**
+                     * @description The body shape its service accepts.
+                     * @default json
+                     */
+                    format: "json" | "slack" | "discord" | "ntfy" | "telegram";
+                    /**
+                     * @description Environment variable holding the secret: the webhook URL (json,
+                     *     slack, discord, ntfy) or the bot token (telegram). Set this or
+                     *     secret_file.
+                     * @default
+                     */
+                    secret_env: string;
+                    /**
+                     * @description File whose first line is the secret (a mounted secret); relative
+                     *     paths are relative to the config file. Set this or secret_env.
+                     * @default
+                     */
+                    secret_file: string;
+                    /**
+                     * @description Telegram only: the chat to send to (its id, or @channel).
+                     * @default
+                     */
+                    chat_id: string;
+                    /**
+                     * @description Telegram only: the Bot API's address (another for a local Bot API
+                     *     server).
+                     * @default https://api.telegram.org
+                     */
+                    telegram_api: string;
+                    /**
+                     * @description The events it hears.
+                     * @default [
+                     *       "fills",
+                     *       "exits",
+                     *       "refusals",
+                     *       "gateway",
+                     *       "kill_switch",
+                     *       "applies"
+                     *     ]
+                     */
+                    events: ("fills" | "exits" | "refusals" | "gateway" | "kill_switch" | "applies")[];
+                }[];
+                /**
+                 * Format: int64
+                 * @description Messages waiting per target; when a target's queue is full a new
+                 *     message for it is dropped (and counted), so delivery never holds up
+                 *     the engine.
+                 * @default 256
+                 */
+                queue_capacity: number;
+                /**
+                 * Format: int64
+                 * @description Tries per message, the first included, before it is given up (a
+                 *     server error, a timeout or a refused connection is tried again; any
+                 *     other answer is final).
+                 * @default 6
+                 */
+                max_attempts: number;
+                /**
+                 * Format: double
+                 * @description Wait before the first retry; each next one waits twice as long (up
+                 *     to retry_max_s), less a random part of up to half, so targets that
+                 *     failed together do not retry together.
+                 * @default 1
+                 */
+                retry_initial_s: number;
+                /**
+                 * Format: double
+                 * @description Longest wait between two tries.
+                 * @default 60
+                 */
+                retry_max_s: number;
+                /**
+                 * Format: double
+                 * @description One try's time limit, from connecting to the answer.
+                 * @default 10
+                 */
+                timeout_s: number;
+            };
         };
         /** Status */
         Status: {
@@ -1539,8 +1648,17 @@ export interface components {
                 quote_requests: number;
                 /** Format: uint */
                 naive_requests: number;
-                /** Format: double */
+                /**
+                 * Format: double
+                 * @description The chain's acquisition and its scan, wall time.
+                 */
                 duration_ms: number;
+                /**
+                 * Format: double
+                 * @description The scanner's own time (ranking the pairs, no waiting for quotes),
+                 *     wall time.
+                 */
+                compute_ms: number;
                 /** @description One scanned spread, in short. */
                 best: {
                     /**
@@ -1729,6 +1847,12 @@ export interface components {
                 };
                 /** Format: uint32 */
                 quantity: number;
+                /**
+                 * Format: double
+                 * @description From the signal the order acts on to the order reaching the broker
+                 *     layer, on the engine's clock (entries; exits have no signal).
+                 */
+                signal_to_order_ms: number | null;
             };
         } | {
             /** @constant */
@@ -1817,6 +1941,19 @@ export interface components {
                  * @description The journal write before placement, in real time.
                  */
                 journal_us: number;
+                /**
+                 * Format: double
+                 * @description How far the fills' average is from `mid`, against the order (paid
+                 *     above it or received below it), as a fraction of the spread's width;
+                 *     absent when nothing filled.
+                 */
+                slippage_width_ratio: number | null;
+                /**
+                 * Format: double
+                 * @description From the signal the order acts on to its last fill, on the engine's
+                 *     clock (entries that filled).
+                 */
+                signal_to_fill_ms: number | null;
             } & ({
                 /** @constant */
                 end: "filled";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dailyPnl, equitySeries, linePath, money, newYorkDay, scale, ticks } from './pnl';
+import { addSample, dailyPnl, equitySeries, linePath, money, newYorkDay, scale, ticks, timeTicks } from './pnl';
 
 const trades = [
   { closed_at: '2026-11-24T15:00:00Z', realised_pnl: '-40.00' },
@@ -9,22 +9,64 @@ const trades = [
 ];
 
 describe('the equity curve', () => {
-  it('accumulates realised P&L in close order from zero', () => {
-    const e = equitySeries(trades, null, null);
-    expect(e.realised.map((p) => p.v)).toEqual([0, 120.5, 80.5, 90.6]);
-    expect(e.realised[0]!.t).toBe(Date.parse('2026-11-23T16:00:00Z'));
-    expect(e.open).toBeNull();
+  const at = (iso: string) => Date.parse(iso);
+  it('steps the realised P&L at each close, in close order, flat to now', () => {
+    const now = at('2026-11-25T15:00:00Z');
+    const e = equitySeries(trades, [], now);
+    expect(e.realised.map((p) => p.v)).toEqual([0, 0, 120.5, 120.5, 80.5, 80.5, 90.6, 90.6]);
+    expect(e.realised[0]!.t).toBe(at('2026-11-23T16:00:00Z'));
+    expect(e.realised[e.realised.length - 1]!.t).toBe(now);
+    expect(e.equity).toEqual([]);
     expect(e.total).toBe(90.6);
   });
 
-  it('adds what is held now at its marks', () => {
-    const now = Date.parse('2026-11-25T15:00:00Z');
-    const e = equitySeries(trades, -30.6, now);
-    expect(e.open).toEqual([{ t: Date.parse('2026-11-25T02:00:00Z'), v: 90.6 }, { t: now, v: 60 }]);
-    expect(e.total).toBe(60);
-    const fresh = equitySeries([], 12, now);
-    expect(fresh.realised).toEqual([]);
-    expect(fresh.open).toEqual([{ t: now, v: 0 }, { t: now, v: 12 }]);
+  it('adds the open P&L sampled at each cycle to the realised P&L of that moment', () => {
+    const samples = [
+      { t: at('2026-11-24T14:00:00Z'), open: -10, held: 1 },
+      { t: at('2026-11-24T16:00:00Z'), open: 5.25, held: 1 },
+    ];
+    const e = equitySeries(trades, samples, null);
+    // 120.50 realised by the first sample, 80.50 by the second.
+    expect(e.equity).toEqual([
+      { t: samples[0]!.t, v: 110.5 },
+      { t: samples[1]!.t, v: 85.75 },
+    ]);
+    expect(e.total).toBe(95.85);
+    expect(e.t1).toBe(at('2026-11-25T02:00:00Z'));
+  });
+
+  it('with only open positions, draws the open P&L over time from zero realised', () => {
+    const samples = [
+      { t: at('2026-11-23T15:00:00Z'), open: 12, held: 1 },
+      { t: at('2026-11-23T15:01:00Z'), open: -3.5, held: 1 },
+    ];
+    const e = equitySeries([], samples, at('2026-11-23T15:02:00Z'));
+    expect(e.equity.map((p) => p.v)).toEqual([12, -3.5]);
+    expect(e.realised).toEqual([
+      { t: samples[0]!.t, v: 0 },
+      { t: at('2026-11-23T15:02:00Z'), v: 0 },
+    ]);
+    expect(e.total).toBe(-3.5);
+    expect(equitySeries([], [], 5)).toEqual({ realised: [], equity: [], total: 0, t0: 5, t1: 5 });
+    // Cycles before anything was held or closed are left out: nothing to draw yet.
+    const idle = [{ t: at('2026-11-23T14:00:00Z'), open: 0, held: 0 }];
+    expect(equitySeries([], idle, at('2026-11-23T14:05:00Z')).equity).toEqual([]);
+    expect(equitySeries([], [...idle, ...samples], null).equity.map((p) => p.v)).toEqual([12, -3.5]);
+  });
+
+  it('keeps samples in time order, replaces a repeated time, restarts when the clock goes back', () => {
+    let s = addSample([], { t: 10, open: 1, held: 1 });
+    s = addSample(s, { t: 20, open: 2, held: 1 });
+    s = addSample(s, { t: 20, open: 3, held: 1 });
+    expect(s.map((x) => x.open)).toEqual([1, 3]);
+    expect(addSample(s, { t: 5, open: 9, held: 0 })).toEqual([{ t: 5, open: 9, held: 0 }]);
+    expect(addSample(s, { t: 30, open: 4, held: 1 }, 2).map((x) => x.t)).toEqual([20, 30]);
+  });
+
+  it('picks round instants for the time axis', () => {
+    const t0 = at('2026-11-23T15:03:00Z');
+    expect(timeTicks(t0, t0 + 60 * 60_000, 4).map((t) => new Date(t).toISOString().slice(11, 16))).toEqual(['15:15', '15:30', '15:45', '16:00']);
+    expect(timeTicks(t0, t0)).toEqual([t0]);
   });
 });
 

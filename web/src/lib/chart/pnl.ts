@@ -1,7 +1,8 @@
 // The Dashboard's money series, from the closed trades and the open
-// positions: the equity curve (cumulative realised P&L after commissions at
-// each close, then the unrealised P&L of what is held now) and the P&L of
-// each trading day (New York date of the close).
+// positions: the realised P&L after commissions (a step at each close), the
+// equity (realised plus the open P&L of what was held, sampled at each
+// decision cycle the page saw) and the P&L of each trading day (New York
+// date of the close).
 
 export interface ClosedTrade {
   closed_at: string;
@@ -15,12 +16,29 @@ export interface Point {
   v: number;
 }
 
+/** The open P&L (unrealised, at the marks of the spreads held) at one decision cycle. */
+export interface OpenSample {
+  /** The cycle's time on the engine's clock (ms since the epoch). */
+  t: number;
+  /** Dollars. */
+  open: number;
+  /** Spreads held then. */
+  held: number;
+}
+
 export interface Equity {
-  /** Cumulative realised P&L: 0 before the first close, then one point per close. */
+  /**
+   * Cumulative realised P&L as a step line: 0 before the first close, a
+   * step at each close, carried flat to the chart's right edge.
+   */
   realised: Point[];
-  /** The last realised point joined to realised + unrealised at `now` (absent when nothing is held). */
-  open: Point[] | null;
+  /** Realised plus open P&L at each sampled cycle: what the account made, marks included. */
+  equity: Point[];
+  /** Realised plus the latest open P&L. */
   total: number;
+  /** The time span drawn (ms). */
+  t0: number;
+  t1: number;
 }
 
 export interface DayPnl {
@@ -43,26 +61,74 @@ export function newYorkDay(t: number): string {
   return nyDate.format(new Date(t));
 }
 
-export function equitySeries(trades: readonly ClosedTrade[], unrealised: number | null, now: number | null): Equity {
+function cents(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+/**
+ * The Dashboard's curves from the closed trades and the open-P&L samples,
+ * drawn up to `now` (the engine's clock). With no closed trade the realised
+ * line is flat at zero and the equity line is the open P&L over time.
+ */
+export function equitySeries(trades: readonly ClosedTrade[], samples: readonly OpenSample[], now: number | null): Equity {
   const closes = trades
     .map((tr) => ({ t: Date.parse(tr.closed_at), pnl: money(tr.realised_pnl) }))
     .filter((c) => Number.isFinite(c.t))
     .sort((a, b) => a.t - b.t);
-  const realised: Point[] = [];
+  // Samples from before anything was held or closed say only "nothing yet": left out.
+  const firstHeld = samples.reduce((t, s) => (s.held > 0 && s.t < t ? s.t : t), Infinity);
+  const since = Math.min(firstHeld, closes[0]?.t ?? Infinity);
+  const sorted = [...samples].filter((s) => Number.isFinite(s.t) && s.t >= since).sort((a, b) => a.t - b.t);
+  const starts = [closes[0]?.t, sorted[0]?.t].filter((t): t is number => t !== undefined);
+  const ends = [closes[closes.length - 1]?.t, sorted[sorted.length - 1]?.t, now ?? undefined].filter((t): t is number => t !== undefined);
+  if (starts.length === 0) return { realised: [], equity: [], total: 0, t0: now ?? 0, t1: now ?? 0 };
+  const t0 = Math.min(...starts);
+  const t1 = Math.max(...ends);
+
+  const realised: Point[] = [{ t: t0, v: 0 }];
   let sum = 0;
-  if (closes.length > 0) realised.push({ t: closes[0]!.t, v: 0 });
   for (const c of closes) {
+    realised.push({ t: c.t, v: cents(sum) });
     sum += c.pnl;
-    realised.push({ t: c.t, v: Math.round(sum * 100) / 100 });
+    realised.push({ t: c.t, v: cents(sum) });
   }
-  let open: Point[] | null = null;
-  let total = sum;
-  if (unrealised !== null && now !== null) {
-    total = sum + unrealised;
-    const last = realised[realised.length - 1] ?? { t: now, v: 0 };
-    open = [last, { t: Math.max(now, last.t), v: Math.round(total * 100) / 100 }];
+  realised.push({ t: t1, v: cents(sum) });
+
+  // The realised total at each sample's time (closes and samples both sorted).
+  const equity: Point[] = [];
+  let i = 0;
+  let before = 0;
+  for (const s of sorted) {
+    while (i < closes.length && closes[i]!.t <= s.t) before += closes[i++]!.pnl;
+    equity.push({ t: s.t, v: cents(before + s.open) });
   }
-  return { realised, open, total: Math.round(total * 100) / 100 };
+  const last = sorted[sorted.length - 1];
+  return { realised, equity, total: cents(sum + (last?.open ?? 0)), t0, t1 };
+}
+
+/**
+ * `samples` with `next` added: a repeated time replaces its sample, a time
+ * before the last one (the engine's clock went back: another run) starts
+ * afresh, and at most `keep` of the newest are kept.
+ */
+export function addSample(samples: readonly OpenSample[], next: OpenSample, keep = 720): OpenSample[] {
+  const last = samples[samples.length - 1];
+  if (last && next.t < last.t) return [next];
+  const kept = last && next.t === last.t ? samples.slice(0, -1) : samples;
+  return [...kept, next].slice(-keep);
+}
+
+const MINUTE = 60_000;
+const STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10_080].map((m) => m * MINUTE);
+
+/** Round instants covering [t0, t1] for a time axis (about `count`; steps of whole minutes, hours or days). */
+export function timeTicks(t0: number, t1: number, count = 4): number[] {
+  if (!(t1 > t0)) return [t0];
+  const raw = (t1 - t0) / count;
+  const step = STEPS.find((s) => s >= raw) ?? Math.ceil(raw / STEPS[STEPS.length - 1]!) * STEPS[STEPS.length - 1]!;
+  const out: number[] = [];
+  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) out.push(t);
+  return out;
 }
 
 /** Realised P&L per New York day, oldest first. */

@@ -25,10 +25,12 @@ export interface JsonSchema {
   maxItems?: number;
   uniqueItems?: boolean;
   'x-unit'?: string;
+  /** How a change takes effect in a running engine: live, reconnect or restart. */
+  'x-apply'?: string;
 }
 
 /** The widget a leaf gets. */
-export type FieldKind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'choice-list' | 'text-list';
+export type FieldKind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'choice-list' | 'text-list' | 'table-list';
 
 export interface Choice {
   value: string;
@@ -38,15 +40,23 @@ export interface Choice {
 export interface Field {
   /** Dotted key path, such as `exits.stop_loss_atr_mult`. */
   path: string;
-  /** The last key, shown as the label. */
+  /** The last key. */
   key: string;
+  /** What people call the key: the schema's title, else the key humanised ("Stop loss ATR multiplier"). */
+  label: string;
+  /** The first sentence of the key's doc: the one-line help under the label. */
+  help?: string;
+  /** The rest of the doc, after the first sentence. */
+  more?: string;
+  /** How a change takes effect (`x-apply`: live, reconnect, restart): the key's own, else its section's, else live (the schema's default). */
+  apply: string;
   kind: FieldKind;
   schema: JsonSchema;
   description?: string;
   unit?: string;
   /** For `enum` fields, and for `choice-list` items. */
   choices?: Choice[];
-  /** For `text-list` fields: the schema of one item. */
+  /** For `text-list` and `table-list` fields: the schema of one item. */
   item?: JsonSchema;
   default?: unknown;
 }
@@ -54,6 +64,8 @@ export interface Field {
 export interface FieldGroup {
   /** Dotted path of the object, such as `strategies.high_base`. */
   path: string;
+  /** Its last key humanised ("High base"). */
+  label: string;
   description?: string;
   fields: Field[];
 }
@@ -87,7 +99,9 @@ function kindOf(schema: JsonSchema): { kind: FieldKind; choices?: Choice[]; item
   if (types.includes('array')) {
     const item = schema.items ?? {};
     const itemChoices = choicesOf(item);
-    return itemChoices ? { kind: 'choice-list', choices: itemChoices } : { kind: 'text-list', item };
+    if (itemChoices) return { kind: 'choice-list', choices: itemChoices };
+    // A list of tables (`[[notify.targets]]`): each item is a small form.
+    return isObject(item) && item.properties ? { kind: 'table-list', item } : { kind: 'text-list', item };
   }
   if (types.includes('boolean')) return { kind: 'boolean' };
   if (types.includes('integer')) return { kind: 'integer' };
@@ -95,12 +109,81 @@ function kindOf(schema: JsonSchema): { kind: FieldKind; choices?: Choice[]; item
   return { kind: 'string' };
 }
 
-/** The field of one leaf schema at `path`. */
-export function fieldOf(path: string, schema: JsonSchema): Field {
+/** Words of key names written as people write them. */
+const WORDS: Record<string, string> = {
+  atr: 'ATR',
+  iv: 'IV',
+  dte: 'DTE',
+  rsi: 'RSI',
+  pop: 'POP',
+  ev: 'EV',
+  utc: 'UTC',
+  id: 'ID',
+  api: 'API',
+  ib: 'IB',
+  ibkr: 'IBKR',
+  tws: 'TWS',
+  url: 'URL',
+  oi: 'open interest',
+  mult: 'multiplier',
+  pct: '%',
+  usd: 'USD',
+  json: 'JSON',
+};
+
+/** Key suffixes that only repeat the unit the schema states (`scan_interval_s` in s). */
+const UNIT_SUFFIXES = ['s', 'ms', 'pct', 'minutes', 'min', 'days', 'usd', 'bars'];
+
+/**
+ * A key's name as a label: words split at `_`, known abbreviations
+ * spelled as people write them, a trailing unit dropped when the schema
+ * states the unit, the first word capitalised. `max_slippage_pct` (in %) is
+ * "Max slippage"; `start_time_utc` is "Start time UTC".
+ */
+export function humanise(key: string, unit?: string): string {
+  const words = key.split('_').filter((w) => w !== '');
+  const last = words[words.length - 1];
+  if (unit && words.length > 1 && last !== undefined && UNIT_SUFFIXES.includes(last)) words.pop();
+  const text = words.map((w) => WORDS[w] ?? w).join(' ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** A doc comment's first sentence and the rest (whitespace collapsed; a "e.g." or "0.8 = 80%." does not end it). */
+export function firstSentence(doc: string | undefined): { first?: string; rest?: string } {
+  const text = (doc ?? '').replace(/\s+/gu, ' ').trim();
+  if (text === '') return {};
+  const end = /(?<!\be\.g|\bi\.e|\bvs)[.!?](?=\s+[A-Z(`"])/u.exec(text);
+  if (!end) return { first: text };
+  const rest = text.slice(end.index + 1).trim();
+  return { first: text.slice(0, end.index + 1), ...(rest ? { rest } : {}) };
+}
+
+/** A piece of doc text: plain, or `code` (between backticks in the doc comment). */
+export interface DocPiece {
+  text: string;
+  code: boolean;
+}
+
+/** Doc text split at its backticks, so `--live` shows as code rather than with its backticks. */
+export function docPieces(text: string): DocPiece[] {
+  return text
+    .split('`')
+    .map((piece, i) => ({ text: piece, code: i % 2 === 1 }))
+    .filter((p) => p.text !== '');
+}
+
+/** The field of one leaf schema at `path`; `apply` is its section's `x-apply`, for a key that has none of its own. */
+export function fieldOf(path: string, schema: JsonSchema, apply?: string): Field {
   const key = path.slice(path.lastIndexOf('.') + 1);
+  const { first, rest } = firstSentence(schema.description);
+  const ownApply = schema['x-apply'] ?? apply;
   return {
     path,
     key,
+    label: schema.title ?? humanise(key, schema['x-unit']),
+    ...(first ? { help: first } : {}),
+    ...(rest ? { more: rest } : {}),
+    apply: ownApply ?? 'live',
     schema,
     description: schema.description,
     unit: schema['x-unit'],
@@ -113,15 +196,16 @@ export function fieldOf(path: string, schema: JsonSchema): Field {
  * The groups of the object schema at `path`: its own leaves first, then one
  * group per nested object (depth first), in schema order.
  */
-export function groupsOf(path: string, schema: JsonSchema): FieldGroup[] {
-  const own: FieldGroup = { path, description: schema.description, fields: [] };
+export function groupsOf(path: string, schema: JsonSchema, apply?: string): FieldGroup[] {
+  const own: FieldGroup = { path, label: humanise(path.slice(path.lastIndexOf('.') + 1)), description: schema.description, fields: [] };
   const nested: FieldGroup[] = [];
+  const sectionApply = schema['x-apply'] ?? apply;
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
     const childPath = path === '' ? key : `${path}.${key}`;
     if (isObject(child) && child.properties) {
-      nested.push(...groupsOf(childPath, child));
+      nested.push(...groupsOf(childPath, child, sectionApply));
     } else {
-      own.fields.push(fieldOf(childPath, child));
+      own.fields.push(fieldOf(childPath, child, sectionApply));
     }
   }
   return own.fields.length > 0 ? [own, ...nested] : nested;
@@ -144,4 +228,25 @@ export function fieldIndex(root: JsonSchema): Map<string, Field> {
     for (const field of group.fields) index.set(field.path, field);
   }
   return index;
+}
+
+/** A new item of a table list: each key at its schema default (or the first allowed or empty value). */
+export function newItem(item: JsonSchema): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, sub] of Object.entries(item.properties ?? {})) {
+    if (sub.default !== undefined) {
+      out[key] = structuredClone(sub.default);
+      continue;
+    }
+    const kind = kindOf(sub).kind;
+    const choices = choicesOf(sub);
+    out[key] =
+      kind === 'enum' ? (choices?.[0]?.value ?? '')
+      : kind === 'boolean' ? false
+      : kind === 'integer' || kind === 'number' ? (sub.minimum ?? 0)
+      : kind === 'choice-list' ? (choicesOf(sub.items ?? {}) ?? []).map((c) => c.value)
+      : kind === 'text-list' || kind === 'table-list' ? []
+      : '';
+  }
+  return out;
 }

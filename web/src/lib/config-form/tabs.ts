@@ -14,6 +14,7 @@ export const TABS: readonly Tab[] = [
   { id: 'execution', label: 'Execution', sections: ['execution'] },
   { id: 'exits', label: 'Exits', sections: ['exits'] },
   { id: 'schedule', label: 'Schedule', sections: ['trading_schedule'] },
+  { id: 'notify', label: 'Notifications', sections: ['notify'] },
   { id: 'system', label: 'System', sections: ['ibkr', 'market_data', 'pacing', 'server', 'storage', 'logging'] },
 ];
 

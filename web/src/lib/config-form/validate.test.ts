@@ -35,6 +35,15 @@ describe('validation as you type', () => {
     expect(validateField(f, 366)).toBe('exits.exit_dte: 366 is out of range; allowed: an integer from 0 to 365 days');
   });
 
+  it('checks each table of a list of tables key by key', () => {
+    const f = field('notify.targets');
+    const good = { name: 'ops', format: 'slack', secret_env: 'SLACK_URL', secret_file: '', chat_id: '', telegram_api: 'https://api.telegram.org', events: ['fills'] };
+    expect(validateField(f, [good])).toBeNull();
+    expect(validateField(f, [{ ...good, name: 'Ops Room' }])).toContain('notify.targets: item name: "Ops Room" has the wrong shape');
+    expect(validateField(f, [{ ...good, format: 'pager' }])).toContain('item format: "pager" is not allowed');
+    expect(validateField(f, [{ ...good, events: ['fills', 'fills'] }])).toContain('item events: "fills" is repeated');
+  });
+
   it('checks symbol lists item by item, and for repeats and emptiness', () => {
     const f = field('trading.universe');
     expect(validateField(f, ['SPY', 'QQQ'])).toBeNull();

@@ -32,6 +32,7 @@ export function describeAllowed(schema: JsonSchema): string {
     return parts.length > 0 ? `${kind} ${parts.join(' and ')}${unit}` : `${kind}${unit}`;
   }
   if (types.includes('boolean')) return 'true or false';
+  if (types.includes('object')) return `a table of ${Object.keys(schema.properties ?? {}).join(', ')}`;
   if (types.includes('array')) {
     const parts: string[] = ['a list'];
     if (schema.minItems !== undefined) parts.push(`of at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}`);
@@ -73,6 +74,16 @@ export function problemOf(schema: JsonSchema, value: unknown): string | null {
     return null;
   }
   if (types.includes('boolean')) return typeof value === 'boolean' ? null : 'must be true or false';
+  if (types.includes('object')) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be a table';
+    const entries = value as Record<string, unknown>;
+    for (const [key, sub] of Object.entries(schema.properties ?? {})) {
+      if (!(key in entries)) continue;
+      const p = problemOf(sub, entries[key]);
+      if (p) return `${key}: ${p}`;
+    }
+    return null;
+  }
   if (types.includes('array')) {
     if (!Array.isArray(value)) return 'must be a list';
     if (schema.minItems !== undefined && value.length < schema.minItems) {

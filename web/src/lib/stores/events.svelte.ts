@@ -3,8 +3,11 @@
 // so nothing is missed or shown twice.
 
 import { recentEvents, streamUrl, type EngineEvent } from '../api/events';
+import { trimEvents } from '../../routes/dashboard/event-filter';
 
-const KEEP = 200;
+/** Events kept in memory: the newest KEEP of the telling kinds, and of the routine ones (signal.none) ROUTINE_KEEP. */
+const KEEP = 1000;
+const ROUTINE_KEEP = 200;
 
 export type StreamState = 'connecting' | 'live' | 'retrying' | 'stopped';
 
@@ -71,7 +74,7 @@ class EventFeed {
     const seq = e.seq ?? 0;
     if (this.#lastSeq !== null && seq <= this.#lastSeq) return;
     this.#lastSeq = seq;
-    this.events = [e, ...this.events].slice(0, KEEP);
+    this.events = trimEvents([e, ...this.events], KEEP, ROUTINE_KEEP);
     if (live) for (const f of this.#listeners) f(e);
   }
 

@@ -3,6 +3,7 @@
 // order ended, a trade closed) and that view is fetched again at once; a slow
 // poll catches what no event announces (a position's marks move every cycle).
 import { ApiError } from '../api/client';
+import { addSample, money, type OpenSample } from '../chart/pnl';
 import type { EngineEvent } from '../api/events';
 import {
   latestScans,
@@ -48,6 +49,21 @@ const POLL: Record<Resource, number> = { scans: 5000, positions: 2000, orders: 4
 /** The least time between two fetches of one view (ms): a burst of events is one fetch. */
 const MIN_GAP = 300;
 
+const SAMPLES_KEY = 'vspread.open-pnl';
+
+function isSample(v: unknown): v is OpenSample {
+  return typeof v === 'object' && v !== null && 't' in v && typeof v.t === 'number' && 'open' in v && typeof v.open === 'number' && 'held' in v && typeof v.held === 'number';
+}
+
+function storedSamples(): OpenSample[] {
+  try {
+    const parsed: unknown = JSON.parse(sessionStorage.getItem(SAMPLES_KEY) ?? '[]');
+    return Array.isArray(parsed) ? parsed.filter(isSample) : [];
+  } catch {
+    return [];
+  }
+}
+
 function messageOf(e: unknown): string {
   if (e instanceof ApiError) return `${e.message} (HTTP ${e.status})`;
   return e instanceof Error ? e.message : String(e);
@@ -62,6 +78,12 @@ class TradingStore {
   errors = $state<Partial<Record<Resource, string>>>({});
   /** When each view was last fetched (ms since the epoch). */
   fetchedAt = $state<Partial<Record<Resource, number>>>({});
+  /**
+   * The open P&L at each decision cycle seen since this tab started
+   * (positions carry their cycle's time): the Dashboard's equity over time.
+   * Kept in session storage, so a reload keeps the curve.
+   */
+  openPnl = $state.raw<OpenSample[]>(storedSamples());
 
   #timers: ReturnType<typeof setInterval>[] = [];
   #pending = new Map<Resource, ReturnType<typeof setTimeout>>();
@@ -100,6 +122,17 @@ class TradingStore {
     );
   }
 
+  #sample(p: Positions): void {
+    const t = p.updated_at ? Date.parse(p.updated_at) : Number.NaN;
+    if (!Number.isFinite(t)) return;
+    this.openPnl = addSample(this.openPnl, { t, open: money(p.unrealised), held: p.positions.length });
+    try {
+      sessionStorage.setItem(SAMPLES_KEY, JSON.stringify(this.openPnl));
+    } catch {
+      // Storage full or refused: the curve is kept in memory only.
+    }
+  }
+
   async refresh(r: Resource): Promise<void> {
     if (this.#inFlight.has(r)) return;
     this.#inFlight.add(r);
@@ -111,6 +144,7 @@ class TradingStore {
           break;
         case 'positions':
           this.positions = await getPositions();
+          this.#sample(this.positions);
           break;
         case 'orders':
           this.orders = await getOrders();
