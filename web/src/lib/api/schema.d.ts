@@ -1473,6 +1473,20 @@ export interface components {
             message: string;
         } & ({
             /** @constant */
+            kind: "engine.started";
+            data: {
+                /** @description The config file's content version. */
+                config_version: string;
+                /** Format: uint64 */
+                config_generation: number;
+                /**
+                 * @description The configuration in force, as its JSON value (what a report shows
+                 *     of the version; it holds no secret: tokens live in their own files).
+                 */
+                config: unknown;
+            };
+        } | {
+            /** @constant */
             kind: "signal.none";
             data: {
                 symbol: string;
