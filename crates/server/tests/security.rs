@@ -519,7 +519,9 @@ async fn the_websocket_takes_a_single_use_ticket_not_a_token_in_the_url() {
 async fn failed_authentications_are_limited_per_address_with_a_metric() {
     let ca = pki();
     let s = server(Some(&ca), |dir: &Path| {
-        fixed_auth(dir).with_failure_limit(3.0, Duration::from_secs(60))
+        fixed_auth(dir)
+            .with_failure_limit(3.0, Duration::from_secs(60))
+            .limiting_loopback()
     })
     .await;
     for _ in 0..3 {

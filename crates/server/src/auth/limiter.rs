@@ -4,6 +4,11 @@
 //! `Retry-After`) before its credentials are even looked at, so guessing
 //! costs the guesser time whatever it sends. Successes take nothing.
 //!
+//! Loopback clients are not limited: a process on this machine can read
+//! the token files anyway, and the UI's own tests sign in wrong on
+//! purpose. (A reverse proxy on the same host makes every client look
+//! like loopback: limit failures there, at the proxy.)
+//!
 //! Real (monotonic) time, not the engine's clock: this is about the
 //! network, which does not run at the simulator's speed.
 

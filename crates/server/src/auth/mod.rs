@@ -119,6 +119,8 @@ pub struct Auth {
     from_file: Mutex<FileTokens>,
     pub(crate) tickets: Tickets,
     pub(crate) limiter: FailureLimiter,
+    /// Loopback clients are limited too (off by default: see [`limiter`]).
+    limit_loopback: bool,
 }
 
 impl std::fmt::Debug for Auth {
@@ -199,6 +201,7 @@ impl Auth {
             from_file: Mutex::new(FileTokens::default()),
             tickets: Tickets::default(),
             limiter: FailureLimiter::default(),
+            limit_loopback: false,
         }
     }
 
@@ -212,6 +215,12 @@ impl Auth {
     /// Limits failures per address with this bucket (tests use a small one).
     pub fn with_failure_limit(mut self, burst: f64, refill: std::time::Duration) -> Self {
         self.limiter = FailureLimiter::new(burst, refill);
+        self
+    }
+
+    /// Limits loopback clients as well (tests over a loopback socket).
+    pub fn limiting_loopback(mut self) -> Self {
+        self.limit_loopback = true;
         self
     }
 
@@ -420,7 +429,8 @@ pub async fn require_token(
         .extensions()
         .get::<ConnectInfo<ClientAddr>>()
         .map(|c| c.0.addr.ip());
-    if let Some(wait) = client.and_then(|ip| state.auth.limiter.blocked(ip)) {
+    let limited = client.filter(|ip| state.auth.limit_loopback || !ip.is_loopback());
+    if let Some(wait) = limited.and_then(|ip| state.auth.limiter.blocked(ip)) {
         refused(&state, "limited");
         return Err(AppError::TooManyRequests {
             retry_after_s: wait.as_secs().max(1),
@@ -446,7 +456,7 @@ pub async fn require_token(
         (None, None) => None,
     };
     let Some(identity) = identity else {
-        if let Some(ip) = client {
+        if let Some(ip) = limited {
             state.auth.limiter.failed(ip);
         }
         refused(&state, "rejected");
