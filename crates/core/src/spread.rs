@@ -44,7 +44,7 @@ pub enum SpreadError {
         short: Price,
     },
     #[error(transparent)]
-    NetPrice(#[from] spread_economics::SpreadError),
+    NetPrice(#[from] spread_economics::EconomicsError),
 }
 
 /// One vertical spread (per spread: one long and one short contract).

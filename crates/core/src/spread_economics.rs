@@ -8,7 +8,7 @@ use crate::SpreadKind;
 
 /// Why two strikes and a net price do not make a spread.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SpreadError {
+pub enum EconomicsError {
     #[error("strikes must satisfy low < high, got {low} and {high}")]
     StrikeOrder { low: Decimal, high: Decimal },
     #[error("net price {net} must be above 0 and below the width {width}")]
@@ -31,16 +31,16 @@ impl SpreadEconomics {
         low_strike: Decimal,
         high_strike: Decimal,
         net: Decimal,
-    ) -> Result<Self, SpreadError> {
+    ) -> Result<Self, EconomicsError> {
         if low_strike >= high_strike {
-            return Err(SpreadError::StrikeOrder {
+            return Err(EconomicsError::StrikeOrder {
                 low: low_strike,
                 high: high_strike,
             });
         }
         let width = high_strike - low_strike;
         if net <= Decimal::ZERO || net >= width {
-            return Err(SpreadError::NetPrice { net, width });
+            return Err(EconomicsError::NetPrice { net, width });
         }
         Ok(Self {
             kind,

@@ -258,7 +258,7 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
             tracing::info!(control = %control.local_addr()?, "fault control port ready");
             handle.serve_control(control);
         }
-        let shutdown = super::stack::shutdown_signal()?;
+        let shutdown = super::shutdown_signal()?;
         tracing::info!(
             listen = %handle.local_addr(),
             seed = args.seed,

@@ -121,6 +121,10 @@ pub struct Auth {
     pub(crate) limiter: FailureLimiter,
     /// Loopback clients are limited too (off by default: see [`limiter`]).
     limit_loopback: bool,
+    /// The admin token read from a file (token_file or admin.token), for
+    /// a program that runs the server in its own process and hands the
+    /// token to its own window (the desktop app).
+    admin_plain: Option<String>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -187,11 +191,14 @@ impl Auth {
     /// Fixed tokens only: an admin token named `admin` and, optionally, a
     /// viewer token named `viewer`.
     pub fn new(admin: impl Into<String>, viewer: Option<String>) -> Self {
-        let mut fixed = vec![known("admin", Role::Admin, &admin.into())];
+        let admin = admin.into();
+        let mut fixed = vec![known("admin", Role::Admin, &admin)];
         if let Some(v) = viewer {
             fixed.push(known("viewer", Role::Viewer, &v));
         }
-        Self::with(fixed, None)
+        let mut auth = Self::with(fixed, None);
+        auth.admin_plain = Some(admin);
+        auth
     }
 
     fn with(fixed: Vec<Known>, file: Option<PathBuf>) -> Self {
@@ -202,6 +209,7 @@ impl Auth {
             tickets: Tickets::default(),
             limiter: FailureLimiter::default(),
             limit_loopback: false,
+            admin_plain: None,
         }
     }
 
@@ -216,6 +224,12 @@ impl Auth {
     pub fn with_failure_limit(mut self, burst: f64, refill: std::time::Duration) -> Self {
         self.limiter = FailureLimiter::new(burst, refill);
         self
+    }
+
+    /// The admin token read from a file (`token_file`, or `admin.token`),
+    /// if any: named tokens are kept only as hashes.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_plain.as_deref()
     }
 
     /// Limits loopback clients as well (tests over a loopback socket).
@@ -255,9 +269,11 @@ impl Auth {
         let file = TokenFile::load(&tokens_path)?;
         let file_has_admin = file.tokens.iter().any(|t| t.role == Role::Admin);
         let mut fixed = Vec::new();
+        let mut admin_plain = None;
         if !server.token_file.is_empty() {
             let token = read_token(&resolve(&server.token_file))?;
             fixed.push(known("token_file", Role::Admin, &token));
+            admin_plain = Some(token);
         }
         if !server.read_only_token_file.is_empty() {
             let token = read_token(&resolve(&server.read_only_token_file))?;
@@ -274,14 +290,18 @@ impl Auth {
         let legacy = data_dir.join("admin.token");
         let mut generated = None;
         if legacy.exists() {
-            fixed.push(known("admin.token", Role::Admin, &read_token(&legacy)?));
+            let token = read_token(&legacy)?;
+            fixed.push(known("admin.token", Role::Admin, &token));
+            admin_plain.get_or_insert(token);
         } else if !explicit {
             let token = generate_token();
             write_new_token(&legacy, &token)?;
             fixed.push(known("admin.token", Role::Admin, &token));
+            admin_plain.get_or_insert(token.clone());
             generated = Some((legacy, token));
         }
-        let auth = Self::with(fixed, Some(tokens_path));
+        let mut auth = Self::with(fixed, Some(tokens_path));
+        auth.admin_plain = admin_plain;
         auth.refresh();
         Ok(TokenSetup { auth, generated })
     }
