@@ -56,8 +56,8 @@ use crate::orders::{
     spawn_order_recorder,
 };
 use crate::recovery::{publish_mismatch, recover};
-use crate::trader::RiskUsage;
 use crate::storage::{HealthJournal, StorageHealth, StorageStatus};
+use crate::trader::RiskUsage;
 use crate::trader::{Trader, TraderParts};
 use crate::views::TradingViews;
 use crate::watch::WatchState;
