@@ -1,6 +1,8 @@
 // The cockpit's panels against a real `vspread demo`: the Dashboard's KPIs
 // against the plan's targets, as the engine computes them from the journal
-// (`/kpis`), for the period chosen; axe-core clean with the panel filled.
+// (`/kpis`), for the period chosen; the Decisions view's timeline per
+// symbol (conditions with their numbers, pass or fail, the outcome), each
+// setting a link to the Config view at that key; axe-core clean on both.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { apiGet, openBrowser, seriousViolations, signIn, type Browser } from './harness';
@@ -14,6 +16,17 @@ interface Target {
   value: number | null;
   unit: string;
   met: boolean | null;
+}
+interface Condition {
+  key: string;
+  passed: boolean;
+}
+interface Decision {
+  id: string;
+  symbol: string;
+  signal: { evaluations: { conditions: Condition[] }[] } | null;
+  gate: { refusals: { rule: string; key: string | null; message: string }[] } | null;
+  outcome: { result: string; refusal?: { rule: string; key: string | null; message: string } };
 }
 interface Kpis {
   orders: { all: { ended: number; filled: number } };
@@ -91,5 +104,83 @@ describe('the Dashboard against vspread demo', () => {
 
     const violations = await seriousViolations(page);
     expect(violations).toEqual([]);
+  });
+});
+
+describe('the Decisions view against vspread demo', () => {
+  it('shows each decision with its conditions and outcome, per symbol, linked to the settings', { timeout: 120_000 }, async () => {
+    // A decision with a signal evaluated (the demo's first cycle has one per symbol).
+    let newest: Decision | undefined;
+    await expect
+      .poll(
+        async () => {
+          newest = (await apiGet<{ decisions: Decision[] }>(demo, '/decisions?limit=100')).decisions.find((d) => d.signal !== null);
+          return newest !== undefined;
+        },
+        { timeout: 60_000, interval: 500 },
+      )
+      .toBe(true);
+    const d = newest as Decision;
+    await page.locator('nav a[href="/decisions"]').click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/decisions');
+    const item = page.locator(`li[id="${d.id}"]`);
+    await item.waitFor({ timeout: 20_000 });
+    // Every condition, passed or failed as the engine judged it, with its key.
+    const conditions = (d.signal?.evaluations ?? []).flatMap((e) => e.conditions);
+    const rows = item.locator('[data-testid=condition]');
+    expect(await rows.count()).toBe(conditions.length);
+    for (const [i, c] of conditions.entries()) {
+      const row = rows.nth(i);
+      expect(await row.getAttribute('data-passed')).toBe(String(c.passed));
+      expect(await row.locator('[data-testid=config-link]').textContent()).toBe(c.key);
+      expect(await row.textContent()).toContain(c.passed ? 'pass' : 'fail');
+    }
+    expect(await item.getAttribute('data-outcome')).toBe(d.outcome.result);
+
+    // One symbol's timeline, kept in the URL.
+    await page.locator('[data-testid=decision-symbol]').selectOption(d.symbol);
+    await expect.poll(() => new URL(page.url()).searchParams.get('symbol')).toBe(d.symbol);
+    await expect
+      .poll(async () => new Set(await page.locator('[data-testid=decision] .line strong').allTextContents()))
+      .toEqual(new Set([d.symbol]));
+    expect(await seriousViolations(page)).toEqual([]);
+
+    // A condition's setting opens the Config view at that key, marked and focused.
+    const key = conditions[0]?.key ?? '';
+    await page.locator(`li[id="${d.id}"] [data-testid=config-link]`).first().click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('key')).toBe(key);
+    expect(new URL(page.url()).pathname).toMatch(/^\/config\//u);
+    const field = page.locator(`[data-path="${key}"]`);
+    await expect.poll(() => field.getAttribute('class')).toContain('linked');
+    expect(await field.evaluate((el) => el.contains(document.activeElement))).toBe(true);
+  });
+});
+
+describe('a refusal in the Decisions view', () => {
+  it('names the rule, its numbers and message, and links its setting', { timeout: 240_000 }, async () => {
+    // Once the demo has entered on a symbol whose signal still holds, the next cycles there are refused
+    // (an entry working, or the per-underlying limit).
+    let refused: Decision | undefined;
+    await expect
+      .poll(
+        async () => {
+          refused = (await apiGet<{ decisions: Decision[] }>(demo, '/decisions?limit=1000')).decisions.find(
+            (d) => d.outcome.result === 'refused' || (d.gate?.refusals.length ?? 0) > 0,
+          );
+          return refused !== undefined;
+        },
+        { timeout: 220_000, interval: 1000 },
+      )
+      .toBe(true);
+    const d = refused as Decision;
+    const refusal = d.gate?.refusals[0] ?? d.outcome.refusal;
+    await page.goto(`${demo.url}/decisions?symbol=${d.symbol}`);
+    const item = page.locator(`li[id="${d.id}"]`);
+    await item.waitFor({ timeout: 20_000 });
+    const shown = item.locator('[data-testid=refusal]').first();
+    const text = (await shown.textContent()) ?? '';
+    expect(text).toContain(refusal?.rule ?? '?');
+    expect(text).toContain(refusal?.message ?? '?');
+    if (refusal?.key) expect(await shown.locator('[data-testid=config-link]').textContent()).toBe(refusal.key);
   });
 });
