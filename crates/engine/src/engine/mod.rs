@@ -47,7 +47,8 @@ use crate::events::{
 use crate::journal_io::JournalIo;
 use crate::live_config::{ChangeOrigin, ConfigChange, LiveConfig};
 use crate::orders::{
-    CancelReason, CancelRefused, OrderManager, WorkingOrderView, spawn_order_recorder,
+    CancelReason, CancelRefused, OrderManager, OrderRecorder, WorkingOrderView,
+    spawn_order_recorder,
 };
 use crate::recovery::{publish_mismatch, recover};
 use crate::trader::{Trader, TraderParts};
@@ -239,14 +240,34 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// Aborts a task when dropped.
 struct Task(tokio::task::JoinHandle<()>);
 
-/// The engine's background services; dropping it stops them.
-pub struct Services(Vec<Task>);
+/// How long a stopping engine gives the order recorder to write the
+/// events it has received (a journal that keeps failing).
+const RECORDER_GRACE: Duration = Duration::from_secs(10);
+
+/// The engine's background services; dropping it stops them where they
+/// are, [`stop`](Self::stop) lets the order recorder finish its queue.
+pub struct Services {
+    recorder: OrderRecorder,
+    tasks: Vec<Task>,
+}
 
 impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Services")
-            .field("tasks", &self.0.len())
+            .field("tasks", &(self.tasks.len() + 1))
             .finish()
+    }
+}
+
+impl Services {
+    /// Stops them, the order recorder once every order event the broker
+    /// has published is journaled (at most `within`); returns whether
+    /// it was.
+    pub async fn stop(self, within: Duration) -> bool {
+        let Services { recorder, tasks } = self;
+        let written = recorder.stop(within).await;
+        drop(tasks);
+        written
     }
 }
 
@@ -305,7 +326,7 @@ impl Engine {
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let e = &self.0;
-        let _services = self.start_services();
+        let services = self.start_services();
         self.announce_start();
         let recovered = tokio::select! {
             () = self.recover() => true,
@@ -337,6 +358,9 @@ impl Engine {
                 warn!("orders still working after {STOP_GRACE:?}; the next start reconciles them");
             }
         }
+        // Every order event the gateway reported is journaled before the
+        // process ends (the last fills' commissions may still be queued).
+        services.stop(RECORDER_GRACE).await;
         // What was published is in the journal before the process ends.
         let events = e.events.clone();
         let flushed =
@@ -376,20 +400,18 @@ impl Engine {
     /// when the guard is dropped.
     pub fn start_services(&self) -> Services {
         let e = &self.0;
-        Services(vec![
-            Task(spawn_order_recorder(
-                &*e.broker,
-                e.journal.clone(),
-                e.clock.clone(),
-            )),
-            Task(tokio::spawn(follow_config(self.clone()))),
-            Task(tokio::spawn(watch_gateway(self.clone()))),
-            Task(tokio::spawn(crate::notify::run(
-                e.events.clone(),
-                e.live.clone(),
-                e.notify.clone(),
-            ))),
-        ])
+        Services {
+            recorder: spawn_order_recorder(&*e.broker, e.journal.clone(), e.clock.clone()),
+            tasks: vec![
+                Task(tokio::spawn(follow_config(self.clone()))),
+                Task(tokio::spawn(watch_gateway(self.clone()))),
+                Task(tokio::spawn(crate::notify::run(
+                    e.events.clone(),
+                    e.live.clone(),
+                    e.notify.clone(),
+                ))),
+            ],
+        }
     }
 
     /// Each notification target's counts (sent, failed, retried, dropped,

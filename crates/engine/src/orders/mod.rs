@@ -40,7 +40,7 @@ use vspread_core::journal::{JournaledOrder, OrderEnd as JournalEnd};
 use vspread_core::{NetPrice, OrderEvent, OrderPurpose, OrderRequest, OrderState, SpreadKind};
 
 pub use driver::{CancelReason, DrivenOrder, OrderEnd, PriceWalk, Progress, Reprice};
-pub use recorder::spawn_order_recorder;
+pub use recorder::{OrderRecorder, spawn_order_recorder};
 pub use walk::{WalkError, no_worse_than, price_walk, step_price};
 
 use crate::events::{
@@ -305,7 +305,10 @@ impl OrderManager {
         let r = order_ref.clone();
         if let Err(e) = self
             .journal
-            .run(move |j| j.record_order_end(&r, &end))
+            .run_until_written(
+                || format!("the end of {order_ref}"),
+                move |j| j.record_order_end(&r, &end),
+            )
             .await
         {
             warn!(%order_ref, error = %e, "order end not journaled");

@@ -230,7 +230,14 @@ impl Trader {
                 r_multiple: Some(result.r_multiple),
                 at: self.clock.now(),
             };
-            if let Err(e) = self.journal.run(move |j| j.record_closure(&closure)).await {
+            if let Err(e) = self
+                .journal
+                .run_until_written(
+                    || format!("the closure of {entry_ref}"),
+                    move |j| j.record_closure(&closure),
+                )
+                .await
+            {
                 tracing::warn!(spread = %entry_ref, error = %e, "closure not journaled");
             }
             self.events.publish(
