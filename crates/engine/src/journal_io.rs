@@ -74,7 +74,7 @@ impl JournalIo {
                     return Ok(value);
                 }
                 Err(e @ JournalError::Storage(_)) => {
-                    if attempt == 1 || attempt % REPORT_EVERY == 0 {
+                    if attempt == 1 || attempt.is_multiple_of(REPORT_EVERY) {
                         warn!(what = %what(), attempt, error = %e, "journal write failed; trying again");
                     }
                 }
