@@ -38,6 +38,9 @@ fi
 node --version
 npm --version
 
+log "desktop app dependencies (Debian: WebKitGTK 4.1 and GTK headers, the tray's appindicator, WebKitWebDriver, Xvfb, a D-Bus session bus and monitor, a notification daemon; crates.io: tauri-driver)"
+bash scripts/desktop-deps.sh
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -45,7 +48,13 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 log "cargo test"
-cargo test --workspace --no-fail-fast
+cargo test --workspace --exclude vspread-desktop --no-fail-fast
+
+log "desktop app: unit tests and the end-to-end test (the real binary under Xvfb through tauri-driver + WebKitWebDriver)"
+cargo test -p vspread-desktop --no-fail-fast
+
+log "soak, short form: 3 randomized fault episodes of vspread run against vspread sim (bench/soak.sh; fixed seeds, the debug binary; 1000020 replays the simulator cutting off a reconnecting engine that was reading)"
+SOAK_PROFILE=debug bash bench/soak.sh 3 --seed 1000020 --jobs 2
 
 log "deploy: Dockerfile and scripts lint, compose, Kubernetes, alert rules, dashboards, metric names, the container image (deploy/test/run.sh)"
 bash deploy/test/run.sh

@@ -1,7 +1,9 @@
 //! The scanner's two paths against a literal reading of the spec: every pair
 //! of every group, every filter in the spec's order, the exact probability
 //! of profit for every candidate that reaches it. `scan` must give the same
-//! rows and the same funnel, and `scan_rows` the same rows, for any config.
+//! rows and the same funnel, and `scan_rows` the same rows, for any config;
+//! and the one-spread path (`evaluate`, `check_filters`) the same numbers,
+//! to the bit, and the same first failing filter, for every candidate.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,7 +11,9 @@ use proptest::prelude::*;
 use vspread_analytics::normal::norm_cdf;
 use vspread_analytics::scanner::csv::read_chain;
 use vspread_analytics::scanner::synthetic::write_synthetic_chain;
-use vspread_analytics::scanner::{Filter, Funnel, SpreadRow, scan, scan_rows};
+use vspread_analytics::scanner::{
+    Filter, Funnel, LegMarket, SpreadMarket, SpreadRow, check_filters, evaluate, scan, scan_rows,
+};
 use vspread_core::config::ScannerConfig;
 use vspread_core::{Direction, SpreadKind};
 
@@ -69,6 +73,17 @@ fn groups_of(csv: &str) -> Vec<Group> {
         g.legs.sort_by(|a, b| a.strike.total_cmp(&b.strike));
     }
     groups
+}
+
+fn leg_market(l: &Leg) -> LegMarket {
+    LegMarket {
+        strike: l.strike,
+        bid: l.bid,
+        ask: l.ask,
+        delta: l.delta,
+        iv: l.iv,
+        open_interest: l.open_interest,
+    }
 }
 
 fn rank(score: f64) -> f64 {
@@ -138,7 +153,21 @@ fn reference(groups: &[Group], c: &ScannerConfig) -> (Vec<SpreadRow>, Funnel) {
                     } else {
                         None
                     };
+                    // The one-spread path must say what the scan says.
+                    let market = SpreadMarket {
+                        kind,
+                        spot: g.spot,
+                        dte: g.dte,
+                        long: leg_market(long),
+                        short: leg_market(short),
+                    };
+                    let metrics = evaluate(&market).ok();
+                    let first_failed = check_filters(&market, metrics.as_ref(), c)
+                        .into_iter()
+                        .find(|x| !x.passed)
+                        .map(|x| x.filter);
                     if let Some(f) = filter {
+                        assert_eq!(first_failed, Some(f), "{market:?}");
                         k.removed[f as usize] += 1;
                         continue;
                     }
@@ -161,16 +190,39 @@ fn reference(groups: &[Group], c: &ScannerConfig) -> (Vec<SpreadRow>, Funnel) {
                     } else {
                         -d2
                     });
+                    let ev = pop * max_profit - (1.0 - pop) * max_loss;
+                    let score = ev / max_loss;
+                    let m = metrics.expect("the price rule passed");
+                    let bits = |x: f64| x.to_bits();
+                    assert_eq!(
+                        [
+                            m.width,
+                            m.price,
+                            m.natural,
+                            m.max_profit,
+                            m.max_loss,
+                            m.breakeven
+                        ]
+                        .map(bits),
+                        [width, price, natural, max_profit, max_loss, breakeven].map(bits),
+                        "{market:?}"
+                    );
+                    assert_eq!(
+                        [m.pop, m.ev, m.score].map(bits),
+                        [pop, ev, score].map(bits),
+                        "{market:?}"
+                    );
                     if pop.is_nan() || pop < c.min_pop {
+                        assert_eq!(first_failed, Some(Filter::Pop), "{market:?}");
                         k.removed[Filter::Pop as usize] += 1;
                         continue;
                     }
-                    let ev = pop * max_profit - (1.0 - pop) * max_loss;
-                    let score = ev / max_loss;
                     if score.is_nan() || score < c.min_score {
+                        assert_eq!(first_failed, Some(Filter::Score), "{market:?}");
                         k.removed[Filter::Score as usize] += 1;
                         continue;
                     }
+                    assert_eq!(first_failed, None, "{market:?}");
                     k.passed += 1;
                     passed.push(SpreadRow {
                         underlying: g.underlying.clone(),

@@ -93,7 +93,7 @@ pub fn bag_order(
         NetPrice::Credit(c) => ("credit", c),
     };
     // Closing a worthless spread at zero is fine; opening at zero is not.
-    let zero_ok = purpose == OrderPurpose::Exit;
+    let zero_ok = !purpose.opens();
     if amount < Decimal::ZERO || (amount.is_zero() && !zero_ok) {
         return Err(ComboError::NonPositivePrice {
             what: price_kind,
@@ -109,24 +109,25 @@ pub fn bag_order(
         });
     }
     // Opening a debit kind pays; closing it receives. Credit kinds the reverse.
-    let pays = kind.is_debit() == (purpose == OrderPurpose::Entry);
+    let pays = kind.is_debit() == purpose.opens();
     let expected = if pays { "debit" } else { "credit" };
     if expected != price_kind {
         return Err(ComboError::PriceSide {
             price_kind,
-            intent: match purpose {
-                OrderPurpose::Entry => "opening",
-                OrderPurpose::Exit => "closing",
+            intent: if purpose.opens() {
+                "opening"
+            } else {
+                "closing"
             },
             kind: kind.name(),
             expected,
         });
     }
-    let (action, limit) = match (purpose, price) {
-        (OrderPurpose::Entry, NetPrice::Debit(d)) => (Side::Buy, d),
-        (OrderPurpose::Entry, NetPrice::Credit(c)) => (Side::Buy, -c),
-        (OrderPurpose::Exit, NetPrice::Credit(c)) => (Side::Sell, c),
-        (OrderPurpose::Exit, NetPrice::Debit(d)) => (Side::Sell, -d),
+    let (action, limit) = match (purpose.opens(), price) {
+        (true, NetPrice::Debit(d)) => (Side::Buy, d),
+        (true, NetPrice::Credit(c)) => (Side::Buy, -c),
+        (false, NetPrice::Credit(c)) => (Side::Sell, c),
+        (false, NetPrice::Debit(d)) => (Side::Sell, -d),
     };
     let leg = |con_id, action| BagLeg {
         con_id,

@@ -318,6 +318,8 @@ pub fn what_if(state: &OrderState) -> WhatIf {
         maint_margin_change: d(state.maintenance_margin_change),
         equity_with_loan_change: d(state.equity_with_loan_change),
         init_margin_after: d(state.initial_margin_after),
+        maint_margin_after: d(state.maintenance_margin_after),
+        equity_with_loan_after: d(state.equity_with_loan_after),
         commission: d(state.commission),
         min_commission: d(state.minimum_commission),
         max_commission: d(state.maximum_commission),

@@ -141,7 +141,7 @@ impl Inner {
     /// Waits for a grant to send one message.
     pub(crate) async fn grant(&self, priority: Priority) -> Result<(), BrokerError> {
         self.coordinator
-            .acquire(priority)
+            .acquire(priority.in_lane())
             .await
             .map(|_| ())
             .map_err(|e| BrokerError::Busy(e.to_string()))
@@ -217,6 +217,8 @@ impl Inner {
 pub struct IbBroker {
     inner: Arc<Inner>,
     _watchdog: Arc<WatchdogTask>,
+    /// Set on a background handle: its calls' requests wait in this queue.
+    lane: Option<Priority>,
 }
 
 struct WatchdogTask(Mutex<Option<JoinHandle<()>>>);
@@ -284,6 +286,15 @@ impl IbBroker {
         Self {
             inner,
             _watchdog: Arc::new(WatchdogTask(Mutex::new(Some(task)))),
+            lane: None,
+        }
+    }
+
+    /// Runs `call` in this handle's lane, if it has one.
+    fn in_lane<'a, T: 'a>(&self, call: BrokerFuture<'a, T>) -> BrokerFuture<'a, T> {
+        match self.lane {
+            Some(lane) => Box::pin(crate::pacing::LANE.scope(lane, call)),
+            None => call,
         }
     }
 
@@ -746,26 +757,36 @@ async fn warn_before_restarts(inner: Arc<Inner>) {
 impl Broker for IbBroker {
     fn stock(&self, symbol: &str) -> BrokerFuture<'_, ContractInfo> {
         let symbol = symbol.to_string();
-        Box::pin(async move { self.inner.lookup_one(LookupKey::Stock(symbol)).await })
+        self.in_lane(Box::pin(async move {
+            self.inner.lookup_one(LookupKey::Stock(symbol)).await
+        }))
     }
 
     fn option(&self, spec: &OptionContract) -> BrokerFuture<'_, ContractInfo> {
         let spec = spec.clone();
-        Box::pin(async move { self.inner.lookup_one(LookupKey::Option(spec)).await })
+        self.in_lane(Box::pin(async move {
+            self.inner.lookup_one(LookupKey::Option(spec)).await
+        }))
     }
 
     fn option_chain(&self, underlying: &str) -> BrokerFuture<'_, Vec<OptionChainParams>> {
         let underlying = underlying.to_string();
-        Box::pin(async move { self.inner.option_chain(underlying).await })
+        self.in_lane(Box::pin(async move {
+            self.inner.option_chain(underlying).await
+        }))
     }
 
     fn subscribe_quotes(&self, contract: &ContractInfo, pinned: bool) -> BrokerFuture<'_, ()> {
         let contract = contract.clone();
-        Box::pin(async move { crate::market_data::subscribe(&self.inner, contract, pinned).await })
+        self.in_lane(Box::pin(async move {
+            crate::market_data::subscribe(&self.inner, contract, pinned).await
+        }))
     }
 
     fn unsubscribe_quotes(&self, con_id: ConId) -> BrokerFuture<'_, ()> {
-        Box::pin(async move { crate::market_data::unsubscribe(&self.inner, con_id).await })
+        self.in_lane(Box::pin(async move {
+            crate::market_data::unsubscribe(&self.inner, con_id).await
+        }))
     }
 
     fn set_pinned(&self, con_id: ConId, pinned: bool) {
@@ -778,22 +799,30 @@ impl Broker for IbBroker {
 
     fn snapshot(&self, contract: &ContractInfo) -> BrokerFuture<'_, Quote> {
         let contract = contract.clone();
-        Box::pin(async move { crate::market_data::snapshot(&self.inner, contract).await })
+        self.in_lane(Box::pin(async move {
+            crate::market_data::snapshot(&self.inner, contract).await
+        }))
     }
 
     fn daily_bars(&self, symbol: &str, days: u32) -> BrokerFuture<'_, Vec<DailyBar>> {
         let symbol = symbol.to_string();
-        Box::pin(async move { self.inner.daily_bars(symbol, days).await })
+        self.in_lane(Box::pin(async move {
+            self.inner.daily_bars(symbol, days).await
+        }))
     }
 
     fn what_if(&self, order: &OrderRequest) -> BrokerFuture<'_, WhatIf> {
         let order = order.clone();
-        Box::pin(async move { crate::orders::what_if(&self.inner, &order).await })
+        self.in_lane(Box::pin(async move {
+            crate::orders::what_if(&self.inner, &order).await
+        }))
     }
 
     fn place_order(&self, order: &OrderRequest) -> BrokerFuture<'_, BrokerOrderId> {
         let order = order.clone();
-        Box::pin(async move { crate::orders::place(&self.inner, &order).await })
+        self.in_lane(Box::pin(async move {
+            crate::orders::place(&self.inner, &order).await
+        }))
     }
 
     fn modify_price(
@@ -801,19 +830,23 @@ impl Broker for IbBroker {
         order_id: BrokerOrderId,
         price: NetPriceOrLimit,
     ) -> BrokerFuture<'_, ()> {
-        Box::pin(async move { crate::orders::modify(&self.inner, order_id, price).await })
+        self.in_lane(Box::pin(async move {
+            crate::orders::modify(&self.inner, order_id, price).await
+        }))
     }
 
     fn cancel_order(&self, order_id: BrokerOrderId) -> BrokerFuture<'_, ()> {
-        Box::pin(async move { crate::orders::cancel(&self.inner, order_id).await })
+        self.in_lane(Box::pin(async move {
+            crate::orders::cancel(&self.inner, order_id).await
+        }))
     }
 
     fn positions(&self) -> BrokerFuture<'_, Vec<Position>> {
-        Box::pin(async move { self.inner.positions().await })
+        self.in_lane(Box::pin(async move { self.inner.positions().await }))
     }
 
     fn account_summary(&self) -> BrokerFuture<'_, AccountSummary> {
-        Box::pin(async move { self.inner.account_summary().await })
+        self.in_lane(Box::pin(async move { self.inner.account_summary().await }))
     }
 
     fn set_expectations(&self, expectations: Expectations) {
@@ -822,7 +855,9 @@ impl Broker for IbBroker {
 
     fn reconcile(&self, expectations: &Expectations) -> BrokerFuture<'_, ReconciliationReport> {
         let expectations = expectations.clone();
-        Box::pin(async move { crate::orders::reconcile(&self.inner, &expectations).await })
+        self.in_lane(Box::pin(async move {
+            crate::orders::reconcile(&self.inner, &expectations).await
+        }))
     }
 
     fn events(&self) -> EventStream {
@@ -844,8 +879,15 @@ impl Broker for IbBroker {
         status
     }
 
+    fn background(&self) -> Arc<dyn Broker> {
+        Arc::new(IbBroker {
+            lane: Some(Priority::Background),
+            ..self.clone()
+        })
+    }
+
     fn apply_config(&self, config: &Config) -> BrokerFuture<'_, Reconfigured> {
         let config = config.clone();
-        Box::pin(async move { Ok(self.reconfigure(&config).await) })
+        self.in_lane(Box::pin(async move { Ok(self.reconfigure(&config).await) }))
     }
 }

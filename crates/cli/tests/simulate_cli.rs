@@ -11,13 +11,13 @@ fn vspread() -> Command {
 }
 
 #[test]
-fn two_simulated_days_trade_balance_to_the_cent_and_report_every_chart() {
+fn a_simulated_day_trades_balances_to_the_cent_and_reports_every_chart() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.html");
     let data = dir.path().join("data");
-    // The defaults, but every held spread is past its exit DTE: each entry
-    // is closed on the next cycle, so two days hold closed trades and
-    // every chart has something to draw.
+    // The defaults, but every held spread is past its exit DTE and a cycle
+    // runs every hour: each entry is closed on the next cycle, so one day
+    // holds closed trades and every chart has something to draw.
     let config = dir.path().join("config.toml");
     let init = vspread()
         .args(["config", "init", "--config"])
@@ -27,9 +27,13 @@ fn two_simulated_days_trade_balance_to_the_cent_and_report_every_chart() {
     assert!(init.status.success());
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("\nexit_dte = 7\n"));
-    std::fs::write(&config, text.replace("\nexit_dte = 7\n", "\nexit_dte = 365\n")).unwrap();
+    assert!(text.contains("\nscan_interval_s = 300\n"));
+    let text = text
+        .replace("\nexit_dte = 7\n", "\nexit_dte = 365\n")
+        .replace("\nscan_interval_s = 300\n", "\nscan_interval_s = 3600\n");
+    std::fs::write(&config, text).unwrap();
     let out = vspread()
-        .args(["simulate", "--days", "2", "--seed", "3", "--report"])
+        .args(["simulate", "--days", "1", "--seed", "3", "--report"])
         .arg(&report)
         .arg("--config")
         .arg(&config)
@@ -42,7 +46,7 @@ fn two_simulated_days_trade_balance_to_the_cent_and_report_every_chart() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("simulated 2 market days (2026-07-06 to 2026-07-07"),
+        stdout.contains("simulated 1 market days (2026-07-06 to 2026-07-06"),
         "{stdout}"
     );
     assert!(stdout.contains("equal to the cent"), "{stdout}");

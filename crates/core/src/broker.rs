@@ -291,6 +291,11 @@ pub trait Broker: Send + Sync {
     /// when that is done: for a reconnect, once the link is ready again or
     /// `[ibkr] connect_timeout_s` has passed (the watchdog keeps trying).
     fn apply_config(&self, config: &crate::config::Config) -> BrokerFuture<'_, Reconfigured>;
+
+    /// The same broker (the same connection, lines, orders and events),
+    /// whose requests wait behind every request of the ordinary handle: for
+    /// work that must never delay trading (the scanner watch).
+    fn background(&self) -> std::sync::Arc<dyn Broker>;
 }
 
 /// What [`Broker::apply_config`] did.
@@ -369,7 +374,7 @@ impl ConnectionState {
 /// One class of requests waiting for the gateway's message budget.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QueueStatus {
-    /// `order`, `market_data` or `lookup`, most urgent first.
+    /// `order`, `market_data`, `lookup` or `background`, most urgent first.
     pub priority: &'static str,
     /// Requests waiting now.
     pub depth: i64,

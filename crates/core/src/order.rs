@@ -77,12 +77,45 @@ impl Side {
     }
 }
 
-/// Whether an order opens a position or closes one.
+/// Whether an order opens a position or closes one, and who decided it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderPurpose {
+    /// Opens a spread the bot decided on.
     Entry,
+    /// Closes (part of) a held spread.
     Exit,
+    /// Opens a spread an operator asked for by hand (the admin API): it
+    /// trades, counts against the limits and is booked like an entry.
+    Manual,
+}
+
+impl OrderPurpose {
+    /// Every purpose, in declaration order.
+    pub const ALL: [OrderPurpose; 3] = [
+        OrderPurpose::Entry,
+        OrderPurpose::Exit,
+        OrderPurpose::Manual,
+    ];
+
+    /// It opens a spread (an entry, the bot's or an operator's).
+    pub fn opens(self) -> bool {
+        !matches!(self, OrderPurpose::Exit)
+    }
+
+    /// The snake_case name the journal, the API and the metrics use.
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderPurpose::Entry => "entry",
+            OrderPurpose::Exit => "exit",
+            OrderPurpose::Manual => "manual",
+        }
+    }
+
+    /// The purpose named `name` ([`name`](Self::name)'s inverse).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
 }
 
 /// How long an order stays working.
@@ -120,7 +153,7 @@ impl TimeInForce {
 /// Why an order reference or an order intent was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrderError {
-    #[error("`{0}` is not a vspread order reference (expected vs-<16 hex>-<e|x><attempt>)")]
+    #[error("`{0}` is not a vspread order reference (expected vs-<16 hex>-<e|x|m><attempt>)")]
     ForeignRef(String),
     #[error("a decision id must not be empty")]
     EmptyDecision,
@@ -141,11 +174,12 @@ pub enum OrderError {
 }
 
 /// The `orderRef` attached to an order for its lifetime:
-/// `vs-<16 hex digits>-<e|x><attempt>`, at most [`OrderRef::MAX_LEN`]
+/// `vs-<16 hex digits>-<e|x|m><attempt>`, at most [`OrderRef::MAX_LEN`]
 /// characters.
 ///
 /// The hex digits are a stable 64-bit FNV-1a hash of the decision id (the
-/// same in every process and build), `e`/`x` say entry or exit, and the
+/// same in every process and build), `e`/`x`/`m` say entry, exit or manual
+/// entry (so the gateway's order list shows which orders a person made), and the
 /// attempt counts replacements of a cancelled order for the same decision.
 /// IB documents no length limit; we stay under 32 characters of
 /// `[a-z0-9-]` so the reference survives every client and the TWS display.
@@ -169,6 +203,7 @@ impl OrderRef {
         let tag = match purpose {
             OrderPurpose::Entry => 'e',
             OrderPurpose::Exit => 'x',
+            OrderPurpose::Manual => 'm',
         };
         Ok(OrderRef(format!(
             "vs-{:016x}-{tag}{attempt}",
@@ -189,6 +224,7 @@ impl OrderRef {
         let attempt = tail
             .strip_prefix('e')
             .or_else(|| tail.strip_prefix('x'))
+            .or_else(|| tail.strip_prefix('m'))
             .ok_or_else(foreign)?;
         let attempt_ok = !attempt.is_empty()
             && attempt.bytes().all(|b| b.is_ascii_digit())
@@ -205,12 +241,12 @@ impl OrderRef {
         &self.0
     }
 
-    /// Entry or exit, as encoded in the reference.
+    /// Entry, exit or manual entry, as encoded in the reference.
     pub fn purpose(&self) -> OrderPurpose {
-        if self.0.as_bytes()[20] == b'e' {
-            OrderPurpose::Entry
-        } else {
-            OrderPurpose::Exit
+        match self.0.as_bytes()[20] {
+            b'e' => OrderPurpose::Entry,
+            b'm' => OrderPurpose::Manual,
+            _ => OrderPurpose::Exit,
         }
     }
 
@@ -386,9 +422,11 @@ impl OrderRequest {
 }
 
 fn side_of(spread: &VerticalSpread, purpose: OrderPurpose) -> Side {
-    match (spread.is_debit(), purpose) {
-        (true, OrderPurpose::Entry) | (false, OrderPurpose::Exit) => Side::Buy,
-        (false, OrderPurpose::Entry) | (true, OrderPurpose::Exit) => Side::Sell,
+    // Opening a debit spread buys it; closing a credit spread buys it back.
+    if spread.is_debit() == purpose.opens() {
+        Side::Buy
+    } else {
+        Side::Sell
     }
 }
 
@@ -402,9 +440,10 @@ fn check_price(
         return Err(OrderError::WrongSide { purpose, price });
     }
     let (limit, width) = (Price::new(price.amount()), spread.width());
-    let (ok, allowed) = match purpose {
-        OrderPurpose::Entry => (limit.is_positive() && limit < width, "(0, width)"),
-        OrderPurpose::Exit => (limit >= Price::ZERO && limit <= width, "[0, width]"),
+    let (ok, allowed) = if purpose.opens() {
+        (limit.is_positive() && limit < width, "(0, width)")
+    } else {
+        (limit >= Price::ZERO && limit <= width, "[0, width]")
     };
     if ok {
         Ok(())
@@ -425,6 +464,9 @@ pub struct WhatIf {
     pub maint_margin_change: Option<Decimal>,
     pub equity_with_loan_change: Option<Decimal>,
     pub init_margin_after: Option<Decimal>,
+    pub maint_margin_after: Option<Decimal>,
+    /// The account's equity with loan value once the order filled.
+    pub equity_with_loan_after: Option<Decimal>,
     pub commission: Option<Decimal>,
     pub min_commission: Option<Decimal>,
     pub max_commission: Option<Decimal>,

@@ -115,6 +115,23 @@ fn side_follows_kind_and_purpose() {
 }
 
 #[test]
+fn a_manual_entry_opens_like_an_entry_and_says_so_in_its_ref() {
+    for kind in SpreadKind::ALL {
+        let entry = vertical(kind, OrderPurpose::Entry, 1, "1").unwrap();
+        let manual = vertical(kind, OrderPurpose::Manual, 1, "1").unwrap();
+        assert_eq!(manual.side(), entry.side(), "{kind:?}");
+    }
+    let r = OrderRef::for_decision("manual/1", OrderPurpose::Manual, 0).unwrap();
+    assert!(r.as_str().ends_with("-m0"), "{r}");
+    assert_eq!(r.purpose(), OrderPurpose::Manual);
+    assert!(OrderPurpose::Manual.opens() && OrderPurpose::Entry.opens());
+    assert!(!OrderPurpose::Exit.opens());
+    for p in OrderPurpose::ALL {
+        assert_eq!(OrderPurpose::from_name(p.name()), Some(p));
+    }
+}
+
+#[test]
 fn limits_round_in_the_orders_favour() {
     let rounded = |kind, purpose| {
         let side = vertical(kind, purpose, 1, "1").unwrap().side();
@@ -226,9 +243,9 @@ fn gateway_statuses_map_onto_states() {
 proptest! {
     #[test]
     fn any_decision_gives_a_valid_bounded_ref(
-        decision in "\\PC{1,200}", attempt in any::<u32>(), exit in any::<bool>()
+        decision in "\\PC{1,200}", attempt in any::<u32>(), which in 0usize..3
     ) {
-        let purpose = if exit { OrderPurpose::Exit } else { OrderPurpose::Entry };
+        let purpose = OrderPurpose::ALL[which];
         let r = OrderRef::for_decision(&decision, purpose, attempt).unwrap();
         prop_assert!(r.as_str().len() <= OrderRef::MAX_LEN);
         prop_assert_eq!(OrderRef::parse(r.as_str()).unwrap(), r.clone());

@@ -57,7 +57,7 @@ pub struct SpreadPosition {
 impl SpreadPosition {
     /// A position from its first entry fill.
     pub fn open(spread: VerticalSpread, entry: &SpreadFill) -> Result<Self, PositionError> {
-        if entry.purpose != OrderPurpose::Entry {
+        if !entry.purpose.opens() {
             return Err(PositionError::OpensWithExit {
                 order_ref: entry.order_ref.to_string(),
             });
@@ -85,7 +85,7 @@ impl SpreadPosition {
     /// commissions; zero for an entry).
     pub fn apply(&mut self, fill: &SpreadFill) -> Result<Money, PositionError> {
         let realised = match fill.purpose {
-            OrderPurpose::Entry => {
+            OrderPurpose::Entry | OrderPurpose::Manual => {
                 self.quantity = self.quantity.checked_add(fill.quantity).ok_or_else(|| {
                     PositionError::TooLarge {
                         order_ref: fill.order_ref.to_string(),

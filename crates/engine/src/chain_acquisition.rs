@@ -20,8 +20,8 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use tokio::time::Instant;
 use vspread_analytics::scanner::{BadRow, Chain, ChainBuilder, OptionRow};
-use vspread_core::broker::{Broker, BrokerError, BrokerEvent};
-use vspread_core::{ContractInfo, Quote};
+use vspread_core::broker::{Broker, BrokerError, BrokerEvent, EventStream};
+use vspread_core::{ConId, ContractInfo, Quote};
 
 use crate::chain_plan::{ChainPlan, PlannedOption};
 
@@ -87,8 +87,37 @@ impl AcquiredChain {
     }
 }
 
-/// Everything a quote must carry for the scanner to use it.
-fn complete(q: &Quote) -> bool {
+/// Waits until the held lines `ids` all carry a [`complete`] quote, or
+/// `deadline` passes, listening to `events` (taken before the lines were
+/// asked for, so no tick is missed) rather than polling.
+pub async fn await_complete_quotes(
+    broker: &dyn Broker,
+    events: &mut EventStream,
+    ids: &[ConId],
+    deadline: Instant,
+) {
+    let mut waiting: HashSet<ConId> = ids
+        .iter()
+        .copied()
+        .filter(|id| !broker.latest_quote(*id).is_some_and(|q| complete(&q)))
+        .collect();
+    while !waiting.is_empty() {
+        match tokio::time::timeout_at(deadline, events.next()).await {
+            Ok(Some(BrokerEvent::Quote(q))) if waiting.contains(&q.con_id) => {
+                // The line's latest (merged) quote, not the tick alone.
+                if broker.latest_quote(q.con_id).is_some_and(|q| complete(&q)) {
+                    waiting.remove(&q.con_id);
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+}
+
+/// Everything a quote must carry for the scanner to use it: both sides,
+/// open interest, and the model's delta and IV.
+pub fn complete(q: &Quote) -> bool {
     let greeks = q.greeks.unwrap_or_default();
     q.bid.is_some()
         && q.ask.is_some()
@@ -146,23 +175,8 @@ pub async fn acquire_chain(
             }
         }
         let deadline = Instant::now() + settings.quote_timeout;
-        let mut waiting: HashSet<vspread_core::ConId> = held
-            .iter()
-            .map(|(_, c)| c.con_id)
-            .filter(|id| !broker.latest_quote(*id).is_some_and(|q| complete(&q)))
-            .collect();
-        while !waiting.is_empty() {
-            match tokio::time::timeout_at(deadline, events.next()).await {
-                Ok(Some(BrokerEvent::Quote(q))) if waiting.contains(&q.con_id) => {
-                    // The line's latest (merged) quote, not the tick alone.
-                    if broker.latest_quote(q.con_id).is_some_and(|q| complete(&q)) {
-                        waiting.remove(&q.con_id);
-                    }
-                }
-                Ok(Some(_)) => {}
-                Ok(None) | Err(_) => break,
-            }
-        }
+        let ids: Vec<ConId> = held.iter().map(|(_, c)| c.con_id).collect();
+        await_complete_quotes(broker, &mut events, &ids, deadline).await;
         for (option, contract) in held {
             line += 1;
             let Some(quote) = broker.latest_quote(contract.con_id).filter(complete) else {

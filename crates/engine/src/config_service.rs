@@ -19,11 +19,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value as Json;
 use vspread_core::broker::Broker;
-use vspread_core::config::{ApplyClass, Config, ConfigErrors, KeyChange};
+use vspread_core::config::{ApplyClass, Config, ConfigErrors, KeyChange, diff};
 
 use crate::config_store::{BackupInfo, ConfigStore, SaveReport, StoreError};
 use crate::control::ControlPlane;
@@ -63,6 +64,23 @@ pub struct ApplyReport {
     pub reconnect: Option<ReconnectReport>,
     /// Keys saved that take effect only after a restart.
     pub restart_required: Vec<String>,
+}
+
+/// A backup and what the save that took it changed.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct BackupChanges {
+    /// Sortable UTC timestamp, such as `20261122T114501.123Z`.
+    pub id: String,
+    /// When the backup was taken (wall time, UTC).
+    pub time: DateTime<Utc>,
+    /// Size of the backed-up file in bytes.
+    pub size: u64,
+    /// The keys that differ between this backup and the next version
+    /// (what rolling back to it would undo); none when this backup or the
+    /// next one cannot be read.
+    pub changes: Option<Vec<KeyChange>>,
+    /// Why this backup cannot be read, if it cannot.
+    pub unreadable: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +221,33 @@ impl ConfigService {
 
     pub fn backups(&self) -> Result<Vec<BackupInfo>, ApplyError> {
         Ok(self.store.backups()?)
+    }
+
+    /// Backups, newest first, each with the keys the save that took it
+    /// changed: its values against the next version's (the next newer
+    /// backup's, or the file in force for the newest), so an operator sees
+    /// what rolling back to it would undo.
+    pub fn backups_with_changes(&self) -> Result<Vec<BackupChanges>, ApplyError> {
+        let backups = self.store.backups()?;
+        let mut newer: Option<Config> = Some(self.live.current().config.as_ref().clone());
+        let mut out = Vec::with_capacity(backups.len());
+        for info in backups {
+            let read = self.store.read_backup(&info.id);
+            let (changes, unreadable) = match (&read, &newer) {
+                (Ok(this), Some(next)) => (Some(diff(this, next)), None),
+                (Ok(_), None) => (None, None),
+                (Err(e), _) => (None, Some(e.to_string())),
+            };
+            newer = read.ok();
+            out.push(BackupChanges {
+                id: info.id,
+                time: info.time,
+                size: info.size,
+                changes,
+                unreadable,
+            });
+        }
+        Ok(out)
     }
 
     /// Swaps a saved config in, with new cycles held back meanwhile; the

@@ -60,6 +60,11 @@ pub enum ExitReason {
         reached_pct: f64,
         target_pct: f64,
     },
+    /// An operator closed it by hand (`POST /positions/{spread_ref}/close`).
+    Manual {
+        /// The token's role (and `X-Operator` name) that asked.
+        who: String,
+    },
 }
 
 impl ExitReason {
@@ -69,6 +74,7 @@ impl ExitReason {
             ExitReason::AtrStop { .. } => "atr_stop",
             ExitReason::Dte { .. } => "dte",
             ExitReason::ProfitTarget { .. } => "profit_target",
+            ExitReason::Manual { .. } => "manual",
         }
     }
 }

@@ -4,8 +4,11 @@
 //! runs them each decision cycle, the cycle loop with its schedule, the
 //! control plane (pause, apply, resume, kill switch) with the config store
 //! and hot reload, and the [`Engine`] handle that wires them together for
-//! the binary, the admin server, the tests and the benches.
+//! the binary, the admin server, the tests and the benches; beside them,
+//! trading by hand (previews, manual entries and closes), the record of
+//! each entry decision, the scanner watch and daily bars for charts.
 
+pub mod bars;
 pub mod chain_acquisition;
 pub mod chain_plan;
 pub mod config_service;
@@ -20,6 +23,7 @@ pub mod journal_io;
 pub mod kpis;
 pub mod live_config;
 pub mod lock;
+pub mod manual;
 pub mod market_hours;
 pub mod notify;
 pub mod orders;
@@ -27,7 +31,9 @@ pub mod recovery;
 pub mod risk;
 pub mod schedule;
 pub mod signals;
+pub mod storage;
 pub mod trader;
 pub mod views;
+pub mod watch;
 
 pub use engine::{Engine, EngineBuilder, EngineError};

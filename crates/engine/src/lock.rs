@@ -25,6 +25,14 @@ pub enum LockError {
         "{dir} is in use by another vspread engine (pid {holder}); one engine per data dir: stop it, or give this one another data dir"
     )]
     Held { dir: String, holder: String },
+    #[error(
+        "the data dir {dir} is not writable ({source}): vspread keeps its journal and its lock there; make it writable (remount it read-write, or fix its owner or mode) or set [storage] data_dir to a writable directory"
+    )]
+    NotWritable {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot lock {path}: {source}")]
     Io {
         path: String,
@@ -45,9 +53,23 @@ impl DataDirLock {
     /// Takes the lock on `dir` (created if missing) without waiting.
     pub fn acquire(dir: &Path) -> Result<Self, LockError> {
         let path = dir.join(LOCK_FILE);
-        let io = |source| LockError::Io {
-            path: path.display().to_string(),
-            source,
+        let io = |source: std::io::Error| {
+            if matches!(
+                source.raw_os_error(),
+                Some(code) if code == rustix::io::Errno::ROFS.raw_os_error()
+                    || code == rustix::io::Errno::ACCESS.raw_os_error()
+                    || code == rustix::io::Errno::PERM.raw_os_error()
+            ) {
+                LockError::NotWritable {
+                    dir: dir.display().to_string(),
+                    source,
+                }
+            } else {
+                LockError::Io {
+                    path: path.display().to_string(),
+                    source,
+                }
+            }
         };
         std::fs::create_dir_all(dir).map_err(io)?;
         let mut file = OpenOptions::new()

@@ -24,6 +24,10 @@ use vspread_core::config::Config;
 pub enum Refusal {
     #[error("kill switch is on (risk.kill_switch)")]
     KillSwitch,
+    #[error(
+        "the journal cannot be relied on for a new entry: {reason}; exits and working orders go on"
+    )]
+    JournalDegraded { reason: String },
     #[error("an entry order on {underlying} is already working ({order_ref})")]
     EntryWorking {
         underlying: String,
@@ -63,13 +67,93 @@ pub enum Refusal {
         "buying power after the what-if margin would be {after}, below {minimum} (risk.min_buying_power)"
     )]
     BuyingPower { after: Decimal, minimum: Decimal },
+    #[error("{requested} spreads asked for, the sizing allows {allowed} ({key})")]
+    Oversized {
+        requested: u32,
+        allowed: u32,
+        /// The bound that allows no more: `trading.risk_per_trade_pct`,
+        /// `risk.max_order_value` or `trading.max_contracts_per_trade`.
+        key: &'static str,
+    },
+    #[error(
+        "trading.mode is live and execution.manual_orders_live is false: entries by hand are refused"
+    )]
+    ManualInLive,
+    #[error("the gateway's what-if refused the order (code {code}): {reason}")]
+    WhatIfRejected { code: i32, reason: String },
 }
 
 impl Refusal {
-    /// Every rule's name, as [`rule`](Self::rule) gives them: what the
-    /// refusal counters are labelled with (each present from the start).
-    pub const RULES: [&'static str; 9] = [
+    /// The rule's snake_case name (the `rule` tag it serialises with).
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Refusal::KillSwitch => "kill_switch",
+            Refusal::JournalDegraded { .. } => "journal_degraded",
+            Refusal::EntryWorking { .. } => "entry_working",
+            Refusal::ResetGuard { .. } => "reset_guard",
+            Refusal::DailyLoss { .. } => "daily_loss",
+            Refusal::MaxPositions { .. } => "max_positions",
+            Refusal::MaxPositionsPerUnderlying { .. } => "max_positions_per_underlying",
+            Refusal::IvCircuitBreaker { .. } => "iv_circuit_breaker",
+            Refusal::ZeroSize { .. } => "zero_size",
+            Refusal::BuyingPower { .. } => "buying_power",
+            Refusal::Oversized { .. } => "oversized",
+            Refusal::ManualInLive => "manual_in_live",
+            Refusal::WhatIfRejected { .. } => "what_if_rejected",
+        }
+    }
+
+    /// The config key whose value decided it, for a link to it (none for
+    /// a working entry, a state rather than a setting).
+    pub fn config_key(&self) -> Option<&'static str> {
+        Some(match self {
+            Refusal::KillSwitch => "risk.kill_switch",
+            Refusal::JournalDegraded { .. } => "storage.min_free_mb",
+            Refusal::EntryWorking { .. } | Refusal::WhatIfRejected { .. } => return None,
+            Refusal::ResetGuard { .. } => "risk.reset_guard_minutes",
+            Refusal::DailyLoss { .. } => "risk.max_daily_loss",
+            Refusal::MaxPositions { .. } => "trading.max_positions",
+            Refusal::MaxPositionsPerUnderlying { .. } => "trading.max_positions_per_underlying",
+            Refusal::IvCircuitBreaker { .. } => "risk.max_iv",
+            Refusal::ZeroSize { .. } => "trading.risk_per_trade_pct",
+            Refusal::Oversized { key, .. } => key,
+            Refusal::BuyingPower { .. } => "risk.min_buying_power",
+            Refusal::ManualInLive => "execution.manual_orders_live",
+        })
+    }
+}
+
+/// A refusal as the operator sees it: the rule and its numbers, the config
+/// key that decided it and the sentence that says it.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct RuleRefusal {
+    /// The rule (`rule`) and its numbers.
+    #[serde(flatten)]
+    pub refusal: Refusal,
+    /// The config key to change to lift it, if a setting decided it.
+    pub key: Option<&'static str>,
+    pub message: String,
+}
+
+impl From<Refusal> for RuleRefusal {
+    fn from(refusal: Refusal) -> Self {
+        RuleRefusal {
+            key: refusal.config_key(),
+            message: refusal.to_string(),
+            refusal,
+        }
+    }
+}
+
+impl Refusal {
+    /// The name of every rule the bot's gate applies, as
+    /// [`rule`](Self::rule) gives them: what the bot's refusal counters are
+    /// labelled with (each present from the start). The rules only an entry
+    /// by hand meets (`oversized`, `manual_in_live`, `what_if_rejected`) are
+    /// not among them.
+    pub const RULES: [&'static str; 10] = [
         "kill_switch",
+        "journal_degraded",
         "entry_working",
         "reset_guard",
         "daily_loss",
@@ -79,21 +163,6 @@ impl Refusal {
         "zero_size",
         "buying_power",
     ];
-
-    /// The rule that refused (the `rule` tag of the serialised refusal).
-    pub fn rule(&self) -> &'static str {
-        match self {
-            Refusal::KillSwitch => "kill_switch",
-            Refusal::EntryWorking { .. } => "entry_working",
-            Refusal::ResetGuard { .. } => "reset_guard",
-            Refusal::DailyLoss { .. } => "daily_loss",
-            Refusal::MaxPositions { .. } => "max_positions",
-            Refusal::MaxPositionsPerUnderlying { .. } => "max_positions_per_underlying",
-            Refusal::IvCircuitBreaker { .. } => "iv_circuit_breaker",
-            Refusal::ZeroSize { .. } => "zero_size",
-            Refusal::BuyingPower { .. } => "buying_power",
-        }
-    }
 }
 
 fn decimal(x: f64) -> Decimal {
@@ -171,21 +240,26 @@ pub fn in_restart_window(config: &Config, now: DateTime<Utc>) -> bool {
     })
 }
 
-/// The checks that need no market data. The IV breaker is not among them:
-/// it needs a fresh IV reading to trip or to reset (see [`IvBreakers`]), so
-/// the trader asks it after measuring the at-the-money IV.
-pub fn pre_entry(
+/// The checks that need no market data, each rule that refuses in the
+/// order the gate tries them: the kill switch, the restart guard, the
+/// daily loss, the position limits (every refusal, so an operator sees all
+/// that stands in the way, not only the first). The IV breaker is not
+/// among them: it needs a fresh IV reading to trip or to reset (see
+/// [`IvBreakers`]), so the trader asks it after measuring the at-the-money
+/// IV.
+pub fn pre_entry_refusals(
     config: &Config,
     now: DateTime<Utc>,
     underlying: &str,
     account: &AccountState,
     exposure: &Exposure,
-) -> Result<(), Refusal> {
+) -> Vec<Refusal> {
+    let mut refusals = Vec::new();
     if config.risk.kill_switch {
-        return Err(Refusal::KillSwitch);
+        refusals.push(Refusal::KillSwitch);
     }
     if in_reset_guard(config, now) {
-        return Err(Refusal::ResetGuard {
+        refusals.push(Refusal::ResetGuard {
             restart_utc: config.ibkr.daily_restart_utc.to_string(),
             guard_minutes: config.risk.reset_guard_minutes,
         });
@@ -193,24 +267,42 @@ pub fn pre_entry(
     let pnl = account.realised_today + account.unrealised;
     let limit = decimal(config.risk.max_daily_loss);
     if -pnl >= limit {
-        return Err(Refusal::DailyLoss { loss: -pnl, limit });
+        refusals.push(Refusal::DailyLoss { loss: -pnl, limit });
     }
     let open = exposure.total();
     if open as i64 >= config.trading.max_positions {
-        return Err(Refusal::MaxPositions {
+        refusals.push(Refusal::MaxPositions {
             open,
             limit: config.trading.max_positions,
         });
     }
     let here = exposure.on(underlying);
     if here as i64 >= config.trading.max_positions_per_underlying {
-        return Err(Refusal::MaxPositionsPerUnderlying {
+        refusals.push(Refusal::MaxPositionsPerUnderlying {
             underlying: underlying.to_string(),
             open: here,
             limit: config.trading.max_positions_per_underlying,
         });
     }
-    Ok(())
+    refusals
+}
+
+/// The first rule of [`pre_entry_refusals`] that refuses, if any: what
+/// the bot's decision stops at.
+pub fn pre_entry(
+    config: &Config,
+    now: DateTime<Utc>,
+    underlying: &str,
+    account: &AccountState,
+    exposure: &Exposure,
+) -> Result<(), Refusal> {
+    match pre_entry_refusals(config, now, underlying, account, exposure)
+        .into_iter()
+        .next()
+    {
+        Some(refusal) => Err(refusal),
+        None => Ok(()),
+    }
 }
 
 /// Contracts for a spread whose max loss per contract (per share times the
@@ -247,6 +339,60 @@ pub fn size(
         return Err(Refusal::ZeroSize { reason });
     }
     Ok(contracts.to_u32().unwrap_or(u32::MAX))
+}
+
+/// The three bounds [`size`] takes the smallest of, for a spread whose max
+/// loss per contract is `max_loss_per_contract` (positive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct SizeLimits {
+    /// `floor(NetLiquidation x trading.risk_per_trade_pct / 100 / max loss)`.
+    pub by_risk: u32,
+    /// `floor(risk.max_order_value / max loss)`.
+    pub by_order_value: u32,
+    /// `trading.max_contracts_per_trade`.
+    pub by_contracts: u32,
+    /// The smallest of the three: the most spreads an entry may have.
+    pub allowed: u32,
+    /// The key of the bound that sets `allowed`.
+    pub key: &'static str,
+}
+
+/// The bounds of [`size`], each on its own.
+pub fn size_limits(
+    config: &Config,
+    net_liquidation: Decimal,
+    max_loss_per_contract: Decimal,
+) -> SizeLimits {
+    let count = |d: Decimal| {
+        if max_loss_per_contract <= Decimal::ZERO {
+            0
+        } else {
+            (d / max_loss_per_contract)
+                .floor()
+                .max(Decimal::ZERO)
+                .to_u32()
+                .unwrap_or(u32::MAX)
+        }
+    };
+    let by_risk =
+        count(net_liquidation * decimal(config.trading.risk_per_trade_pct) / Decimal::ONE_HUNDRED);
+    let by_order_value = count(decimal(config.risk.max_order_value));
+    let by_contracts = u32::try_from(config.trading.max_contracts_per_trade.max(0)).unwrap_or(0);
+    let (allowed, key) = [
+        (by_risk, "trading.risk_per_trade_pct"),
+        (by_order_value, "risk.max_order_value"),
+        (by_contracts, "trading.max_contracts_per_trade"),
+    ]
+    .into_iter()
+    .min_by_key(|(n, _)| *n)
+    .unwrap_or((0, "trading.risk_per_trade_pct"));
+    SizeLimits {
+        by_risk,
+        by_order_value,
+        by_contracts,
+        allowed,
+        key,
+    }
 }
 
 /// After the what-if: the buying power left once the order's initial

@@ -65,6 +65,9 @@ fn the_restart_window_is_the_restart_itself_across_midnight_too() {
 fn every_refusal_names_its_rule_as_serialised() {
     let refusals = [
         Refusal::KillSwitch,
+        Refusal::JournalDegraded {
+            reason: "a journal write failed".into(),
+        },
         Refusal::EntryWorking {
             underlying: "QQQ".into(),
             order_ref: "vs-1".into(),
@@ -97,9 +100,24 @@ fn every_refusal_names_its_rule_as_serialised() {
     ];
     let names: Vec<&str> = refusals.iter().map(Refusal::rule).collect();
     assert_eq!(names, Refusal::RULES);
-    for r in &refusals {
+    // The rules only an entry by hand meets are named as serialised too,
+    // and are not among the bot's.
+    let manual = [
+        Refusal::Oversized {
+            requested: 9,
+            allowed: 2,
+            key: "trading.max_contracts_per_trade",
+        },
+        Refusal::ManualInLive,
+        Refusal::WhatIfRejected {
+            code: 201,
+            reason: "x".into(),
+        },
+    ];
+    for r in refusals.iter().chain(&manual) {
         assert_eq!(serde_json::to_value(r).unwrap()["rule"], r.rule());
     }
+    assert!(manual.iter().all(|r| !Refusal::RULES.contains(&r.rule())));
 }
 
 #[test]
@@ -286,4 +304,49 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn every_refusing_rule_is_listed_in_the_gates_order_and_the_first_is_the_bots() {
+    let mut c = Config::default();
+    c.risk.kill_switch = true;
+    let mut acc = account();
+    acc.realised_today = d("-1500");
+    let full = exposure(&[("SPY", 1), ("QQQ", 4)]);
+    // 15:00 UTC is outside the guard around the gateway's restart.
+    let all = pre_entry_refusals(&c, at(15, 0), "SPY", &acc, &full);
+    let rules: Vec<&str> = all.iter().map(Refusal::rule).collect();
+    assert_eq!(
+        rules,
+        [
+            "kill_switch",
+            "daily_loss",
+            "max_positions",
+            "max_positions_per_underlying"
+        ]
+    );
+    assert_eq!(
+        pre_entry(&c, at(15, 0), "SPY", &acc, &full),
+        Err(all[0].clone())
+    );
+    assert_eq!(all[1].config_key(), Some("risk.max_daily_loss"));
+    // Within the guard before the daily restart (04:45 UTC by default).
+    let guarded = pre_entry_refusals(&Config::default(), at(4, 40), "SPY", &account(), &full);
+    assert_eq!(guarded[0].rule(), "reset_guard");
+}
+
+#[test]
+fn size_limits_name_the_bound_that_binds() {
+    let c = Config::default(); // 1% risk, max_order_value 5000, 10 contracts
+    // 1% of 100,000 = 1,000 over 210 a spread: 4 by risk; 23 by value.
+    let l = size_limits(&c, d("100000"), d("210"));
+    assert_eq!((l.by_risk, l.by_order_value, l.by_contracts), (4, 23, 10));
+    assert_eq!((l.allowed, l.key), (4, "trading.risk_per_trade_pct"));
+    assert_eq!(size(&c, d("100000"), d("210")), Ok(l.allowed));
+    let rich = size_limits(&c, d("10000000"), d("210"));
+    assert_eq!(
+        (rich.allowed, rich.key),
+        (10, "trading.max_contracts_per_trade")
+    );
+    assert_eq!(size_limits(&c, d("100000"), Decimal::ZERO).allowed, 0);
 }

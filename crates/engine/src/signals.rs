@@ -54,6 +54,16 @@ pub fn kinds_for(direction: Direction) -> Vec<SpreadKind> {
         .collect()
 }
 
+/// Which side of its threshold a condition's value must be on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// `value >= threshold`.
+    AtLeast,
+    /// `value <= threshold`.
+    AtMost,
+}
+
 /// One test of a strategy: the measured value against its bound.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Condition {
@@ -61,6 +71,8 @@ pub struct Condition {
     pub key: &'static str,
     pub value: f64,
     pub threshold: f64,
+    /// How the value must compare with the threshold.
+    pub bound: Bound,
     pub passed: bool,
 }
 
@@ -69,6 +81,7 @@ fn at_least(key: &'static str, value: f64, threshold: f64) -> Condition {
         key,
         value,
         threshold,
+        bound: Bound::AtLeast,
         passed: value >= threshold,
     }
 }
@@ -78,6 +91,7 @@ fn at_most(key: &'static str, value: f64, threshold: f64) -> Condition {
         key,
         value,
         threshold,
+        bound: Bound::AtMost,
         passed: value <= threshold,
     }
 }
@@ -368,6 +382,89 @@ pub fn evaluate(
         symbol: symbol.to_string(),
         evaluations,
     })
+}
+
+/// Bars fetched beyond what the strategies need, for holidays and gaps.
+pub const BARS_MARGIN: usize = 10;
+
+/// Daily bars the trader asks the gateway for: what the enabled strategies
+/// need plus [`BARS_MARGIN`]. Wilder's averages start from the first bar
+/// they are given, so this is also the window a signal's RSI and ATR are
+/// computed over (and the window [`indicator_series`] uses per bar).
+pub fn bars_fetched(config: &StrategiesConfig) -> usize {
+    match bars_needed(config) {
+        0 => 0,
+        n => n + BARS_MARGIN,
+    }
+}
+
+/// A strategy's indicator periods, as its config sets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct IndicatorPeriods {
+    pub strategy: Strategy,
+    /// `strategies.<strategy>.rsi_period`.
+    pub rsi_period: usize,
+    /// `strategies.<strategy>.atr_period`.
+    pub atr_period: usize,
+    /// `strategies.<strategy>.atr_long_period`.
+    pub atr_long_period: usize,
+}
+
+/// The periods of each enabled strategy.
+pub fn indicator_periods(config: &StrategiesConfig) -> Vec<IndicatorPeriods> {
+    let of = |p: Params| IndicatorPeriods {
+        strategy: p.strategy,
+        rsi_period: period(p.rsi_period),
+        atr_period: period(p.atr_period),
+        atr_long_period: period(p.atr_long_period),
+    };
+    let mut out = Vec::new();
+    if config.high_base.enabled {
+        out.push(of(Params::from(&config.high_base)));
+    }
+    if config.low_base.enabled {
+        out.push(of(Params::from(&config.low_base)));
+    }
+    out
+}
+
+/// RSI, ATR and long ATR as of one bar (none until enough bars precede it).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct IndicatorPoint {
+    pub rsi: Option<f64>,
+    pub atr: Option<f64>,
+    pub atr_long: Option<f64>,
+}
+
+/// The indicators of `periods` as of each bar of `bars` (oldest first),
+/// each computed by the signal's own functions over the `window` bars
+/// ending at that bar, so the last point is what a signal evaluated on the
+/// last `window` bars reads.
+pub fn indicator_series(
+    bars: &[DailyBar],
+    periods: &IndicatorPeriods,
+    window: usize,
+) -> Vec<IndicatorPoint> {
+    let ohlc: Vec<Bar> = bars
+        .iter()
+        .map(|b| Bar {
+            open: b.open,
+            high: b.high,
+            low: b.low,
+            close: b.close,
+        })
+        .collect();
+    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    (0..bars.len())
+        .map(|i| {
+            let from = (i + 1).saturating_sub(window.max(1));
+            IndicatorPoint {
+                rsi: rsi(&closes[from..=i], periods.rsi_period),
+                atr: atr(&ohlc[from..=i], periods.atr_period),
+                atr_long: atr(&ohlc[from..=i], periods.atr_long_period),
+            }
+        })
+        .collect()
 }
 
 /// Daily bars a config's enabled strategies need at the least.

@@ -221,3 +221,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_indicator_series_ends_with_what_the_signal_read() {
+    let config = StrategiesConfig::default();
+    let bars = rising_base();
+    let window = 55;
+    let periods = indicator_periods(&config);
+    assert_eq!(
+        periods.iter().map(|p| p.strategy).collect::<Vec<_>>(),
+        [Strategy::HighBase, Strategy::LowBase]
+    );
+    let series = indicator_series(&bars, &periods[0], window);
+    assert_eq!(series.len(), bars.len());
+    // Too few bars before the RSI and ATR periods: none yet.
+    assert_eq!(series[5].rsi, None);
+    assert_eq!(series[5].atr_long, None);
+    let last = series.last().unwrap();
+    let signal = high_base("SPY", &bars[bars.len() - window..], &config.high_base).unwrap();
+    assert_eq!(last.rsi, Some(signal.indicators.rsi));
+    assert_eq!(last.atr, Some(signal.indicators.atr));
+    assert_eq!(last.atr_long, Some(signal.indicators.atr_long));
+    // A point in the middle is the signal's value on the window ending there.
+    let at = 57;
+    let earlier = high_base("SPY", &bars[at + 1 - window..=at], &config.high_base).unwrap();
+    assert_eq!(series[at].rsi, Some(earlier.indicators.rsi));
+    assert_eq!(bars_fetched(&config), bars_needed(&config) + BARS_MARGIN);
+}

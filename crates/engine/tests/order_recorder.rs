@@ -24,7 +24,10 @@ use vspread_core::{
 use vspread_engine::decision::order::journal_leg;
 use vspread_engine::events::EventBus;
 use vspread_engine::journal_io::JournalIo;
-use vspread_engine::orders::{OrderEnd, OrderManager, OrderPlan, PriceWalk, spawn_order_recorder};
+use vspread_engine::orders::{
+    OrderEnd, OrderManager, OrderPlan, PriceWalk, TradingRecords, spawn_order_recorder,
+};
+use vspread_engine::storage::StorageHealth;
 use vspread_journal::SqliteJournal;
 use vspread_sim::market::{Market, MarketConfig};
 use vspread_sim::orders::{Venue, VenueConfig};
@@ -73,11 +76,12 @@ async fn fills_reported_while_the_journal_refuses_writes_are_journaled_once_it_t
     let busy = Duration::from_millis(100);
     journal.set_busy_timeout(busy).unwrap();
     let io = JournalIo::new(journal.clone());
-    let recorder = spawn_order_recorder(&*broker, io.clone(), clock.clone());
-    let orders = Arc::new(OrderManager::new(
+    let records = Arc::new(TradingRecords::new(io, Arc::new(StorageHealth::new(None))));
+    let recorder = spawn_order_recorder(&*broker, records.clone(), clock.clone());
+    let orders = Arc::new(OrderManager::with_records(
         broker.clone(),
         clock.clone(),
-        io,
+        records.clone(),
         Arc::new(EventBus::new(1000, clock.clone())),
     ));
     let mut seen = broker.events();
@@ -229,8 +233,20 @@ async fn fills_reported_while_the_journal_refuses_writes_are_journaled_once_it_t
         .unwrap();
     let driven = outcome.result.unwrap();
     assert_eq!(driven.end, OrderEnd::Filled, "{driven:?}");
-    // Everything the recorder received is written before it stops.
-    assert!(recorder.stop(Duration::from_secs(30)).await);
+    // Everything the recorder received is written once the lock is gone.
+    let written = eventually(Duration::from_secs(30), || {
+        records.pending() == 0
+            && journal
+                .fills()
+                .unwrap()
+                .iter()
+                .filter(|f| f.order_ref == order_ref)
+                .count()
+                == executions.len()
+    })
+    .await;
+    assert!(written, "the held records are written");
+    recorder.abort();
 
     let journaled: BTreeSet<String> = journal
         .fills()

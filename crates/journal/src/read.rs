@@ -110,11 +110,9 @@ impl OrderRow {
 
     fn order(&self) -> Result<JournaledOrder, JournalError> {
         let seq = self.seq;
-        let purpose = match self.get("purpose")? {
-            "entry" => OrderPurpose::Entry,
-            "exit" => OrderPurpose::Exit,
-            other => return Err(corrupt("orders", seq, format!("purpose `{other}`"))),
-        };
+        let name = self.get("purpose")?;
+        let purpose = OrderPurpose::from_name(name)
+            .ok_or_else(|| corrupt("orders", seq, format!("purpose `{name}`")))?;
         let kind = self.get("kind")?;
         Ok(JournaledOrder {
             order_ref: self.get("order_ref")?.to_string(),
@@ -314,10 +312,7 @@ pub(crate) fn spreads(conn: &Connection) -> Result<Vec<SpreadRecord>, JournalErr
     let mut closures = closures(conn)?;
     let mut out: Vec<SpreadRecord> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for o in orders
-        .iter()
-        .filter(|o| o.order.purpose == OrderPurpose::Entry)
-    {
+    for o in orders.iter().filter(|o| o.order.purpose.opens()) {
         if o.filled.is_zero() {
             continue;
         }

@@ -3,20 +3,12 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use vspread_core::journal::{JournalError, JournalEvent, JournaledOrder, OrderEnd, SpreadClosure};
-use vspread_core::order::OrderPurpose;
 use vspread_core::{OrderEvent, OrderStatus};
 
 use crate::storage;
 
 pub(crate) fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-pub(crate) fn purpose_name(p: OrderPurpose) -> &'static str {
-    match p {
-        OrderPurpose::Entry => "entry",
-        OrderPurpose::Exit => "exit",
-    }
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, JournalError> {
@@ -31,7 +23,7 @@ pub(crate) fn record_order(conn: &Connection, o: &JournaledOrder) -> Result<(), 
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             o.order_ref,
-            purpose_name(o.purpose),
+            o.purpose.name(),
             o.spread_ref,
             o.symbol,
             o.currency,

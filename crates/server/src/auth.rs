@@ -144,6 +144,12 @@ impl Auth {
         })
     }
 
+    /// The admin token, for a program that runs the server in its own
+    /// process and hands the token to its own window (the desktop app).
+    pub fn admin_token(&self) -> &str {
+        &self.admin
+    }
+
     /// The role a presented token has, if any; constant time in the token.
     pub fn role_of(&self, presented: &str) -> Option<Role> {
         // Evaluate both comparisons always, so timing tells nothing.
@@ -215,9 +221,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
-/// Routes a viewer may call: reads, and the dry runs that change nothing.
+/// Routes a viewer may call: reads, and the dry runs that change nothing
+/// (a config's validation or diff, a spread's preview).
 fn viewer_may(method: &Method, path: &str) -> bool {
-    method == Method::GET || path.ends_with("/config/validate") || path.ends_with("/config/diff")
+    method == Method::GET
+        || path.ends_with("/config/validate")
+        || path.ends_with("/config/diff")
+        || path.ends_with("/preview")
 }
 
 /// Middleware: rejects requests without a valid token; viewers may only

@@ -27,6 +27,21 @@ pub enum AppError {
     Invalid { message: String, details: Json_ },
     #[error("{0}")]
     Conflict(String),
+    /// A request's field names what cannot be done (an unknown contract,
+    /// strikes the scanner's rules forbid, a value out of range);
+    /// `details.errors` lists each field.
+    #[error("{message}")]
+    Unprocessable { message: String, details: Json_ },
+    /// The risk gate refused a manual entry; `details.refusals` lists
+    /// every rule with its numbers and config key.
+    #[error("{message}")]
+    Refused { message: String, details: Json_ },
+    /// The market gives nothing to price it from now.
+    #[error("{0}")]
+    NoMarket(String),
+    /// The gateway did not answer as asked.
+    #[error("{0}")]
+    Gateway(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -46,6 +61,10 @@ impl AppError {
             }
             AppError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_config"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
+            AppError::Refused { .. } => (StatusCode::CONFLICT, "refused"),
+            AppError::NoMarket(_) => (StatusCode::CONFLICT, "no_market"),
+            AppError::Gateway(_) => (StatusCode::SERVICE_UNAVAILABLE, "gateway"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -58,7 +77,9 @@ impl IntoResponse for AppError {
             tracing::error!(%detail, "internal error in the admin API");
         }
         let details = match &self {
-            AppError::Invalid { details, .. } => details.clone(),
+            AppError::Invalid { details, .. }
+            | AppError::Unprocessable { details, .. }
+            | AppError::Refused { details, .. } => details.clone(),
             AppError::PreconditionFailed { current } => json!({ "current_version": current }),
             _ => Json_::Null,
         };
@@ -86,5 +107,27 @@ impl From<axum::extract::rejection::JsonRejection> for AppError {
 impl From<axum::extract::rejection::QueryRejection> for AppError {
     fn from(r: axum::extract::rejection::QueryRejection) -> Self {
         AppError::BadRequest(r.body_text())
+    }
+}
+
+impl From<vspread_engine::manual::ManualError> for AppError {
+    fn from(e: vspread_engine::manual::ManualError) -> Self {
+        use vspread_engine::manual::ManualError as M;
+        let message = e.to_string();
+        match e {
+            M::Invalid(errors) => AppError::Unprocessable {
+                message,
+                details: json!({ "errors": errors }),
+            },
+            M::Refused(refusals) => AppError::Refused {
+                message,
+                details: json!({ "refusals": refusals }),
+            },
+            M::NoMarket(_) => AppError::NoMarket(message),
+            M::NotHeld(_) => AppError::NotFound(message),
+            M::Closing { .. } => AppError::Conflict(message),
+            M::Gateway(_) => AppError::Gateway(message),
+            M::Internal(detail) => AppError::Internal(detail),
+        }
     }
 }

@@ -53,8 +53,15 @@ pub fn app(state: AppState) -> Router {
         .route("/control/resume", post(routes::control::resume))
         .route("/control/kill-switch", post(routes::control::kill_switch))
         .route("/scans/latest", get(routes::trading::latest_scans))
+        .route("/preview", post(routes::manual::preview))
+        .route("/decisions", get(routes::decisions::decisions))
+        .route("/symbols/{symbol}/bars", get(routes::bars::bars))
         .route("/positions", get(routes::trading::positions))
-        .route("/orders", get(routes::trading::orders))
+        .route("/positions/{spread_ref}/close", post(routes::manual::close))
+        .route(
+            "/orders",
+            get(routes::trading::orders).post(routes::manual::place),
+        )
         .route(
             "/orders/{order_ref}/cancel",
             post(routes::trading::cancel_order),

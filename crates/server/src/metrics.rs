@@ -21,6 +21,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::state::AppState;
+use vspread_core::OrderPurpose;
 use vspread_engine::events::EngineEvent;
 
 mod ops;
@@ -139,7 +140,86 @@ pub struct Metrics {
     pub config_reload_errors: Counter,
     pub events_published: Counter,
     pub link: LinkMetrics,
+    pub storage: StorageMetrics,
+    pub websocket: WebSocketMetrics,
     pub ops: OpsMetrics,
+}
+
+/// The event stream's clients.
+#[derive(Debug, Default)]
+pub struct WebSocketMetrics {
+    pub clients: Gauge,
+    pub cut_off: Family<ReasonLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: String,
+}
+
+/// The journal's storage, copied in at each scrape from the engine's
+/// verdict (the one the entry gate and readiness read).
+#[derive(Debug, Default)]
+pub struct StorageMetrics {
+    pub journal_writable: Gauge,
+    pub journal_free_bytes: Gauge,
+    pub journal_reserve_bytes: Gauge,
+    pub journal_write_errors: Counter,
+    pub journal_pending_writes: Gauge,
+    pub journal_events_dropped: Counter,
+}
+
+impl StorageMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "journal_writable",
+            "1 while the journal can be relied on for new entries; 0 while they are refused (low space, a failed write)",
+            self.journal_writable.clone(),
+        );
+        registry.register(
+            "journal_free_bytes",
+            "Free space of the data directory's filesystem",
+            self.journal_free_bytes.clone(),
+        );
+        registry.register(
+            "journal_reserve_bytes",
+            "Space held in the journal's reserve file (released when a write finds the disk full)",
+            self.journal_reserve_bytes.clone(),
+        );
+        registry.register(
+            "journal_write_errors",
+            "Journal writes that failed with a storage error",
+            self.journal_write_errors.clone(),
+        );
+        registry.register(
+            "journal_pending_writes",
+            "Trading records (fills, commissions, order ends, closures) held for the journal and retried",
+            self.journal_pending_writes.clone(),
+        );
+        registry.register(
+            "journal_events_dropped",
+            "Narrative events given up on while the journal refused writes",
+            self.journal_events_dropped.clone(),
+        );
+    }
+
+    fn observe(&self, engine: &vspread_engine::Engine) {
+        let s = engine.storage();
+        self.journal_writable.set(i64::from(s.degraded.is_none()));
+        self.journal_free_bytes.set(
+            s.free_bytes
+                .map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)),
+        );
+        self.journal_reserve_bytes
+            .set(i64::try_from(s.reserve_bytes).unwrap_or(i64::MAX));
+        raise_to(&self.journal_write_errors, s.write_errors);
+        self.journal_pending_writes
+            .set(i64::try_from(s.pending_writes).unwrap_or(i64::MAX));
+        raise_to(
+            &self.journal_events_dropped,
+            engine.events().not_journaled(),
+        );
+    }
 }
 
 impl Default for Metrics {
@@ -200,19 +280,34 @@ impl Metrics {
         let link = LinkMetrics::new();
         // Every purpose and outcome from the start, so a fill rate has a
         // denominator and `rate()` a first sample before the first end.
-        for purpose in ["entry", "exit"] {
+        for purpose in OrderPurpose::ALL {
             for outcome in ["filled", "timed_out", "cancelled", "rejected"] {
                 let _ = link.orders_ended.get_or_create(&OrderLabels {
-                    purpose: purpose.to_string(),
+                    purpose: purpose.name().to_string(),
                     outcome: outcome.to_string(),
                 });
             }
         }
         register_link(registry, &link);
         let ops = OpsMetrics::register(registry);
+        let storage = StorageMetrics::default();
+        storage.register(registry);
+        let websocket = WebSocketMetrics::default();
+        registry.register(
+            "websocket_clients",
+            "Clients following the event stream (/api/v1/ws)",
+            websocket.clients.clone(),
+        );
+        registry.register(
+            "websocket_cut_off",
+            "Event stream clients cut off for falling behind (lagging) or not reading (stuck)",
+            websocket.cut_off.clone(),
+        );
         Self {
             registry: root,
             ops,
+            storage,
+            websocket,
             link,
             http_requests,
             engine_paused,
@@ -264,6 +359,7 @@ impl Metrics {
         let f = |d: rust_decimal::Decimal| d.to_string().parse::<f64>().unwrap_or(0.0);
         link.pnl_realised_today.set(f(positions.realised_today));
         link.pnl_unrealised.set(f(positions.unrealised));
+        self.storage.observe(&state.engine);
         self.ops.observe(&state.engine);
         self.fold_events(state.engine.events());
     }
@@ -279,10 +375,7 @@ impl Metrics {
                 self.ops.fold(&e.event);
                 match &e.event {
                     EngineEvent::OrderEnded(ended) => {
-                        let purpose = match ended.purpose {
-                            vspread_core::OrderPurpose::Entry => "entry",
-                            vspread_core::OrderPurpose::Exit => "exit",
-                        };
+                        let purpose = ended.purpose.name();
                         link.orders_ended
                             .get_or_create(&OrderLabels {
                                 purpose: purpose.to_string(),

@@ -27,6 +27,9 @@ struct Op {
 
 const ERR: Option<&str> = Some("Error");
 
+/// Operations whose body may be left out.
+const OPTIONAL_BODIES: &[&str] = &["/positions/{spread_ref}/close"];
+
 const OPS: &[Op] = &[
     Op {
         method: "get",
@@ -99,7 +102,7 @@ const OPS: &[Op] = &[
     Op {
         method: "get",
         path: "/config/backups",
-        summary: "Config backups, newest first",
+        summary: "Config backups, newest first, each with the keys the save that took it changed (what rolling back to it would undo)",
         body: None,
         responses: &[(200, "Backups", Some("Backups"))],
         viewer: true,
@@ -154,15 +157,114 @@ const OPS: &[Op] = &[
     Op {
         method: "get",
         path: "/scans/latest",
-        summary: "The latest scan of each underlying: every ranked spread and the filter funnel",
+        summary: "The latest scan of each underlying (a decision cycle's or the scanner watch's): every ranked spread with the decision taken on it, the filter funnel, the near misses, its age; and every watched underlying with its scan's age and whether a signal is live on it",
         body: None,
         responses: &[(200, "Latest scans", Some("LatestScans"))],
         viewer: true,
     },
     Op {
+        method: "post",
+        path: "/preview",
+        summary: "Everything about a spread before it is sent, nothing placed: both legs (bid/ask/mid, IV, delta, gamma, theta, vega) and the net greeks; the net mid and natural; max profit and loss in money, breakevens; the scanner's price, max profit/loss, breakeven, probability of profit, EV and score (the same numbers a scan ranks it by) and each [scanner] filter's verdict; the gateway's what-if (margin changes, commission, equity with loan after) and the buying power after; the sizing bounds; every rule of the risk gate that would refuse it, with its numbers and config key; the walk the order would take. Read-only tokens may preview.",
+        body: Some("OrderTicket"),
+        responses: &[
+            (200, "The preview", Some("PreviewReport")),
+            (400, "The body is not JSON", ERR),
+            (
+                409,
+                "no_market: no two-sided market, underlying price or IV to price it from now",
+                ERR,
+            ),
+            (
+                422,
+                "invalid_request: details.errors names each bad field (an unknown symbol, expiry or strike; strikes the kind cannot have or whose net at the mids is not inside (0, width), which the scanner's rules forbid; a missing or mistyped field; a value out of range)",
+                ERR,
+            ),
+            (503, "gateway: the gateway did not answer", ERR),
+        ],
+        viewer: true,
+    },
+    Op {
+        method: "post",
+        path: "/orders",
+        summary: "Place a spread by hand: previewed as /preview does (the what-if as [execution] what_if says), then through the bot's risk gate and sizing bounds, journaled and handed to the order manager as purpose manual, walked from the mid toward the natural ([execution], or the limit settings given) and booked as a position when it fills; audited (manual.entry / manual.refused events, the journaled order's context name who). Refused while the kill switch is engaged, and in live mode unless [execution] manual_orders_live is true.",
+        body: Some("OrderTicket"),
+        responses: &[
+            (
+                202,
+                "Handed to the order manager: follow order_ref in /orders, /positions and the event stream",
+                Some("ManualPlaced"),
+            ),
+            (400, "The body is not JSON", ERR),
+            (
+                409,
+                "refused: details.refusals lists every rule that refuses (kill_switch, entry_working, reset_guard, daily_loss, max_positions, max_positions_per_underlying, iv_circuit_breaker, zero_size, oversized, buying_power, manual_in_live, what_if_rejected) with its numbers, config key and message; no_market: nothing to price it from now",
+                ERR,
+            ),
+            (
+                422,
+                "invalid_request: details.errors names each bad field, as for /preview",
+                ERR,
+            ),
+            (503, "gateway: the gateway did not answer", ERR),
+        ],
+        viewer: false,
+    },
+    Op {
+        method: "post",
+        path: "/positions/{spread_ref}/close",
+        summary: "Close a held spread by hand: all of it, with a walked closing order (exit reason manual); the body ({\"limit\": {...}}) may be left out. Never refused by the kill switch or the mode: closing is how an operator leaves the market. Audited (manual.close event).",
+        body: Some("CloseRequest"),
+        responses: &[
+            (202, "Handed to the order manager", Some("ManualClosing")),
+            (400, "The body is not JSON", ERR),
+            (404, "No held spread of that reference", ERR),
+            (
+                409,
+                "conflict: a closing order already works for it; no_market: no two-sided market to close at",
+                ERR,
+            ),
+            (
+                422,
+                "invalid_request: details.errors names the bad limit field",
+                ERR,
+            ),
+            (503, "gateway: the gateway did not answer", ERR),
+        ],
+        viewer: false,
+    },
+    Op {
+        method: "get",
+        path: "/decisions",
+        summary: "Per decision cycle and symbol, newest first (?symbol=&limit=n): the signal's conditions (value, threshold, bound, config key, pass/fail), the gate's verdict (every refusing rule with its numbers and key), the scan's funnel, best candidates and near misses, and the outcome; the last 5000 are kept in memory",
+        body: None,
+        responses: &[
+            (200, "Decisions", Some("Decisions")),
+            (400, "Bad query", ERR),
+        ],
+        viewer: true,
+    },
+    Op {
+        method: "get",
+        path: "/symbols/{symbol}/bars",
+        summary: "Daily bars of an underlying with the RSI and ATR the signals read (each strategy's periods; each bar's values over the signals' window ending at it), from the gateway's history, paced (?days=n)",
+        body: None,
+        responses: &[
+            (200, "Bars", Some("Bars")),
+            (400, "Bad query", ERR),
+            (
+                422,
+                "invalid_request: details.errors names the symbol the gateway does not know",
+                ERR,
+            ),
+            (503, "gateway: the gateway did not answer", ERR),
+        ],
+        viewer: true,
+    },
+    Op {
         method: "get",
         path: "/positions",
-        summary: "Held spreads at their last marks, with stop and target levels and DTE; the day's P&L",
+        summary: "Held spreads at their last marks: stop and target levels, DTE, max profit and loss in money, breakevens, POP, net greeks, each leg's role, strike and greeks; the day's P&L",
         body: None,
         responses: &[(200, "Positions", Some("Positions"))],
         viewer: true,
@@ -170,7 +272,7 @@ const OPS: &[Op] = &[
     Op {
         method: "get",
         path: "/orders",
-        summary: "Orders from the journal, newest first (?status=working|done&limit=n)",
+        summary: "Orders from the journal, newest first (?status=working|done&limit=n), each with every limit step (price and time), its combo fills as they arrived and its slippage versus the mid",
         body: None,
         responses: &[(200, "Orders", Some("Orders")), (400, "Bad query", ERR)],
         viewer: true,
@@ -255,11 +357,10 @@ fn components() -> Map<String, Json> {
         "KillSwitchReport".into(),
         schema_of::<vspread_engine::engine::KillSwitchReport>(),
     );
-    c.insert("Backups".into(), json!({
-        "type": "array",
-        "items": all_required(json!({ "type": "object", "properties": {
-            "id": { "type": "string" }, "time": { "type": "string", "format": "date-time" }, "size": { "type": "integer" } } }))
-    }));
+    c.insert(
+        "Backups".into(),
+        json!({ "type": "array", "items": schema_of::<vspread_engine::config_service::BackupChanges>() }),
+    );
     c.insert(
         "RollbackRequest".into(),
         json!({
@@ -290,55 +391,37 @@ fn components() -> Map<String, Json> {
         "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
             "code": { "type": "string" },
             "message": { "type": "string" },
-            "details": { "description": "For invalid_config: { errors: [{ path, kind, value, message, allowed, location }] }" }
+            "details": { "description": "For invalid_config: { errors: [{ path, kind, value, message, allowed, location }] }; for invalid_request: { errors: [{ field, message }] }; for refused: { refusals: [{ rule, key, message, ...its numbers }] }; for stale_version: { current_version }" }
         } } }
     }));
     c
 }
 
-/// Schemas of the trading views. Decimal money and prices are strings.
+/// Schemas of the trading views and of trading by hand, from the types the
+/// handlers send. Decimal money and prices are strings.
 fn trading_components(c: &mut Map<String, Json>) {
+    use crate::routes::trading;
+    use vspread_engine::manual;
     let dec = json!({ "type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$" });
     let dec_or_null = json!({ "type": ["string", "null"] });
-    let num = json!({ "type": "number" });
     let time = json!({ "type": "string", "format": "date-time" });
     let date = json!({ "type": "string", "format": "date" });
-    let row = all_required(json!({ "type": "object", "properties": {
-        "rank": { "type": "integer" }, "underlying": { "type": "string" }, "kind": { "type": "string" },
-        "expiry": date, "dte": { "type": "integer" }, "long_strike": num, "short_strike": num,
-        "width": num, "price": num, "natural": num, "max_profit": num, "max_loss": num,
-        "breakeven": num, "pop": num, "ev": num, "score": num } }));
-    c.insert("LatestScans".into(), json!({ "type": "object", "required": ["scans"], "properties": {
-        "scans": { "type": "array", "items": all_required(json!({ "type": "object", "properties": {
-            "underlying": { "type": "string" }, "at": time,
-            "kinds": { "type": "array", "items": { "type": "string" } },
-            "quote_requests": { "type": "integer" }, "candidates": { "type": "integer" },
-            "funnel": { "type": "object", "description": "Per kind: candidates, removed (by filter name), passed, kept" },
-            "results": { "type": "array", "items": row },
-            "top_rejected": { "type": "array", "description": "The best candidates removed by min_pop or min_score, with removed_by and threshold", "items": { "type": "object" } } } })) } } }));
-    c.insert("Positions".into(), json!({ "type": "object", "required": ["positions"], "properties": {
-        "positions": { "type": "array", "items": all_required(json!({ "type": "object", "properties": {
-            "entry_ref": { "type": "string" }, "underlying": { "type": "string" },
-            "kind": { "type": "string" }, "expiry": date, "dte": { "type": "integer" },
-            "long_strike": dec, "short_strike": dec, "quantity": { "type": "integer" },
-            "credit": { "type": "boolean" }, "entry_price": dec_or_null, "opened_at": time,
-            "entry_underlying": num, "mark": dec_or_null, "marked_at": { "type": ["string", "null"] },
-            "underlying_last": { "type": ["number", "null"] }, "unrealised_pnl": dec_or_null,
-            "realised_pnl": dec, "stop_underlying": num, "target_price": dec_or_null,
-            "profit_pct": { "type": ["number", "null"] } } })) },
-        "realised_today": dec, "unrealised": dec, "updated_at": { "type": ["string", "null"] } } }));
-    c.insert("Orders".into(), json!({ "type": "object", "required": ["orders"], "properties": {
-        "orders": { "type": "array", "items": all_required(json!({ "type": "object", "properties": {
-            "order_ref": { "type": "string" }, "purpose": { "enum": ["entry", "exit"] },
-            "spread_ref": { "type": "string" }, "underlying": { "type": "string" },
-            "kind": { "type": "string" }, "expiry": date, "long_strike": dec, "short_strike": dec,
-            "quantity": { "type": "integer" }, "credit": { "type": "boolean" }, "limit": dec,
-            "mid": dec, "reason": { "type": "string" }, "created_at": time,
-            "working": { "type": "boolean" }, "cancellable": { "type": "boolean" },
-            "broker_order_id": { "type": ["integer", "null"] }, "status": { "type": ["string", "null"] },
-            "filled": dec, "average_price": dec_or_null, "commissions": dec,
-            "outcome": { "type": ["string", "null"] }, "detail": { "type": ["string", "null"] },
-            "ended_at": { "type": ["string", "null"] } } })) } } }));
+    c.insert("LatestScans".into(), schema_of::<trading::LatestScans>());
+    c.insert(
+        "Positions".into(),
+        schema_of::<vspread_engine::views::PositionsView>(),
+    );
+    c.insert("Orders".into(), schema_of::<trading::Orders>());
+    c.insert("OrderTicket".into(), schema_of::<manual::OrderTicket>());
+    c.insert("PreviewReport".into(), schema_of::<manual::PreviewReport>());
+    c.insert("ManualPlaced".into(), schema_of::<manual::ManualPlaced>());
+    c.insert("CloseRequest".into(), schema_of::<manual::CloseRequest>());
+    c.insert("ManualClosing".into(), schema_of::<manual::ManualClosing>());
+    c.insert(
+        "Decisions".into(),
+        schema_of::<crate::routes::decisions::Decisions>(),
+    );
+    c.insert("Bars".into(), schema_of::<vspread_engine::bars::BarsView>());
     c.insert(
         "Trades".into(),
         json!({ "type": "object", "required": ["trades"], "properties": {
@@ -383,6 +466,16 @@ fn query_parameters(path: &str) -> Vec<Json> {
             "limit",
             "At most this many, newest first (default 500, 1 to 5000)",
         )],
+        "/decisions" => vec![
+            json!({ "name": "symbol", "in": "query", "required": false,
+                "description": "Only this symbol's decisions",
+                "schema": { "type": "string" } }),
+            int(
+                "limit",
+                "At most this many, newest first (default 100, 1 to 5000)",
+            ),
+        ],
+        "/symbols/{symbol}/bars" => vec![int("days", "Bars wanted (default 120, 1 to 1000)")],
         "/config/history" => vec![int(
             "limit",
             "At most this many, newest first (default 100, 1 to 1000)",
@@ -438,7 +531,9 @@ pub fn document() -> &'static Json {
                 operation["parameters"] = Json::Array(params);
             }
             if let Some(body) = op.body {
-                operation["requestBody"] = json!({ "required": true, "content": { "application/json": {
+                operation["requestBody"] = json!({
+                    "required": !OPTIONAL_BODIES.contains(&op.path),
+                    "content": { "application/json": {
                     "schema": { "$ref": format!("#/components/schemas/{body}") } } } });
             }
             let entry = paths

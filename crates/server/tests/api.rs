@@ -563,7 +563,9 @@ mod trading {
     use vspread_core::journal::{Journal, JournalLeg, JournaledOrder, OrderEnd, SpreadClosure};
     use vspread_core::{BrokerOrderId, ConId, Execution, OrderEvent, Side};
     use vspread_core::{OrderPurpose, Right, SpreadKind};
-    use vspread_engine::views::{PositionView, PositionsView, ScanRowView, ScanView};
+    use vspread_engine::decision::scan::{FunnelView, KindFunnelView};
+    use vspread_engine::events::NearMiss;
+    use vspread_engine::views::{PositionView, PositionsView, ScanRowView, ScanSource, ScanView};
 
     use super::*;
 
@@ -646,14 +648,28 @@ mod trading {
         )
         .await;
         assert_eq!(s, StatusCode::OK);
-        assert_eq!(body, json!({ "scans": [] }));
+        assert_eq!(body["scans"], json!([]));
+        // The watch covers the universe (the default `[scanner] watch`),
+        // nothing scanned yet.
+        assert_eq!(body["watch"].as_array().unwrap().len(), 8);
+        assert_eq!(body["watch"][0]["symbol"], "SPY");
+        assert_eq!(body["watch"][0]["scanned_at"], Value::Null);
         f.state.engine.views().record_scan(ScanView {
             underlying: "QQQ".into(),
             at: t(0),
+            source: ScanSource::Trader,
             kinds: vec!["bull_call"],
             quote_requests: 12,
             candidates: 40,
-            funnel: json!({ "bull_call": { "candidates": 40, "removed": { "min_pop": 39 }, "passed": 1, "kept": 1 } }),
+            funnel: FunnelView(vec![(
+                "bull_call".into(),
+                KindFunnelView {
+                    candidates: 40,
+                    removed: vec![("min_pop", 39)],
+                    passed: 1,
+                    kept: 1,
+                },
+            )]),
             results: vec![ScanRowView {
                 rank: 1,
                 underlying: "QQQ".into(),
@@ -671,8 +687,22 @@ mod trading {
                 pop: 0.55,
                 ev: 0.12,
                 score: 0.4,
+                decision_id: Some("c1-QQQ".into()),
+                order_ref: None,
             }],
-            top_rejected: vec![json!({ "kind": "bull_call", "removed_by": "min_pop" })],
+            top_rejected: vec![NearMiss {
+                kind: SpreadKind::BullCall,
+                expiry: 20261218,
+                long: 485.0,
+                short: 490.0,
+                price: 1.2,
+                pop: 0.3,
+                score: -0.2,
+                removed_by: "min_pop".into(),
+                threshold: 0.35,
+            }],
+            signal: None,
+            decision: None,
         });
         let (_, _, body) = call(
             &f.state,
@@ -711,6 +741,14 @@ mod trading {
                 stop_underlying: 475.25,
                 target_price: Some(d("3.55")),
                 profit_pct: Some(13.8),
+                opened_by: OrderPurpose::Entry,
+                max_profit: Some(d("580")),
+                max_loss: Some(d("420")),
+                breakevens: vec![d("482.10")],
+                pop: Some(0.48),
+                greeks: None,
+                legs: vec![],
+                closing_order: None,
             }],
             realised_today: d("-2.60"),
             unrealised: d("40.00"),
@@ -1169,7 +1207,7 @@ mod trading {
                 compute_ms: 3.0,
                 best: None,
                 top: vec![],
-                funnel: Value::Null,
+                funnel: vspread_engine::decision::scan::FunnelView::default(),
                 top_rejected: vec![],
             }),
         );
@@ -1177,12 +1215,15 @@ mod trading {
         f.state.engine.views().record_scan(ScanView {
             underlying: "QQQ".into(),
             at: f.running.clock.now(),
+            source: vspread_engine::views::ScanSource::Trader,
             kinds: vec![],
             quote_requests: 0,
             candidates: 10,
-            funnel: Value::Null,
+            funnel: vspread_engine::decision::scan::FunnelView::default(),
             results: vec![],
             top_rejected: vec![],
+            signal: None,
+            decision: None,
         });
         f.running.clock.advance(chrono::Duration::seconds(90));
         f.state.engine.views().set_positions(PositionsView {
@@ -1348,7 +1389,7 @@ async fn metrics_fold_orders_scans_positions_and_pnl() {
             compute_ms: 3.0,
             best: None,
             top: vec![],
-            funnel: Value::Null,
+            funnel: Default::default(),
             top_rejected: vec![],
         }),
     );
@@ -1441,4 +1482,261 @@ async fn config_history_is_read_back_from_the_journal_with_who_and_what() {
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+mod websocket {
+    //! The event stream over a real socket: every event to a client that
+    //! keeps up, in order; a client that falls behind, or stops reading,
+    //! cut off and (if it reads at all) told so, its place in the stream
+    //! given up.
+
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use vspread_engine::events::{ControlResumed, EngineEvent};
+    use vspread_server::serve;
+
+    use super::*;
+
+    /// A minimal WebSocket client: the upgrade, then frames as they come.
+    struct Client {
+        stream: TcpStream,
+        buffered: Vec<u8>,
+    }
+
+    /// One frame from the server: its opcode and payload.
+    struct Frame {
+        opcode: u8,
+        payload: Vec<u8>,
+    }
+
+    impl Client {
+        async fn connect(addr: std::net::SocketAddr) -> Client {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream
+                .write_all(
+                    format!(
+                        "GET /api/v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+                         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                         Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {ADMIN}\r\n\r\n"
+                    )
+                    .as_bytes(),
+                )
+                .await
+                .unwrap();
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                head.push(stream.read_u8().await.unwrap());
+            }
+            let head = String::from_utf8_lossy(&head);
+            assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+            Client {
+                stream,
+                buffered: Vec::new(),
+            }
+        }
+
+        async fn fill(&mut self, n: usize) -> bool {
+            let mut chunk = [0u8; 16 * 1024];
+            while self.buffered.len() < n {
+                match self.stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return false,
+                    Ok(k) => self.buffered.extend_from_slice(&chunk[..k]),
+                }
+            }
+            true
+        }
+
+        /// The next frame; `None` once the connection is closed.
+        async fn frame(&mut self) -> Option<Frame> {
+            if !self.fill(2).await {
+                return None;
+            }
+            let opcode = self.buffered[0] & 0x0f;
+            let (len, header) = match self.buffered[1] & 0x7f {
+                126 => {
+                    self.fill(4).await.then_some(())?;
+                    (
+                        u16::from_be_bytes([self.buffered[2], self.buffered[3]]) as usize,
+                        4,
+                    )
+                }
+                127 => {
+                    self.fill(10).await.then_some(())?;
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&self.buffered[2..10]);
+                    (u64::from_be_bytes(b) as usize, 10)
+                }
+                n => (n as usize, 2),
+            };
+            self.fill(header + len).await.then_some(())?;
+            let payload = self.buffered[header..header + len].to_vec();
+            self.buffered.drain(..header + len);
+            Some(Frame { opcode, payload })
+        }
+    }
+
+    async fn served() -> (Fixture, std::net::SocketAddr) {
+        let f = fixture().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, f.state.clone(), std::future::pending()));
+        (f, addr)
+    }
+
+    async fn metric(state: &AppState, name: &str) -> String {
+        let (_, _, body) = call(state, "GET", "/metrics", None, None, None).await;
+        body.as_str()
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with(name))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn publish(state: &AppState, n: usize, padding: usize) -> u64 {
+        let who = "x".repeat(padding);
+        let bus = state.engine.events();
+        for _ in 0..n {
+            bus.publish_quietly(
+                "resumed",
+                EngineEvent::ControlResumed(ControlResumed { who: who.clone() }),
+            );
+        }
+        bus.last_seq()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_that_keeps_up_gets_everything_and_one_that_lags_is_cut_off_and_told() {
+        let (f, addr) = served().await;
+        let mut fast = Client::connect(addr).await;
+        let mut slow = Client::connect(addr).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            metric(&f.state, "vspread_websocket_clients")
+                .await
+                .ends_with(" 2")
+        );
+        let first = f.state.engine.events().last_seq() + 1;
+        let total = 6_000u64;
+        let batch = 100u64;
+        // How far the fast client has read, and whether publishing is done.
+        let progress = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let publisher = {
+            let (state, progress, done) = (f.state.clone(), progress.clone(), done.clone());
+            tokio::spawn(async move {
+                for sent in (batch..=total).step_by(batch as usize) {
+                    // Large enough that the socket buffers cannot hide a
+                    // client that reads slowly.
+                    publish(&state, batch as usize, 8 * 1024);
+                    // Paced by the fast client, so it never falls behind
+                    // however busy the machine is.
+                    let since = Instant::now();
+                    while progress.load(Ordering::SeqCst) + 2 * batch < sent
+                        && since.elapsed() < Duration::from_secs(20)
+                    {
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                    }
+                }
+                done.store(true, Ordering::SeqCst);
+            })
+        };
+        // The fast client reads everything, in order, without a gap.
+        let reader = tokio::spawn(async move {
+            let mut expected = first;
+            while expected < first + total {
+                let frame = fast.frame().await.expect("the fast client stays connected");
+                assert_eq!(frame.opcode, 1, "text");
+                let event: Value = serde_json::from_slice(&frame.payload).unwrap();
+                assert_eq!(event["seq"].as_u64(), Some(expected), "{event}");
+                expected += 1;
+                progress.store(expected - first, Ordering::SeqCst);
+            }
+            (expected - first, fast)
+        });
+        // The slow one reads a frame every 20 ms while events are published
+        // (every send to it goes through, so it is behind rather than
+        // stuck), then whatever is left at once.
+        let mut note = None;
+        let mut close = None;
+        let since = Instant::now();
+        while since.elapsed() < Duration::from_secs(60) {
+            let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(10), slow.frame()).await
+            else {
+                break;
+            };
+            match frame.opcode {
+                1 => {
+                    let v: Value = serde_json::from_slice(&frame.payload).unwrap();
+                    if v["kind"] == "stream.cut_off" {
+                        note = Some(v);
+                    }
+                }
+                8 => {
+                    close = Some(u16::from_be_bytes([frame.payload[0], frame.payload[1]]));
+                    break;
+                }
+                _ => {}
+            }
+            if !done.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        publisher.await.unwrap();
+        let (received, _fast) = reader.await.unwrap();
+        assert_eq!(received, total, "every event, in order");
+        let note = note.expect("the slow client is told why it is cut off");
+        // Behind by more than the limit; on a busy machine one of its sends
+        // may wait out the send timeout first (cut off as stuck). Either
+        // way it is cut off, told where to resume, and counted.
+        let reason = note["reason"].as_str().unwrap_or_default().to_string();
+        assert!(reason == "lagging" || reason == "stuck", "{note}");
+        assert!(
+            note["message"].as_str().unwrap().contains("?after="),
+            "{note}"
+        );
+        assert!(note["resume_after"].as_u64().is_some(), "{note}");
+        assert_eq!(close, Some(1013), "closed with 'try again later'");
+        assert!(
+            metric(&f.state, "vspread_websocket_cut_off_total")
+                .await
+                .contains(&format!("reason=\"{reason}\"}} 1")),
+        );
+        assert!(
+            metric(&f.state, "vspread_websocket_clients")
+                .await
+                .ends_with(" 1"),
+            "the slow client's place is given up"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_that_stops_reading_is_cut_off_and_holds_nothing() {
+        let (f, addr) = served().await;
+        let _silent = Client::connect(addr).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // More than the socket buffers hold, fewer than the lag limit: the
+        // server's send waits on the client, and gives up.
+        publish(&f.state, 1_500, 8 * 1024);
+        let since = Instant::now();
+        loop {
+            let m = metric(&f.state, "vspread_websocket_cut_off_total").await;
+            if m.contains("reason=\"stuck\"} 1") {
+                break;
+            }
+            assert!(
+                since.elapsed() < Duration::from_secs(15),
+                "not cut off: {m}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            metric(&f.state, "vspread_websocket_clients")
+                .await
+                .ends_with(" 0")
+        );
+    }
 }

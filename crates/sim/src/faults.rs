@@ -11,7 +11,7 @@
 //! run time, the `vspread sim` flags set them at start, and
 //! [`ControlCommand`] is the one-line text form its control port reads
 //! (`disconnect`, `restart 30`, `reject 2`, `partial 1`, `partial off`,
-//! `delay 250`, `status`). The [`Setup`] is fixed at start
+//! `delay 250`, `clear`, `status`). The [`Setup`] is fixed at start
 //! ([`crate::server::SimSettings::setup`]).
 
 use std::collections::BTreeMap;
@@ -197,6 +197,9 @@ pub struct Faults {
     reject_orders: AtomicU32,
     /// Milliseconds to wait before handling each request.
     delay_ms: AtomicU64,
+    /// Clients disconnected because they stopped reading (their outbox
+    /// filled).
+    cut_off: AtomicU64,
 }
 
 impl Faults {
@@ -215,6 +218,21 @@ impl Faults {
     /// Rejections still pending.
     pub fn pending_rejections(&self) -> u32 {
         self.reject_orders.load(Ordering::SeqCst)
+    }
+
+    /// Drops every pending rejection.
+    pub fn clear_rejections(&self) {
+        self.reject_orders.store(0, Ordering::SeqCst);
+    }
+
+    /// Counts a client cut off for not reading.
+    pub fn count_cut_off(&self) {
+        self.cut_off.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Clients cut off for not reading so far.
+    pub fn cut_off(&self) -> u64 {
+        self.cut_off.load(Ordering::SeqCst)
     }
 
     pub fn set_delay(&self, delay: Duration) {
@@ -242,6 +260,10 @@ pub enum ControlCommand {
     Partial(Option<u32>),
     /// Wait this long before handling each request.
     Delay(Duration),
+    /// End every request-side fault: pending rejections dropped, forced
+    /// partial fills off, no delay (what a test does before it compares
+    /// the books).
+    Clear,
     /// Send IB error/notice CODE to every client (354, 10090, 10197 per
     /// market data line; 1100, 1101, 1102, 2104, 2106, 2158 once).
     Notice(i32),
@@ -288,6 +310,7 @@ impl ControlCommand {
         };
         match verb.to_ascii_lowercase().as_str() {
             "disconnect" => none(ControlCommand::Disconnect),
+            "clear" => none(ControlCommand::Clear),
             "notice" => Ok(ControlCommand::Notice(
                 i32::try_from(number("notice needs an IB code")?)
                     .map_err(|_| bad("code too large"))?,
@@ -317,7 +340,7 @@ impl ControlCommand {
                 }
             },
             _ => Err(bad(
-                "unknown command (disconnect, restart S, reject N, partial N|off, delay MS, status)",
+                "unknown command (disconnect, restart S, reject N, partial N|off, delay MS, notice CODE, clear, status, ledger)",
             )),
         }
     }
@@ -333,6 +356,7 @@ mod tests {
             ControlCommand::parse("disconnect"),
             Ok(ControlCommand::Disconnect)
         );
+        assert_eq!(ControlCommand::parse("clear"), Ok(ControlCommand::Clear));
         assert_eq!(
             ControlCommand::parse("notice 1101"),
             Ok(ControlCommand::Notice(1101))
@@ -421,6 +445,9 @@ mod tests {
         assert!(f.take_rejection());
         assert_eq!(f.pending_rejections(), 1);
         assert!(f.take_rejection());
+        assert!(!f.take_rejection());
+        f.reject_next_orders(5);
+        f.clear_rejections();
         assert!(!f.take_rejection());
     }
 }

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{Notify, mpsc, watch};
@@ -34,22 +34,40 @@ pub struct Book {
 }
 
 /// Frames queued for one client's socket. Never blocks: a client that
-/// does not read until its queue is full is disconnected (TWS drops such
-/// clients too rather than buffering without bound).
+/// does not keep up is disconnected (TWS drops such clients too rather
+/// than buffering without bound). Not keeping up means the queue stayed
+/// above `capacity` frames for [`OUTBOX_GRACE`] (a client that reads takes
+/// a burst larger than that in its stride), or reached
+/// [`OUTBOX_HARD_FACTOR`] times `capacity`.
 #[derive(Debug, Clone)]
 pub struct Outbox {
     tx: mpsc::Sender<Vec<u8>>,
+    capacity: usize,
+    /// When the queue was last at or under `capacity` (ms since `epoch`).
+    under_ms: Arc<AtomicU64>,
+    epoch: std::time::Instant,
     overflowed: Arc<AtomicBool>,
     wake: Arc<Notify>,
 }
 
+/// How long a queue may stay over its capacity before its client counts
+/// as not reading.
+pub const OUTBOX_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The queue's hard bound, as a multiple of its capacity.
+pub const OUTBOX_HARD_FACTOR: usize = 16;
+
 impl Outbox {
-    /// A queue of `capacity` frames and its receiving end.
+    /// A queue of `capacity` frames (see [`Outbox`]) and its receiving end.
     pub fn new(capacity: usize) -> (Outbox, mpsc::Receiver<Vec<u8>>) {
-        let (tx, rx) = mpsc::channel(capacity);
+        let capacity = capacity.max(1);
+        let (tx, rx) = mpsc::channel(capacity.saturating_mul(OUTBOX_HARD_FACTOR));
         (
             Outbox {
                 tx,
+                capacity,
+                under_ms: Arc::new(AtomicU64::new(0)),
+                epoch: std::time::Instant::now(),
                 overflowed: Arc::new(AtomicBool::new(false)),
                 wake: Arc::new(Notify::new()),
             },
@@ -57,16 +75,42 @@ impl Outbox {
         )
     }
 
+    fn overflow(&self) {
+        if !self.overflowed.swap(true, Ordering::SeqCst) {
+            tracing::warn!("client is not reading; closing its connection");
+        }
+        self.wake.notify_one();
+    }
+
+    /// Whether the client keeps up: false (and the queue marked
+    /// overflowed) once it has been over its capacity for the grace.
+    /// Called on every push and, while nothing is pushed, by the
+    /// connection's loop.
+    pub fn check(&self) -> bool {
+        if self.overflowed() {
+            return false;
+        }
+        let queued = self.tx.max_capacity() - self.tx.capacity();
+        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if queued <= self.capacity {
+            self.under_ms.store(now, Ordering::Relaxed);
+        } else if now.saturating_sub(self.under_ms.load(Ordering::Relaxed))
+            > u64::try_from(OUTBOX_GRACE.as_millis()).unwrap_or(u64::MAX)
+        {
+            self.overflow();
+            return false;
+        }
+        true
+    }
+
     /// Queues one encoded frame.
     pub fn push(&self, frame: Vec<u8>) {
+        if !self.check() {
+            return;
+        }
         match self.tx.try_send(frame) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if !self.overflowed.swap(true, Ordering::SeqCst) {
-                    tracing::warn!("client is not reading; closing its connection");
-                }
-                self.wake.notify_one();
-            }
+            Err(mpsc::error::TrySendError::Full(_)) => self.overflow(),
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }

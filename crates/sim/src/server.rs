@@ -57,7 +57,9 @@ pub struct SimSettings {
     pub market_data_lines: usize,
     /// Messages per second a client may send (IB: 50).
     pub messages_per_second: usize,
-    /// Frames queued for a client before it counts as not reading.
+    /// Frames queued for a client before it counts as not reading: once
+    /// its queue stays over this for two seconds, or reaches sixteen times
+    /// it (a client that reads takes a larger burst in its stride).
     pub outbox_frames: usize,
     /// A daily restart: at this New York time of simulated day, every
     /// connection closes and new ones are refused for the duration.
@@ -236,6 +238,19 @@ impl ServerHandle {
         self.inner.gateway.faults.set_delay(delay);
     }
 
+    /// Ends every request-side fault (see [`ControlCommand::Clear`]).
+    pub fn clear_faults(&self) {
+        let faults = &self.inner.gateway.faults;
+        faults.clear_rejections();
+        faults.set_delay(Duration::ZERO);
+        self.force_partial_fills(None);
+    }
+
+    /// Clients disconnected so far because they stopped reading.
+    pub fn clients_cut_off(&self) -> u64 {
+        self.inner.gateway.faults.cut_off()
+    }
+
     /// The ledger as JSON (see [`ControlCommand::Ledger`]).
     pub fn ledger(&self) -> serde_json::Value {
         let book = self.inner.gateway.book_now();
@@ -273,6 +288,7 @@ impl ServerHandle {
             ControlCommand::Reject(n) => self.reject_next_orders(n),
             ControlCommand::Partial(max) => self.force_partial_fills(max),
             ControlCommand::Delay(d) => self.delay_responses(d),
+            ControlCommand::Clear => self.clear_faults(),
             ControlCommand::Notice(code) => {
                 return match self.send_notice(code) {
                     Some(n) => format!("ok sent={n}"),
@@ -283,11 +299,12 @@ impl ServerHandle {
             ControlCommand::Status => {
                 let f = &self.inner.gateway.faults;
                 return format!(
-                    "ok clients={} lines={} pending_rejections={} delay_ms={}",
+                    "ok clients={} lines={} pending_rejections={} delay_ms={} cut_off={}",
                     self.client_count(),
                     self.inner.gateway.lines_in_use(),
                     f.pending_rejections(),
-                    f.delay().as_millis()
+                    f.delay().as_millis(),
+                    f.cut_off()
                 );
             }
         }
@@ -546,11 +563,21 @@ async fn serve(stream: TcpStream, gateway: Arc<Gateway>) -> Result<(), FrameErro
     session::startup(&ctx);
 
     let mut pacer = MessagePacer::new(gateway.settings.messages_per_second);
+    // A client whose queue stays full is found even when nothing more is
+    // queued for it.
+    let mut keeping_up = tokio::time::interval(Duration::from_millis(250));
     let result = loop {
         let message = tokio::select! {
             m = read_message(&mut r) => m,
             _ = kill.changed() => break Ok(()),
-            _ = out.wait_overflow() => break Ok(()),
+            _ = keeping_up.tick() => {
+                out.check();
+                continue;
+            }
+            _ = out.wait_overflow() => {
+                gateway.faults.count_cut_off();
+                break Ok(());
+            }
         };
         let message = match message {
             Ok(Some(m)) => m,

@@ -129,7 +129,15 @@ async fn the_control_port_drives_the_faults() {
         lines.next_line().await.unwrap().unwrap()
     };
     assert_eq!(ask("reject 2").await, "ok");
-    assert!(ask("status").await.contains("pending_rejections=2"));
+    assert_eq!(ask("delay 40").await, "ok");
+    let status = ask("status").await;
+    assert!(status.contains("pending_rejections=2"), "{status}");
+    assert!(status.contains("delay_ms=40"), "{status}");
+    assert!(status.contains("cut_off=0"), "{status}");
+    assert_eq!(ask("clear").await, "ok");
+    let status = ask("status").await;
+    assert!(status.contains("pending_rejections=0"), "{status}");
+    assert!(status.contains("delay_ms=0"), "{status}");
     assert!(
         ask("explode")
             .await
@@ -240,14 +248,22 @@ async fn a_client_that_never_reads_is_dropped_without_hurting_the_others() {
     let sim = start_with(|s| s.outbox_frames = 500).await;
     let good = connect(&sim, 30).await;
     let mut sink = Raw::connect(&sim.addr, 31).await;
-    // Every SPY option, many times over, never read.
+    for _ in 0..100 {
+        if sim.handle.client_count() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(sim.handle.client_count(), 2, "both connected");
+    // Every SPY option, many times over, never read (more than the outbox
+    // holds, so it stays over it past the grace).
     let all_spy = vspread_sim::wire::messages::Contract {
         symbol: Some("SPY".into()),
         sec_type: Some("OPT".into()),
         exchange: Some("SMART".into()),
         ..Default::default()
     };
-    for i in 0..40 {
+    for i in 0..10 {
         sink.send(
             request::CONTRACT_DATA,
             &ContractDataRequest {
@@ -266,7 +282,42 @@ async fn a_client_that_never_reads_is_dropped_without_hurting_the_others() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(dropped, "the silent client was disconnected");
+    assert_eq!(sim.handle.clients_cut_off(), 1, "and counted as cut off");
     assert!(good.server_time().await.is_ok());
+}
+
+#[tokio::test]
+async fn a_client_that_reads_takes_a_burst_larger_than_its_outbox() {
+    // The queue bound is for clients that stopped reading: one that reads
+    // (an engine reconciling after a reconnect) may be sent more at once.
+    let sim = start_with(|s| s.outbox_frames = 500).await;
+    let mut reader = Raw::connect(&sim.addr, 32).await;
+    let all_spy = vspread_sim::wire::messages::Contract {
+        symbol: Some("SPY".into()),
+        sec_type: Some("OPT".into()),
+        exchange: Some("SMART".into()),
+        ..Default::default()
+    };
+    reader
+        .send(
+            request::CONTRACT_DATA,
+            &ContractDataRequest {
+                req_id: Some(1),
+                contract: Some(all_spy),
+            },
+        )
+        .await;
+    let mut frames = 0;
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_secs(3), reader.read()).await {
+        frames += 1;
+    }
+    assert!(frames > 500, "a burst over the outbox: {frames} frames");
+    assert_eq!(
+        sim.handle.clients_cut_off(),
+        0,
+        "the reading client was not cut off"
+    );
+    assert_eq!(sim.handle.client_count(), 1, "and is still connected");
 }
 
 #[tokio::test]

@@ -50,6 +50,24 @@ impl Filter {
             Filter::Score => "min_score",
         }
     }
+
+    /// The config keys that set it (none for the spec's fixed price rule).
+    pub fn keys(self) -> &'static [&'static str] {
+        match self {
+            Filter::Kinds => &["scanner.kinds"],
+            Filter::Dte => &["scanner.dte_min", "scanner.dte_max"],
+            Filter::Width => &["scanner.width_min", "scanner.width_max"],
+            Filter::OpenInterest => &["scanner.min_open_interest"],
+            Filter::LegSpread => &["scanner.max_leg_spread_pct"],
+            Filter::ShortDelta => &["scanner.short_delta_min", "scanner.short_delta_max"],
+            Filter::Price => &[],
+            Filter::DebitCreditRatio => {
+                &["scanner.max_debit_to_width", "scanner.min_credit_to_width"]
+            }
+            Filter::Pop => &["scanner.min_pop"],
+            Filter::Score => &["scanner.min_score"],
+        }
+    }
 }
 
 /// Counts for one kind.

@@ -15,12 +15,17 @@
 
 mod chain;
 pub mod csv;
+pub mod evaluate;
 mod format;
 mod funnel;
 mod scan;
 pub mod synthetic;
 
 pub use chain::{BadRow, Chain, ChainBuilder, OptionRow, RowProblem};
+pub use evaluate::{
+    EvaluateError, FilterCheck, LegMarket, SpreadMarket, SpreadMetrics, check_filters, evaluate,
+    probability_of_profit,
+};
 pub use format::{format_float, write_csv, write_json, write_table};
 pub use funnel::{Filter, Funnel};
 pub use scan::{ScanResult, SpreadRow, scan, scan_rows};

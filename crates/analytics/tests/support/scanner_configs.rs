@@ -39,6 +39,7 @@ pub fn scanner_configs(
                 min_score,
                 top_per_underlying,
                 max_results,
+                ..ScannerConfig::default()
             },
         )
 }

@@ -17,7 +17,8 @@ pub enum Record {
     Orders,
     /// Every execution, leg and combo level, with its commission.
     Fills,
-    /// Spreads, open and closed, with their P&L after commissions.
+    /// Spreads, open and closed, with their P&L after commissions, the
+    /// cash their fills moved so far, and their legs' conIds.
     Positions,
     /// Signals, scans, entry and exit decisions and refusals, with reasons.
     Decisions,
@@ -130,7 +131,8 @@ fn rows(journal: &SqliteJournal, record: Record, limit: usize) -> anyhow::Result
                     "strikes": format!("{}/{}", s.entry.long.strike, s.entry.short.strike),
                     "expiry": s.entry.long.expiry, "opened": s.opened, "closed": s.closed,
                     "open": s.open_quantity(), "entry_net": s.entry_average,
-                    "commissions": s.commissions,
+                    "commissions": s.commissions, "cash": s.cash,
+                    "long_con_id": s.entry.long.con_id, "short_con_id": s.entry.short.con_id,
                     "realised": (!s.is_open()).then_some(s.cash),
                     "exit_reason": s.closure.as_ref().map(|c| c.reason.clone()),
                     "r_multiple": s.closure.as_ref().and_then(|c| c.r_multiple),

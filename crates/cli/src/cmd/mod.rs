@@ -11,5 +11,21 @@ pub mod run;
 pub mod scan;
 pub mod sim;
 pub mod simulate;
-pub mod stack;
 pub mod validate;
+
+use std::future::Future;
+
+use anyhow::Context as _;
+
+/// Completes on SIGINT or SIGTERM: how `run`, `demo` and `sim` are stopped.
+pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
+}

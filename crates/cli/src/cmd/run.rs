@@ -13,7 +13,10 @@ use vspread_core::clock::SystemClock;
 use vspread_core::config::TradingMode;
 use vspread_engine::config_store::ConfigStore;
 
-use super::stack::{EngineClock, StackOptions, run_stack, shutdown_signal};
+use vspread_app::{EngineClock, StackOptions, run_stack};
+
+use super::shutdown_signal;
+use crate::logging::ConfigLogging;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -68,6 +71,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             },
             print_token: false,
             prepared: None,
+            logging: Some(Arc::new(ConfigLogging)),
+            ready: None,
         };
         run_stack(options, shutdown).await
     })?;

@@ -2,7 +2,7 @@
 //! for tests, and for any TWS API client pointed at it offline. Faults can be
 //! set at start (flags) and while running (`--control ADDR`, one command per
 //! line: `disconnect`, `restart SECS`, `reject N`, `partial N|off`,
-//! `delay MS`, `status`).
+//! `delay MS`, `notice CODE`, `clear`, `status`, `ledger`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -73,6 +73,12 @@ pub struct SimArgs {
     /// Length of the daily restart window, in real seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     restart_secs: u64,
+    /// Frames queued for a client that is not reading before it is
+    /// disconnected, once over it for 2 s or at 16 times it (a small
+    /// queue cuts off a stalled client sooner).
+    #[arg(long, value_name = "N", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(16..=10_000_000))]
+    outbox_frames: u64,
     #[command(flatten)]
     fill: FillArgs,
     #[command(flatten)]
@@ -233,6 +239,7 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     let clock = Arc::new(AcceleratedClock::new(market.now(), args.speed).context("--speed")?);
     let mut settings = SimSettings::new(clock.clone());
     settings.setup = setup;
+    settings.outbox_frames = usize::try_from(args.outbox_frames).context("--outbox-frames")?;
     settings.daily_restart = args
         .daily_restart
         .map(|at| (at, Duration::from_secs(args.restart_secs)));
@@ -258,7 +265,7 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
             tracing::info!(control = %control.local_addr()?, "fault control port ready");
             handle.serve_control(control);
         }
-        let shutdown = super::stack::shutdown_signal()?;
+        let shutdown = super::shutdown_signal()?;
         tracing::info!(
             listen = %handle.local_addr(),
             seed = args.seed,

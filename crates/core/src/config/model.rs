@@ -361,6 +361,18 @@ pub struct ScannerConfig {
     /// Results kept in all.
     #[schemars(range(min = 1))]
     pub max_results: i64,
+    /// Underlyings the scanner watch scans on its own, signal or not, so
+    /// the operator sees every chain's latest scan; empty means every
+    /// `trading.universe` symbol.
+    #[schemars(length(max = 500), inner(regex(pattern = r"^[A-Z][A-Z0-9.]{0,9}$")))]
+    #[schemars(extend("uniqueItems" = true))]
+    pub watch: Vec<String>,
+    /// Time between two watch scans of one underlying (0 turns the watch
+    /// off). The watch asks the gateway below the trader's own requests and
+    /// gives way while a decision quotes a chain (the two share the line
+    /// budget).
+    #[schemars(range(min = 0, max = 86400), extend("x-unit" = "s"))]
+    pub watch_interval_s: i64,
 }
 
 impl Default for ScannerConfig {
@@ -386,6 +398,8 @@ impl Default for ScannerConfig {
             min_score: -1.0,
             top_per_underlying: 3,
             max_results: 100,
+            watch: Vec::new(),
+            watch_interval_s: 300,
         }
     }
 }
@@ -407,6 +421,9 @@ pub struct ExecutionConfig {
     /// Cancel an unfilled order after this long.
     #[schemars(range(min = 5.0, max = 86400.0), extend("x-unit" = "s"))]
     pub order_timeout_s: f64,
+    /// Allow entries placed by hand (the admin API's `POST /orders`) when
+    /// `trading.mode` is `live`; paper accounts always allow them.
+    pub manual_orders_live: bool,
 }
 
 impl Default for ExecutionConfig {
@@ -417,6 +434,7 @@ impl Default for ExecutionConfig {
             max_walk_steps: 5,
             max_slippage_pct: 60.0,
             order_timeout_s: 120.0,
+            manual_orders_live: false,
         }
     }
 }
@@ -559,6 +577,12 @@ pub struct StorageConfig {
     /// Config backups kept; older ones are deleted.
     #[schemars(range(min = 1, max = 10000))]
     pub backups_keep: i64,
+    /// New entries are refused while the data dir's filesystem has less free space than this (exits, working orders and fills go on).
+    #[schemars(range(min = 0, max = 1_000_000), extend("x-unit" = "MB"))]
+    pub min_free_mb: i64,
+    /// Space held in `journal.reserve` in the data dir, given back when a journal write finds the disk full, so exits and fills can still be recorded.
+    #[schemars(range(min = 0, max = 10_000), extend("x-unit" = "MB"))]
+    pub reserve_mb: i64,
 }
 
 impl Default for StorageConfig {
@@ -566,6 +590,8 @@ impl Default for StorageConfig {
         Self {
             data_dir: "data".into(),
             backups_keep: 20,
+            min_free_mb: 100,
+            reserve_mb: 16,
         }
     }
 }

@@ -16,14 +16,18 @@
 //!   manager takes over.
 //!
 //! The trader runs them in order for one symbol, publishes what each
-//! decided, and stops at a stage boundary when the engine was paused
-//! meanwhile (`crate::trader`).
+//! decided, keeps what the stages found in a [`record::DecisionRecord`]
+//! (the operator's "why"), and stops at a stage boundary when the engine
+//! was paused meanwhile (`crate::trader`). The gate can also list every
+//! rule that refuses ([`gate::refusals`]), which a manual entry's preview
+//! shows; the bot stops at the first.
 
 pub mod chain;
 pub mod gate;
 pub mod order;
 pub mod preview;
 pub mod quoted;
+pub mod record;
 pub mod scan;
 pub mod signal;
 pub mod size;

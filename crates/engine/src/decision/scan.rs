@@ -2,7 +2,11 @@
 //! filter funnel, the near misses a trader looks at to see why a chain
 //! yielded what it did, and the best spread with its legs resolved.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
 use vspread_analytics::scanner::{Chain, Filter, Funnel, ScanResult, scan};
 use vspread_core::SpreadKind;
 use vspread_core::config::ScannerConfig;
@@ -10,7 +14,8 @@ use vspread_core::config::ScannerConfig;
 use super::quoted::QuotedSpread;
 use crate::chain_acquisition::AcquiredChain;
 use crate::events::{NearMiss, ScanCompleted, ScanHit};
-use crate::views::{ScanRowView, ScanView};
+use crate::signals::Strategy;
+use crate::views::{ScanRowView, ScanSource, ScanView};
 
 /// How many of the best rejected candidates a scan keeps.
 pub const NEAR_MISSES: usize = 5;
@@ -70,7 +75,7 @@ impl ScanOutcome {
             compute_ms,
             best: self.result.rows.first().map(hit),
             top: self.result.rows.iter().take(5).map(hit).collect(),
-            funnel: funnel_json(&self.result.funnel, kinds),
+            funnel: FunnelView::of(&self.result.funnel, kinds),
             top_rejected: self.near_misses.clone(),
         }
     }
@@ -80,6 +85,8 @@ impl ScanOutcome {
         &self,
         symbol: &str,
         at: DateTime<Utc>,
+        source: ScanSource,
+        signal: Option<Strategy>,
         kinds: &[SpreadKind],
         quote_requests: usize,
     ) -> ScanView {
@@ -111,22 +118,23 @@ impl ScanOutcome {
                     pop: r.pop,
                     ev: r.ev,
                     score: r.score,
+                    decision_id: None,
+                    order_ref: None,
                 })
             })
             .collect();
         ScanView {
             underlying: symbol.to_string(),
             at,
+            source,
             kinds: kinds.iter().map(|k| k.name()).collect(),
             quote_requests,
             candidates: self.result.funnel.candidates(),
-            funnel: funnel_json(&self.result.funnel, kinds),
+            funnel: FunnelView::of(&self.result.funnel, kinds),
             results: rows,
-            top_rejected: self
-                .near_misses
-                .iter()
-                .map(|m| serde_json::to_value(m).unwrap_or_default())
-                .collect(),
+            top_rejected: self.near_misses.clone(),
+            signal,
+            decision: None,
         }
     }
 }
@@ -172,28 +180,92 @@ pub fn near_misses(chain: &Chain, config: &ScannerConfig, k: usize) -> Vec<NearM
         .collect()
 }
 
-/// A scan's funnel for the kinds it ran: per kind, the candidates, what
-/// each filter removed (filters that removed none left out), what passed
-/// and what was kept.
-fn funnel_json(funnel: &Funnel, kinds: &[SpreadKind]) -> serde_json::Value {
-    let per_kind: serde_json::Map<String, serde_json::Value> = kinds
-        .iter()
-        .map(|k| {
-            let f = funnel.kind(*k);
-            let removed: serde_json::Map<String, serde_json::Value> = Filter::ALL
+/// One kind's funnel: its candidates, what each filter removed (in the
+/// scanner's order; filters that removed none left out), what passed every
+/// filter and what was kept after the per-underlying and total cuts.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct KindFunnelView {
+    pub candidates: u64,
+    /// By the filter's name (`min_open_interest`, `dte_min/dte_max`, ...),
+    /// in the order the scanner applies them.
+    #[serde(serialize_with = "ordered_map")]
+    #[schemars(with = "BTreeMap<String, u64>")]
+    pub removed: Vec<(&'static str, u64)>,
+    pub passed: u64,
+    pub kept: u64,
+}
+
+/// A scan's funnel, by kind (in the order the kinds were scanned).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct FunnelView(
+    #[serde(serialize_with = "ordered_map")]
+    #[schemars(with = "BTreeMap<String, KindFunnelView>")]
+    pub Vec<(String, KindFunnelView)>,
+);
+
+/// Pairs as a JSON object, keeping their order.
+fn ordered_map<S, K, V>(pairs: &[(K, V)], serializer: S) -> Result<S::Ok, S::Error>
+where
+    S: serde::Serializer,
+    K: Serialize,
+    V: Serialize,
+{
+    use serde::ser::SerializeMap as _;
+    let mut map = serializer.serialize_map(Some(pairs.len()))?;
+    for (k, v) in pairs {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()
+}
+
+impl FunnelView {
+    /// The funnel of a scan that ran for `kinds`.
+    pub fn of(funnel: &Funnel, kinds: &[SpreadKind]) -> Self {
+        FunnelView(
+            kinds
                 .iter()
-                .zip(f.removed)
-                .filter(|(_, n)| *n > 0)
-                .map(|(filter, n)| (filter.name().to_string(), serde_json::json!(n)))
-                .collect();
-            (
-                k.name().to_string(),
-                serde_json::json!({ "candidates": f.candidates, "removed": removed,
-                                    "passed": f.passed, "kept": f.kept }),
-            )
+                .map(|k| {
+                    let f = funnel.kind(*k);
+                    let removed = Filter::ALL
+                        .iter()
+                        .zip(f.removed)
+                        .filter(|(_, n)| *n > 0)
+                        .map(|(filter, n)| (filter.name(), n))
+                        .collect();
+                    (
+                        k.name().to_string(),
+                        KindFunnelView {
+                            candidates: f.candidates,
+                            removed,
+                            passed: f.passed,
+                            kept: f.kept,
+                        },
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The config keys behind each filter name the funnel uses, for links from
+/// a funnel row to the setting that removed its candidates.
+pub fn filter_keys() -> Vec<FilterKeys> {
+    Filter::ALL
+        .iter()
+        .map(|f| FilterKeys {
+            filter: f.name(),
+            keys: f.keys().to_vec(),
         })
-        .collect();
-    serde_json::Value::Object(per_kind)
+        .collect()
+}
+
+/// A filter's name and the config keys that set it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct FilterKeys {
+    pub filter: &'static str,
+    /// Empty for the scanner's fixed price rule.
+    pub keys: Vec<&'static str>,
 }
 
 #[cfg(test)]

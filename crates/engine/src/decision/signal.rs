@@ -15,14 +15,16 @@ pub enum SignalOutcome {
     Fired(Evaluation),
 }
 
-/// Evaluates the enabled strategies on `bars` (oldest first).
+/// Evaluates the enabled strategies on `bars` (oldest first): every
+/// evaluation (each condition with its value and threshold), and what they
+/// say together.
 pub fn signal(
     symbol: &str,
     bars: &[DailyBar],
     strategies: &StrategiesConfig,
-) -> Result<SignalOutcome, SignalError> {
+) -> Result<(Vec<Evaluation>, SignalOutcome), SignalError> {
     let evaluated = signals::evaluate(symbol, bars, strategies)?;
-    Ok(match evaluated.signal() {
+    let outcome = match evaluated.signal() {
         Some(fired) => SignalOutcome::Fired(fired.clone()),
         None => SignalOutcome::None(SignalNone {
             symbol: symbol.to_string(),
@@ -35,5 +37,6 @@ pub fn signal(
                 })
                 .collect(),
         }),
-    })
+    };
+    Ok((evaluated.evaluations, outcome))
 }

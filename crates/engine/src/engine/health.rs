@@ -7,7 +7,8 @@
 //!   not: restarting a healthy engine would not bring TWS back.
 //! - **Readiness**: the engine can do its job now: the gateway link is
 //!   ready (the gateway answered a request on this connection, not merely
-//!   accepted a socket), the journal takes writes, the config is loaded.
+//!   accepted a socket), the journal takes writes and has room (the
+//!   storage verdict the entry gate reads), the config is loaded.
 //!   Each part is named with why it fails.
 
 use std::sync::Mutex;
@@ -82,14 +83,21 @@ impl Engine {
                 ),
             }
         };
-        let journal = match self.journal_probe().await {
-            Ok(()) => Check {
-                ok: true,
-                detail: "takes writes".into(),
-            },
-            Err(e) => Check {
+        // The same verdict the entry gate reads: a journal that takes the
+        // probe but is low on space, or whose last write failed, is not
+        // ready for new entries.
+        let journal = match (self.journal_probe().await, self.0.storage.degraded()) {
+            (Err(e), _) => Check {
                 ok: false,
                 detail: e,
+            },
+            (Ok(()), Some(degraded)) => Check {
+                ok: false,
+                detail: format!("{degraded}: new entries are refused"),
+            },
+            (Ok(()), None) => Check {
+                ok: true,
+                detail: "takes writes".into(),
             },
         };
         let snapshot = self.live().current();

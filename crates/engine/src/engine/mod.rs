@@ -36,23 +36,31 @@ use vspread_core::journal::Journal;
 pub use gauges::Gauges;
 pub use health::{Check, Liveness, Readiness};
 
-use crate::config_service::{ApplyError, ApplyReport, ConfigService};
+use crate::bars::{BarCache, BarsView};
+use crate::config_service::{ApplyError, ApplyReport, BackupChanges, ConfigService};
 use crate::config_store::{BackupInfo, ConfigStore};
 use crate::control::{ControlPlane, EngineState, PauseReason};
 use crate::cycle_loop::{CycleContext, CycleLoop, Heartbeat};
+use crate::decision::record::{DecisionLog, DecisionRecord};
 use crate::events::{
     ConfigReloadFailed, ConfigReloaded, ControlPaused, ControlResumed, EngineEvent, EngineStarted,
     EventBus, GatewayLost, GatewayReady, KillSwitchSet, OrderCancelRequested, RecoveryCompleted,
 };
 use crate::journal_io::JournalIo;
 use crate::live_config::{ChangeOrigin, ConfigChange, LiveConfig};
+use crate::manual::{
+    LimitSettings, ManualClosing, ManualError, ManualPlaced, OrderTicket, PreviewReport,
+};
 use crate::orders::{
-    CancelReason, CancelRefused, OrderManager, OrderRecorder, WorkingOrderView,
+    CancelReason, CancelRefused, OrderManager, TradingRecords, WorkingOrderView,
     spawn_order_recorder,
 };
 use crate::recovery::{publish_mismatch, recover};
+use crate::trader::RiskUsage;
+use crate::storage::{HealthJournal, StorageHealth, StorageStatus};
 use crate::trader::{Trader, TraderParts};
 use crate::views::TradingViews;
+use crate::watch::WatchState;
 
 /// Makes `[logging]` take effect; the binary owns the subscriber.
 pub trait LogControl: Send + Sync {
@@ -102,6 +110,7 @@ pub struct EngineBuilder {
     clock: Arc<dyn Clock>,
     events_capacity: usize,
     logs: Option<Arc<dyn LogControl>>,
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for EngineBuilder {
@@ -126,7 +135,16 @@ impl EngineBuilder {
             clock,
             events_capacity: 10_000,
             logs: None,
+            data_dir: None,
         }
+    }
+
+    /// Watches the free space of `dir` (the data directory, where the
+    /// journal lives) and keeps the journal's reserve there (see
+    /// [`crate::storage`]). Without it only failed writes are watched.
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
     }
 
     /// Events kept in memory for late subscribers (default 10,000).
@@ -142,22 +160,28 @@ impl EngineBuilder {
     }
 
     pub fn build(self) -> Result<Engine, EngineError> {
+        // Every write, from every part, tells the storage health how it went.
+        let storage = Arc::new(StorageHealth::new(self.data_dir));
+        let watched: Arc<dyn Journal> = Arc::new(HealthJournal::new(self.journal, storage.clone()));
         let events = Arc::new(EventBus::new(self.events_capacity, self.clock.clone()));
         events
-            .attach_journal(self.journal.clone())
+            .attach_journal(watched.clone())
             .map_err(|_| EngineError::JournalAttached)?;
-        let journal = JournalIo::new(self.journal);
+        let journal = JournalIo::new(watched);
+        let records = Arc::new(TradingRecords::new(journal.clone(), storage.clone()));
         let control = Arc::new(ControlPlane::new());
         control
             .kill_switch()
             .set(self.live.current().config.risk.kill_switch);
-        let orders = Arc::new(OrderManager::new(
+        let orders = Arc::new(OrderManager::with_records(
             self.broker.clone(),
             self.clock.clone(),
-            journal.clone(),
+            records.clone(),
             events.clone(),
         ));
         let views = Arc::new(TradingViews::new());
+        let decisions = Arc::new(DecisionLog::new());
+        let watch = Arc::new(WatchState::default());
         let trader = Trader::new(TraderParts {
             broker: self.broker.clone(),
             clock: self.clock.clone(),
@@ -166,7 +190,12 @@ impl EngineBuilder {
             orders: orders.clone(),
             control: control.clone(),
             views: views.clone(),
+            decisions: decisions.clone(),
+            watch: watch.clone(),
+            storage: storage.clone(),
+            records: records.clone(),
         });
+        let background = self.broker.background();
         let config = ConfigService::new(
             ConfigStore::new(self.live.path()),
             self.live.clone(),
@@ -194,6 +223,12 @@ impl EngineBuilder {
             recovered: AtomicBool::new(false),
             health: health::HealthCache::default(),
             history: CycleHistory::default(),
+            decisions,
+            background,
+            watch,
+            bars: BarCache::new(),
+            storage,
+            records,
         })))
     }
 }
@@ -220,6 +255,18 @@ struct Inner {
     recovered: AtomicBool,
     health: health::HealthCache,
     history: CycleHistory,
+    /// What each entry decision saw and decided.
+    decisions: Arc<DecisionLog>,
+    /// The broker's handle whose requests wait behind the trader's.
+    background: Arc<dyn Broker>,
+    /// The scanner watch's findings, and whether the trader quotes a chain.
+    watch: Arc<WatchState>,
+    /// Bars fetched for charts.
+    bars: BarCache,
+    /// Whether the journal can be relied on for new entries.
+    storage: Arc<StorageHealth>,
+    /// The trading record on its way to the journal.
+    records: Arc<TradingRecords>,
 }
 
 /// The running engine, as everything outside it sees it. Cheap to clone.
@@ -240,34 +287,14 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// Aborts a task when dropped.
 struct Task(tokio::task::JoinHandle<()>);
 
-/// How long a stopping engine gives the order recorder to write the
-/// events it has received (a journal that keeps failing).
-const RECORDER_GRACE: Duration = Duration::from_secs(10);
-
-/// The engine's background services; dropping it stops them where they
-/// are, [`stop`](Self::stop) lets the order recorder finish its queue.
-pub struct Services {
-    recorder: OrderRecorder,
-    tasks: Vec<Task>,
-}
+/// The engine's background services; dropping it stops them.
+pub struct Services(Vec<Task>);
 
 impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Services")
-            .field("tasks", &(self.tasks.len() + 1))
+            .field("tasks", &self.0.len())
             .finish()
-    }
-}
-
-impl Services {
-    /// Stops them, the order recorder once every order event the broker
-    /// has published is journaled (at most `within`); returns whether
-    /// it was.
-    pub async fn stop(self, within: Duration) -> bool {
-        let Services { recorder, tasks } = self;
-        let written = recorder.stop(within).await;
-        drop(tasks);
-        written
     }
 }
 
@@ -326,13 +353,22 @@ impl Engine {
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let e = &self.0;
-        let services = self.start_services();
+        let _services = self.start_services();
         self.announce_start();
         let recovered = tokio::select! {
             () = self.recover() => true,
             () = &mut shutdown => false,
         };
         if recovered {
+            let watching = self.clone();
+            let (stop_watch, watch_stopped) = tokio::sync::oneshot::channel::<()>();
+            let watch = Task(tokio::spawn(async move {
+                watching
+                    .run_watch(async {
+                        let _ = watch_stopped.await;
+                    })
+                    .await;
+            }));
             let cycles = CycleLoop {
                 clock: e.clock.clone(),
                 control: e.control.clone(),
@@ -350,6 +386,8 @@ impl Engine {
                     &mut shutdown,
                 )
                 .await;
+            let _ = stop_watch.send(());
+            drop(watch);
         }
         let cancelled = e.orders.cancel_all(None, CancelReason::Shutdown);
         if !cancelled.is_empty() {
@@ -358,9 +396,6 @@ impl Engine {
                 warn!("orders still working after {STOP_GRACE:?}; the next start reconciles them");
             }
         }
-        // Every order event the gateway reported is journaled before the
-        // process ends (the last fills' commissions may still be queued).
-        services.stop(RECORDER_GRACE).await;
         // What was published is in the journal before the process ends.
         let events = e.events.clone();
         let flushed =
@@ -400,18 +435,26 @@ impl Engine {
     /// when the guard is dropped.
     pub fn start_services(&self) -> Services {
         let e = &self.0;
-        Services {
-            recorder: spawn_order_recorder(&*e.broker, e.journal.clone(), e.clock.clone()),
-            tasks: vec![
-                Task(tokio::spawn(follow_config(self.clone()))),
-                Task(tokio::spawn(watch_gateway(self.clone()))),
-                Task(tokio::spawn(crate::notify::run(
-                    e.events.clone(),
-                    e.live.clone(),
-                    e.notify.clone(),
-                ))),
-            ],
-        }
+        Services(vec![
+            Task(spawn_order_recorder(
+                &*e.broker,
+                e.records.clone(),
+                e.clock.clone(),
+            )),
+            Task(tokio::spawn(crate::storage::monitor(
+                e.storage.clone(),
+                e.live.clone(),
+                e.events.clone(),
+                e.clock.clone(),
+            ))),
+            Task(tokio::spawn(follow_config(self.clone()))),
+            Task(tokio::spawn(watch_gateway(self.clone()))),
+            Task(tokio::spawn(crate::notify::run(
+                e.events.clone(),
+                e.live.clone(),
+                e.notify.clone(),
+            ))),
+        ])
     }
 
     /// Each notification target's counts (sent, failed, retried, dropped,
@@ -636,6 +679,12 @@ impl Engine {
         self.0.config.backups()
     }
 
+    /// Backups, newest first, each with the keys the save that took it
+    /// changed.
+    pub fn backups_with_changes(&self) -> Result<Vec<BackupChanges>, ApplyError> {
+        self.0.config.backups_with_changes()
+    }
+
     /// The running configuration.
     pub fn live(&self) -> &Arc<LiveConfig> {
         &self.0.live
@@ -673,7 +722,92 @@ impl Engine {
         Ok(())
     }
 
+    // -------------------------------------------------------- by hand
+
+    /// Everything about `ticket` now, nothing placed: its legs (quotes,
+    /// IV, greeks) and net greeks, mid and natural, max profit and loss,
+    /// breakeven, the scanner's numbers and each `[scanner]` filter, the
+    /// gateway's what-if and the buying power after it, the sizing bounds,
+    /// every rule of the risk gate that would refuse it, and the walk.
+    pub async fn preview(&self, ticket: &OrderTicket) -> Result<PreviewReport, ManualError> {
+        let config = self.0.live.current().config.clone();
+        self.0.trader.preview(ticket, &config).await
+    }
+
+    /// Places `ticket` by hand for `who`: assessed as [`preview`](Self::preview)
+    /// does (the what-if as `[execution] what_if` says), refused with every
+    /// rule when the gate refuses (the kill switch, the position limits,
+    /// the daily loss, the sizing bounds, live mode without
+    /// `[execution] manual_orders_live`, ...), else journaled and handed to
+    /// the order manager as a `manual` entry, walked and booked like the
+    /// bot's. Audited: the log, a `manual.entry` or `manual.refused` event,
+    /// the journaled order's context.
+    pub async fn place_manual(
+        &self,
+        ticket: &OrderTicket,
+        who: &str,
+    ) -> Result<ManualPlaced, ManualError> {
+        let config = self.0.live.current().config.clone();
+        self.0.trader.place_manual(ticket, config, who).await
+    }
+
+    /// Closes all of held spread `spread_ref` for `who` with a walked
+    /// closing order (exit reason `manual`); audited as `manual.close`.
+    /// Exits are never refused by the kill switch or the mode.
+    pub async fn close_position(
+        &self,
+        spread_ref: &str,
+        limit: Option<&LimitSettings>,
+        who: &str,
+    ) -> Result<ManualClosing, ManualError> {
+        let config = self.0.live.current().config.clone();
+        self.0
+            .trader
+            .close_manual(spread_ref, limit, config, who)
+            .await
+    }
+
     // -------------------------------------------------------------- reads
+
+    /// The newest `limit` entry decisions, on `symbol` if given, newest
+    /// first (the last [`DecisionLog::CAPACITY`] are kept).
+    pub fn decisions(&self, symbol: Option<&str>, limit: usize) -> Vec<Arc<DecisionRecord>> {
+        self.0.decisions.recent(symbol, limit)
+    }
+
+    /// The last `days` daily bars of `symbol` with the signals' RSI and
+    /// ATR, from the gateway (one fetch per underlying and day).
+    pub async fn bars(&self, symbol: &str, days: u32) -> Result<BarsView, ManualError> {
+        let config = self.0.live.current().config.clone();
+        let today = vspread_core::expiry::eastern_date(self.0.clock.now());
+        crate::bars::bars(
+            &*self.0.broker,
+            &self.0.bars,
+            &config.strategies,
+            symbol,
+            days,
+            today,
+        )
+        .await
+    }
+
+    /// The scanner watch's findings, and whether the trader quotes a chain.
+    pub fn watch_state(&self) -> &WatchState {
+        &self.0.watch
+    }
+
+    /// The broker's background handle (the scanner watch's).
+    pub(crate) fn background_broker(&self) -> Arc<dyn Broker> {
+        self.0.background.clone()
+    }
+
+    /// How much of the risk gate's limits is in use now.
+    pub fn risk_usage(&self) -> RiskUsage {
+        let config = self.0.live.current().config.clone();
+        self.0
+            .trader
+            .risk_usage(&config, self.kill_switch_engaged())
+    }
 
     pub fn events(&self) -> &Arc<EventBus> {
         &self.0.events
@@ -711,6 +845,12 @@ impl Engine {
     /// The trader (its held spreads, its day's P&L).
     pub fn trader(&self) -> &Trader {
         &self.0.trader
+    }
+
+    /// The journal's storage: why new entries are refused, if they are,
+    /// the free space, the reserve, failed and held writes.
+    pub fn storage(&self) -> StorageStatus {
+        self.0.storage.status()
     }
 }
 

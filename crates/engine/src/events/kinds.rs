@@ -12,11 +12,13 @@ use serde_json::Value as Json;
 use vspread_core::config::KeyChange;
 use vspread_core::{NetPrice, OrderPurpose, SpreadKind};
 
+use crate::decision::scan::FunnelView;
 use crate::exits::ExitReason;
 use crate::orders::OrderEnd;
 use crate::recovery::{LegMismatch, RecoveryReport};
-use crate::risk::Refusal;
+use crate::risk::{Refusal, RuleRefusal};
 use crate::signals::{Condition, Evaluation, Strategy};
+use crate::storage::Degraded;
 
 /// What happened, with its numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -48,12 +50,25 @@ pub enum EngineEvent {
     /// A chain was acquired and scanned.
     #[serde(rename = "scan.completed")]
     ScanCompleted(ScanCompleted),
+    /// The scanner watch scanned an underlying's chain.
+    #[serde(rename = "scan.watched")]
+    ScanWatched(ScanWatched),
+    /// An operator placed an entry by hand (`POST /orders`).
+    #[serde(rename = "manual.entry")]
+    ManualEntry(ManualEntry),
+    /// An operator closed a held spread by hand
+    /// (`POST /positions/{spread_ref}/close`).
+    #[serde(rename = "manual.close")]
+    ManualClose(ManualClose),
+    /// An operator's entry by hand was refused by the risk gate.
+    #[serde(rename = "manual.refused")]
+    ManualRefused(ManualRefused),
     /// The gateway's what-if preview of an entry.
     #[serde(rename = "order.previewed")]
     OrderPreviewed(OrderPreviewed),
     /// An entry was decided and handed to the order manager.
     #[serde(rename = "decision.entry")]
-    DecisionEntry(DecisionEntry),
+    DecisionEntry(Box<DecisionEntry>),
     /// An order reached the gateway.
     #[serde(rename = "order.placed")]
     OrderPlaced(OrderPlaced),
@@ -94,6 +109,13 @@ pub enum EngineEvent {
     /// The journal and the gateway were brought to agree at start.
     #[serde(rename = "recovery.completed")]
     RecoveryCompleted(RecoveryCompleted),
+    /// The journal cannot be relied on for new entries (low space, a
+    /// failed write): they are refused; exits and working orders go on.
+    #[serde(rename = "journal.degraded")]
+    JournalDegraded(JournalDegraded),
+    /// The journal takes writes again, with room: new entries allowed.
+    #[serde(rename = "journal.recovered")]
+    JournalRecovered(JournalRecovered),
     /// The trading window opened.
     #[serde(rename = "session.activated")]
     SessionActivated(SessionSwitched),
@@ -145,6 +167,10 @@ impl EngineEvent {
             E::BreakerTripped(_) => "breaker.tripped",
             E::BreakerReset(_) => "breaker.reset",
             E::ScanCompleted(_) => "scan.completed",
+            E::ScanWatched(_) => "scan.watched",
+            E::ManualEntry(_) => "manual.entry",
+            E::ManualClose(_) => "manual.close",
+            E::ManualRefused(_) => "manual.refused",
             E::OrderPreviewed(_) => "order.previewed",
             E::DecisionEntry(_) => "decision.entry",
             E::OrderPlaced(_) => "order.placed",
@@ -160,6 +186,8 @@ impl EngineEvent {
             E::ExitFailed(_) => "exit.failed",
             E::TradeClosed(_) => "trade.closed",
             E::RecoveryCompleted(_) => "recovery.completed",
+            E::JournalDegraded(_) => "journal.degraded",
+            E::JournalRecovered(_) => "journal.recovered",
             E::SessionActivated(_) => "session.activated",
             E::SessionDeactivated(_) => "session.deactivated",
             E::ConfigApplied(_) => "config.applied",
@@ -279,8 +307,62 @@ pub struct ScanCompleted {
     pub best: Option<ScanHit>,
     pub top: Vec<ScanHit>,
     /// Per kind: candidates, what each filter removed, passed, kept.
-    pub funnel: Json,
+    pub funnel: FunnelView,
     pub top_rejected: Vec<NearMiss>,
+}
+
+/// A scan of the scanner watch (`[scanner] watch`): every configured kind,
+/// whether a signal fires or not.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ScanWatched {
+    #[serde(flatten)]
+    pub scan: ScanCompleted,
+    /// The strategy firing on the underlying now, if one is.
+    pub signal: Option<Strategy>,
+}
+
+/// An operator's entry by hand, handed to the order manager.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ManualEntry {
+    /// The token's role (and `X-Operator` name) that asked for it.
+    pub who: String,
+    pub symbol: String,
+    pub order_ref: String,
+    pub kind: SpreadKind,
+    /// `YYYYMMDD`.
+    pub expiry: u32,
+    pub long: Decimal,
+    pub short: Decimal,
+    pub quantity: u32,
+    pub mid: Decimal,
+    pub natural: Decimal,
+    /// The planned walk's prices; the last is the order's bound.
+    pub walk: Vec<Decimal>,
+    pub walk_interval_s: f64,
+    pub order_timeout_s: f64,
+}
+
+/// An operator's close of a held spread by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ManualClose {
+    pub who: String,
+    pub symbol: String,
+    /// The spread (its entry order's reference).
+    pub spread_ref: String,
+    /// The closing order.
+    pub order_ref: String,
+    pub quantity: u32,
+    pub mid: Decimal,
+    pub natural: Decimal,
+    pub walk: Vec<Decimal>,
+}
+
+/// An operator's entry by hand that the risk gate refused: every rule.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ManualRefused {
+    pub who: String,
+    pub symbol: String,
+    pub refusals: Vec<RuleRefusal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -483,6 +565,26 @@ pub struct RecoveryCompleted {
     pub report: RecoveryReport,
     /// Spreads taken up again.
     pub held: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct JournalDegraded {
+    /// Why: `low_space` or `write_failed`, with its numbers.
+    pub degraded: Degraded,
+    /// Free space of the data directory's filesystem, when known.
+    pub free_bytes: Option<u64>,
+    /// Bytes still held in the reserve (released when a write fails).
+    pub reserve_bytes: u64,
+    /// Journal writes failed so far.
+    pub write_errors: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct JournalRecovered {
+    /// How long new entries were refused (real time).
+    pub degraded_for_s: f64,
+    pub free_bytes: Option<u64>,
+    pub write_errors: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

@@ -53,6 +53,100 @@ enum ToWriter {
     Flush(std::sync::mpsc::Sender<()>),
 }
 
+/// Narrative events held for the journal while it refuses writes; beyond
+/// this the oldest are given up (and counted), so a full disk cannot make
+/// the engine's memory grow without bound.
+pub const EVENT_BACKLOG: usize = 20_000;
+
+/// How long the event writer waits before trying a refused write again.
+const EVENT_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The journal's event writer: every event in order; one the storage
+/// refuses is tried again (with those behind it held, up to
+/// [`EVENT_BACKLOG`]). Ends when the bus is dropped, after a last try.
+fn write_events(
+    journal: &dyn Journal,
+    rx: &std::sync::mpsc::Receiver<ToWriter>,
+    dropped: &AtomicU64,
+) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut backlog: VecDeque<ToWriter> = VecDeque::new();
+    let mut refusing = false;
+    let mut open = true;
+    while open || !backlog.is_empty() {
+        let next = if backlog.is_empty() {
+            rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            rx.recv_timeout(EVENT_RETRY)
+        };
+        match next {
+            Ok(event) => backlog.push_back(event),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                if !open {
+                    break;
+                }
+                open = false;
+            }
+        }
+        while let Ok(event) = rx.try_recv() {
+            backlog.push_back(event);
+        }
+        let over = backlog.len().saturating_sub(EVENT_BACKLOG);
+        if over > 0 {
+            // A flush given up on is answered "not written" (its sender
+            // is dropped).
+            let records = backlog
+                .drain(..over)
+                .filter(|m| matches!(m, ToWriter::Record(_)))
+                .count();
+            dropped.fetch_add(records as u64, Ordering::Relaxed);
+        }
+        while let Some(front) = backlog.front() {
+            let event = match front {
+                ToWriter::Record(event) => event,
+                ToWriter::Flush(_) => {
+                    // Everything queued before it is written.
+                    if let Some(ToWriter::Flush(done)) = backlog.pop_front() {
+                        let _ = done.send(());
+                    }
+                    continue;
+                }
+            };
+            match journal.record_event(event) {
+                Ok(()) => {
+                    backlog.pop_front();
+                    if refusing {
+                        info!("the journal takes events again");
+                        refusing = false;
+                    }
+                }
+                Err(vspread_core::journal::JournalError::Storage(e)) => {
+                    if !refusing {
+                        warn!(error = %e, held = backlog.len(), "the journal refuses events; holding them and trying again");
+                        refusing = true;
+                    }
+                    break;
+                }
+                Err(e) => {
+                    warn!(kind = %event.kind, error = %e, "event not journaled");
+                    backlog.pop_front();
+                }
+            }
+        }
+        if !open && refusing {
+            // The bus is gone and the journal still refuses: nothing more
+            // can be done for what is held.
+            let records = backlog
+                .iter()
+                .filter(|m| matches!(m, ToWriter::Record(_)))
+                .count();
+            dropped.fetch_add(records as u64, Ordering::Relaxed);
+            break;
+        }
+    }
+}
+
 /// Publishes events to subscribers and keeps the most recent ones.
 pub struct EventBus {
     seq: AtomicU64,
@@ -63,6 +157,8 @@ pub struct EventBus {
     journal: OnceLock<Mutex<std::sync::mpsc::Sender<ToWriter>>>,
     /// Stamps events: the engine's clock.
     clock: Arc<dyn Clock>,
+    /// Events given up on because the journal refused writes for too long.
+    not_journaled: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for EventBus {
@@ -87,6 +183,7 @@ impl EventBus {
             tx,
             journal: OnceLock::new(),
             clock,
+            not_journaled: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -99,23 +196,10 @@ impl EventBus {
         if self.journal.set(Mutex::new(tx)).is_err() {
             return Err(journal);
         }
+        let dropped = self.not_journaled.clone();
         let spawned = std::thread::Builder::new()
             .name("vspread-journal-events".into())
-            .spawn(move || {
-                // Ends when the bus (the sender) is dropped.
-                for message in rx {
-                    match message {
-                        ToWriter::Record(event) => {
-                            if let Err(e) = journal.record_event(&event) {
-                                warn!(kind = %event.kind, error = %e, "event not journaled");
-                            }
-                        }
-                        ToWriter::Flush(done) => {
-                            let _ = done.send(());
-                        }
-                    }
-                }
-            });
+            .spawn(move || write_events(&*journal, &rx, &dropped));
         if let Err(e) = spawned {
             warn!(error = %e, "cannot start the journal's event writer; events are not journaled");
         }
@@ -167,6 +251,12 @@ impl EventBus {
         // No subscriber is fine: the history still has it.
         let _ = self.tx.send(event.clone());
         event
+    }
+
+    /// Events never journaled: the journal refused writes while more than
+    /// [`EVENT_BACKLOG`] were waiting, and the oldest were given up.
+    pub fn not_journaled(&self) -> u64 {
+        self.not_journaled.load(Ordering::Relaxed)
     }
 
     /// Waits (blocking, up to `within`) until every event published so

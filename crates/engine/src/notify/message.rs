@@ -58,6 +58,7 @@ fn purpose(p: OrderPurpose) -> &'static str {
     match p {
         OrderPurpose::Entry => "entry",
         OrderPurpose::Exit => "exit",
+        OrderPurpose::Manual => "manual entry",
     }
 }
 

@@ -36,11 +36,11 @@ use tokio::sync::watch;
 use tracing::warn;
 use vspread_core::broker::{Broker, BrokerError};
 use vspread_core::clock::Clock;
-use vspread_core::journal::{JournaledOrder, OrderEnd as JournalEnd};
+use vspread_core::journal::{JournalError, JournaledOrder, OrderEnd as JournalEnd};
 use vspread_core::{NetPrice, OrderEvent, OrderPurpose, OrderRequest, OrderState, SpreadKind};
 
 pub use driver::{CancelReason, DrivenOrder, OrderEnd, PriceWalk, Progress, Reprice};
-pub use recorder::{OrderRecorder, spawn_order_recorder};
+pub use recorder::{TradingRecords, TradingWrite, spawn_order_recorder};
 pub use walk::{WalkError, no_worse_than, price_walk, step_price};
 
 use crate::events::{
@@ -151,6 +151,8 @@ pub struct OrderManager {
     broker: Arc<dyn Broker>,
     clock: Arc<dyn Clock>,
     journal: JournalIo,
+    /// Where an order's end goes when the journal cannot take it at once.
+    records: Arc<TradingRecords>,
     events: Arc<EventBus>,
     working: Mutex<BTreeMap<String, Working>>,
     /// How many orders are working, for whoever waits for none.
@@ -166,16 +168,35 @@ impl std::fmt::Debug for OrderManager {
 }
 
 impl OrderManager {
+    /// A manager whose order ends, when the journal cannot take them, are
+    /// retried on a queue of its own (no recorder drains it: for tools and
+    /// tests without an engine).
     pub fn new(
         broker: Arc<dyn Broker>,
         clock: Arc<dyn Clock>,
         journal: JournalIo,
         events: Arc<EventBus>,
     ) -> Self {
+        let records = Arc::new(TradingRecords::new(
+            journal,
+            Arc::new(crate::storage::StorageHealth::new(None)),
+        ));
+        Self::with_records(broker, clock, records, events)
+    }
+
+    /// A manager that hands order ends the journal could not take to
+    /// `records` (the engine's, which the order recorder drains).
+    pub fn with_records(
+        broker: Arc<dyn Broker>,
+        clock: Arc<dyn Clock>,
+        records: Arc<TradingRecords>,
+        events: Arc<EventBus>,
+    ) -> Self {
         Self {
             broker,
             clock,
-            journal,
+            journal: records.journal().clone(),
+            records,
             events,
             working: Mutex::new(BTreeMap::new()),
             count: watch::channel(0).0,
@@ -302,16 +323,14 @@ impl OrderManager {
             ),
             at: self.clock.now(),
         };
-        let r = order_ref.clone();
-        if let Err(e) = self
-            .journal
-            .run_until_written(
-                || format!("the end of {order_ref}"),
-                move |j| j.record_order_end(&r, &end),
-            )
-            .await
-        {
-            warn!(%order_ref, error = %e, "order end not journaled");
+        let (r, e) = (order_ref.clone(), end.clone());
+        match self.journal.run(move |j| j.record_order_end(&r, &e)).await {
+            Ok(()) => {}
+            Err(JournalError::Storage(_)) => self.records.defer(TradingWrite::End {
+                order_ref: order_ref.clone(),
+                end,
+            }),
+            Err(e) => warn!(%order_ref, error = %e, "order end not journaled"),
         }
         let filled = driven.filled();
         self.events.publish(

@@ -4,122 +4,194 @@
 //! task never finishes. Events of orders the journal does not know are
 //! ignored by the journal; replays are recorded once.
 //!
-//! An event the gateway has reported is never dropped: a write the journal
-//! fails (its file locked by another process past the busy timeout, a full
-//! disk, an I/O error) is tried again, in order, until it succeeds; the
-//! events behind it wait in the subscription's queue. Nothing else brings a
-//! lost event back while the engine runs (recovery asks the gateway only at
-//! start), so moving on would leave the journal short of money the account
-//! has spent for good. [`OrderRecorder::stop`] writes what is queued before
-//! it returns, so a process that stops after its orders have ended leaves a
-//! complete journal.
+//! A write the journal's storage cannot take (a full disk, an I/O error)
+//! is not dropped: it stays queued, with everything after it in the order
+//! it came, and is tried again until it goes through. Order ends and spread
+//! closures that could not be written are handed to the same queue
+//! ([`TradingRecords::defer`]). So a full disk delays the trading record
+//! but loses none of it while the process lives; after a crash, recovery
+//! takes the fills from the gateway.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
+use vspread_core::OrderEvent;
 use vspread_core::broker::{Broker, BrokerEvent};
 use vspread_core::clock::Clock;
+use vspread_core::journal::{JournalError, OrderEnd, SpreadClosure};
 
 use crate::journal_io::JournalIo;
+use crate::storage::StorageHealth;
 
-/// The running recorder; dropping it stops it where it is (use
-/// [`stop`](Self::stop) to finish the queue first).
-#[derive(Debug)]
-pub struct OrderRecorder {
-    task: Option<JoinHandle<()>>,
-    stop: watch::Sender<bool>,
+/// How long a write the storage refused waits before it is tried again.
+const RETRY: Duration = Duration::from_millis(250);
+
+/// One record of the trading record.
+#[derive(Debug, Clone)]
+pub enum TradingWrite {
+    Event {
+        event: OrderEvent,
+        at: DateTime<Utc>,
+    },
+    End {
+        order_ref: String,
+        end: OrderEnd,
+    },
+    Closure(SpreadClosure),
+}
+
+impl TradingWrite {
+    fn what(&self) -> String {
+        match self {
+            TradingWrite::Event { event, .. } => format!("order event of {}", event.order_ref()),
+            TradingWrite::End { order_ref, .. } => format!("end of {order_ref}"),
+            TradingWrite::Closure(c) => format!("closure of {}", c.spread_ref),
+        }
+    }
+}
+
+/// The queue of trading records on their way to the journal, written in
+/// order; a record the storage refuses holds the ones behind it.
+pub struct TradingRecords {
+    journal: JournalIo,
+    storage: Arc<StorageHealth>,
+    queue: Mutex<VecDeque<TradingWrite>>,
+    /// One writer at a time, so records keep their order.
+    writing: tokio::sync::Mutex<()>,
+    wake: Notify,
+}
+
+impl std::fmt::Debug for TradingRecords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TradingRecords")
+            .field("pending", &self.pending())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TradingRecords {
+    pub fn new(journal: JournalIo, storage: Arc<StorageHealth>) -> Self {
+        Self {
+            journal,
+            storage,
+            queue: Mutex::new(VecDeque::new()),
+            writing: tokio::sync::Mutex::new(()),
+            wake: Notify::new(),
+        }
+    }
+
+    /// The journal the records go to.
+    pub fn journal(&self) -> &JournalIo {
+        &self.journal
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<TradingWrite>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records waiting to be written.
+    pub fn pending(&self) -> usize {
+        self.queue().len()
+    }
+
+    fn push(&self, write: TradingWrite) {
+        let n = {
+            let mut queue = self.queue();
+            queue.push_back(write);
+            queue.len()
+        };
+        self.storage.set_pending(n);
+        self.wake.notify_one();
+    }
+
+    /// Hands over a record whose write failed, to be tried again until it
+    /// goes through.
+    pub fn defer(&self, write: TradingWrite) {
+        warn!(record = %write.what(), "not journaled yet; kept and tried again until it is");
+        self.push(write);
+    }
+
+    /// Writes what is queued, in order, until the queue is empty (true) or
+    /// the storage refuses a write (false: it stays at the head).
+    pub async fn flush(&self) -> bool {
+        let _writing = self.writing.lock().await;
+        loop {
+            let Some(head) = self.queue().front().cloned() else {
+                self.storage.set_pending(0);
+                return true;
+            };
+            let write = head.clone();
+            let result = self
+                .journal
+                .run(move |j| match &write {
+                    TradingWrite::Event { event, at } => j.record_order_event(event, *at).map(drop),
+                    TradingWrite::End { order_ref, end } => j.record_order_end(order_ref, end),
+                    TradingWrite::Closure(c) => j.record_closure(c),
+                })
+                .await;
+            match result {
+                Ok(()) => {}
+                Err(JournalError::Storage(e)) => {
+                    let n = self.pending();
+                    self.storage.set_pending(n);
+                    tracing::debug!(record = %head.what(), pending = n, error = %e, "journal write refused; will retry");
+                    return false;
+                }
+                // Never to be taken (an end of an order never journaled):
+                // retrying would hold everything behind it.
+                Err(e) => warn!(record = %head.what(), error = %e, "record refused by the journal"),
+            }
+            let n = {
+                let mut queue = self.queue();
+                queue.pop_front();
+                queue.len()
+            };
+            self.storage.set_pending(n);
+        }
+    }
 }
 
 /// Starts recording. The subscription is taken before this returns, so no
 /// event of an order placed afterwards is missed.
 pub fn spawn_order_recorder(
     broker: &dyn Broker,
-    journal: JournalIo,
+    records: Arc<TradingRecords>,
     clock: Arc<dyn Clock>,
-) -> OrderRecorder {
+) -> JoinHandle<()> {
     let mut events = broker.events();
-    let (stop, mut stopping) = watch::channel(false);
-    let task = tokio::spawn(async move {
+    tokio::spawn(async move {
+        let mut blocked = false;
         loop {
-            // Queued events first: a stop ends the loop only once the
-            // queue is empty.
-            let event = tokio::select! {
-                biased;
-                event = events.next() => event,
-                _ = stopping.wait_for(|s| *s) => return,
-            };
-            let Some(event) = event else { return };
-            if let BrokerEvent::Order(event) = event {
-                let at = clock.now();
-                let event = Arc::new(event);
-                let named = event.clone();
-                // A refusal (an event the journal cannot take) is reported
-                // by the journal's warning; it would never succeed.
-                let _ = journal
-                    .run_until_written(
-                        || format!("order event {}", event_name(&named)),
-                        move |j| j.record_order_event(&event, at),
-                    )
-                    .await;
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(BrokerEvent::Order(event)) => {
+                        let at = clock.now();
+                        records.push(TradingWrite::Event { event, at });
+                    }
+                    Some(_) => continue,
+                    None => break,
+                },
+                () = records.wake.notified() => {}
+                () = tokio::time::sleep(RETRY), if blocked => {}
             }
-        }
-    });
-    OrderRecorder {
-        task: Some(task),
-        stop,
-    }
-}
-
-fn event_name(event: &vspread_core::OrderEvent) -> String {
-    use vspread_core::OrderEvent as E;
-    match event {
-        E::Status {
-            order_ref, status, ..
-        } => format!("{order_ref} status {status:?}"),
-        E::Execution(x) => format!("{} execution {}", x.order_ref, x.exec_id),
-        E::Commission {
-            order_ref, exec_id, ..
-        } => format!("{order_ref} commission of {exec_id}"),
-        E::Rejected {
-            order_ref, code, ..
-        } => format!("{order_ref} rejection {code}"),
-    }
-}
-
-impl OrderRecorder {
-    /// Writes every event received so far, then stops; gives up after
-    /// `within` (a journal that keeps failing), saying so. Returns whether
-    /// everything was written.
-    pub async fn stop(mut self, within: Duration) -> bool {
-        let _ = self.stop.send(true);
-        let Some(mut task) = self.task.take() else {
-            return true;
-        };
-        match tokio::time::timeout(within, &mut task).await {
-            Ok(_) => {
-                info!("order recorder stopped with every event journaled");
-                true
-            }
-            Err(_) => {
-                task.abort();
+            let was_blocked = blocked;
+            blocked = !records.flush().await;
+            if was_blocked && !blocked {
+                info!("the journal takes the trading record again; every held record is written");
+            } else if blocked && !was_blocked {
                 warn!(
-                    ?within,
-                    "order recorder stopped with events not journaled; the next start's recovery takes them from the gateway"
+                    pending = records.pending(),
+                    "the journal refuses writes: trading records are held and retried"
                 );
-                false
             }
         }
-    }
-}
-
-impl Drop for OrderRecorder {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
+        // The broker is gone: one last try for what is held.
+        records.flush().await;
+    })
 }

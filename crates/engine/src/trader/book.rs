@@ -27,6 +27,8 @@ pub struct HeldSpread {
     pub opened: u32,
     /// Exit orders sent so far (numbers their references).
     pub exit_attempts: u32,
+    /// Who opened it: the bot (`entry`) or an operator (`manual`).
+    pub opened_by: OrderPurpose,
 }
 
 impl HeldSpread {
@@ -169,5 +171,6 @@ pub fn restore_held(
         entry_net: opening.net,
         opened: opening.quantity,
         exit_attempts: exits,
+        opened_by: entry.purpose,
     })
 }

@@ -19,10 +19,11 @@ use super::book::{HeldSpread, entry_context_json};
 use crate::cycle_loop::CycleContext;
 use crate::decision::StepError;
 use crate::decision::chain::{self, MarketView};
-use crate::decision::gate::{GateInput, gate};
+use crate::decision::gate::{self, GateInput};
 use crate::decision::order::{PlanInput, plan};
 use crate::decision::preview::preview;
 use crate::decision::quoted::{QuotedSpread, opening_prices};
+use crate::decision::record::{DecisionOutcome, DecisionRecord, GateVerdict, SignalStep};
 use crate::decision::scan::scan_chain;
 use crate::decision::signal::{SignalOutcome, signal};
 use crate::decision::size::size;
@@ -32,8 +33,9 @@ use crate::events::{
 };
 use crate::exits::EntryContext;
 use crate::orders::OrderOutcome;
-use crate::risk::{BreakerSwitch, Refusal};
+use crate::risk::{AccountState, BreakerSwitch, Exposure, Refusal};
 use crate::signals;
+use crate::views::{ScanDecision, ScanSource};
 
 /// How long a decision waits for the chosen legs' pinned lines to quote.
 const FRESH_QUOTES: Duration = Duration::from_secs(1);
@@ -41,25 +43,81 @@ const FRESH_QUOTES: Duration = Duration::from_secs(1);
 impl Trader {
     pub(super) async fn consider_entries(&self, ctx: &CycleContext, today: NaiveDate) {
         for symbol in &ctx.config.trading.universe {
+            let mut record = DecisionRecord {
+                id: DecisionRecord::id_of(ctx.number, symbol),
+                cycle: ctx.number,
+                at: ctx.now,
+                symbol: symbol.clone(),
+                config_generation: ctx.config_generation,
+                signal: None,
+                gate: None,
+                scan: None,
+                outcome: DecisionOutcome::NoSignal,
+            };
             if !self.current(ctx) {
-                self.abandon(ctx, Some(symbol), "signal");
+                record.outcome = self.abandon(ctx, Some(symbol), "signal");
+                self.decisions.push(record);
                 return;
             }
-            if let Err(e) = self.consider_entry(ctx, today, symbol).await {
-                warn!(%symbol, error = %e, "entry step failed");
-                self.events.publish(
-                    format!("{symbol}: {e}"),
-                    EngineEvent::EntryFailed(EntryFailed {
-                        symbol: symbol.clone(),
+            record.outcome = match self.consider_entry(ctx, today, symbol, &mut record).await {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    warn!(%symbol, error = %e, "entry step failed");
+                    self.events.publish(
+                        format!("{symbol}: {e}"),
+                        EngineEvent::EntryFailed(EntryFailed {
+                            symbol: symbol.clone(),
+                            error: e.to_string(),
+                        }),
+                    );
+                    DecisionOutcome::Failed {
                         error: e.to_string(),
-                    }),
+                    }
+                }
+            };
+            if record.scan.is_some() {
+                let (order_ref, rank) = match &record.outcome {
+                    DecisionOutcome::Entered {
+                        order_ref, rank, ..
+                    } => (Some(order_ref.clone()), Some(*rank)),
+                    _ => (None, None),
+                };
+                self.views.record_decision(
+                    symbol,
+                    ctx.now,
+                    ScanDecision {
+                        id: record.id.clone(),
+                        outcome: record.outcome.name(),
+                        order_ref,
+                    },
+                    rank,
                 );
             }
+            self.decisions.push(record);
         }
     }
 
+    /// The strategy firing on `symbol` now, on the trader's daily bars
+    /// (none when none fires, or the bars cannot be had).
+    pub async fn signal_now(
+        &self,
+        symbol: &str,
+        config: &vspread_core::config::Config,
+        today: NaiveDate,
+    ) -> Option<signals::Strategy> {
+        let needed = signals::bars_needed(&config.strategies);
+        if needed == 0 {
+            return None;
+        }
+        let bars = self.bars(symbol, today, needed).await.ok()?;
+        signals::evaluate(symbol, &bars, &config.strategies)
+            .ok()?
+            .signal()
+            .map(|e| e.strategy)
+    }
+
     /// Daily bars for `symbol`, fetched once per New York date.
-    async fn bars(
+    pub(super) async fn bars(
         &self,
         symbol: &str,
         today: NaiveDate,
@@ -74,7 +132,10 @@ impl Trader {
         // A margin over what the strategies need, for holidays and gaps.
         let bars = self
             .broker
-            .daily_bars(symbol, u32::try_from(needed + 10).unwrap_or(u32::MAX))
+            .daily_bars(
+                symbol,
+                u32::try_from(needed + signals::BARS_MARGIN).unwrap_or(u32::MAX),
+            )
             .await?;
         self.state()
             .bars
@@ -112,12 +173,13 @@ impl Trader {
         })
     }
 
-    /// The working entry on `symbol`, if one works.
-    fn working_entry(&self, symbol: &str) -> Option<String> {
+    /// The working entry (the bot's or a manual one) on `symbol`, if one
+    /// works.
+    pub(super) fn working_entry(&self, symbol: &str) -> Option<String> {
         self.orders
             .working()
             .into_iter()
-            .find(|o| o.purpose == OrderPurpose::Entry && o.symbol == symbol)
+            .find(|o| o.purpose.opens() && o.symbol == symbol)
             .map(|o| o.order_ref)
     }
 
@@ -150,27 +212,38 @@ impl Trader {
         }
     }
 
+    /// The stages for one symbol, each one's findings written to `record`;
+    /// returns what was decided.
     pub(super) async fn consider_entry(
         &self,
         ctx: &CycleContext,
         today: NaiveDate,
         symbol: &str,
-    ) -> Result<(), StepError> {
+        record: &mut DecisionRecord,
+    ) -> Result<DecisionOutcome, StepError> {
         let config = &ctx.config;
 
         // 1. Signal.
         let needed = signals::bars_needed(&config.strategies);
         if needed == 0 {
-            return Ok(());
+            return Ok(DecisionOutcome::NoSignal);
         }
         let bars = self.bars(symbol, today, needed).await?;
-        let fired = match signal(symbol, &bars, &config.strategies)? {
+        let (evaluations, outcome) = signal(symbol, &bars, &config.strategies)?;
+        record.signal = Some(SignalStep {
+            evaluations,
+            fired: match &outcome {
+                SignalOutcome::Fired(e) => Some(e.strategy),
+                SignalOutcome::None(_) => None,
+            },
+        });
+        let fired = match outcome {
             SignalOutcome::None(none) => {
                 self.events.publish_quietly(
                     format!("{symbol}: no signal"),
                     EngineEvent::SignalNone(none),
                 );
-                return Ok(());
+                return Ok(DecisionOutcome::NoSignal);
             }
             SignalOutcome::Fired(fired) => fired,
         };
@@ -186,82 +259,99 @@ impl Trader {
             )
             .at;
 
-        // 2. Gate.
+        // 2. Gate: every rule that refuses is recorded; the first decides.
         if !self.current(ctx) {
-            self.abandon(ctx, Some(symbol), "gate");
-            return Ok(());
+            return Ok(self.abandon(ctx, Some(symbol), "gate"));
         }
         let (account, exposure) = self.risk_inputs().await?;
         let working = self.working_entry(symbol);
-        let verdict = gate(GateInput {
+        let kill_switch = self.control.kill_switch().is_engaged();
+        let journal = self.storage.degraded();
+        let refusals = gate::refusals(GateInput {
             config,
             now: ctx.now,
             symbol,
-            kill_switch: self.control.kill_switch().is_engaged(),
+            kill_switch,
+            journal_degraded: journal.as_ref(),
             account: &account,
             exposure: &exposure,
             entry_working: working.as_deref(),
-        })
-        .and_then(|()| chain::kinds(direction, &config.scanner));
-        let kinds = match verdict {
+        });
+        record.gate = Some(gate_verdict(
+            config,
+            symbol,
+            kill_switch,
+            &account,
+            &exposure,
+            &refusals,
+        ));
+        if let Some(first) = refusals.first() {
+            return Ok(self.refuse(symbol, first));
+        }
+        let kinds = match chain::kinds(direction, &config.scanner) {
             Ok(kinds) => kinds,
-            Err(refusal) => {
-                self.refuse(symbol, &refusal);
-                return Ok(());
-            }
+            Err(refusal) => return Ok(self.refuse(symbol, &refusal)),
         };
 
-        // 3. Chain: the market, the IV breaker, the planned and quoted chain.
+        // 3. Chain: the market, the IV breaker, the planned and quoted chain
+        // (the scanner watch gives way meanwhile: its lines and the chain's
+        // share one budget).
+        let quoting = self.watch.chain_quoting();
         let market = chain::market(&*self.broker, symbol, &config.scanner, today).await?;
         if let Some(refusal) = self.observe_iv(ctx, symbol, market.vol) {
-            self.refuse(symbol, &refusal);
-            return Ok(());
+            return Ok(self.refuse(symbol, &refusal));
         }
         if !self.current(ctx) {
-            self.abandon(ctx, Some(symbol), "chain");
-            return Ok(());
+            return Ok(self.abandon(ctx, Some(symbol), "chain"));
         }
         let scan_started = Instant::now();
         let chained = chain::chain(&*self.broker, symbol, &market, &kinds, config, today).await?;
+        drop(quoting);
 
         // 4. Scan.
         if !self.current(ctx) {
-            self.abandon(ctx, Some(symbol), "scan");
-            return Ok(());
+            return Ok(self.abandon(ctx, Some(symbol), "scan"));
         }
         let compute_started = Instant::now();
         let scanned = scan_chain(&chained.acquired, &chained.scanner);
         let compute = compute_started.elapsed();
         let duration = scan_started.elapsed();
         let requests = chained.acquired.quote_requests;
-        self.views
-            .record_scan(scanned.view(symbol, ctx.now, &kinds, requests));
+        self.views.record_scan(scanned.view(
+            symbol,
+            ctx.now,
+            ScanSource::Trader,
+            Some(fired.strategy),
+            &kinds,
+            requests,
+        ));
+        let completed = scanned.event(
+            symbol,
+            &kinds,
+            requests,
+            chained.naive_requests,
+            duration.as_secs_f64() * 1e3,
+            compute.as_secs_f64() * 1e3,
+        );
+        record.scan = Some(completed.clone());
         self.events.publish(
             format!(
                 "{symbol}: {} spreads from {requests} quotes ({} without the model)",
                 scanned.result.rows.len(),
                 chained.naive_requests
             ),
-            EngineEvent::ScanCompleted(scanned.event(
-                symbol,
-                &kinds,
-                requests,
-                chained.naive_requests,
-                duration.as_secs_f64() * 1e3,
-                compute.as_secs_f64() * 1e3,
-            )),
+            EngineEvent::ScanCompleted(completed),
         );
         let Some(quoted) = scanned.best else {
             if scanned.result.rows.is_empty() {
-                return Ok(());
+                return Ok(DecisionOutcome::NoSpread);
             }
             return Err(StepError::Other(format!(
                 "{symbol}: the best row's legs were not acquired"
             )));
         };
         if !self.current(ctx) {
-            self.abandon(ctx, Some(symbol), "size");
-            return Ok(());
+            return Ok(self.abandon(ctx, Some(symbol), "size"));
         }
         let signal = FiredSignal {
             evaluation: &fired,
@@ -282,7 +372,7 @@ impl Trader {
         exposure: &crate::risk::Exposure,
         market: &MarketView,
         quoted: QuotedSpread,
-    ) -> Result<(), StepError> {
+    ) -> Result<DecisionOutcome, StepError> {
         let config = &ctx.config;
         let fired = signal.evaluation;
         // The scan's quotes may be a while old (a chain takes many
@@ -319,8 +409,7 @@ impl Trader {
             Ok(s) => s,
             Err(refusal) => {
                 unpin();
-                self.refuse(symbol, &refusal);
-                return Ok(());
+                return Ok(self.refuse(symbol, &refusal));
             }
         };
 
@@ -366,8 +455,7 @@ impl Trader {
                 }
                 Ok(Err(refusal)) => {
                     unpin();
-                    self.refuse(symbol, &refusal);
-                    return Ok(());
+                    return Ok(self.refuse(symbol, &refusal));
                 }
                 Err(e) => {
                     unpin();
@@ -379,8 +467,7 @@ impl Trader {
         // 7. Order.
         if !self.current(ctx) {
             unpin();
-            self.abandon(ctx, Some(symbol), "order");
-            return Ok(());
+            return Ok(self.abandon(ctx, Some(symbol), "order"));
         }
         let fresh = self.fresh_opening_prices(kind, long_id, short_id).await;
         // The last needed quote is in hand: the decision's clock starts.
@@ -401,8 +488,7 @@ impl Trader {
             Ok(s) => s,
             Err(refusal) => {
                 unpin();
-                self.refuse(symbol, &refusal);
-                return Ok(());
+                return Ok(self.refuse(symbol, &refusal));
             }
         };
         let entry = EntryContext {
@@ -466,7 +552,7 @@ impl Trader {
                 planned.walk.prices[0].amount(),
                 natural.amount()
             ),
-            EngineEvent::DecisionEntry(DecisionEntry {
+            EngineEvent::DecisionEntry(Box::new(DecisionEntry {
                 symbol: symbol.to_string(),
                 order_ref: order_ref.clone(),
                 quantity: sized.quantity,
@@ -497,22 +583,37 @@ impl Trader {
                     min_buying_power: config.risk.min_buying_power,
                 },
                 config_generation: ctx.config_generation,
-            }),
+            })),
         );
         // The kill switch may have been engaged while the decision was made:
         // it is read once more at the hand-over.
         if self.control.kill_switch().is_engaged() {
             unpin();
-            self.refuse(symbol, &Refusal::KillSwitch);
-            return Ok(());
+            return Ok(self.refuse(symbol, &Refusal::KillSwitch));
         }
+        let entered = DecisionOutcome::Entered {
+            order_ref: order_ref.clone(),
+            kind,
+            quantity: sized.quantity,
+            limit: planned.walk.prices[0].amount(),
+            bound: planned
+                .walk
+                .prices
+                .last()
+                .unwrap_or(&planned.walk.prices[0])
+                .amount(),
+            rank: 1,
+        };
         let trader = self.clone();
         let mid_amount = mid.amount();
+        let snapshot = ctx.config.clone();
         let handed = self.orders.submit(
             planned,
             Box::new(move |outcome| {
                 Box::pin(async move {
-                    trader.book_entry(outcome, quoted, entry, mid_amount).await;
+                    trader
+                        .book_entry(outcome, quoted, entry, mid_amount, &snapshot)
+                        .await;
                 })
             }),
         );
@@ -520,18 +621,20 @@ impl Trader {
             unpin();
             return Err(StepError::Other(e.to_string()));
         }
-        Ok(())
+        Ok(entered)
     }
 
     /// An entry's end: a spread opened by what it filled, or its legs'
     /// lines let go when nothing filled.
-    async fn book_entry(
+    pub(super) async fn book_entry(
         &self,
         outcome: OrderOutcome,
         quoted: QuotedSpread,
         entry: EntryContext,
         mid: rust_decimal::Decimal,
+        config: &vspread_core::config::Config,
     ) {
+        let purpose = outcome.record.purpose;
         let (long_id, short_id) = (quoted.long.contract.con_id, quoted.short.contract.con_id);
         let symbol = outcome.record.symbol.clone();
         let order_ref = outcome.record.order_ref.clone();
@@ -543,10 +646,7 @@ impl Trader {
                 return;
             }
         };
-        let Some(fill) = driven
-            .fills
-            .spread_fill(OrderPurpose::Entry, driven.ended_at)
-        else {
+        let Some(fill) = driven.fills.spread_fill(purpose, driven.ended_at) else {
             warn!(%order_ref, "filled but its fills make no spread fill");
             return;
         };
@@ -566,6 +666,7 @@ impl Trader {
             entry_net: fill.net,
             opened: fill.quantity,
             exit_attempts: 0,
+            opened_by: purpose,
         };
         let opened = opened_event(&symbol, &order_ref, &fill, &driven, mid);
         self.events.publish(
@@ -578,10 +679,14 @@ impl Trader {
             ),
             EngineEvent::PositionOpened(opened),
         );
-        let mut state = self.state();
-        // Entry commissions are realised when paid.
-        state.realised_today += held.position.realised_pnl().value();
-        state.held.push(held);
+        {
+            let mut state = self.state();
+            // Entry commissions are realised when paid.
+            state.realised_today += held.position.realised_pnl().value();
+            state.held.push(held);
+        }
+        // Shown now, not at the next cycle.
+        self.show_positions(&config.exits, self.clock.now());
     }
 }
 
@@ -618,5 +723,28 @@ fn opened_event(
             })
             .collect(),
         slippage_vs_mid: fill.net.value() - mid,
+    }
+}
+
+/// The gate's verdict on `symbol`: every rule that refused (`refusals`, in
+/// the gate's order) beside the numbers it judged.
+pub(super) fn gate_verdict(
+    config: &vspread_core::config::Config,
+    symbol: &str,
+    kill_switch: bool,
+    account: &AccountState,
+    exposure: &Exposure,
+    refusals: &[Refusal],
+) -> GateVerdict {
+    GateVerdict {
+        passed: refusals.is_empty(),
+        refusals: refusals.iter().cloned().map(Into::into).collect(),
+        open_positions: exposure.total(),
+        max_positions: config.trading.max_positions,
+        open_on_underlying: exposure.on(symbol),
+        max_positions_per_underlying: config.trading.max_positions_per_underlying,
+        daily_pnl: account.realised_today + account.unrealised,
+        max_daily_loss: config.risk.max_daily_loss,
+        kill_switch,
     }
 }

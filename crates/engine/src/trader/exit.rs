@@ -5,9 +5,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
+use vspread_core::config::{Config, ExecutionConfig};
 use vspread_core::journal::SpreadClosure;
 use vspread_core::{NetPrice, OrderPurpose, OrderRef, Price, Quote};
 
@@ -20,10 +21,29 @@ use crate::events::{EngineEvent, ExitFailed, ExitTriggered, TradeClosed};
 use crate::exits::{ExitReason, Market, exit_reason, trade_result};
 use crate::orders::OrderOutcome;
 
+/// What a closing order is planned from.
+#[derive(Debug)]
+pub(super) struct ExitPlan<'a> {
+    pub mid: NetPrice,
+    pub natural: NetPrice,
+    /// The `[execution]` values the order keeps.
+    pub execution: &'a ExecutionConfig,
+    /// What the decision rested on, as JSON text.
+    pub context: String,
+    pub now: DateTime<Utc>,
+    pub decided_at: Instant,
+    /// The snapshot the positions view is refreshed with once it ends.
+    pub config: Arc<Config>,
+}
+
 /// What closing `held` at the legs' quotes would fetch (a debit spread is
 /// sold for a credit) or cost (a credit spread is bought back for a
 /// debit): the mid and the natural, as net prices of the closing order.
-fn closing_prices(held: &HeldSpread, long: &Quote, short: &Quote) -> Option<(NetPrice, NetPrice)> {
+pub(super) fn closing_prices(
+    held: &HeldSpread,
+    long: &Quote,
+    short: &Quote,
+) -> Option<(NetPrice, NetPrice)> {
     let (lm, sm) = (long.mid()?, short.mid()?);
     if held.spread().is_debit() {
         let mid = lm - sm;
@@ -74,7 +94,7 @@ impl Trader {
         &self,
         ctx: &CycleContext,
         today: NaiveDate,
-        mut held: HeldSpread,
+        held: HeldSpread,
     ) -> Result<(), StepError> {
         let symbol = held.symbol().to_string();
         let stock = self.broker.stock(&symbol).await?;
@@ -107,6 +127,8 @@ impl Trader {
                     mark: mark.map(|m| m.value()),
                     underlying,
                     at: ctx.now,
+                    long: long.clone(),
+                    short: short.clone(),
                 },
             );
         }
@@ -136,6 +158,34 @@ impl Trader {
                 "{symbol}: no two-sided market to close at"
             )));
         };
+        let context =
+            serde_json::json!({ "reason": reason, "underlying": underlying, "mark": mark })
+                .to_string();
+        self.submit_exit(
+            held,
+            reason,
+            ExitPlan {
+                mid,
+                natural,
+                execution: &ctx.config.execution,
+                context,
+                now: ctx.now,
+                decided_at,
+                config: ctx.config.clone(),
+            },
+        )
+        .map(|_| ())
+    }
+
+    /// Plans a walked closing order for all of `held` and hands it to the
+    /// order manager with the continuation that books its fills; returns
+    /// its reference and walk. Counted as an exit attempt once planned.
+    pub(super) fn submit_exit(
+        &self,
+        mut held: HeldSpread,
+        reason: ExitReason,
+        plan_for: ExitPlan<'_>,
+    ) -> Result<(String, Vec<NetPrice>), StepError> {
         let decision = format!("exit:{}", held.entry_ref);
         let order_ref = OrderRef::for_decision(&decision, OrderPurpose::Exit, held.exit_attempts)
             .map_err(|e| StepError::Other(e.to_string()))?
@@ -159,19 +209,18 @@ impl Trader {
                 long: &held.long_contract,
                 short: &held.short_contract,
                 quantity: held.position.quantity(),
-                mid,
-                natural,
-                execution: &ctx.config.execution,
+                mid: plan_for.mid,
+                natural: plan_for.natural,
+                execution: plan_for.execution,
                 reason: reason.name().to_string(),
-                context:
-                    serde_json::json!({ "reason": reason, "underlying": underlying, "mark": mark })
-                        .to_string(),
-                now: ctx.now,
-                decided_at,
+                context: plan_for.context,
+                now: plan_for.now,
+                decided_at: plan_for.decided_at,
                 signal_at: None,
             },
             live,
         )?;
+        let walk = planned.walk.prices.clone();
         // Counted once decided: a restart numbers the next attempt after it
         // (the journal counts the exit orders it holds).
         self.state()
@@ -180,6 +229,7 @@ impl Trader {
             .filter(|h| h.entry_ref == held.entry_ref)
             .for_each(|h| h.exit_attempts = held.exit_attempts);
         let trader = self.clone();
+        let config = plan_for.config;
         // Exits go on under the kill switch (it stops entries); the
         // operator may still cancel one.
         self.orders
@@ -187,16 +237,25 @@ impl Trader {
                 planned,
                 Box::new(move |outcome| {
                     Box::pin(async move {
-                        trader.book_exit(outcome, held.entry_ref, reason).await;
+                        trader
+                            .book_exit(outcome, held.entry_ref, reason, &config)
+                            .await;
                     })
                 }),
             )
-            .map_err(|e| StepError::Other(e.to_string()))
+            .map_err(|e| StepError::Other(e.to_string()))?;
+        Ok((order_ref, walk))
     }
 
     /// An exit's end: what it filled comes off the spread; a spread that is
     /// flat is closed in the journal with its P&L and R.
-    async fn book_exit(&self, outcome: OrderOutcome, entry_ref: String, reason: ExitReason) {
+    async fn book_exit(
+        &self,
+        outcome: OrderOutcome,
+        entry_ref: String,
+        reason: ExitReason,
+        config: &Config,
+    ) {
         let Ok(driven) = outcome.result else {
             return;
         };
@@ -230,15 +289,15 @@ impl Trader {
                 r_multiple: Some(result.r_multiple),
                 at: self.clock.now(),
             };
-            if let Err(e) = self
-                .journal
-                .run_until_written(
-                    || format!("the closure of {entry_ref}"),
-                    move |j| j.record_closure(&closure),
-                )
-                .await
-            {
-                tracing::warn!(spread = %entry_ref, error = %e, "closure not journaled");
+            let record = closure.clone();
+            match self.journal.run(move |j| j.record_closure(&record)).await {
+                Ok(()) => {}
+                Err(vspread_core::journal::JournalError::Storage(_)) => self
+                    .records
+                    .defer(crate::orders::TradingWrite::Closure(closure)),
+                Err(e) => {
+                    tracing::warn!(spread = %entry_ref, error = %e, "closure not journaled")
+                }
             }
             self.events.publish(
                 format!(
@@ -262,24 +321,28 @@ impl Trader {
             .then(|| trade_result(&held.position, held.entry_net, held.opened))
             .flatten()
             .map(|r| r.realised.value());
-        let mut state = self.state();
-        state.realised_today += realised;
-        if let Some(realised) = closed_with {
-            state.realised_total += realised;
-        }
-        if closed {
-            state.unrealised.remove(&entry_ref);
-            state.marks.remove(&entry_ref);
-            self.broker.set_pinned(held.long_contract.con_id, false);
-            self.broker.set_pinned(held.short_contract.con_id, false);
-        }
-        if let Some(slot) = state.held.iter().position(|h| h.entry_ref == entry_ref) {
+        {
+            let mut state = self.state();
+            state.realised_today += realised;
+            if let Some(realised) = closed_with {
+                state.realised_total += realised;
+            }
             if closed {
-                state.held.remove(slot);
-            } else {
-                held.exit_attempts = state.held[slot].exit_attempts.max(held.exit_attempts);
-                state.held[slot] = held;
+                state.unrealised.remove(&entry_ref);
+                state.marks.remove(&entry_ref);
+                self.broker.set_pinned(held.long_contract.con_id, false);
+                self.broker.set_pinned(held.short_contract.con_id, false);
+            }
+            if let Some(slot) = state.held.iter().position(|h| h.entry_ref == entry_ref) {
+                if closed {
+                    state.held.remove(slot);
+                } else {
+                    held.exit_attempts = state.held[slot].exit_attempts.max(held.exit_attempts);
+                    state.held[slot] = held;
+                }
             }
         }
+        // Shown now, not at the next cycle.
+        self.show_positions(&config.exits, self.clock.now());
     }
 }

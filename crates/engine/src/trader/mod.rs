@@ -14,6 +14,7 @@
 mod book;
 mod entry;
 mod exit;
+mod manual;
 mod positions_view;
 
 use std::collections::HashMap;
@@ -21,11 +22,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use schemars::JsonSchema;
+use serde::Serialize;
 use tracing::warn;
 use vspread_core::DailyBar;
-use vspread_core::OrderPurpose;
 use vspread_core::broker::{Broker, BrokerError};
 use vspread_core::clock::Clock;
+use vspread_core::config::Config;
 use vspread_core::journal::JournalError;
 
 pub use book::{HeldSpread, RestoreError, restore_held};
@@ -33,10 +37,12 @@ pub use book::{HeldSpread, RestoreError, restore_held};
 use crate::control::ControlPlane;
 use crate::cycle_loop::CycleContext;
 use crate::decision::StepError;
+use crate::decision::record::{DecisionLog, DecisionOutcome};
 use crate::events::{DecisionAbandoned, DecisionRefused, EngineEvent, EventBus};
 use crate::journal_io::JournalIo;
-use crate::orders::OrderManager;
+use crate::orders::{OrderManager, TradingRecords};
 use crate::risk::{AccountState, Exposure, IvBreakers, Refusal};
+use crate::storage::StorageHealth;
 use crate::views::TradingViews;
 
 /// What the trader keeps between cycles.
@@ -74,6 +80,14 @@ pub struct TraderParts {
     pub control: Arc<ControlPlane>,
     /// What the operator sees of scans and positions.
     pub views: Arc<TradingViews>,
+    /// What each entry decision saw and decided, for the operator.
+    pub decisions: Arc<DecisionLog>,
+    /// The scanner watch gives way while a decision quotes a chain.
+    pub watch: Arc<crate::watch::WatchState>,
+    /// Whether the journal can be relied on for a new entry.
+    pub storage: Arc<StorageHealth>,
+    /// Where a closure goes when the journal cannot take it at once.
+    pub records: Arc<TradingRecords>,
 }
 
 impl std::fmt::Debug for TraderParts {
@@ -203,7 +217,7 @@ impl Trader {
         if ctx.session_active {
             self.consider_entries(ctx, today).await;
         }
-        self.show_positions(ctx, today);
+        self.show_positions(&ctx.config.exits, ctx.now);
     }
 
     /// Still allowed to decide: no pause since the cycle began.
@@ -212,7 +226,7 @@ impl Trader {
     }
 
     /// Says a paused cycle stopped before `stage`.
-    fn abandon(&self, ctx: &CycleContext, symbol: Option<&str>, stage: &str) {
+    fn abandon(&self, ctx: &CycleContext, symbol: Option<&str>, stage: &str) -> DecisionOutcome {
         self.events.publish(
             format!(
                 "cycle {} stopped before {stage}{}: the engine was paused",
@@ -225,12 +239,15 @@ impl Trader {
                 before: stage.to_string(),
             }),
         );
+        DecisionOutcome::Abandoned {
+            before: stage.to_string(),
+        }
     }
 
     /// Publishes a refusal; logs it only when it differs from the last one
     /// for this symbol (a held position refuses the same signal every
-    /// cycle).
-    fn refuse(&self, symbol: &str, refusal: &Refusal) {
+    /// cycle). Returns the decision's outcome.
+    fn refuse(&self, symbol: &str, refusal: &Refusal) -> DecisionOutcome {
         let message = format!("{symbol}: no entry: {refusal}");
         let repeated = {
             let mut state = self.state();
@@ -247,6 +264,9 @@ impl Trader {
             self.events.publish_quietly(message, event);
         } else {
             self.events.publish(message, event);
+        }
+        DecisionOutcome::Refused {
+            refusal: refusal.clone().into(),
         }
     }
 
@@ -282,13 +302,12 @@ impl Trader {
         }
     }
 
-    /// The account and exposure the risk gate reads: held spreads and
-    /// working entries count alike against the position limits.
-    async fn risk_inputs(&self) -> Result<(AccountState, Exposure), BrokerError> {
-        let summary = self.broker.account_summary().await?;
+    /// Held spreads and working entries (the bot's and manual ones), by
+    /// underlying: what the position limits count.
+    fn exposure(&self) -> Exposure {
         let mut exposure = Exposure::default();
         for order in self.orders.working() {
-            if order.purpose == OrderPurpose::Entry {
+            if order.purpose.opens() {
                 *exposure
                     .open_by_underlying
                     .entry(order.symbol.clone())
@@ -302,6 +321,15 @@ impl Trader {
                 .entry(h.symbol().to_string())
                 .or_default() += 1;
         }
+        exposure
+    }
+
+    /// The account and exposure the risk gate reads: held spreads and
+    /// working entries count alike against the position limits.
+    async fn risk_inputs(&self) -> Result<(AccountState, Exposure), BrokerError> {
+        let summary = self.broker.account_summary().await?;
+        let exposure = self.exposure();
+        let state = self.state();
         Ok((
             AccountState {
                 net_liquidation: summary.value("NetLiquidation"),
@@ -312,6 +340,72 @@ impl Trader {
             exposure,
         ))
     }
+
+    /// How much of the gate's limits is in use now, from what the trader
+    /// holds (no gateway call).
+    pub fn risk_usage(&self, config: &Config, kill_switch: bool) -> RiskUsage {
+        let exposure = self.exposure();
+        let daily_pnl = {
+            let state = self.state();
+            state.realised_today + state.unrealised.values().copied().sum::<Decimal>()
+        };
+        let daily_loss = if daily_pnl < Decimal::ZERO {
+            -daily_pnl
+        } else {
+            Decimal::ZERO
+        };
+        let limit = config.risk.max_daily_loss;
+        let used = daily_loss.to_f64().unwrap_or(0.0);
+        let mut per_underlying: Vec<UnderlyingUsage> = exposure
+            .open_by_underlying
+            .iter()
+            .map(|(symbol, open)| UnderlyingUsage {
+                symbol: symbol.clone(),
+                open: *open,
+            })
+            .collect();
+        per_underlying.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        RiskUsage {
+            daily_pnl,
+            daily_loss,
+            max_daily_loss: limit,
+            daily_loss_used: if limit > 0.0 { used / limit } else { 0.0 },
+            open_positions: exposure.total(),
+            max_positions: config.trading.max_positions,
+            per_underlying,
+            max_positions_per_underlying: config.trading.max_positions_per_underlying,
+            kill_switch,
+        }
+    }
+}
+
+/// How much of the risk gate's limits is in use.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct RiskUsage {
+    /// Realised P&L of the New York day plus the held spreads' unrealised
+    /// P&L at their last marks.
+    pub daily_pnl: Decimal,
+    /// The day's loss (zero when the day is up), against
+    /// `risk.max_daily_loss`: entries halt when it reaches the limit.
+    pub daily_loss: Decimal,
+    pub max_daily_loss: f64,
+    /// `daily_loss / max_daily_loss` (1 = entries halt).
+    pub daily_loss_used: f64,
+    /// Spreads held plus entries working, against `trading.max_positions`.
+    pub open_positions: usize,
+    pub max_positions: i64,
+    /// The same per underlying, against
+    /// `trading.max_positions_per_underlying`.
+    pub per_underlying: Vec<UnderlyingUsage>,
+    pub max_positions_per_underlying: i64,
+    pub kill_switch: bool,
+}
+
+/// Spreads held plus entries working on one underlying.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct UnderlyingUsage {
+    pub symbol: String,
+    pub open: usize,
 }
 
 /// Why the journal's spreads could not be taken up.

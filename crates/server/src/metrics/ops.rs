@@ -60,13 +60,6 @@ pub struct BuildLabels {
 /// or `git rev-parse`, else `unknown`).
 pub const REVISION: &str = env!("VSPREAD_REVISION");
 
-fn purpose_name(p: OrderPurpose) -> &'static str {
-    match p {
-        OrderPurpose::Entry => "entry",
-        OrderPurpose::Exit => "exit",
-    }
-}
-
 fn new_histogram(buckets: &[f64]) -> Histogram {
     Histogram::new(buckets.iter().copied())
 }
@@ -208,9 +201,9 @@ impl OpsMetrics {
                 rule: rule.to_string(),
             });
         }
-        for purpose in [OrderPurpose::Entry, OrderPurpose::Exit] {
+        for purpose in OrderPurpose::ALL {
             let _ = m.order_slippage_width_ratio.get_or_create(&PurposeLabels {
-                purpose: purpose_name(purpose).to_string(),
+                purpose: purpose.name().to_string(),
             });
         }
 
@@ -375,7 +368,7 @@ impl OpsMetrics {
                 if let Some(ratio) = ended.slippage_width_ratio {
                     self.order_slippage_width_ratio
                         .get_or_create(&PurposeLabels {
-                            purpose: purpose_name(ended.purpose).to_string(),
+                            purpose: ended.purpose.name().to_string(),
                         })
                         .observe(ratio);
                 }

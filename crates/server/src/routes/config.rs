@@ -150,9 +150,14 @@ pub async fn diff(
     Ok(Json(json!(diff_configs(&current.config, &new))))
 }
 
-/// `GET /config/backups`: newest first.
+/// `GET /config/backups`: newest first, each with the keys the save that
+/// took it changed (read off the async workers: it reads every backup).
 pub async fn backups(State(state): State<AppState>) -> Result<Json<Json_>, AppError> {
-    Ok(Json(json!(state.engine.backups()?)))
+    let engine = state.engine.clone();
+    let backups = tokio::task::spawn_blocking(move || engine.backups_with_changes())
+        .await
+        .map_err(|e| AppError::Internal(format!("backups task: {e}")))??;
+    Ok(Json(json!(backups)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,8 +1,10 @@
 //! `GET /api/v1/events` (history) and `GET /api/v1/ws` (live stream).
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -44,7 +46,17 @@ pub struct StreamQuery {
 
 /// Streams every event as a JSON text message. With `?after=N` the events
 /// after N still in history are sent first, so a reconnecting client misses
-/// nothing; a client too slow to keep up is told how many it lost.
+/// nothing.
+///
+/// A client that cannot keep up is cut off rather than allowed to hold the
+/// server back or hold memory: once the event it is being sent is more
+/// than [`MAX_BEHIND`] behind the newest (or the stream's buffer moved past
+/// it), it is sent a last `stream.cut_off` note saying how far behind it
+/// was and where to resume (`?after=`), and the connection is closed
+/// (1013, try again later); a send that does not complete within
+/// [`SEND_TIMEOUT`] (the client stopped reading) closes it too. Either way
+/// the per-client state is one position in the shared, bounded event
+/// history, and it is given up.
 pub async fn websocket(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<StreamQuery>,
@@ -53,15 +65,82 @@ pub async fn websocket(
     ws.on_upgrade(move |socket| stream(socket, state, q.after))
 }
 
+/// Events a client may be behind the newest before it is cut off.
+pub const MAX_BEHIND: u64 = 2_000;
+
+/// How long one message may take to be accepted by a client's socket.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a client was cut off.
+enum CutOff {
+    /// It fell `behind` events behind the newest.
+    Lagging { behind: u64 },
+    /// A send did not complete within [`SEND_TIMEOUT`].
+    Stuck,
+}
+
 async fn stream(mut socket: WebSocket, state: AppState, after: Option<u64>) {
+    let metrics = state.metrics.clone();
+    metrics.websocket.clients.inc();
+    let cut = follow(&mut socket, &state, after).await;
+    metrics.websocket.clients.dec();
+    let Some((cut, last)) = cut else { return };
+    let (reason, note) = match cut {
+        CutOff::Lagging { behind } => (
+            "lagging",
+            format!("too slow: {behind} events behind; reconnect with ?after={last}"),
+        ),
+        CutOff::Stuck => (
+            "stuck",
+            format!(
+                "not reading: a send waited {} s; reconnect with ?after={last}",
+                SEND_TIMEOUT.as_secs()
+            ),
+        ),
+    };
+    metrics
+        .websocket
+        .cut_off
+        .get_or_create(&crate::metrics::ReasonLabels {
+            reason: reason.into(),
+        })
+        .inc();
+    tracing::warn!(reason, last, "event stream client cut off: {note}");
+    let text = serde_json::json!({
+        "kind": "stream.cut_off", "reason": reason, "message": note, "resume_after": last,
+    });
+    // Best effort, for at most one more send timeout: a client that
+    // stopped reading may not take even this (a slow one reads what was
+    // queued before it first).
+    let _ = tokio::time::timeout(SEND_TIMEOUT, async {
+        socket.send(Message::Text(text.to_string().into())).await?;
+        socket
+            .send(Message::Close(Some(CloseFrame {
+                code: close_code::AGAIN,
+                reason: "too slow for the event stream; reconnect with ?after=".into(),
+            })))
+            .await
+    })
+    .await;
+}
+
+/// Sends events until the client leaves (`None`) or is cut off (why, and
+/// the last event it was sent).
+async fn follow(
+    socket: &mut WebSocket,
+    state: &AppState,
+    after: Option<u64>,
+) -> Option<(CutOff, u64)> {
+    let bus = state.engine.events();
     // Subscribe before reading history so nothing falls between the two.
-    let mut rx = state.engine.events().subscribe();
-    let mut last = 0;
+    let mut rx = bus.subscribe();
+    let mut last = after.unwrap_or(0);
     if let Some(after) = after {
-        for event in state.engine.events().since(after, usize::MAX) {
-            last = event.seq;
-            if send(&mut socket, &event).await.is_err() {
-                return;
+        for event in bus.since(after, usize::MAX) {
+            match timed_send(socket, &event).await {
+                Sent::Ok => last = event.seq,
+                Sent::Gone => return None,
+                Sent::Stuck => return Some((CutOff::Stuck, last)),
             }
         }
     }
@@ -70,28 +149,42 @@ async fn stream(mut socket: WebSocket, state: AppState, after: Option<u64>) {
             received = rx.recv() => match received {
                 Ok(event) if event.seq <= last => {}
                 Ok(event) => {
-                    last = event.seq;
-                    if send(&mut socket, &event).await.is_err() {
-                        return;
+                    let behind = bus.last_seq().saturating_sub(event.seq);
+                    if behind > MAX_BEHIND {
+                        return Some((CutOff::Lagging { behind }, last));
+                    }
+                    match timed_send(socket, &event).await {
+                        Sent::Ok => last = event.seq,
+                        Sent::Gone => return None,
+                        Sent::Stuck => return Some((CutOff::Stuck, last)),
                     }
                 }
                 Err(RecvError::Lagged(n)) => {
-                    let note = serde_json::json!({ "kind": "stream.lagged", "missed": n });
-                    if socket.send(Message::Text(note.to_string().into())).await.is_err() {
-                        return;
-                    }
+                    return Some((CutOff::Lagging { behind: n }, last));
                 }
-                Err(RecvError::Closed) => return,
+                Err(RecvError::Closed) => return None,
             },
             incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
                 Some(Ok(_)) => {}
             },
         }
     }
 }
 
-async fn send(socket: &mut WebSocket, event: &Event) -> Result<(), axum::Error> {
+enum Sent {
+    Ok,
+    /// The connection is closed.
+    Gone,
+    /// The client did not take it within [`SEND_TIMEOUT`].
+    Stuck,
+}
+
+async fn timed_send(socket: &mut WebSocket, event: &Event) -> Sent {
     let text = serde_json::to_string(event).unwrap_or_default();
-    socket.send(Message::Text(text.into())).await
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+        Ok(Ok(())) => Sent::Ok,
+        Ok(Err(_)) => Sent::Gone,
+        Err(_) => Sent::Stuck,
+    }
 }

@@ -1,9 +1,12 @@
 //! Handlers, one module per resource.
 
+pub mod bars;
 pub mod config;
 pub mod control;
+pub mod decisions;
 pub mod events;
 pub mod health;
+pub mod manual;
 pub mod status;
 pub mod trading;
 

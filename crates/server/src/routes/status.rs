@@ -7,6 +7,7 @@ use serde::Serialize;
 use vspread_core::config::{ConfigErrors, TradingMode};
 use vspread_engine::control::EngineState;
 use vspread_engine::schedule::window_open;
+use vspread_engine::trader::RiskUsage;
 
 use crate::state::AppState;
 
@@ -21,6 +22,9 @@ pub struct Status {
     pub mode: TradingMode,
     pub trading_window: TradingWindow,
     pub config: ConfigStatus,
+    /// How much of the risk gate's limits is in use: the day's loss
+    /// against `risk.max_daily_loss`, positions against the maxima.
+    pub risk: RiskUsage,
     pub uptime_s: f64,
 }
 
@@ -137,6 +141,7 @@ pub async fn status(State(state): State<AppState>) -> Json<Status> {
                 errors: e.errors.clone(),
             }),
         },
+        risk: engine.risk_usage(),
         uptime_s: engine.uptime().as_secs_f64(),
     })
 }

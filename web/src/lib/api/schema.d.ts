@@ -114,7 +114,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Config backups, newest first */
+        /** Config backups, newest first, each with the keys the save that took it changed (what rolling back to it would undo) */
         get: operations["get_config_backups"];
         put?: never;
         post?: never;
@@ -216,8 +216,94 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The latest scan of each underlying: every ranked spread and the filter funnel */
+        /** The latest scan of each underlying (a decision cycle's or the scanner watch's): every ranked spread with the decision taken on it, the filter funnel, the near misses, its age; and every watched underlying with its scan's age and whether a signal is live on it */
         get: operations["get_scans_latest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Everything about a spread before it is sent, nothing placed: both legs (bid/ask/mid, IV, delta, gamma, theta, vega) and the net greeks; the net mid and natural; max profit and loss in money, breakevens; the scanner's price, max profit/loss, breakeven, probability of profit, EV and score (the same numbers a scan ranks it by) and each [scanner] filter's verdict; the gateway's what-if (margin changes, commission, equity with loan after) and the buying power after; the sizing bounds; every rule of the risk gate that would refuse it, with its numbers and config key; the walk the order would take. Read-only tokens may preview. */
+        post: operations["post_preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Orders from the journal, newest first (?status=working|done&limit=n), each with every limit step (price and time), its combo fills as they arrived and its slippage versus the mid */
+        get: operations["get_orders"];
+        put?: never;
+        /** Place a spread by hand: previewed as /preview does (the what-if as [execution] what_if says), then through the bot's risk gate and sizing bounds, journaled and handed to the order manager as purpose manual, walked from the mid toward the natural ([execution], or the limit settings given) and booked as a position when it fills; audited (manual.entry / manual.refused events, the journaled order's context name who). Refused while the kill switch is engaged, and in live mode unless [execution] manual_orders_live is true. */
+        post: operations["post_orders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/positions/{spread_ref}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Close a held spread by hand: all of it, with a walked closing order (exit reason manual); the body ({"limit": {...}}) may be left out. Never refused by the kill switch or the mode: closing is how an operator leaves the market. Audited (manual.close event). */
+        post: operations["post_positions_{spread_ref}_close"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per decision cycle and symbol, newest first (?symbol=&limit=n): the signal's conditions (value, threshold, bound, config key, pass/fail), the gate's verdict (every refusing rule with its numbers and key), the scan's funnel, best candidates and near misses, and the outcome; the last 5000 are kept in memory */
+        get: operations["get_decisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/symbols/{symbol}/bars": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Daily bars of an underlying with the RSI and ATR the signals read (each strategy's periods; each bar's values over the signals' window ending at it), from the gateway's history, paced (?days=n) */
+        get: operations["get_symbols_{symbol}_bars"];
         put?: never;
         post?: never;
         delete?: never;
@@ -233,25 +319,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Held spreads at their last marks, with stop and target levels and DTE; the day's P&L */
+        /** Held spreads at their last marks: stop and target levels, DTE, max profit and loss in money, breakevens, POP, net greeks, each leg's role, strike and greeks; the day's P&L */
         get: operations["get_positions"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/orders": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Orders from the journal, newest first (?status=working|done&limit=n) */
-        get: operations["get_orders"];
         put?: never;
         post?: never;
         delete?: never;
@@ -726,7 +795,9 @@ export interface components {
              *       "min_pop": 0,
              *       "min_score": -1,
              *       "top_per_underlying": 3,
-             *       "max_results": 100
+             *       "max_results": 100,
+             *       "watch": [],
+             *       "watch_interval_s": 300
              *     }
              */
             scanner: {
@@ -824,6 +895,22 @@ export interface components {
                  * @default 100
                  */
                 max_results: number;
+                /**
+                 * @description Underlyings the scanner watch scans on its own, signal or not, so
+                 *     the operator sees every chain's latest scan; empty means every
+                 *     `trading.universe` symbol.
+                 * @default []
+                 */
+                watch: string[];
+                /**
+                 * Format: int64
+                 * @description Time between two watch scans of one underlying (0 turns the watch
+                 *     off). The watch asks the gateway below the trader's own requests and
+                 *     gives way while a decision quotes a chain (the two share the line
+                 *     budget).
+                 * @default 300
+                 */
+                watch_interval_s: number;
             };
             /**
              * @description How combo orders are priced, walked and timed out.
@@ -832,7 +919,8 @@ export interface components {
              *       "walk_interval_s": 10,
              *       "max_walk_steps": 5,
              *       "max_slippage_pct": 60,
-             *       "order_timeout_s": 120
+             *       "order_timeout_s": 120,
+             *       "manual_orders_live": false
              *     }
              */
             execution: {
@@ -865,6 +953,12 @@ export interface components {
                  * @default 120
                  */
                 order_timeout_s: number;
+                /**
+                 * @description Allow entries placed by hand (the admin API's `POST /orders`) when
+                 *     `trading.mode` is `live`; paper accounts always allow them.
+                 * @default false
+                 */
+                manual_orders_live: boolean;
             };
             /**
              * @description When open spreads are closed.
@@ -1022,7 +1116,9 @@ export interface components {
              * @description Where the journal, tokens and other state live.
              * @default {
              *       "data_dir": "data",
-             *       "backups_keep": 20
+             *       "backups_keep": 20,
+             *       "min_free_mb": 100,
+             *       "reserve_mb": 16
              *     }
              */
             storage: {
@@ -1037,6 +1133,18 @@ export interface components {
                  * @default 20
                  */
                 backups_keep: number;
+                /**
+                 * Format: int64
+                 * @description New entries are refused while the data dir's filesystem has less free space than this (exits, working orders and fills go on).
+                 * @default 100
+                 */
+                min_free_mb: number;
+                /**
+                 * Format: int64
+                 * @description Space held in `journal.reserve` in the data dir, given back when a journal write finds the disk full, so exits and fills can still be recorded.
+                 * @default 16
+                 */
+                reserve_mb: number;
             };
             /**
              * @description Log output.
@@ -1248,6 +1356,48 @@ export interface components {
                     errors: unknown;
                 } | null;
             };
+            /**
+             * @description How much of the risk gate's limits is in use: the day's loss
+             *     against `risk.max_daily_loss`, positions against the maxima.
+             */
+            risk: {
+                /**
+                 * @description Realised P&L of the New York day plus the held spreads' unrealised
+                 *     P&L at their last marks.
+                 */
+                daily_pnl: string;
+                /**
+                 * @description The day's loss (zero when the day is up), against
+                 *     `risk.max_daily_loss`: entries halt when it reaches the limit.
+                 */
+                daily_loss: string;
+                /** Format: double */
+                max_daily_loss: number;
+                /**
+                 * Format: double
+                 * @description `daily_loss / max_daily_loss` (1 = entries halt).
+                 */
+                daily_loss_used: number;
+                /**
+                 * Format: uint
+                 * @description Spreads held plus entries working, against `trading.max_positions`.
+                 */
+                open_positions: number;
+                /** Format: int64 */
+                max_positions: number;
+                /**
+                 * @description The same per underlying, against
+                 *     `trading.max_positions_per_underlying`.
+                 */
+                per_underlying: {
+                    symbol: string;
+                    /** Format: uint */
+                    open: number;
+                }[];
+                /** Format: int64 */
+                max_positions_per_underlying: number;
+                kill_switch: boolean;
+            };
             /** Format: double */
             uptime_s: number;
         };
@@ -1396,10 +1546,33 @@ export interface components {
             save_error: string | null;
         };
         Backups: {
+            /** @description Sortable UTC timestamp, such as `20261122T114501.123Z`. */
             id: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the backup was taken (wall time, UTC).
+             */
             time: string;
+            /**
+             * Format: uint64
+             * @description Size of the backed-up file in bytes.
+             */
             size: number;
+            /**
+             * @description The keys that differ between this backup and the next version
+             *     (what rolling back to it would undo); none when this backup or the
+             *     next one cannot be read.
+             */
+            changes: {
+                /** @description Dotted key path, such as `exits.stop_loss_atr_mult`. */
+                path: string;
+                old: unknown;
+                new: unknown;
+                /** @description How the new value takes effect in a running engine. */
+                applies: "live" | "reconnect" | "restart";
+            }[] | null;
+            /** @description Why this backup cannot be read, if it cannot. */
+            unreadable: string | null;
         }[];
         RollbackRequest: {
             id: string;
@@ -1457,6 +1630,8 @@ export interface components {
                         value: number;
                         /** Format: double */
                         threshold: number;
+                        /** @description How the value must compare with the threshold. */
+                        bound: "at_least" | "at_most";
                         passed: boolean;
                     }[];
                 }[];
@@ -1504,6 +1679,8 @@ export interface components {
                         value: number;
                         /** Format: double */
                         threshold: number;
+                        /** @description How the value must compare with the threshold. */
+                        bound: "at_least" | "at_most";
                         passed: boolean;
                     }[];
                 };
@@ -1517,6 +1694,10 @@ export interface components {
                 refusal: {
                     /** @constant */
                     rule: "kill_switch";
+                } | {
+                    /** @constant */
+                    rule: "journal_degraded";
+                    reason: string;
                 } | {
                     /** @constant */
                     rule: "entry_working";
@@ -1567,6 +1748,27 @@ export interface components {
                     rule: "buying_power";
                     after: string;
                     minimum: string;
+                } | {
+                    /** @constant */
+                    rule: "oversized";
+                    /** Format: uint32 */
+                    requested: number;
+                    /** Format: uint32 */
+                    allowed: number;
+                    /**
+                     * @description The bound that allows no more: `trading.risk_per_trade_pct`,
+                     *     `risk.max_order_value` or `trading.max_contracts_per_trade`.
+                     */
+                    key: string;
+                } | {
+                    /** @constant */
+                    rule: "manual_in_live";
+                } | {
+                    /** @constant */
+                    rule: "what_if_rejected";
+                    /** Format: int32 */
+                    code: number;
+                    reason: string;
                 };
             };
         } | {
@@ -1675,7 +1877,23 @@ export interface components {
                     score: number;
                 }[];
                 /** @description Per kind: candidates, what each filter removed, passed, kept. */
-                funnel: unknown;
+                funnel: {
+                    [key: string]: {
+                        /** Format: uint64 */
+                        candidates: number;
+                        /**
+                         * @description By the filter's name (`min_open_interest`, `dte_min/dte_max`, ...),
+                         *     in the order the scanner applies them.
+                         */
+                        removed: {
+                            [key: string]: number;
+                        };
+                        /** Format: uint64 */
+                        passed: number;
+                        /** Format: uint64 */
+                        kept: number;
+                    };
+                };
                 top_rejected: {
                     /**
                      * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
@@ -1702,6 +1920,271 @@ export interface components {
                     /** Format: double */
                     threshold: number;
                 }[];
+            };
+        } | {
+            /** @constant */
+            kind: "scan.watched";
+            /**
+             * @description A scan of the scanner watch (`[scanner] watch`): every configured kind,
+             *     whether a signal fires or not.
+             */
+            data: {
+                symbol: string;
+                kinds: ("bear_call" | "bear_put" | "bull_call" | "bull_put")[];
+                /** Format: uint */
+                results: number;
+                /** Format: uint64 */
+                candidates: number;
+                /** Format: uint */
+                quote_requests: number;
+                /** Format: uint */
+                naive_requests: number;
+                /**
+                 * Format: double
+                 * @description The chain's acquisition and its scan, wall time.
+                 */
+                duration_ms: number;
+                /**
+                 * Format: double
+                 * @description The scanner's own time (ranking the pairs, no waiting for quotes),
+                 *     wall time.
+                 */
+                compute_ms: number;
+                /** @description One scanned spread, in short. */
+                best: {
+                    /**
+                     * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
+                     *
+                     *     The variant order is the byte order of the names, which the scanner's
+                     *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                     * @enum {string}
+                     */
+                    kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                    /**
+                     * Format: uint32
+                     * @description `YYYYMMDD`.
+                     */
+                    expiry: number;
+                    /** Format: double */
+                    long: number;
+                    /** Format: double */
+                    short: number;
+                    /** Format: double */
+                    price: number;
+                    /** Format: double */
+                    score: number;
+                } | null;
+                top: {
+                    /**
+                     * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
+                     *
+                     *     The variant order is the byte order of the names, which the scanner's
+                     *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                     * @enum {string}
+                     */
+                    kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                    /**
+                     * Format: uint32
+                     * @description `YYYYMMDD`.
+                     */
+                    expiry: number;
+                    /** Format: double */
+                    long: number;
+                    /** Format: double */
+                    short: number;
+                    /** Format: double */
+                    price: number;
+                    /** Format: double */
+                    score: number;
+                }[];
+                /** @description Per kind: candidates, what each filter removed, passed, kept. */
+                funnel: {
+                    [key: string]: {
+                        /** Format: uint64 */
+                        candidates: number;
+                        /**
+                         * @description By the filter's name (`min_open_interest`, `dte_min/dte_max`, ...),
+                         *     in the order the scanner applies them.
+                         */
+                        removed: {
+                            [key: string]: number;
+                        };
+                        /** Format: uint64 */
+                        passed: number;
+                        /** Format: uint64 */
+                        kept: number;
+                    };
+                };
+                top_rejected: {
+                    /**
+                     * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
+                     *
+                     *     The variant order is the byte order of the names, which the scanner's
+                     *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                     * @enum {string}
+                     */
+                    kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                    /** Format: uint32 */
+                    expiry: number;
+                    /** Format: double */
+                    long: number;
+                    /** Format: double */
+                    short: number;
+                    /** Format: double */
+                    price: number;
+                    /** Format: double */
+                    pop: number;
+                    /** Format: double */
+                    score: number;
+                    /** @description `min_pop` or `min_score`. */
+                    removed_by: string;
+                    /** Format: double */
+                    threshold: number;
+                }[];
+                /**
+                 * @description The strategy firing on the underlying now, if one is.
+                 * @enum {string|null}
+                 */
+                signal: "high_base" | "low_base" | null;
+            };
+        } | {
+            /** @constant */
+            kind: "manual.entry";
+            /** @description An operator's entry by hand, handed to the order manager. */
+            data: {
+                /** @description The token's role (and `X-Operator` name) that asked for it. */
+                who: string;
+                symbol: string;
+                order_ref: string;
+                /**
+                 * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
+                 *
+                 *     The variant order is the byte order of the names, which the scanner's
+                 *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                 * @enum {string}
+                 */
+                kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                /**
+                 * Format: uint32
+                 * @description `YYYYMMDD`.
+                 */
+                expiry: number;
+                long: string;
+                short: string;
+                /** Format: uint32 */
+                quantity: number;
+                mid: string;
+                natural: string;
+                /** @description The planned walk's prices; the last is the order's bound. */
+                walk: string[];
+                /** Format: double */
+                walk_interval_s: number;
+                /** Format: double */
+                order_timeout_s: number;
+            };
+        } | {
+            /** @constant */
+            kind: "manual.close";
+            /** @description An operator's close of a held spread by hand. */
+            data: {
+                who: string;
+                symbol: string;
+                /** @description The spread (its entry order's reference). */
+                spread_ref: string;
+                /** @description The closing order. */
+                order_ref: string;
+                /** Format: uint32 */
+                quantity: number;
+                mid: string;
+                natural: string;
+                walk: string[];
+            };
+        } | {
+            /** @constant */
+            kind: "manual.refused";
+            /** @description An operator's entry by hand that the risk gate refused: every rule. */
+            data: {
+                who: string;
+                symbol: string;
+                refusals: ({
+                    /** @description The config key to change to lift it, if a setting decided it. */
+                    key: string | null;
+                    message: string;
+                } & ({
+                    /** @constant */
+                    rule: "kill_switch";
+                } | {
+                    /** @constant */
+                    rule: "entry_working";
+                    underlying: string;
+                    order_ref: string;
+                } | {
+                    /** @constant */
+                    rule: "reset_guard";
+                    restart_utc: string;
+                    /** Format: int64 */
+                    guard_minutes: number;
+                } | {
+                    /** @constant */
+                    rule: "daily_loss";
+                    loss: string;
+                    limit: string;
+                } | {
+                    /** @constant */
+                    rule: "max_positions";
+                    /** Format: uint */
+                    open: number;
+                    /** Format: int64 */
+                    limit: number;
+                } | {
+                    /** @constant */
+                    rule: "max_positions_per_underlying";
+                    underlying: string;
+                    /** Format: uint */
+                    open: number;
+                    /** Format: int64 */
+                    limit: number;
+                } | {
+                    /** @constant */
+                    rule: "iv_circuit_breaker";
+                    underlying: string;
+                    /** Format: double */
+                    iv: number;
+                    /** Format: double */
+                    max_iv: number;
+                    /** Format: double */
+                    resume: number;
+                } | {
+                    /** @constant */
+                    rule: "zero_size";
+                    reason: string;
+                } | {
+                    /** @constant */
+                    rule: "buying_power";
+                    after: string;
+                    minimum: string;
+                } | {
+                    /** @constant */
+                    rule: "oversized";
+                    /** Format: uint32 */
+                    requested: number;
+                    /** Format: uint32 */
+                    allowed: number;
+                    /**
+                     * @description The bound that allows no more: `trading.risk_per_trade_pct`,
+                     *     `risk.max_order_value` or `trading.max_contracts_per_trade`.
+                     */
+                    key: string;
+                } | {
+                    /** @constant */
+                    rule: "manual_in_live";
+                } | {
+                    /** @constant */
+                    rule: "what_if_rejected";
+                    /** Format: int32 */
+                    code: number;
+                    reason: string;
+                }))[];
             };
         } | {
             /** @constant */
@@ -1793,11 +2276,8 @@ export interface components {
             data: {
                 symbol: string;
                 order_ref: string;
-                /**
-                 * @description Whether an order opens a position or closes one.
-                 * @enum {string}
-                 */
-                purpose: "entry" | "exit";
+                /** @description Whether an order opens a position or closes one, and who decided it. */
+                purpose: "entry" | "exit" | "manual";
                 /** Format: int64 */
                 order_id: number;
                 /**
@@ -1850,11 +2330,8 @@ export interface components {
             data: {
                 symbol: string;
                 order_ref: string;
-                /**
-                 * @description Whether an order opens a position or closes one.
-                 * @enum {string}
-                 */
-                purpose: "entry" | "exit";
+                /** @description Whether an order opens a position or closes one, and who decided it. */
+                purpose: "entry" | "exit" | "manual";
                 /** @description Spreads in this fill. */
                 quantity: string;
                 /** @description Net per share of this fill. */
@@ -1878,11 +2355,8 @@ export interface components {
             data: {
                 symbol: string;
                 order_ref: string;
-                /**
-                 * @description Whether an order opens a position or closes one.
-                 * @enum {string}
-                 */
-                purpose: "entry" | "exit";
+                /** @description Whether an order opens a position or closes one, and who decided it. */
+                purpose: "entry" | "exit" | "manual";
                 filled: string;
                 /** Format: uint32 */
                 quantity: number;
@@ -1949,11 +2423,8 @@ export interface components {
             data: {
                 symbol: string;
                 order_ref: string;
-                /**
-                 * @description Whether an order opens a position or closes one.
-                 * @enum {string}
-                 */
-                purpose: "entry" | "exit";
+                /** @description Whether an order opens a position or closes one, and who decided it. */
+                purpose: "entry" | "exit" | "manual";
                 error: string;
             };
         } | {
@@ -2033,6 +2504,11 @@ export interface components {
                     reached_pct: number;
                     /** Format: double */
                     target_pct: number;
+                } | {
+                    /** @constant */
+                    reason: "manual";
+                    /** @description The token's role (and `X-Operator` name) that asked. */
+                    who: string;
                 };
             };
         } | {
@@ -2095,6 +2571,53 @@ export interface components {
                  * @description Spreads taken up again.
                  */
                 held: number;
+            };
+        } | {
+            /** @constant */
+            kind: "journal.degraded";
+            data: {
+                /** @description Why: `low_space` or `write_failed`, with its numbers. */
+                degraded: {
+                    /** @constant */
+                    reason: "low_space";
+                    /** Format: uint64 */
+                    free_bytes: number;
+                    /** Format: uint64 */
+                    min_free_bytes: number;
+                } | {
+                    /** @constant */
+                    reason: "write_failed";
+                    error: string;
+                };
+                /**
+                 * Format: uint64
+                 * @description Free space of the data directory's filesystem, when known.
+                 */
+                free_bytes: number | null;
+                /**
+                 * Format: uint64
+                 * @description Bytes still held in the reserve (released when a write fails).
+                 */
+                reserve_bytes: number;
+                /**
+                 * Format: uint64
+                 * @description Journal writes failed so far.
+                 */
+                write_errors: number;
+            };
+        } | {
+            /** @constant */
+            kind: "journal.recovered";
+            data: {
+                /**
+                 * Format: double
+                 * @description How long new entries were refused (real time).
+                 */
+                degraded_for_s: number;
+                /** Format: uint64 */
+                free_bytes: number | null;
+                /** Format: uint64 */
+                write_errors: number;
             };
         } | {
             /** @constant */
@@ -2227,39 +2750,210 @@ export interface components {
             };
         });
         Events: components["schemas"]["Event"][];
+        /**
+         * LatestScans
+         * @description The latest scan of each underlying, and the scanner watch.
+         */
         LatestScans: {
+            /**
+             * @description The latest scan of every underlying scanned so far, by a decision
+             *     cycle or the watch, by underlying.
+             */
             scans: {
                 underlying: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @description When the scan ran, on the engine's clock.
+                 */
                 at: string;
+                /** @description Who ran a scan. */
+                source: "trader" | "watch";
                 kinds: string[];
+                /** Format: uint */
                 quote_requests: number;
+                /** Format: uint64 */
                 candidates: number;
-                /** @description Per kind: candidates, removed (by filter name), passed, kept */
-                funnel: Record<string, never>;
+                /** @description A scan's funnel, by kind (in the order the kinds were scanned). */
+                funnel: {
+                    [key: string]: {
+                        /** Format: uint64 */
+                        candidates: number;
+                        /**
+                         * @description By the filter's name (`min_open_interest`, `dte_min/dte_max`, ...),
+                         *     in the order the scanner applies them.
+                         */
+                        removed: {
+                            [key: string]: number;
+                        };
+                        /** Format: uint64 */
+                        passed: number;
+                        /** Format: uint64 */
+                        kept: number;
+                    };
+                };
                 results: {
+                    /**
+                     * Format: uint
+                     * @description 1 is the best.
+                     */
                     rank: number;
                     underlying: string;
+                    /** @description `bull_call`, `bear_call`, `bear_put` or `bull_put`. */
                     kind: string;
                     /** Format: date */
                     expiry: string;
+                    /** Format: int64 */
                     dte: number;
+                    /** Format: double */
                     long_strike: number;
+                    /** Format: double */
                     short_strike: number;
+                    /** Format: double */
                     width: number;
+                    /**
+                     * Format: double
+                     * @description Net at the legs' mids (paid for a debit kind, received for a credit).
+                     */
                     price: number;
+                    /**
+                     * Format: double
+                     * @description Net crossing both legs' quotes.
+                     */
                     natural: number;
+                    /** Format: double */
                     max_profit: number;
+                    /** Format: double */
                     max_loss: number;
+                    /** Format: double */
                     breakeven: number;
+                    /**
+                     * Format: double
+                     * @description Probability of profit under the market's implied (lognormal,
+                     *     driftless) distribution: `docs/scanner.md`.
+                     */
                     pop: number;
+                    /**
+                     * Format: double
+                     * @description `pop * max_profit - (1 - pop) * max_loss`: under the implied
+                     *     distribution near zero or negative by construction (the edge is the
+                     *     signal's direction, which the distribution does not know).
+                     */
                     ev: number;
+                    /**
+                     * Format: double
+                     * @description `ev / max_loss`: what the scanner ranks by.
+                     */
                     score: number;
+                    /**
+                     * @description The decision the trader took on this scan (`GET /decisions`), for a
+                     *     trader's scan.
+                     */
+                    decision_id: string | null;
+                    /** @description The entry order the decision placed on this spread, if it did. */
+                    order_ref: string | null;
                 }[];
-                /** @description The best candidates removed by min_pop or min_score, with removed_by and threshold */
-                top_rejected: Record<string, never>[];
+                /**
+                 * @description The best candidates removed by `min_pop` or `min_score`, each with
+                 *     the threshold it missed.
+                 */
+                top_rejected: {
+                    /**
+                     * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
+                     *
+                     *     The variant order is the byte order of the names, which the scanner's
+                     *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                     * @enum {string}
+                     */
+                    kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                    /** Format: uint32 */
+                    expiry: number;
+                    /** Format: double */
+                    long: number;
+                    /** Format: double */
+                    short: number;
+                    /** Format: double */
+                    price: number;
+                    /** Format: double */
+                    pop: number;
+                    /** Format: double */
+                    score: number;
+                    /** @description `min_pop` or `min_score`. */
+                    removed_by: string;
+                    /** Format: double */
+                    threshold: number;
+                }[];
+                /**
+                 * @description The strategy firing on the underlying when it was scanned.
+                 * @enum {string|null}
+                 */
+                signal: "high_base" | "low_base" | null;
+                /** @description What the trader decided on it (a trader's scan, once decided). */
+                decision: {
+                    /** @description The decision's id (`GET /decisions`). */
+                    id: string;
+                    /** @description `entered`, `refused`, `no_spread`, `abandoned` or `failed`. */
+                    outcome: string;
+                    /** @description The entry order placed, if one was. */
+                    order_ref: string | null;
+                } | null;
+                /**
+                 * Format: double
+                 * @description Seconds of the engine's clock since it ran.
+                 */
+                age_s: number;
             }[];
+            /**
+             * @description Every underlying the watch covers now (`[scanner] watch`, else the
+             *     universe), with its scan's age and whether a signal is live on it.
+             */
+            watch: {
+                symbol: string;
+                /**
+                 * Format: date-time
+                 * @description When its latest scan ran (by the watch or a decision cycle), on the
+                 *     engine's clock; none before the first.
+                 */
+                scanned_at: string | null;
+                /**
+                 * Format: double
+                 * @description Seconds of the engine's clock since then.
+                 */
+                age_s: number | null;
+                /** @description Who ran that scan. */
+                source: ("trader" | "watch") | null;
+                /**
+                 * Format: uint
+                 * @description Spreads it ranked.
+                 */
+                results: number | null;
+                /**
+                 * @description A strategy fires on it now (the newest of the last decision's and
+                 *     the last watch scan's evaluation).
+                 */
+                signal_live: boolean;
+                /**
+                 * @description Which pattern an evaluation tested.
+                 * @enum {string|null}
+                 */
+                signal: "high_base" | "low_base" | null;
+                /**
+                 * Format: date-time
+                 * @description When the watch will next scan it, on the engine's clock.
+                 */
+                next_scan_at: string | null;
+                /** @description Why the watch's last attempt failed, if it did. */
+                error: string | null;
+            }[];
+            /**
+             * Format: int64
+             * @description `[scanner] watch_interval_s` in force (0: the watch is off).
+             */
+            watch_interval_s: number;
         };
+        /**
+         * PositionsView
+         * @description Every held spread and the day's P&L.
+         */
         Positions: {
             positions: {
                 entry_ref: string;
@@ -2267,33 +2961,147 @@ export interface components {
                 kind: string;
                 /** Format: date */
                 expiry: string;
+                /** Format: int64 */
                 dte: number;
                 long_strike: string;
                 short_strike: string;
+                /** Format: uint32 */
                 quantity: number;
+                /** @description Opened for a credit (else a debit). */
                 credit: boolean;
+                /** @description `entry` (the bot's) or `manual` (placed by hand). */
+                opened_by: "entry" | "exit" | "manual";
                 entry_price: string | null;
                 /** Format: date-time */
                 opened_at: string;
+                /**
+                 * Format: double
+                 * @description The underlying when the spread was opened.
+                 */
                 entry_underlying: number;
+                /** @description The net per share closing would fetch or cost, at the legs' mids. */
                 mark: string | null;
+                /** Format: date-time */
                 marked_at: string | null;
+                /** Format: double */
                 underlying_last: number | null;
                 unrealised_pnl: string | null;
+                /** @description Entry commissions so far. */
                 realised_pnl: string;
+                /**
+                 * Format: double
+                 * @description The underlying price at which the ATR stop closes it.
+                 */
                 stop_underlying: number;
+                /** @description The mark at which the profit target closes it. */
                 target_price: string | null;
+                /**
+                 * Format: double
+                 * @description Open P&L as % of the max profit, at the mark.
+                 */
                 profit_pct: number | null;
+                /**
+                 * @description The most the position can make at expiry from its entry price, in
+                 *     money (all spreads, before commissions).
+                 */
+                max_profit: string | null;
+                /** @description The most it can lose at expiry, in money. */
+                max_loss: string | null;
+                /**
+                 * @description The underlying's prices at expiry at which it neither makes nor
+                 *     loses (one for a vertical), from the entry price.
+                 */
+                breakevens: string[];
+                /**
+                 * Format: double
+                 * @description Probability of ending above (bullish) or below (bearish) the
+                 *     breakeven, as the scanner defines it, at the last mark's
+                 *     underlying and the legs' implied volatilities.
+                 */
+                pop: number | null;
+                /** @description The legs' greeks netted, at the last mark. */
+                greeks: {
+                    /** Format: double */
+                    delta: number;
+                    /** Format: double */
+                    gamma: number;
+                    /** Format: double */
+                    theta: number;
+                    /** Format: double */
+                    vega: number;
+                    /** Format: double */
+                    position_delta: number;
+                    /** Format: double */
+                    position_gamma: number;
+                    /** Format: double */
+                    position_theta: number;
+                    /** Format: double */
+                    position_vega: number;
+                } | null;
+                /** @description The bought leg, then the sold one. */
+                legs: {
+                    /**
+                     * @description `long` (bought) or `short` (sold).
+                     * @enum {string}
+                     */
+                    role: "long" | "short";
+                    /** Format: int64 */
+                    con_id: number;
+                    local_symbol: string;
+                    /**
+                     * @description An option's right: call or put.
+                     * @enum {string}
+                     */
+                    right: "C" | "P";
+                    strike: string;
+                    /** Format: date */
+                    expiry: string;
+                    /** @description The leg's last quote (its pinned line), when it had one. */
+                    bid: string | null;
+                    ask: string | null;
+                    /** @description The gateway's model values for the leg, per share of one option. */
+                    greeks: {
+                        /**
+                         * Format: double
+                         * @description Annualised implied volatility (0.25 = 25%).
+                         */
+                        iv: number | null;
+                        /** Format: double */
+                        delta: number | null;
+                        /** Format: double */
+                        gamma: number | null;
+                        /**
+                         * Format: double
+                         * @description Per calendar day.
+                         */
+                        theta: number | null;
+                        /**
+                         * Format: double
+                         * @description Per point (0.01) of implied volatility.
+                         */
+                        vega: number | null;
+                    } | null;
+                }[];
+                /** @description A closing order working for it now, if any. */
+                closing_order: string | null;
             }[];
-            realised_today?: string;
-            unrealised?: string;
-            updated_at?: string | null;
+            realised_today: string;
+            unrealised: string;
+            /**
+             * Format: date-time
+             * @description When the trader last wrote this.
+             */
+            updated_at: string | null;
         };
+        /**
+         * Orders
+         * @description Orders, newest first.
+         */
         Orders: {
             orders: {
                 order_ref: string;
-                /** @enum {unknown} */
-                purpose: "entry" | "exit";
+                /** @description `entry` (the bot's), `exit` or `manual` (an entry by hand). */
+                purpose: "entry" | "exit" | "manual";
                 spread_ref: string;
                 underlying: string;
                 kind: string;
@@ -2301,23 +3109,1504 @@ export interface components {
                 expiry: string;
                 long_strike: string;
                 short_strike: string;
+                /** Format: uint32 */
                 quantity: number;
+                /** @description Received (else paid) per share. */
                 credit: boolean;
+                /** @description The first limit sent. */
                 limit: string;
+                /** @description The limit working now (or last worked): the walk's latest step. */
+                last_limit: string;
+                /** @description The combo mid when the order was decided. */
                 mid: string;
+                /** @description Why: the strategy, the exit rule, or `manual`. */
                 reason: string;
                 /** Format: date-time */
                 created_at: string;
+                /** @description No end recorded yet. */
                 working: boolean;
+                /** @description Being driven by this engine now (an operator may cancel it). */
                 cancellable: boolean;
+                /** Format: int64 */
                 broker_order_id: number | null;
                 status: string | null;
                 filled: string;
                 average_price: string | null;
+                /**
+                 * @description Per share, against the mid the order was decided at: positive when
+                 *     the fills paid more (a debit) or received less (a credit) than it.
+                 */
+                slippage_vs_mid: string | null;
+                /** @description The same for every spread filled, in money. */
+                slippage_money: string | null;
                 commissions: string;
                 outcome: string | null;
                 detail: string | null;
+                /** Format: date-time */
                 ended_at: string | null;
+                /**
+                 * @description Every limit the order worked at, the first included, with when it
+                 *     was sent (the engine's clock).
+                 */
+                steps: {
+                    /**
+                     * Format: uint
+                     * @description 0 for the first limit.
+                     */
+                    step: number;
+                    /** @description Per share. */
+                    price: string;
+                    /** Format: date-time */
+                    at: string;
+                }[];
+                /** @description Its combo-level fills as they arrived. */
+                fills: {
+                    exec_id: string;
+                    /** @description Spreads. */
+                    quantity: string;
+                    /** @description Net per share. */
+                    price: string;
+                    /** @description The gateway's execution time, as it sent it. */
+                    time: string;
+                    /**
+                     * Format: date-time
+                     * @description When the engine recorded it (its clock).
+                     */
+                    recorded_at: string;
+                    commission: string | null;
+                }[];
+            }[];
+        };
+        /**
+         * OrderTicket
+         * @description A vertical spread to preview or trade, as an operator names it.
+         * @example {
+         *       "symbol": "SPY",
+         *       "kind": "bull_call",
+         *       "expiry": "2026-12-18",
+         *       "long_strike": "600",
+         *       "short_strike": "605",
+         *       "quantity": 1,
+         *       "limit": null
+         *     }
+         */
+        OrderTicket: {
+            /** @description The underlying's symbol. */
+            symbol: string;
+            /**
+             * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
+             *
+             *     The variant order is the byte order of the names, which the scanner's
+             *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+             * @enum {string}
+             */
+            kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+            /**
+             * Format: date
+             * @description The options' expiry date.
+             */
+            expiry: string;
+            /**
+             * @description The bought leg's strike: the lower one for `bull_call` and
+             *     `bull_put`, the higher one for `bear_call` and `bear_put`.
+             */
+            long_strike: string;
+            /** @description The sold leg's strike. */
+            short_strike: string;
+            /**
+             * Format: uint32
+             * @description Spreads.
+             */
+            quantity: number;
+            /**
+             * @description How the order walks from the mid toward the natural; each value left
+             *     out is `[execution]`'s.
+             * @default null
+             */
+            limit: {
+                /**
+                 * Format: double
+                 * @description Time between two steps of the walk (seconds of the engine's clock).
+                 */
+                walk_interval_s: number | null;
+                /**
+                 * Format: int64
+                 * @description Steps from the mid toward the natural.
+                 */
+                max_walk_steps: number | null;
+                /**
+                 * Format: double
+                 * @description Largest concession from the mid, as % of the mid-to-natural
+                 *     distance (100 walks up to the natural).
+                 */
+                max_slippage_pct: number | null;
+                /**
+                 * Format: double
+                 * @description Cancel what is unfilled after this long (seconds).
+                 */
+                order_timeout_s: number | null;
+            } | null;
+        };
+        /**
+         * PreviewReport
+         * @description Everything an operator sees before placing a spread.
+         */
+        PreviewReport: {
+            /**
+             * Format: date-time
+             * @description When it was made, on the engine's clock.
+             */
+            at: string;
+            /**
+             * @description The account type in force (`paper` or `live`).
+             * @enum {string}
+             */
+            mode: "paper" | "live";
+            symbol: string;
+            /**
+             * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
+             *
+             *     The variant order is the byte order of the names, which the scanner's
+             *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+             * @enum {string}
+             */
+            kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+            /** Format: date */
+            expiry: string;
+            /** Format: int64 */
+            dte: number;
+            /** Format: uint32 */
+            quantity: number;
+            /**
+             * Format: uint32
+             * @description Shares per contract.
+             */
+            multiplier: number;
+            width: string;
+            /**
+             * Format: double
+             * @description The underlying's last price (or mid).
+             */
+            underlying: number;
+            /** @description The bought leg, then the sold one. */
+            legs: {
+                /**
+                 * @description Which side of a spread a leg is.
+                 * @enum {string}
+                 */
+                role: "long" | "short";
+                /** Format: int64 */
+                con_id: number;
+                local_symbol: string;
+                /**
+                 * @description An option's right: call or put.
+                 * @enum {string}
+                 */
+                right: "C" | "P";
+                strike: string;
+                bid: string | null;
+                ask: string | null;
+                /** @description `(bid + ask) / 2`. */
+                mid: string | null;
+                open_interest: string | null;
+                /** @description The gateway's model values, per share of one option. */
+                greeks: {
+                    /**
+                     * Format: double
+                     * @description Annualised implied volatility (0.25 = 25%).
+                     */
+                    iv: number | null;
+                    /** Format: double */
+                    delta: number | null;
+                    /** Format: double */
+                    gamma: number | null;
+                    /**
+                     * Format: double
+                     * @description Per calendar day.
+                     */
+                    theta: number | null;
+                    /**
+                     * Format: double
+                     * @description Per point (0.01) of implied volatility.
+                     */
+                    vega: number | null;
+                };
+            }[];
+            /** @description Long leg's greeks less the short leg's, per spread and in all. */
+            net_greeks: {
+                /** Format: double */
+                delta: number;
+                /** Format: double */
+                gamma: number;
+                /** Format: double */
+                theta: number;
+                /** Format: double */
+                vega: number;
+                /** Format: double */
+                position_delta: number;
+                /** Format: double */
+                position_gamma: number;
+                /** Format: double */
+                position_theta: number;
+                /** Format: double */
+                position_vega: number;
+            } | null;
+            /** @description Net at the legs' mids, and crossing their quotes (exact). */
+            mid: {
+                /** @constant */
+                side: "debit";
+                amount: string;
+            } | {
+                /** @constant */
+                side: "credit";
+                amount: string;
+            };
+            /**
+             * @description A spread's net price per share: what is paid or received. Always >= 0;
+             *     the side says which.
+             */
+            natural: {
+                /** @constant */
+                side: "debit";
+                amount: string;
+            } | {
+                /** @constant */
+                side: "credit";
+                amount: string;
+            };
+            /** @description At the mid, for all the spreads, in money (exact). */
+            max_profit: string;
+            max_loss: string;
+            /**
+             * @description The underlying's prices at expiry where the spread breaks even at
+             *     the mid (one for a vertical).
+             */
+            breakevens: string[];
+            /**
+             * @description The scanner's numbers for the spread, per share, exactly as
+             *     `docs/scanner.md` defines them (the same f64 a scan of the same quotes
+             *     ranks it by).
+             */
+            scanner: {
+                /** Format: double */
+                width: number;
+                /**
+                 * Format: double
+                 * @description Net at the legs' mids.
+                 */
+                price: number;
+                /** Format: double */
+                natural: number;
+                /** Format: double */
+                max_profit: number;
+                /** Format: double */
+                max_loss: number;
+                /** Format: double */
+                breakeven: number;
+                /**
+                 * Format: double
+                 * @description Probability of profit under the market's implied distribution.
+                 */
+                pop: number;
+                /**
+                 * Format: double
+                 * @description `pop * max_profit - (1 - pop) * max_loss`: near zero or negative by
+                 *     construction under the implied distribution.
+                 */
+                ev: number;
+                /**
+                 * Format: double
+                 * @description `ev / max_loss`, what the scanner ranks by.
+                 */
+                score: number;
+            };
+            /**
+             * @description Each `[scanner]` filter on this spread, in the scanner's order. A
+             *     manual order is not held to them; the bot is.
+             */
+            filters: {
+                /** @description The funnel's name of the filter. */
+                filter: string;
+                /** @description The config keys that set it (empty for the fixed price rule). */
+                keys: string[];
+                /**
+                 * Format: double
+                 * @description What was measured (the worse leg's, for per-leg filters); none when
+                 *     not measurable (an infinite leg spread without a bid).
+                 */
+                value: number | null;
+                /** Format: double */
+                min: number | null;
+                /** Format: double */
+                max: number | null;
+                passed: boolean;
+            }[];
+            /**
+             * @description The gateway's what-if of the order at its first limit; none when
+             *     `[execution] what_if` is off for an order (a preview always asks).
+             */
+            what_if: {
+                init_margin_change: string | null;
+                maint_margin_change: string | null;
+                equity_with_loan_change: string | null;
+                init_margin_after: string | null;
+                maint_margin_after: string | null;
+                equity_with_loan_after: string | null;
+                commission: string | null;
+                min_commission: string | null;
+                max_commission: string | null;
+                commission_currency: string;
+                /** @description The gateway's warning text, if it gave one. */
+                warning: string | null;
+            } | null;
+            net_liquidation: string;
+            buying_power: string;
+            /** @description `buying_power - init_margin_change`. */
+            buying_power_after: string | null;
+            /** @description The most spreads the sizing allows, and each bound. */
+            sizing: {
+                /**
+                 * Format: uint32
+                 * @description `floor(NetLiquidation x trading.risk_per_trade_pct / 100 / max loss)`.
+                 */
+                by_risk: number;
+                /**
+                 * Format: uint32
+                 * @description `floor(risk.max_order_value / max loss)`.
+                 */
+                by_order_value: number;
+                /**
+                 * Format: uint32
+                 * @description `trading.max_contracts_per_trade`.
+                 */
+                by_contracts: number;
+                /**
+                 * Format: uint32
+                 * @description The smallest of the three: the most spreads an entry may have.
+                 */
+                allowed: number;
+                /** @description The key of the bound that sets `allowed`. */
+                key: string;
+            };
+            /** @description One spread's max loss at the mid, in money: what sizing divides by. */
+            max_loss_per_spread: string;
+            /** @description Every rule that would refuse the order, with its numbers. */
+            gate: {
+                /** @description No rule refused. */
+                passed: boolean;
+                /**
+                 * @description Every rule that refused, in the order the gate tries them (the bot
+                 *     stops at the first).
+                 */
+                refusals: ({
+                    /** @description The config key to change to lift it, if a setting decided it. */
+                    key: string | null;
+                    message: string;
+                } & ({
+                    /** @constant */
+                    rule: "kill_switch";
+                } | {
+                    /** @constant */
+                    rule: "entry_working";
+                    underlying: string;
+                    order_ref: string;
+                } | {
+                    /** @constant */
+                    rule: "reset_guard";
+                    restart_utc: string;
+                    /** Format: int64 */
+                    guard_minutes: number;
+                } | {
+                    /** @constant */
+                    rule: "daily_loss";
+                    loss: string;
+                    limit: string;
+                } | {
+                    /** @constant */
+                    rule: "max_positions";
+                    /** Format: uint */
+                    open: number;
+                    /** Format: int64 */
+                    limit: number;
+                } | {
+                    /** @constant */
+                    rule: "max_positions_per_underlying";
+                    underlying: string;
+                    /** Format: uint */
+                    open: number;
+                    /** Format: int64 */
+                    limit: number;
+                } | {
+                    /** @constant */
+                    rule: "iv_circuit_breaker";
+                    underlying: string;
+                    /** Format: double */
+                    iv: number;
+                    /** Format: double */
+                    max_iv: number;
+                    /** Format: double */
+                    resume: number;
+                } | {
+                    /** @constant */
+                    rule: "zero_size";
+                    reason: string;
+                } | {
+                    /** @constant */
+                    rule: "buying_power";
+                    after: string;
+                    minimum: string;
+                } | {
+                    /** @constant */
+                    rule: "oversized";
+                    /** Format: uint32 */
+                    requested: number;
+                    /** Format: uint32 */
+                    allowed: number;
+                    /**
+                     * @description The bound that allows no more: `trading.risk_per_trade_pct`,
+                     *     `risk.max_order_value` or `trading.max_contracts_per_trade`.
+                     */
+                    key: string;
+                } | {
+                    /** @constant */
+                    rule: "manual_in_live";
+                } | {
+                    /** @constant */
+                    rule: "what_if_rejected";
+                    /** Format: int32 */
+                    code: number;
+                    reason: string;
+                }))[];
+                /**
+                 * Format: uint
+                 * @description Spreads held plus working entries, and `trading.max_positions`.
+                 */
+                open_positions: number;
+                /** Format: int64 */
+                max_positions: number;
+                /**
+                 * Format: uint
+                 * @description The same on this symbol, and `trading.max_positions_per_underlying`.
+                 */
+                open_on_underlying: number;
+                /** Format: int64 */
+                max_positions_per_underlying: number;
+                /** @description Realised plus unrealised P&L of the day, and `risk.max_daily_loss`. */
+                daily_pnl: string;
+                /** Format: double */
+                max_daily_loss: number;
+                kill_switch: boolean;
+            };
+            /** @description The walk the order would take. */
+            walk: {
+                /**
+                 * @description The first limit (the mid on the tick grid), then one per step; the
+                 *     last is the bound the order never concedes past.
+                 */
+                prices: ({
+                    /** @constant */
+                    side: "debit";
+                    amount: string;
+                } | {
+                    /** @constant */
+                    side: "credit";
+                    amount: string;
+                })[];
+                /** Format: double */
+                walk_interval_s: number;
+                /** Format: double */
+                order_timeout_s: number;
+                /** Format: int64 */
+                max_walk_steps: number;
+                /** Format: double */
+                max_slippage_pct: number;
+            };
+        };
+        /**
+         * ManualPlaced
+         * @description A manual entry handed to the order manager.
+         */
+        ManualPlaced: {
+            /**
+             * @description The order's reference (`vs-<16 hex>-m0`): follow it in `/orders`
+             *     and on the event stream.
+             */
+            order_ref: string;
+            /** @description The spread it opens is named by the same reference. */
+            spread_ref: string;
+            /** @description The preview the order was decided on. */
+            preview: {
+                /**
+                 * Format: date-time
+                 * @description When it was made, on the engine's clock.
+                 */
+                at: string;
+                /**
+                 * @description The account type in force (`paper` or `live`).
+                 * @enum {string}
+                 */
+                mode: "paper" | "live";
+                symbol: string;
+                /**
+                 * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
+                 *
+                 *     The variant order is the byte order of the names, which the scanner's
+                 *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                 * @enum {string}
+                 */
+                kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                /** Format: date */
+                expiry: string;
+                /** Format: int64 */
+                dte: number;
+                /** Format: uint32 */
+                quantity: number;
+                /**
+                 * Format: uint32
+                 * @description Shares per contract.
+                 */
+                multiplier: number;
+                width: string;
+                /**
+                 * Format: double
+                 * @description The underlying's last price (or mid).
+                 */
+                underlying: number;
+                /** @description The bought leg, then the sold one. */
+                legs: {
+                    /**
+                     * @description Which side of a spread a leg is.
+                     * @enum {string}
+                     */
+                    role: "long" | "short";
+                    /** Format: int64 */
+                    con_id: number;
+                    local_symbol: string;
+                    /**
+                     * @description An option's right: call or put.
+                     * @enum {string}
+                     */
+                    right: "C" | "P";
+                    strike: string;
+                    bid: string | null;
+                    ask: string | null;
+                    /** @description `(bid + ask) / 2`. */
+                    mid: string | null;
+                    open_interest: string | null;
+                    /** @description The gateway's model values, per share of one option. */
+                    greeks: {
+                        /**
+                         * Format: double
+                         * @description Annualised implied volatility (0.25 = 25%).
+                         */
+                        iv: number | null;
+                        /** Format: double */
+                        delta: number | null;
+                        /** Format: double */
+                        gamma: number | null;
+                        /**
+                         * Format: double
+                         * @description Per calendar day.
+                         */
+                        theta: number | null;
+                        /**
+                         * Format: double
+                         * @description Per point (0.01) of implied volatility.
+                         */
+                        vega: number | null;
+                    };
+                }[];
+                /** @description Long leg's greeks less the short leg's, per spread and in all. */
+                net_greeks: {
+                    /** Format: double */
+                    delta: number;
+                    /** Format: double */
+                    gamma: number;
+                    /** Format: double */
+                    theta: number;
+                    /** Format: double */
+                    vega: number;
+                    /** Format: double */
+                    position_delta: number;
+                    /** Format: double */
+                    position_gamma: number;
+                    /** Format: double */
+                    position_theta: number;
+                    /** Format: double */
+                    position_vega: number;
+                } | null;
+                /** @description Net at the legs' mids, and crossing their quotes (exact). */
+                mid: {
+                    /** @constant */
+                    side: "debit";
+                    amount: string;
+                } | {
+                    /** @constant */
+                    side: "credit";
+                    amount: string;
+                };
+                /**
+                 * @description A spread's net price per share: what is paid or received. Always >= 0;
+                 *     the side says which.
+                 */
+                natural: {
+                    /** @constant */
+                    side: "debit";
+                    amount: string;
+                } | {
+                    /** @constant */
+                    side: "credit";
+                    amount: string;
+                };
+                /** @description At the mid, for all the spreads, in money (exact). */
+                max_profit: string;
+                max_loss: string;
+                /**
+                 * @description The underlying's prices at expiry where the spread breaks even at
+                 *     the mid (one for a vertical).
+                 */
+                breakevens: string[];
+                /**
+                 * @description The scanner's numbers for the spread, per share, exactly as
+                 *     `docs/scanner.md` defines them (the same f64 a scan of the same quotes
+                 *     ranks it by).
+                 */
+                scanner: {
+                    /** Format: double */
+                    width: number;
+                    /**
+                     * Format: double
+                     * @description Net at the legs' mids.
+                     */
+                    price: number;
+                    /** Format: double */
+                    natural: number;
+                    /** Format: double */
+                    max_profit: number;
+                    /** Format: double */
+                    max_loss: number;
+                    /** Format: double */
+                    breakeven: number;
+                    /**
+                     * Format: double
+                     * @description Probability of profit under the market's implied distribution.
+                     */
+                    pop: number;
+                    /**
+                     * Format: double
+                     * @description `pop * max_profit - (1 - pop) * max_loss`: near zero or negative by
+                     *     construction under the implied distribution.
+                     */
+                    ev: number;
+                    /**
+                     * Format: double
+                     * @description `ev / max_loss`, what the scanner ranks by.
+                     */
+                    score: number;
+                };
+                /**
+                 * @description Each `[scanner]` filter on this spread, in the scanner's order. A
+                 *     manual order is not held to them; the bot is.
+                 */
+                filters: {
+                    /** @description The funnel's name of the filter. */
+                    filter: string;
+                    /** @description The config keys that set it (empty for the fixed price rule). */
+                    keys: string[];
+                    /**
+                     * Format: double
+                     * @description What was measured (the worse leg's, for per-leg filters); none when
+                     *     not measurable (an infinite leg spread without a bid).
+                     */
+                    value: number | null;
+                    /** Format: double */
+                    min: number | null;
+                    /** Format: double */
+                    max: number | null;
+                    passed: boolean;
+                }[];
+                /**
+                 * @description The gateway's what-if of the order at its first limit; none when
+                 *     `[execution] what_if` is off for an order (a preview always asks).
+                 */
+                what_if: {
+                    init_margin_change: string | null;
+                    maint_margin_change: string | null;
+                    equity_with_loan_change: string | null;
+                    init_margin_after: string | null;
+                    maint_margin_after: string | null;
+                    equity_with_loan_after: string | null;
+                    commission: string | null;
+                    min_commission: string | null;
+                    max_commission: string | null;
+                    commission_currency: string;
+                    /** @description The gateway's warning text, if it gave one. */
+                    warning: string | null;
+                } | null;
+                net_liquidation: string;
+                buying_power: string;
+                /** @description `buying_power - init_margin_change`. */
+                buying_power_after: string | null;
+                /** @description The most spreads the sizing allows, and each bound. */
+                sizing: {
+                    /**
+                     * Format: uint32
+                     * @description `floor(NetLiquidation x trading.risk_per_trade_pct / 100 / max loss)`.
+                     */
+                    by_risk: number;
+                    /**
+                     * Format: uint32
+                     * @description `floor(risk.max_order_value / max loss)`.
+                     */
+                    by_order_value: number;
+                    /**
+                     * Format: uint32
+                     * @description `trading.max_contracts_per_trade`.
+                     */
+                    by_contracts: number;
+                    /**
+                     * Format: uint32
+                     * @description The smallest of the three: the most spreads an entry may have.
+                     */
+                    allowed: number;
+                    /** @description The key of the bound that sets `allowed`. */
+                    key: string;
+                };
+                /** @description One spread's max loss at the mid, in money: what sizing divides by. */
+                max_loss_per_spread: string;
+                /** @description Every rule that would refuse the order, with its numbers. */
+                gate: {
+                    /** @description No rule refused. */
+                    passed: boolean;
+                    /**
+                     * @description Every rule that refused, in the order the gate tries them (the bot
+                     *     stops at the first).
+                     */
+                    refusals: ({
+                        /** @description The config key to change to lift it, if a setting decided it. */
+                        key: string | null;
+                        message: string;
+                    } & ({
+                        /** @constant */
+                        rule: "kill_switch";
+                    } | {
+                        /** @constant */
+                        rule: "entry_working";
+                        underlying: string;
+                        order_ref: string;
+                    } | {
+                        /** @constant */
+                        rule: "reset_guard";
+                        restart_utc: string;
+                        /** Format: int64 */
+                        guard_minutes: number;
+                    } | {
+                        /** @constant */
+                        rule: "daily_loss";
+                        loss: string;
+                        limit: string;
+                    } | {
+                        /** @constant */
+                        rule: "max_positions";
+                        /** Format: uint */
+                        open: number;
+                        /** Format: int64 */
+                        limit: number;
+                    } | {
+                        /** @constant */
+                        rule: "max_positions_per_underlying";
+                        underlying: string;
+                        /** Format: uint */
+                        open: number;
+                        /** Format: int64 */
+                        limit: number;
+                    } | {
+                        /** @constant */
+                        rule: "iv_circuit_breaker";
+                        underlying: string;
+                        /** Format: double */
+                        iv: number;
+                        /** Format: double */
+                        max_iv: number;
+                        /** Format: double */
+                        resume: number;
+                    } | {
+                        /** @constant */
+                        rule: "zero_size";
+                        reason: string;
+                    } | {
+                        /** @constant */
+                        rule: "buying_power";
+                        after: string;
+                        minimum: string;
+                    } | {
+                        /** @constant */
+                        rule: "oversized";
+                        /** Format: uint32 */
+                        requested: number;
+                        /** Format: uint32 */
+                        allowed: number;
+                        /**
+                         * @description The bound that allows no more: `trading.risk_per_trade_pct`,
+                         *     `risk.max_order_value` or `trading.max_contracts_per_trade`.
+                         */
+                        key: string;
+                    } | {
+                        /** @constant */
+                        rule: "manual_in_live";
+                    } | {
+                        /** @constant */
+                        rule: "what_if_rejected";
+                        /** Format: int32 */
+                        code: number;
+                        reason: string;
+                    }))[];
+                    /**
+                     * Format: uint
+                     * @description Spreads held plus working entries, and `trading.max_positions`.
+                     */
+                    open_positions: number;
+                    /** Format: int64 */
+                    max_positions: number;
+                    /**
+                     * Format: uint
+                     * @description The same on this symbol, and `trading.max_positions_per_underlying`.
+                     */
+                    open_on_underlying: number;
+                    /** Format: int64 */
+                    max_positions_per_underlying: number;
+                    /** @description Realised plus unrealised P&L of the day, and `risk.max_daily_loss`. */
+                    daily_pnl: string;
+                    /** Format: double */
+                    max_daily_loss: number;
+                    kill_switch: boolean;
+                };
+                /** @description The walk the order would take. */
+                walk: {
+                    /**
+                     * @description The first limit (the mid on the tick grid), then one per step; the
+                     *     last is the bound the order never concedes past.
+                     */
+                    prices: ({
+                        /** @constant */
+                        side: "debit";
+                        amount: string;
+                    } | {
+                        /** @constant */
+                        side: "credit";
+                        amount: string;
+                    })[];
+                    /** Format: double */
+                    walk_interval_s: number;
+                    /** Format: double */
+                    order_timeout_s: number;
+                    /** Format: int64 */
+                    max_walk_steps: number;
+                    /** Format: double */
+                    max_slippage_pct: number;
+                };
+            };
+        };
+        /**
+         * CloseRequest
+         * @description A close of a held spread by hand: all of it, at a walk.
+         */
+        CloseRequest: {
+            /**
+             * @description How the closing order walks; `[execution]` for what is left out.
+             * @default null
+             */
+            limit: {
+                /**
+                 * Format: double
+                 * @description Time between two steps of the walk (seconds of the engine's clock).
+                 */
+                walk_interval_s: number | null;
+                /**
+                 * Format: int64
+                 * @description Steps from the mid toward the natural.
+                 */
+                max_walk_steps: number | null;
+                /**
+                 * Format: double
+                 * @description Largest concession from the mid, as % of the mid-to-natural
+                 *     distance (100 walks up to the natural).
+                 */
+                max_slippage_pct: number | null;
+                /**
+                 * Format: double
+                 * @description Cancel what is unfilled after this long (seconds).
+                 */
+                order_timeout_s: number | null;
+            } | null;
+        };
+        /**
+         * ManualClosing
+         * @description A closing order of a held spread handed to the order manager.
+         */
+        ManualClosing: {
+            spread_ref: string;
+            order_ref: string;
+            /** Format: uint32 */
+            quantity: number;
+            /**
+             * @description A spread's net price per share: what is paid or received. Always >= 0;
+             *     the side says which.
+             */
+            mid: {
+                /** @constant */
+                side: "debit";
+                amount: string;
+            } | {
+                /** @constant */
+                side: "credit";
+                amount: string;
+            };
+            /**
+             * @description A spread's net price per share: what is paid or received. Always >= 0;
+             *     the side says which.
+             */
+            natural: {
+                /** @constant */
+                side: "debit";
+                amount: string;
+            } | {
+                /** @constant */
+                side: "credit";
+                amount: string;
+            };
+            /** @description The prices an order would walk through. */
+            walk: {
+                /**
+                 * @description The first limit (the mid on the tick grid), then one per step; the
+                 *     last is the bound the order never concedes past.
+                 */
+                prices: ({
+                    /** @constant */
+                    side: "debit";
+                    amount: string;
+                } | {
+                    /** @constant */
+                    side: "credit";
+                    amount: string;
+                })[];
+                /** Format: double */
+                walk_interval_s: number;
+                /** Format: double */
+                order_timeout_s: number;
+                /** Format: int64 */
+                max_walk_steps: number;
+                /** Format: double */
+                max_slippage_pct: number;
+            };
+        };
+        /**
+         * Decisions
+         * @description Entry decisions, newest first.
+         */
+        Decisions: {
+            decisions: {
+                /** @description `c<cycle>-<symbol>`: what a scanned row links to. */
+                id: string;
+                /**
+                 * Format: uint64
+                 * @description The decision cycle's number (from 1 in each process run).
+                 */
+                cycle: number;
+                /**
+                 * Format: date-time
+                 * @description When the cycle started, on the engine's clock.
+                 */
+                at: string;
+                symbol: string;
+                /**
+                 * Format: uint64
+                 * @description The config generation the cycle read.
+                 */
+                config_generation: number;
+                /**
+                 * @description The strategies on the daily bars; none when the bars could not be
+                 *     had.
+                 */
+                signal: {
+                    /**
+                     * @description One per enabled strategy, each condition with its value,
+                     *     threshold, bound, config key and whether it passed.
+                     */
+                    evaluations: {
+                        symbol: string;
+                        /**
+                         * @description Which pattern an evaluation tested.
+                         * @enum {string}
+                         */
+                        strategy: "high_base" | "low_base";
+                        /** @description The indicator values of one evaluation. */
+                        indicators: {
+                            /**
+                             * Format: date
+                             * @description Date of the latest bar.
+                             */
+                            as_of: string;
+                            /** Format: double */
+                            close: number;
+                            /** Format: double */
+                            rsi: number;
+                            /** Format: double */
+                            atr: number;
+                            /** Format: double */
+                            atr_long: number;
+                            /** Format: double */
+                            atr_ratio: number;
+                            /** Format: double */
+                            base_high: number;
+                            /** Format: double */
+                            base_low: number;
+                        };
+                        /** @description In the order the strategy states them. */
+                        conditions: {
+                            /** @description The config key the threshold comes from. */
+                            key: string;
+                            /** Format: double */
+                            value: number;
+                            /** Format: double */
+                            threshold: number;
+                            /** @description How the value must compare with the threshold. */
+                            bound: "at_least" | "at_most";
+                            passed: boolean;
+                        }[];
+                    }[];
+                    /**
+                     * @description The strategy that fired, if exactly one did.
+                     * @enum {string|null}
+                     */
+                    fired: "high_base" | "low_base" | null;
+                } | null;
+                /** @description The risk gate; none when no signal fired. */
+                gate: {
+                    /** @description No rule refused. */
+                    passed: boolean;
+                    /**
+                     * @description Every rule that refused, in the order the gate tries them (the bot
+                     *     stops at the first).
+                     */
+                    refusals: ({
+                        /** @description The config key to change to lift it, if a setting decided it. */
+                        key: string | null;
+                        message: string;
+                    } & ({
+                        /** @constant */
+                        rule: "kill_switch";
+                    } | {
+                        /** @constant */
+                        rule: "entry_working";
+                        underlying: string;
+                        order_ref: string;
+                    } | {
+                        /** @constant */
+                        rule: "reset_guard";
+                        restart_utc: string;
+                        /** Format: int64 */
+                        guard_minutes: number;
+                    } | {
+                        /** @constant */
+                        rule: "daily_loss";
+                        loss: string;
+                        limit: string;
+                    } | {
+                        /** @constant */
+                        rule: "max_positions";
+                        /** Format: uint */
+                        open: number;
+                        /** Format: int64 */
+                        limit: number;
+                    } | {
+                        /** @constant */
+                        rule: "max_positions_per_underlying";
+                        underlying: string;
+                        /** Format: uint */
+                        open: number;
+                        /** Format: int64 */
+                        limit: number;
+                    } | {
+                        /** @constant */
+                        rule: "iv_circuit_breaker";
+                        underlying: string;
+                        /** Format: double */
+                        iv: number;
+                        /** Format: double */
+                        max_iv: number;
+                        /** Format: double */
+                        resume: number;
+                    } | {
+                        /** @constant */
+                        rule: "zero_size";
+                        reason: string;
+                    } | {
+                        /** @constant */
+                        rule: "buying_power";
+                        after: string;
+                        minimum: string;
+                    } | {
+                        /** @constant */
+                        rule: "oversized";
+                        /** Format: uint32 */
+                        requested: number;
+                        /** Format: uint32 */
+                        allowed: number;
+                        /**
+                         * @description The bound that allows no more: `trading.risk_per_trade_pct`,
+                         *     `risk.max_order_value` or `trading.max_contracts_per_trade`.
+                         */
+                        key: string;
+                    } | {
+                        /** @constant */
+                        rule: "manual_in_live";
+                    } | {
+                        /** @constant */
+                        rule: "what_if_rejected";
+                        /** Format: int32 */
+                        code: number;
+                        reason: string;
+                    }))[];
+                    /**
+                     * Format: uint
+                     * @description Spreads held plus working entries, and `trading.max_positions`.
+                     */
+                    open_positions: number;
+                    /** Format: int64 */
+                    max_positions: number;
+                    /**
+                     * Format: uint
+                     * @description The same on this symbol, and `trading.max_positions_per_underlying`.
+                     */
+                    open_on_underlying: number;
+                    /** Format: int64 */
+                    max_positions_per_underlying: number;
+                    /** @description Realised plus unrealised P&L of the day, and `risk.max_daily_loss`. */
+                    daily_pnl: string;
+                    /** Format: double */
+                    max_daily_loss: number;
+                    kill_switch: boolean;
+                } | null;
+                /** @description The scan of the chain; none when the decision stopped before it. */
+                scan: {
+                    symbol: string;
+                    kinds: ("bear_call" | "bear_put" | "bull_call" | "bull_put")[];
+                    /** Format: uint */
+                    results: number;
+                    /** Format: uint64 */
+                    candidates: number;
+                    /** Format: uint */
+                    quote_requests: number;
+                    /** Format: uint */
+                    naive_requests: number;
+                    /**
+                     * Format: double
+                     * @description The chain's acquisition and its scan, wall time.
+                     */
+                    duration_ms: number;
+                    /**
+                     * Format: double
+                     * @description The scanner's own time (ranking the pairs, no waiting for quotes),
+                     *     wall time.
+                     */
+                    compute_ms: number;
+                    /** @description One scanned spread, in short. */
+                    best: {
+                        /**
+                         * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
+                         *
+                         *     The variant order is the byte order of the names, which the scanner's
+                         *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                         * @enum {string}
+                         */
+                        kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                        /**
+                         * Format: uint32
+                         * @description `YYYYMMDD`.
+                         */
+                        expiry: number;
+                        /** Format: double */
+                        long: number;
+                        /** Format: double */
+                        short: number;
+                        /** Format: double */
+                        price: number;
+                        /** Format: double */
+                        score: number;
+                    } | null;
+                    top: {
+                        /**
+                         * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
+                         *
+                         *     The variant order is the byte order of the names, which the scanner's
+                         *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                         * @enum {string}
+                         */
+                        kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                        /**
+                         * Format: uint32
+                         * @description `YYYYMMDD`.
+                         */
+                        expiry: number;
+                        /** Format: double */
+                        long: number;
+                        /** Format: double */
+                        short: number;
+                        /** Format: double */
+                        price: number;
+                        /** Format: double */
+                        score: number;
+                    }[];
+                    /** @description Per kind: candidates, what each filter removed, passed, kept. */
+                    funnel: {
+                        [key: string]: {
+                            /** Format: uint64 */
+                            candidates: number;
+                            /**
+                             * @description By the filter's name (`min_open_interest`, `dte_min/dte_max`, ...),
+                             *     in the order the scanner applies them.
+                             */
+                            removed: {
+                                [key: string]: number;
+                            };
+                            /** Format: uint64 */
+                            passed: number;
+                            /** Format: uint64 */
+                            kept: number;
+                        };
+                    };
+                    top_rejected: {
+                        /**
+                         * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
+                         *
+                         *     The variant order is the byte order of the names, which the scanner's
+                         *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                         * @enum {string}
+                         */
+                        kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                        /** Format: uint32 */
+                        expiry: number;
+                        /** Format: double */
+                        long: number;
+                        /** Format: double */
+                        short: number;
+                        /** Format: double */
+                        price: number;
+                        /** Format: double */
+                        pop: number;
+                        /** Format: double */
+                        score: number;
+                        /** @description `min_pop` or `min_score`. */
+                        removed_by: string;
+                        /** Format: double */
+                        threshold: number;
+                    }[];
+                } | null;
+                /** @description What was decided. */
+                outcome: {
+                    /** @constant */
+                    result: "no_signal";
+                } | {
+                    /** @constant */
+                    result: "refused";
+                    /**
+                     * @description A refusal as the operator sees it: the rule and its numbers, the config
+                     *     key that decided it and the sentence that says it.
+                     */
+                    refusal: {
+                        /** @description The config key to change to lift it, if a setting decided it. */
+                        key: string | null;
+                        message: string;
+                    } & ({
+                        /** @constant */
+                        rule: "kill_switch";
+                    } | {
+                        /** @constant */
+                        rule: "entry_working";
+                        underlying: string;
+                        order_ref: string;
+                    } | {
+                        /** @constant */
+                        rule: "reset_guard";
+                        restart_utc: string;
+                        /** Format: int64 */
+                        guard_minutes: number;
+                    } | {
+                        /** @constant */
+                        rule: "daily_loss";
+                        loss: string;
+                        limit: string;
+                    } | {
+                        /** @constant */
+                        rule: "max_positions";
+                        /** Format: uint */
+                        open: number;
+                        /** Format: int64 */
+                        limit: number;
+                    } | {
+                        /** @constant */
+                        rule: "max_positions_per_underlying";
+                        underlying: string;
+                        /** Format: uint */
+                        open: number;
+                        /** Format: int64 */
+                        limit: number;
+                    } | {
+                        /** @constant */
+                        rule: "iv_circuit_breaker";
+                        underlying: string;
+                        /** Format: double */
+                        iv: number;
+                        /** Format: double */
+                        max_iv: number;
+                        /** Format: double */
+                        resume: number;
+                    } | {
+                        /** @constant */
+                        rule: "zero_size";
+                        reason: string;
+                    } | {
+                        /** @constant */
+                        rule: "buying_power";
+                        after: string;
+                        minimum: string;
+                    } | {
+                        /** @constant */
+                        rule: "oversized";
+                        /** Format: uint32 */
+                        requested: number;
+                        /** Format: uint32 */
+                        allowed: number;
+                        /**
+                         * @description The bound that allows no more: `trading.risk_per_trade_pct`,
+                         *     `risk.max_order_value` or `trading.max_contracts_per_trade`.
+                         */
+                        key: string;
+                    } | {
+                        /** @constant */
+                        rule: "manual_in_live";
+                    } | {
+                        /** @constant */
+                        rule: "what_if_rejected";
+                        /** Format: int32 */
+                        code: number;
+                        reason: string;
+                    });
+                } | {
+                    /** @constant */
+                    result: "no_spread";
+                } | {
+                    /** @constant */
+                    result: "entered";
+                    order_ref: string;
+                    /**
+                     * @description A vertical spread kind (`docs/scanner.md`, "Candidates").
+                     *
+                     *     The variant order is the byte order of the names, which the scanner's
+                     *     tie-break relies on (`bear_call < bear_put < bull_call < bull_put`).
+                     * @enum {string}
+                     */
+                    kind: "bear_call" | "bear_put" | "bull_call" | "bull_put";
+                    /** Format: uint32 */
+                    quantity: number;
+                    /** @description The first limit and the walk's bound, per share. */
+                    limit: string;
+                    bound: string;
+                    /**
+                     * Format: uint
+                     * @description The scan rank of the spread entered (1 is the best).
+                     */
+                    rank: number;
+                } | {
+                    /** @constant */
+                    result: "abandoned";
+                    before: string;
+                } | {
+                    /** @constant */
+                    result: "failed";
+                    error: string;
+                };
+            }[];
+            /**
+             * @description The config keys behind each funnel filter name, for links from a
+             *     scan's funnel to the setting that removed its candidates.
+             */
+            filters: {
+                filter: string;
+                /** @description Empty for the scanner's fixed price rule. */
+                keys: string[];
+            }[];
+        };
+        /**
+         * BarsView
+         * @description Daily bars and the signals' indicators.
+         */
+        Bars: {
+            symbol: string;
+            /**
+             * Format: uint32
+             * @description Bars asked for; fewer come back when the gateway has fewer.
+             */
+            days: number;
+            /**
+             * Format: uint
+             * @description Bars each indicator value is computed over (the signals' window:
+             *     what their strategies need plus a margin).
+             */
+            window: number;
+            /** @description Oldest first. */
+            bars: {
+                /** Format: date */
+                date: string;
+                /** Format: double */
+                open: number;
+                /** Format: double */
+                high: number;
+                /** Format: double */
+                low: number;
+                /** Format: double */
+                close: number;
+                /**
+                 * Format: uint64
+                 * @description Shares traded.
+                 */
+                volume: number;
+            }[];
+            /** @description One series per enabled strategy. */
+            indicators: {
+                /**
+                 * @description Which pattern an evaluation tested.
+                 * @enum {string}
+                 */
+                strategy: "high_base" | "low_base";
+                /**
+                 * Format: uint
+                 * @description `strategies.<strategy>.rsi_period`.
+                 */
+                rsi_period: number;
+                /**
+                 * Format: uint
+                 * @description `strategies.<strategy>.atr_period`.
+                 */
+                atr_period: number;
+                /**
+                 * Format: uint
+                 * @description `strategies.<strategy>.atr_long_period`.
+                 */
+                atr_long_period: number;
+                /**
+                 * @description Aligned with the bars: the values as of each bar (none until enough
+                 *     bars precede it).
+                 */
+                points: {
+                    /** Format: double */
+                    rsi: number | null;
+                    /** Format: double */
+                    atr: number | null;
+                    /** Format: double */
+                    atr_long: number | null;
+                }[];
             }[];
         };
         Trades: {
@@ -2356,7 +4645,7 @@ export interface components {
             error: {
                 code: string;
                 message: string;
-                /** @description For invalid_config: { errors: [{ path, kind, value, message, allowed, location }] } */
+                /** @description For invalid_config: { errors: [{ path, kind, value, message, allowed, location }] }; for invalid_request: { errors: [{ field, message }] }; for refused: { refusals: [{ rule, key, message, ...its numbers }] }; for stale_version: { current_version } */
                 details?: unknown;
             };
         };
@@ -2871,22 +5160,35 @@ export interface operations {
             };
         };
     };
-    get_positions: {
+    post_preview: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderTicket"];
+            };
+        };
         responses: {
-            /** @description Positions */
+            /** @description The preview */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Positions"];
+                    "application/json": components["schemas"]["PreviewReport"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid token */
@@ -2895,6 +5197,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description no_market: no two-sided market, underlying price or IV to price it from now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_request: details.errors names each bad field (an unknown symbol, expiry or strike; strikes the kind cannot have or whose net at the mids is not inside (0, width), which the scanner's rules forbid; a missing or mistyped field; a value out of range) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description gateway: the gateway did not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -2928,6 +5257,297 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    post_orders: {
+        parameters: {
+            query?: {
+                /** @description working: not ended; done: ended */
+                status?: "working" | "done";
+                /** @description At most this many, newest first (default 500, 1 to 5000) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderTicket"];
+            };
+        };
+        responses: {
+            /** @description Handed to the order manager: follow order_ref in /orders, /positions and the event stream */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManualPlaced"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Read-only token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description refused: details.refusals lists every rule that refuses (kill_switch, entry_working, reset_guard, daily_loss, max_positions, max_positions_per_underlying, iv_circuit_breaker, zero_size, oversized, buying_power, manual_in_live, what_if_rejected) with its numbers, config key and message; no_market: nothing to price it from now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_request: details.errors names each bad field, as for /preview */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description gateway: the gateway did not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "post_positions_{spread_ref}_close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                spread_ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CloseRequest"];
+            };
+        };
+        responses: {
+            /** @description Handed to the order manager */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManualClosing"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Read-only token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No held spread of that reference */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict: a closing order already works for it; no_market: no two-sided market to close at */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_request: details.errors names the bad limit field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description gateway: the gateway did not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_decisions: {
+        parameters: {
+            query?: {
+                /** @description Only this symbol's decisions */
+                symbol?: string;
+                /** @description At most this many, newest first (default 100, 1 to 5000) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Decisions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Decisions"];
+                };
+            };
+            /** @description Bad query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "get_symbols_{symbol}_bars": {
+        parameters: {
+            query?: {
+                /** @description Bars wanted (default 120, 1 to 1000) */
+                days?: number;
+            };
+            header?: never;
+            path: {
+                symbol: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bars */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Bars"];
+                };
+            };
+            /** @description Bad query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_request: details.errors names the symbol the gateway does not know */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description gateway: the gateway did not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_positions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Positions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Positions"];
                 };
             };
             /** @description Missing or invalid token */

@@ -22,6 +22,7 @@ export type Resource = 'scans' | 'positions' | 'orders' | 'trades';
 export function staleAfter(kind: EngineEvent['kind']): Resource[] {
   switch (kind) {
     case 'scan.completed':
+    case 'scan.watched':
       return ['scans'];
     case 'order.placed':
     case 'order.walked':
@@ -38,7 +39,10 @@ export function staleAfter(kind: EngineEvent['kind']): Resource[] {
     case 'trade.closed':
       return ['trades', 'positions'];
     case 'decision.entry':
+    case 'manual.entry':
       return ['orders'];
+    case 'manual.close':
+      return ['orders', 'positions'];
     default:
       return [];
   }

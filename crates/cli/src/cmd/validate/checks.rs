@@ -950,6 +950,7 @@ async fn risk_limits(session: &Session, chosen: &Chosen) -> Row {
         now: session.clock.now(),
         symbol: &chosen.symbol,
         kill_switch: false,
+        journal_degraded: None,
         account: &account,
         exposure: &full,
         entry_working: None,

@@ -3,8 +3,8 @@
 //! busy port fails before anything else happens); the data directory's
 //! lock (a second engine on the same directory stops here, naming the
 //! first one's pid); the admin token; the journal; the broker layer to the
-//! gateway; then the [`Engine`] with the admin server beside it, until a
-//! shutdown signal.
+//! gateway; then the [`Engine`](vspread_engine::Engine) with the admin
+//! server beside it, until the shutdown future completes.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,9 +23,8 @@ use vspread_engine::engine::LogControl;
 use vspread_engine::live_config::{LiveConfig, WatchOptions, watch};
 use vspread_engine::lock::DataDirLock;
 use vspread_journal::SqliteJournal;
-use vspread_server::{AppState, Auth, Metrics, serve};
-
-use crate::logging::ConfigLogging;
+use vspread_server::Auth;
+use vspread_server::{AppState, Metrics, serve};
 
 /// What differs between a live session and the demo.
 pub struct StackOptions {
@@ -43,9 +42,47 @@ pub struct StackOptions {
     /// Taken already by the caller (the demo, before its simulator reads
     /// its state from the data directory).
     pub prepared: Option<Prepared>,
+    /// Follows `[logging]` (the binary's subscriber); none leaves the log
+    /// output as the program set it up.
+    pub logging: Option<Arc<dyn LogControl>>,
+    /// Told the admin address and token once the admin server listens (the
+    /// desktop app opens its window on them).
+    pub ready: Option<tokio::sync::oneshot::Sender<StackReady>>,
+}
+
+impl std::fmt::Debug for StackOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StackOptions")
+            .field("config_path", &self.config_path)
+            .field("listen", &self.listen)
+            .field("gateway", &self.gateway)
+            .field("clock", &self.clock)
+            .field("print_token", &self.print_token)
+            .field("logging", &self.logging.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a program beside the stack needs to reach its admin server.
+#[derive(Clone)]
+pub struct StackReady {
+    /// `http://host:port` of the admin server (API and web UI).
+    pub admin_url: String,
+    /// The admin (read-write) token.
+    pub token: String,
+}
+
+impl std::fmt::Debug for StackReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("StackReady")
+            .field("admin_url", &self.admin_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The admin listener and the data directory's lock, taken first.
+#[derive(Debug)]
 pub struct Prepared {
     pub listener: tokio::net::TcpListener,
     pub lock: DataDirLock,
@@ -62,6 +99,7 @@ pub async fn prepare(listen: &str, data_dir: &Path) -> anyhow::Result<Prepared> 
 }
 
 /// Where the engine's time comes from.
+#[derive(Debug)]
 pub enum EngineClock {
     /// This clock (the wall clock for TWS; the simulator's in the demo).
     Given(Arc<dyn Clock>),
@@ -92,7 +130,9 @@ pub async fn run_stack(
         }
     }
     let config = live.current().config.clone();
-    if let Err(e) = ConfigLogging.apply(&config.logging) {
+    if let Some(logging) = &options.logging
+        && let Err(e) = logging.apply(&config.logging)
+    {
         tracing::warn!(error = %e, "[logging] not applied");
     }
 
@@ -173,27 +213,35 @@ pub async fn run_stack(
         }
     };
 
-    let engine = EngineBuilder::new(
+    let mut builder = EngineBuilder::new(
         live.clone(),
         broker.clone() as Arc<dyn Broker>,
         journal,
         clock,
     )
-    .logging(Arc::new(ConfigLogging))
-    .build()?;
+    .data_dir(&data_dir);
+    if let Some(logging) = options.logging {
+        builder = builder.logging(logging);
+    }
+    let engine = builder.build()?;
     let _watch =
         watch(live.clone(), WatchOptions::default()).context("watching the config file")?;
+    let admin_url = format!("http://{}", listener.local_addr()?);
+    let token = setup.auth.admin_token().to_owned();
     let state = AppState {
         engine: engine.clone(),
         auth: Arc::new(setup.auth),
         metrics: Arc::new(Metrics::new()),
     };
-    tracing::info!(admin = %format!("http://{}", listener.local_addr()?), "admin server ready");
+    tracing::info!(admin = %admin_url, "admin server ready");
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, state, async {
         let _ = server_stopped.await;
     }));
 
+    if let Some(ready) = options.ready {
+        let _ = ready.send(StackReady { admin_url, token });
+    }
     engine.run(stopped(stop_rx)).await;
     tracing::info!("stopping");
     let _ = stop_server.send(());
@@ -221,17 +269,4 @@ async fn gateway_clock(broker: &IbBroker, speed: f64) -> anyhow::Result<Arc<dyn 
             }
         }
     }
-}
-
-/// Completes on SIGINT or SIGTERM.
-pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    Ok(async move {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-    })
 }
