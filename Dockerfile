@@ -66,7 +66,7 @@ EXPOSE 8080
 # Healthy = ready: the gateway link answers (see /readyz), not merely a
 # live process. The entrypoint runs `vspread healthcheck --url
 # $VSPREAD_HEALTHCHECK_URL`, which exits 0 when ready, 1 when not.
-ENV VSPREAD_HEALTHCHECK_URL=http://127.0.0.1:8080/readyz
+ENV VSPREAD_HEALTHCHECK_URL=https://127.0.0.1:8080/readyz
 HEALTHCHECK --interval=15s --timeout=5s --start-period=2m --retries=3 \
     CMD ["/usr/local/bin/vspread-entrypoint", "healthcheck"]
 # Paper unless the config says mode = "live" and --live is passed:

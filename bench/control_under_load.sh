@@ -39,8 +39,8 @@ for kv in \
   'strategies.high_base.max_base_depth_pct=50' 'strategies.high_base.near_high_pct=20' \
   'strategies.low_base.max_rsi=100' 'strategies.low_base.max_atr_ratio=5' \
   'strategies.low_base.max_base_height_pct=50' 'strategies.low_base.near_low_pct=20' \
-  'execution.walk_interval_s=600' 'execution.max_walk_steps=50' \
-  'execution.max_slippage_pct=5' 'execution.order_timeout_s=86400'; do
+  'execution.order_timeout_s=86400' 'execution.walk_interval_s=600' \
+  'execution.max_walk_steps=50' 'execution.max_slippage_pct=5'; do
   "$bin" config set "${kv%%=*}" "${kv#*=}" --config "$data/config.toml" >/dev/null
 done
 VSPREAD_LOG=info "$bin" demo --data-dir "$data" --listen 127.0.0.1:0 2>"$data/log" >"$data/out" &

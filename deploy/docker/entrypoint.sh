@@ -6,7 +6,7 @@
 #                                             (the Kubernetes initContainer)
 #   vspread-entrypoint healthcheck            `vspread healthcheck` against
 #                                             $VSPREAD_HEALTHCHECK_URL (default
-#                                             http://127.0.0.1:8080/readyz): the
+#                                             https://127.0.0.1:8080/readyz): the
 #                                             image's HEALTHCHECK
 #   vspread-entrypoint SUBCOMMAND [ARGS]      any other vspread subcommand
 #
@@ -16,7 +16,8 @@
 #   $VSPREAD_SEED_CONFIG is validated and copied there; without that
 #   variable, `vspread config init` writes the commented defaults and the
 #   keys a container needs are set: [server] listen (VSPREAD_LISTEN,
-#   default 0.0.0.0:8080), token_file "admin.token", [storage] data_dir ".",
+#   default 0.0.0.0:8080), token_file "admin.token", tls_cert_file
+#   "tls/cert.pem", tls_key_file "tls/key.pem", [storage] data_dir ".",
 #   [logging] format "json", [ibkr] host and port (VSPREAD_IBKR_HOST,
 #   default host.docker.internal; VSPREAD_IBKR_PORT, default 7497: TWS
 #   paper on the host). trading.mode stays "paper".
@@ -24,6 +25,10 @@
 #   Secret), it is copied to $VSPREAD_DATA/admin.token at every start, so a
 #   rotated Secret applies on restart; otherwise a random token is written
 #   once, mode 0600. The token is never printed.
+# - tls/cert.pem and tls/key.pem (the admin server's TLS, required beyond
+#   loopback): when $VSPREAD_SEED_TLS names a directory holding tls.crt and
+#   tls.key (a mounted kubernetes.io/tls Secret), they are copied at every
+#   start; otherwise `vspread tls self-signed` makes a pair once.
 set -eu
 
 data=${VSPREAD_DATA:-/data}
@@ -51,6 +56,8 @@ seed_config() {
 		for kv in \
 			"server.listen=${VSPREAD_LISTEN:-0.0.0.0:8080}" \
 			"server.token_file=admin.token" \
+			"server.tls_cert_file=tls/cert.pem" \
+			"server.tls_key_file=tls/key.pem" \
 			"storage.data_dir=." \
 			"logging.format=json" \
 			"ibkr.host=${VSPREAD_IBKR_HOST:-host.docker.internal}" \
@@ -82,6 +89,24 @@ seed_token() {
 	umask "$old_umask"
 }
 
+seed_tls() {
+	old_umask=$(umask)
+	umask 077
+	mkdir -p "$data/tls"
+	if [ -n "${VSPREAD_SEED_TLS:-}" ] && [ -r "$VSPREAD_SEED_TLS/tls.crt" ] && [ -r "$VSPREAD_SEED_TLS/tls.key" ]; then
+		cp "$VSPREAD_SEED_TLS/tls.crt" "$data/tls/cert.pem.new"
+		cp "$VSPREAD_SEED_TLS/tls.key" "$data/tls/key.pem.new"
+		mv "$data/tls/key.pem.new" "$data/tls/key.pem"
+		mv "$data/tls/cert.pem.new" "$data/tls/cert.pem"
+		echo "vspread-entrypoint: TLS certificate taken from $VSPREAD_SEED_TLS" >&2
+	elif [ ! -e "$data/tls/cert.pem" ] || [ ! -e "$data/tls/key.pem" ]; then
+		vspread tls self-signed --force --cert "$data/tls/cert.pem" --key "$data/tls/key.pem" \
+			--name localhost --name 127.0.0.1 --name vspread --name "$(hostname)" ||
+			fail "cannot make a TLS certificate in $data/tls"
+	fi
+	umask "$old_umask"
+}
+
 case "${1:-}" in
 healthcheck) ;;
 *) [ -d "$data" ] || fail "$data is missing: mount a volume there" ;;
@@ -91,14 +116,16 @@ case "${1:-}" in
 seed)
 	seed_config
 	seed_token
+	seed_tls
 	;;
 healthcheck)
 	shift
-	exec vspread healthcheck --url "${VSPREAD_HEALTHCHECK_URL:-http://127.0.0.1:8080/readyz}" "$@"
+	exec vspread healthcheck --url "${VSPREAD_HEALTHCHECK_URL:-https://127.0.0.1:8080/readyz}" --config "$config" "$@"
 	;;
 "" | -*)
 	seed_config
 	seed_token
+	seed_tls
 	exec vspread run --config "$config" "$@"
 	;;
 *)

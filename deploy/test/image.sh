@@ -145,7 +145,9 @@ sim_port=$(free_port)
 api_port=$(free_port)
 "$binary" sim --listen "127.0.0.1:$sim_port" --always-open --seed 7 >"$work/sim.log" 2>&1 &
 sim_pid=$!
-api="http://127.0.0.1:$api_port"
+# The container serves TLS (its seeded config names tls/cert.pem, made
+# self-signed at first start): curl -k and an unverified context here.
+api="https://127.0.0.1:$api_port"
 
 volume="vspread-test-$$"
 pod volume create "$volume" >/dev/null
@@ -162,12 +164,12 @@ start_container() {
 # Waits for /readyz to answer 200; prints the seconds it took.
 wait_ready() {
 	python3 - "$api/readyz" "$1" <<'EOF'
-import sys, time, urllib.request
+import ssl, sys, time, urllib.request
 url, since = sys.argv[1], float(sys.argv[2])
 deadline = time.time() + 60
 while time.time() < deadline:
     try:
-        with urllib.request.urlopen(url, timeout=2) as r:
+        with urllib.request.urlopen(url, timeout=2, context=ssl._create_unverified_context()) as r:
             if r.status == 200:
                 print(f"{time.time() - since:.2f}")
                 sys.exit(0)
@@ -191,13 +193,13 @@ ready_s=$(wait_ready "$started") || {
 }
 log "cold start to ready: ${ready_s} s (podman run to /readyz 200)"
 
-status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-[ "$(curl -fsS "$api/healthz")" = ok ] || fail "/healthz did not answer ok"
+status() { curl -ks -o /dev/null -w '%{http_code}' "$@"; }
+case $(curl -kfsS "$api/healthz") in *'"alive":true'*) ;; *) fail "/healthz did not answer alive" ;; esac
 # The gateway link is up: the container reached the sim on the host.
 deadline=$((SECONDS + 30))
 metrics_has() {
 	local text
-	text=$(curl -fsS "$api/metrics") || return 1
+	text=$(curl -kfsS "$api/metrics") || return 1
 	grep -qxF "$1" <<<"$text"
 }
 until metrics_has 'vspread_gateway_connected 1'; do
@@ -208,7 +210,7 @@ until metrics_has 'vspread_gateway_connected 1'; do
 	sleep 0.2
 done
 metrics_has '# TYPE vspread_gateway_connects counter' || fail "/metrics is not the exposition vspread writes"
-page=$(curl -fsS "$api/") || fail "GET / (the web UI) failed"
+page=$(curl -kfsS "$api/") || fail "GET / (the web UI) failed"
 case $page in *'<div id="app"'* | *'<!doctype html'* | *'<!DOCTYPE html'*) ;; *) fail "GET / is not the web UI's page" ;; esac
 log "/healthz ok, /readyz 200, /metrics shows the gateway link to the sim up, / serves the web UI"
 
@@ -227,6 +229,10 @@ token=$(pod exec "$c1" cat /data/admin.token)
 [ "$(status "$api/api/v1/status")" = 401 ] || fail "the API answered without a token"
 mode=$(pod exec "$c1" stat -c '%a %u' /data/admin.token)
 [ "$mode" = "600 10001" ] || fail "admin.token is '$mode', not mode 600 owned by 10001"
+mode=$(pod exec "$c1" stat -c '%a %u' /data/tls/key.pem)
+[ "$mode" = "600 10001" ] || fail "tls/key.pem is '$mode', not mode 600 owned by 10001"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$api_port/healthz")" != 200 ] ||
+	fail "the container answered plain HTTP"
 
 if pod exec "$c1" vspread help healthcheck >/dev/null 2>&1; then
 	pod healthcheck run "$c1" >/dev/null || fail "the image's HEALTHCHECK failed on a ready container"
@@ -237,15 +243,16 @@ fi
 
 # A config apply through the API (what the UI does) lands on the volume.
 python3 - "$api" "$token" <<'EOF' || fail "the config apply through the API failed"
-import json, sys, urllib.request
+import json, ssl, sys, urllib.request
 api, token = sys.argv[1], sys.argv[2]
 auth = {"Authorization": f"Bearer {token}"}
-with urllib.request.urlopen(urllib.request.Request(f"{api}/api/v1/config", headers=auth)) as r:
+tls = ssl._create_unverified_context()
+with urllib.request.urlopen(urllib.request.Request(f"{api}/api/v1/config", headers=auth), context=tls) as r:
     etag, config = r.headers["ETag"], json.load(r)
 config["trading"]["scan_interval_s"] = 123
 req = urllib.request.Request(f"{api}/api/v1/config", method="PUT", data=json.dumps(config).encode(),
                              headers={**auth, "If-Match": etag, "Content-Type": "application/json"})
-with urllib.request.urlopen(req) as r:
+with urllib.request.urlopen(req, context=tls) as r:
     assert r.status == 200, r.status
 EOF
 grep_config() { pod exec "$1" grep -c '^scan_interval_s = 123' /data/config.toml; }

@@ -146,6 +146,8 @@ def promises(name, docs):
     check(probe("livenessProbe") == ("/healthz", "admin"), f"{name}: liveness probe {probe('livenessProbe')}")
     check(probe("readinessProbe") == ("/readyz", "admin"), f"{name}: readiness probe {probe('readinessProbe')}")
     check(probe("startupProbe")[0] is not None, f"{name}: no startup probe")
+    schemes = {p: main.get(p, {}).get("httpGet", {}).get("scheme") for p in ("startupProbe", "livenessProbe", "readinessProbe")}
+    check(set(schemes.values()) == {"HTTPS"}, f"{name}: probes must use HTTPS (the server is TLS-only beyond loopback): {schemes}")
     mounts = {m["name"]: m["mountPath"] for m in main["volumeMounts"]}
     check(mounts == {"data": "/data"}, f"{name}: main container mounts {mounts}")
     init = pod.get("initContainers", [])
@@ -157,6 +159,9 @@ def promises(name, docs):
     vols = {v["name"]: v for v in pod["volumes"]}
     check(vols.get("seed", {}).get("configMap", {}).get("name") == cm["metadata"]["name"],
           f"{name}: the seed volume is not the generated ConfigMap")
+    tls = vols.get("tls", {}).get("secret", {})
+    check(tls.get("secretName") == "vspread-tls" and tls.get("optional") is True,
+          f"{name}: the TLS Secret volume: {tls}")
     secret = vols.get("admin-token", {}).get("secret", {})
     check(secret.get("secretName") == "vspread-admin-token" and secret.get("optional") is True,
           f"{name}: the admin token Secret volume: {secret}")

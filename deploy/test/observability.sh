@@ -202,6 +202,10 @@ c["global"]["evaluation_interval"] = "1s"
 c.pop("alerting")  # no Alertmanager here
 c["scrape_configs"] = [j for j in c["scrape_configs"] if j["job_name"] == "vspread"]
 c["scrape_configs"][0]["static_configs"][0]["targets"] = [target]
+# The demo listens on loopback, where plain HTTP is allowed; the compose
+# stack's vspread (beyond loopback) is scraped over TLS.
+c["scrape_configs"][0]["scheme"] = "http"
+c["scrape_configs"][0].pop("tls_config", None)
 yaml.safe_dump(c, open(out, "w"))
 EOF
 prometheus --config.file="$work/prom/prometheus.yml" --storage.tsdb.path="$work/prom/data" \

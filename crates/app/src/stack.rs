@@ -23,8 +23,7 @@ use vspread_engine::engine::LogControl;
 use vspread_engine::live_config::{LiveConfig, WatchOptions, watch};
 use vspread_engine::lock::DataDirLock;
 use vspread_journal::SqliteJournal;
-use vspread_server::Auth;
-use vspread_server::{AppState, Metrics, serve};
+use vspread_server::{AdminTls, AppState, Auth, Metrics, serve_tls};
 
 /// What differs between a live session and the demo.
 pub struct StackOptions {
@@ -153,7 +152,9 @@ pub async fn run_stack(
         None => prepare(&server_config.listen, &data_dir).await?,
     };
 
-    let setup = Auth::setup(&server_config, &data_dir, &base).context("admin token")?;
+    let setup = Auth::setup(&server_config, &data_dir, &base).context("admin server")?;
+    let tls = AdminTls::from_config(&server_config, &base, listener.local_addr()?)
+        .context("[server] tls_cert_file / tls_key_file")?;
     if let Some((path, token)) = &setup.generated {
         if options.print_token {
             println!("admin token (saved in {}): {token}", path.display());
@@ -226,8 +227,11 @@ pub async fn run_stack(
     let engine = builder.build()?;
     let _watch =
         watch(live.clone(), WatchOptions::default()).context("watching the config file")?;
-    let admin_url = format!("http://{}", listener.local_addr()?);
-    let token = setup.auth.admin_token().to_owned();
+    let scheme = if tls.is_on() { "https" } else { "http" };
+    let admin_url = format!("{scheme}://{}", listener.local_addr()?);
+    // Named tokens are kept hashed: only a token read from a file (the
+    // generated admin.token, or token_file) can be handed over.
+    let token = setup.auth.admin_token().unwrap_or_default().to_owned();
     let state = AppState {
         engine: engine.clone(),
         auth: Arc::new(setup.auth),
@@ -235,7 +239,7 @@ pub async fn run_stack(
     };
     tracing::info!(admin = %admin_url, "admin server ready");
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, state, async {
+    let server = tokio::spawn(serve_tls(listener, state, tls, async {
         let _ = server_stopped.await;
     }));
 

@@ -52,6 +52,12 @@ enum Command {
     Restore(cmd::backup::RestoreArgs),
     /// Check a TWS / IB Gateway setup and this machine against a config, with fixes.
     Doctor(cmd::doctor::DoctorArgs),
+    /// Create, rotate, revoke and list the admin API's named tokens (kept hashed).
+    #[command(subcommand)]
+    Token(cmd::token::TokenCommand),
+    /// Make a self-signed certificate for the admin server's TLS.
+    #[command(subcommand)]
+    Tls(cmd::tls::TlsCommand),
     /// Run the paper-trading validation against the configured gateway (paper accounts only).
     Validate(cmd::validate::ValidateArgs),
 }
@@ -72,6 +78,8 @@ fn main() -> ExitCode {
         Command::Backup(a) => cmd::backup::backup(a),
         Command::Restore(a) => cmd::backup::restore(a),
         Command::Doctor(a) => cmd::doctor::run(a),
+        Command::Token(c) => cmd::token::run(c),
+        Command::Tls(c) => cmd::tls::run(c),
         Command::Validate(a) => cmd::validate::run(a),
     };
     match result {

@@ -44,6 +44,9 @@ pub enum AppError {
     Gateway(String),
     #[error("internal error")]
     Internal(String),
+    /// Too many failed authentications from this address.
+    #[error("too many failed authentications from this address: try again in {retry_after_s} s")]
+    TooManyRequests { retry_after_s: u64 },
 }
 
 impl AppError {
@@ -66,6 +69,9 @@ impl AppError {
             AppError::NoMarket(_) => (StatusCode::CONFLICT, "no_market"),
             AppError::Gateway(_) => (StatusCode::SERVICE_UNAVAILABLE, "gateway"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            AppError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
         }
     }
 }
@@ -86,6 +92,12 @@ impl IntoResponse for AppError {
         let body =
             json!({ "error": { "code": code, "message": self.to_string(), "details": details } });
         let mut response = (status, Json(body)).into_response();
+        if let AppError::TooManyRequests { retry_after_s } = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_s),
+            );
+        }
         if matches!(self, AppError::Unauthorized) {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

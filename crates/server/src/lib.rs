@@ -6,28 +6,39 @@
 //! without a socket; [`serve`] binds it with graceful shutdown. Every
 //! `/api` route needs a token; `/healthz`, `/readyz` and `/metrics` do not
 //! (they carry no secrets and are what probes and Prometheus scrape).
+//! [`serve_tls`] adds TLS (rustls, the certificate reloaded while it
+//! runs); every answer carries the security headers of [`headers`].
 
 mod auth;
 mod error;
 mod extract;
+mod headers;
+pub mod listener;
 mod metrics;
 mod openapi;
+pub mod pinned;
 mod routes;
 mod state;
+pub mod tokens;
 mod ui;
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
+
+use listener::AdminListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use auth::{Auth, AuthError, Role, TokenSetup};
+pub use auth::{Auth, AuthError, Identity, Role, TokenSetup};
 pub use error::AppError;
+pub use listener::{AdminTls, ClientAddr, TlsError};
 pub use metrics::Metrics;
 pub use state::AppState;
 
@@ -69,6 +80,7 @@ pub fn app(state: AppState) -> Router {
         .route("/trades", get(routes::trading::trades))
         .route("/events", get(routes::events::history))
         .route("/ws", get(routes::events::websocket))
+        .route("/ws/ticket", post(routes::events::ws_ticket))
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -85,6 +97,7 @@ pub fn app(state: AppState) -> Router {
             metrics::count_requests,
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -94,13 +107,69 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves [`app`] on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish.
+/// in-flight requests finish. TLS as the engine's `[server]` config says
+/// (see [`serve_tls`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (server, base) = server_config(&state);
+    let tls = AdminTls::from_config(&server, &base, listener.local_addr()?)
+        .map_err(std::io::Error::other)?;
+    serve_tls(listener, state, tls, shutdown).await
+}
+
+/// The `[server]` section in force, and the directory its relative paths
+/// start from (the config file's).
+fn server_config(state: &AppState) -> (vspread_core::config::ServerConfig, std::path::PathBuf) {
+    let live = state.engine.live();
+    let base = live
+        .path()
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        );
+    (live.current().config.server.clone(), base)
+}
+
+/// Serves [`app`] on `listener` with `tls` (loaded by the caller, so a bad
+/// certificate stops a start early), following `[server] tls_cert_file` /
+/// `tls_key_file` and their files while it runs. Plain HTTP is refused
+/// beyond loopback.
+pub async fn serve_tls(
+    listener: TcpListener,
+    state: AppState,
+    tls: AdminTls,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let local = listener.local_addr()?;
+    if !local.ip().is_loopback() && !tls.is_on() {
+        return Err(std::io::Error::other(format!(
+            "refusing to serve {local} over plain HTTP: set server.tls_cert_file and server.tls_key_file"
+        )));
+    }
+    let alive = Arc::new(AtomicBool::new(true));
+    let reloader = {
+        let state = state.clone();
+        let alive = alive.clone();
+        tokio::spawn(listener::watch_tls(
+            tls.clone(),
+            state.metrics.clone(),
+            move || server_config(&state),
+            move || alive.load(Ordering::Relaxed),
+        ))
+    };
+    let listener = AdminListener::new(listener, tls)?;
+    let served = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<ClientAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    alive.store(false, Ordering::Relaxed);
+    reloader.abort();
+    served
 }

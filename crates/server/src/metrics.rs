@@ -139,6 +139,12 @@ pub struct Metrics {
     pub config_apply_interruption_seconds: Histogram,
     pub config_reload_errors: Counter,
     pub events_published: Counter,
+    /// Requests refused for their credentials, by outcome: `rejected` (a
+    /// bad or missing token or ticket) or `limited` (429: the client
+    /// address failed too often).
+    pub auth_failures: Family<ResultLabels, Counter>,
+    /// TLS certificate loads by the running server, by result.
+    pub tls_reloads: Family<ResultLabels, Counter>,
     pub link: LinkMetrics,
     pub storage: StorageMetrics,
     pub websocket: WebSocketMetrics,
@@ -277,6 +283,18 @@ impl Metrics {
             "Events published on the engine's event stream",
             events_published.clone(),
         );
+        let auth_failures = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "auth_failures",
+            "Admin API requests refused for their credentials: rejected (bad or missing token or ticket) or limited (429, too many failures from the address)",
+            auth_failures.clone(),
+        );
+        let tls_reloads = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "tls_reloads",
+            "TLS certificate and key loads by the running admin server, by result (loaded, failed)",
+            tls_reloads.clone(),
+        );
         let link = LinkMetrics::new();
         // Every purpose and outcome from the start, so a fill rate has a
         // denominator and `rate()` a first sample before the first end.
@@ -309,6 +327,8 @@ impl Metrics {
             storage,
             websocket,
             link,
+            auth_failures,
+            tls_reloads,
             http_requests,
             engine_paused,
             config_generation,

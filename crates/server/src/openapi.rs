@@ -308,9 +308,17 @@ const OPS: &[Op] = &[
     Op {
         method: "get",
         path: "/ws",
-        summary: "WebSocket streaming every event as JSON (?after=seq replays history first; ?access_token= for browsers)",
+        summary: "WebSocket streaming every event as JSON (?ticket= from POST /ws/ticket, or an Authorization header; ?after=seq replays history first)",
         body: None,
         responses: &[(101, "Switching protocols", None)],
+        viewer: true,
+    },
+    Op {
+        method: "post",
+        path: "/ws/ticket",
+        summary: "A single-use ticket for the event stream, valid 30 s: GET /ws?ticket= authenticates with it, so no long-lived token goes into a URL",
+        body: None,
+        responses: &[(200, "Ticket", Some("WsTicket"))],
         viewer: true,
     },
 ];
@@ -352,6 +360,10 @@ fn components() -> Map<String, Json> {
     c.insert(
         "ControlReport".into(),
         schema_of::<vspread_engine::engine::ControlReport>(),
+    );
+    c.insert(
+        "WsTicket".into(),
+        schema_of::<crate::routes::events::WsTicket>(),
     );
     c.insert(
         "KillSwitchReport".into(),
@@ -489,8 +501,8 @@ fn query_parameters(path: &str) -> Vec<Json> {
                 "after",
                 "Replay the events after this sequence number first",
             ),
-            json!({ "name": "access_token", "in": "query", "required": false,
-                "description": "The bearer token, for browsers (which cannot set headers on a WebSocket)",
+            json!({ "name": "ticket", "in": "query", "required": false,
+                "description": "A ticket from POST /ws/ticket (browsers cannot set headers on a WebSocket); works once, for 30 s",
                 "schema": { "type": "string" } }),
         ],
         _ => Vec::new(),
@@ -512,6 +524,10 @@ pub fn document() -> &'static Json {
                 responses.insert(code.to_string(), r);
             }
             responses.insert("401".into(), json!({ "description": "Missing or invalid token" }));
+            responses.insert("429".into(), json!({
+                "description": "Too many failed authentications from this address (Retry-After says when to try again)",
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
+            }));
             if !op.viewer {
                 responses.insert("403".into(), json!({ "description": "Read-only token" }));
             }

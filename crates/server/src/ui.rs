@@ -22,10 +22,13 @@ pub struct Asset {
 
 include!(concat!(env!("OUT_DIR"), "/ui_assets.rs"));
 
-/// What the UI's pages may load: only this server (inline styles are what
-/// Svelte's `style:` directives write).
-const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
-                   connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// What the UI's pages may load: only this server. Scripts only as files
+/// of the bundle (no inline script, no `eval`: the Vite build emits
+/// none, which a test of the embedded page checks); inline styles are
+/// what Svelte's `style:` directives write.
+pub(crate) const CSP: &str = "default-src 'self'; script-src 'self'; img-src 'self' data:; \
+                   style-src 'self' 'unsafe-inline'; connect-src 'self'; object-src 'none'; \
+                   frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// The UI's routes, merged into the outer router. Fixed patterns, so the
 /// request metrics label them `/` and `/{*path}`, never by raw path.
@@ -131,6 +134,33 @@ mod tests {
             script.path
         );
         assert_eq!(script.content_type, "text/javascript; charset=utf-8");
+    }
+
+    #[test]
+    fn the_page_has_no_inline_script_so_the_csp_can_forbid_it() {
+        let index = find("index.html").expect("index.html embedded");
+        let html = std::str::from_utf8(index.bytes).unwrap();
+        let mut rest = html;
+        let mut scripts = 0;
+        while let Some(at) = rest.find("<script") {
+            let tag_end = rest[at..].find('>').expect("a closed tag") + at;
+            let tag = &rest[at..=tag_end];
+            assert!(tag.contains(" src=\""), "a script without src: {tag}");
+            let close = rest[tag_end..].find("</script>").expect("</script>") + tag_end;
+            assert!(
+                rest[tag_end + 1..close].trim().is_empty(),
+                "inline script body after {tag}"
+            );
+            scripts += 1;
+            rest = &rest[close..];
+        }
+        assert!(scripts >= 1, "{html}");
+        assert!(
+            !html.contains(" on") || !html.contains("onload="),
+            "no inline handlers"
+        );
+        assert!(!CSP.contains("unsafe-eval"));
+        assert!(CSP.contains("script-src 'self';"));
     }
 
     #[tokio::test]

@@ -394,7 +394,9 @@ async fn pause_resume_and_kill_switch_are_audited() {
     assert_eq!(body["state"], "paused");
     let (_, _, status) = call(&f.state, "GET", "/api/v1/status", Some(ADMIN), None, None).await;
     assert_eq!(status["engine"]["state"], "paused");
-    assert_eq!(status["engine"]["paused_by"], "admin");
+    // Who: the token's role and name (no client address: this test drives
+    // the router without a socket).
+    assert_eq!(status["engine"]["paused_by"], "admin:admin");
     let (_, _, metrics) = call(&f.state, "GET", "/metrics", None, None, None).await;
     assert!(
         metrics
@@ -436,11 +438,11 @@ async fn pause_resume_and_kill_switch_are_audited() {
             .contains("kill_switch = true")
     );
     let (_, _, events) = call(&f.state, "GET", "/api/v1/events", Some(ADMIN), None, None).await;
+    let events = events.as_array().unwrap();
     let kinds: Vec<&str> = events
-        .as_array()
-        .unwrap()
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
+        .filter(|k| *k != "api.write")
         .collect();
     assert_eq!(
         kinds,
@@ -451,7 +453,28 @@ async fn pause_resume_and_kill_switch_are_audited() {
             "config.applied"
         ]
     );
-    assert_eq!(events[0]["data"]["who"], "admin");
+    assert_eq!(events[0]["data"]["who"], "admin:admin");
+    // Each of the three writes is audited once answered.
+    let audited: Vec<(&str, i64)> = events
+        .iter()
+        .filter(|e| e["kind"] == "api.write")
+        .map(|e| {
+            assert_eq!(e["data"]["token"], "admin");
+            assert_eq!(e["data"]["role"], "admin");
+            (
+                e["data"]["path"].as_str().unwrap(),
+                e["data"]["status"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        audited,
+        [
+            ("/api/v1/control/pause", 200),
+            ("/api/v1/control/resume", 200),
+            ("/api/v1/control/kill-switch", 200)
+        ]
+    );
 }
 
 /// The web UI's types are generated from its copy of the document

@@ -424,7 +424,11 @@ async fn a_manual_entry_is_walked_filled_held_and_closed_by_hand() {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
     let entry = events.iter().find(|e| e.kind() == "manual.entry").unwrap();
-    assert_eq!(entry.event.data()["who"], "admin");
+    assert_eq!(
+        entry.event.data()["who"],
+        "admin:admin",
+        "role:name of the admin token"
+    );
     // Journaled as manual, with who in the order's context.
     let journaled = f.running.journal.orders().unwrap();
     let record = journaled
@@ -432,7 +436,11 @@ async fn a_manual_entry_is_walked_filled_held_and_closed_by_hand() {
         .find(|o| o.order.order_ref == order_ref)
         .unwrap();
     assert_eq!(record.order.purpose, OrderPurpose::Manual);
-    assert!(record.order.context.contains("\"who\":\"admin\""));
+    assert!(
+        record.order.context.contains("\"who\":\"admin:admin\""),
+        "{}",
+        record.order.context
+    );
 
     // The position with its payoff and legs; marked by a cycle, its POP
     // and greeks.
@@ -534,7 +542,11 @@ async fn the_kill_switch_and_live_mode_refuse_a_manual_entry() {
         .iter()
         .find(|e| e.kind() == "manual.refused")
         .unwrap();
-    assert_eq!(refused.event.data()["who"], "admin");
+    assert_eq!(
+        refused.event.data()["who"],
+        "admin:admin",
+        "role:name of the admin token"
+    );
     // The preview says the same, with every rule.
     let (_, _, p) = call(
         &f.state,

@@ -103,7 +103,13 @@ describe('notifications in the configuration form', () => {
     await killSwitch(false);
     await expect
       .poll(() => received.map((r) => (JSON.parse(r.body) as { kind: string; title: string }).title), { timeout: 30_000 })
-      .toEqual(expect.arrayContaining(['Kill switch engaged by admin', 'Kill switch released by admin']));
+      // Who acted: the token's role and name, and the client's address.
+      .toEqual(
+        expect.arrayContaining([
+          'Kill switch engaged by admin:admin.token@127.0.0.1',
+          'Kill switch released by admin:admin.token@127.0.0.1',
+        ]),
+      );
     expect(received[0]?.path).toBe('/hook');
     const stats = await (await fetch(`${demo.url}/metrics`)).text();
     expect(stats).toMatch(/^vspread_notify_sent_total\{target="ops-hook"\} [1-9]/mu);

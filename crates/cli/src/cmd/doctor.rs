@@ -364,15 +364,34 @@ fn token_files(config: &Config, base: &Path, data_dir: &Path, report: &mut Repor
         .parse::<std::net::SocketAddr>()
         .is_ok_and(|a| a.ip().is_loopback());
     let mut files = Vec::new();
+    if !loopback && (server.tls_cert_file.is_empty() || server.tls_key_file.is_empty()) {
+        report.fail(
+            "admin_tls",
+            format!(
+                "[server] listen = {} is not a loopback address and TLS is not set",
+                server.listen
+            ),
+            "Set [server] tls_cert_file and tls_key_file to a PEM certificate and key (`vspread tls self-signed` makes a pair), or listen on 127.0.0.1.",
+        );
+    }
+    let tokens = data_dir.join(vspread_server::tokens::TOKENS_FILE);
+    let named_admin = vspread_server::tokens::TokenFile::load(&tokens).is_ok_and(|f| {
+        f.tokens
+            .iter()
+            .any(|t| t.role == vspread_server::Role::Admin)
+    });
+    if tokens.exists() {
+        files.push(("tokens file", tokens, true));
+    }
     if server.token_file.is_empty() {
-        if !loopback {
+        if !loopback && !named_admin {
             report.fail(
                 "admin_token.private",
                 format!(
-                    "[server] listen = {} is not a loopback address and no token_file is set",
+                    "[server] listen = {} is not a loopback address and no admin token was made for it",
                     server.listen
                 ),
-                "Set [server] token_file to a file holding the admin token (mode 0600); a generated token is only used on a loopback listen address.",
+                "Create one with `vspread token create --name NAME` (or set [server] token_file to a file holding one, mode 0600); a generated token is only used on a loopback listen address.",
             );
             return;
         }
@@ -394,10 +413,10 @@ fn token_files(config: &Config, base: &Path, data_dir: &Path, report: &mut Repor
 
 fn check_private(what: &str, path: &Path, required: bool, report: &mut Report) {
     use std::os::unix::fs::PermissionsExt as _;
-    let id = if what == "admin token" {
-        "admin_token.private"
-    } else {
-        "read_only_token.private"
+    let id = match what {
+        "admin token" => "admin_token.private",
+        "tokens file" => "tokens_file.private",
+        _ => "read_only_token.private",
     };
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => report.add(

@@ -11,6 +11,8 @@ pub mod run;
 pub mod scan;
 pub mod sim;
 pub mod simulate;
+pub mod tls;
+pub mod token;
 pub mod validate;
 
 use std::future::Future;

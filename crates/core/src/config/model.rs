@@ -556,6 +556,16 @@ pub struct ServerConfig {
     /// File holding a read-only token for viewers; empty means none.
     #[schemars(extend("x-apply" = "restart"))]
     pub read_only_token_file: String,
+    /// TLS certificate chain (PEM, leaf first) of the admin server; empty
+    /// means plain HTTP, which only a loopback `listen` allows. Relative
+    /// paths are relative to the config file. The running server loads the
+    /// new certificate within a second of this key or the file changing.
+    #[schemars(length(max = 4096), extend("x-apply" = "live"))]
+    pub tls_cert_file: String,
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of `tls_cert_file`; set
+    /// both or neither (a start with one of them refuses, naming both).
+    #[schemars(length(max = 4096), extend("x-apply" = "live"))]
+    pub tls_key_file: String,
 }
 
 impl Default for ServerConfig {
@@ -564,6 +574,8 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             token_file: String::new(),
             read_only_token_file: String::new(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
         }
     }
 }

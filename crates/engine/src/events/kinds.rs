@@ -152,6 +152,10 @@ pub enum EngineEvent {
     /// The kill switch was engaged or released.
     #[serde(rename = "control.kill_switch")]
     KillSwitch(KillSwitchSet),
+    /// A write to the admin API was answered: who made it, from where, and
+    /// what it was answered (the audit trail of every change).
+    #[serde(rename = "api.write")]
+    ApiWrite(ApiWrite),
 }
 
 impl EngineEvent {
@@ -200,6 +204,7 @@ impl EngineEvent {
             E::ControlPaused(_) => "control.paused",
             E::ControlResumed(_) => "control.resumed",
             E::KillSwitch(_) => "control.kill_switch",
+            E::ApiWrite(_) => "api.write",
         }
     }
 
@@ -210,6 +215,26 @@ impl EngineEvent {
             _ => Json::Null,
         }
     }
+}
+
+/// One answered write to the admin API.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ApiWrite {
+    /// `POST`, `PUT`, ...
+    pub method: String,
+    /// The request's path (without its query).
+    pub path: String,
+    /// The HTTP status it was answered.
+    pub status: u16,
+    /// The name of the token used.
+    pub token: String,
+    /// `admin` or `viewer`.
+    pub role: String,
+    /// The client's IP address, when the request came over a socket.
+    pub client: Option<String>,
+    /// `role:name@address` (with `/operator` when `X-Operator` was sent):
+    /// the same words the config history records as who acted.
+    pub who: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

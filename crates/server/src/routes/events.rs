@@ -2,14 +2,16 @@
 
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use vspread_engine::events::Event;
 
+use crate::auth::Caller;
+use crate::auth::tickets::TICKET_TTL;
 use crate::error::AppError;
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -35,6 +37,34 @@ pub async fn history(
     Ok(Json(match q.after {
         Some(after) => state.engine.events().since(after, limit),
         None => state.engine.events().recent(limit),
+    }))
+}
+
+/// A single-use ticket for `GET /api/v1/ws?ticket=`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct WsTicket {
+    /// Opaque; works once.
+    pub ticket: String,
+    /// It expires this long after it was issued.
+    pub expires_in_s: u64,
+}
+
+/// `POST /api/v1/ws/ticket`: a ticket for the event stream carrying the
+/// caller's identity, so no long-lived token goes into a URL.
+pub async fn ws_ticket(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<WsTicket>, AppError> {
+    let ticket = state
+        .auth
+        .tickets
+        .issue(caller.identity)
+        .ok_or(AppError::TooManyRequests {
+            retry_after_s: TICKET_TTL.as_secs(),
+        })?;
+    Ok(Json(WsTicket {
+        ticket,
+        expires_in_s: TICKET_TTL.as_secs(),
     }))
 }
 

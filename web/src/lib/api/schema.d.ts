@@ -387,10 +387,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** WebSocket streaming every event as JSON (?after=seq replays history first; ?access_token= for browsers) */
+        /** WebSocket streaming every event as JSON (?ticket= from POST /ws/ticket, or an Authorization header; ?after=seq replays history first) */
         get: operations["get_ws"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ws/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A single-use ticket for the event stream, valid 30 s: GET /ws?ticket= authenticates with it, so no long-lived token goes into a URL */
+        post: operations["post_ws_ticket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1090,7 +1107,9 @@ export interface components {
              * @default {
              *       "listen": "127.0.0.1:8080",
              *       "token_file": "",
-             *       "read_only_token_file": ""
+             *       "read_only_token_file": "",
+             *       "tls_cert_file": "",
+             *       "tls_key_file": ""
              *     }
              */
             server: {
@@ -1111,6 +1130,20 @@ export interface components {
                  * @default
                  */
                 read_only_token_file: string;
+                /**
+                 * @description TLS certificate chain (PEM, leaf first) of the admin server; empty
+                 *     means plain HTTP, which only a loopback `listen` allows. Relative
+                 *     paths are relative to the config file. The running server loads the
+                 *     new certificate within a second of this key or the file changing.
+                 * @default
+                 */
+                tls_cert_file: string;
+                /**
+                 * @description Private key (PEM: PKCS#8, PKCS#1 or SEC1) of `tls_cert_file`; set
+                 *     both or neither (a start with one of them refuses, naming both).
+                 * @default
+                 */
+                tls_key_file: string;
             };
             /**
              * @description Where the journal, tokens and other state live.
@@ -1476,6 +1509,19 @@ export interface components {
              * @description A pause waits for nothing: about zero.
              */
             waited_ms: number;
+        };
+        /**
+         * WsTicket
+         * @description A single-use ticket for `GET /api/v1/ws?ticket=`.
+         */
+        WsTicket: {
+            /** @description Opaque; works once. */
+            ticket: string;
+            /**
+             * Format: uint64
+             * @description It expires this long after it was issued.
+             */
+            expires_in_s: number;
         };
         /**
          * KillSwitchReport
@@ -2115,6 +2161,10 @@ export interface components {
                     rule: "kill_switch";
                 } | {
                     /** @constant */
+                    rule: "journal_degraded";
+                    reason: string;
+                } | {
+                    /** @constant */
                     rule: "entry_working";
                     underlying: string;
                     order_ref: string;
@@ -2747,6 +2797,32 @@ export interface components {
                 engaged: boolean;
                 /** @description Working entry orders cancelled at once. */
                 cancelled: string[];
+            };
+        } | {
+            /** @constant */
+            kind: "api.write";
+            /** @description One answered write to the admin API. */
+            data: {
+                /** @description `POST`, `PUT`, ... */
+                method: string;
+                /** @description The request's path (without its query). */
+                path: string;
+                /**
+                 * Format: uint16
+                 * @description The HTTP status it was answered.
+                 */
+                status: number;
+                /** @description The name of the token used. */
+                token: string;
+                /** @description `admin` or `viewer`. */
+                role: string;
+                /** @description The client's IP address, when the request came over a socket. */
+                client: string | null;
+                /**
+                 * @description `role:name@address` (with `/operator` when `X-Operator` was sent):
+                 *     the same words the config history records as who acted.
+                 */
+                who: string;
             };
         });
         Events: components["schemas"]["Event"][];
@@ -3507,6 +3583,10 @@ export interface components {
                     rule: "kill_switch";
                 } | {
                     /** @constant */
+                    rule: "journal_degraded";
+                    reason: string;
+                } | {
+                    /** @constant */
                     rule: "entry_working";
                     underlying: string;
                     order_ref: string;
@@ -3891,6 +3971,10 @@ export interface components {
                         rule: "kill_switch";
                     } | {
                         /** @constant */
+                        rule: "journal_degraded";
+                        reason: string;
+                    } | {
+                        /** @constant */
                         rule: "entry_working";
                         underlying: string;
                         order_ref: string;
@@ -4198,6 +4282,10 @@ export interface components {
                         rule: "kill_switch";
                     } | {
                         /** @constant */
+                        rule: "journal_degraded";
+                        reason: string;
+                    } | {
+                        /** @constant */
                         rule: "entry_working";
                         underlying: string;
                         order_ref: string;
@@ -4421,6 +4509,10 @@ export interface components {
                     } & ({
                         /** @constant */
                         rule: "kill_switch";
+                    } | {
+                        /** @constant */
+                        rule: "journal_degraded";
+                        reason: string;
                     } | {
                         /** @constant */
                         rule: "entry_working";
@@ -4683,6 +4775,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     "get_openapi.json": {
@@ -4707,6 +4808,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -4734,6 +4844,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -4800,6 +4919,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_config_schema: {
@@ -4824,6 +4952,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -4856,6 +4993,15 @@ export interface operations {
             };
             /** @description Invalid */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4903,6 +5049,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_config_backups: {
@@ -4929,6 +5084,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -4986,6 +5150,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_config_history: {
@@ -5025,6 +5198,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_control_pause: {
@@ -5059,6 +5241,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_control_resume: {
@@ -5092,6 +5283,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -5131,6 +5331,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_scans_latest: {
@@ -5157,6 +5366,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -5216,6 +5434,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description gateway: the gateway did not answer */
             503: {
                 headers: {
@@ -5265,6 +5492,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -5329,6 +5565,15 @@ export interface operations {
             };
             /** @description invalid_request: details.errors names each bad field, as for /preview */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5421,6 +5666,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description gateway: the gateway did not answer */
             503: {
                 headers: {
@@ -5470,6 +5724,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -5521,6 +5784,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description gateway: the gateway did not answer */
             503: {
                 headers: {
@@ -5556,6 +5828,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -5609,6 +5890,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_trades: {
@@ -5647,6 +5937,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -5689,6 +5988,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_ws: {
@@ -5696,8 +6004,8 @@ export interface operations {
             query?: {
                 /** @description Replay the events after this sequence number first */
                 after?: number;
-                /** @description The bearer token, for browsers (which cannot set headers on a WebSocket) */
-                access_token?: string;
+                /** @description A ticket from POST /ws/ticket (browsers cannot set headers on a WebSocket); works once, for 30 s */
+                ticket?: string;
             };
             header?: never;
             path?: never;
@@ -5718,6 +6026,51 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    post_ws_ticket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ticket */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WsTicket"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };

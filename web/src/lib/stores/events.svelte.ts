@@ -79,7 +79,26 @@ class EventFeed {
   }
 
   #connect(): void {
-    const socket = new WebSocket(streamUrl(this.#lastSeq));
+    const run = this.#run;
+    streamUrl(this.#lastSeq).then(
+      (url) => {
+        if (run === this.#run) this.#open(url);
+      },
+      () => {
+        if (run === this.#run) this.#retryLater();
+      },
+    );
+  }
+
+  #retryLater(): void {
+    this.stream = 'retrying';
+    const delay = Math.min(10_000, 500 * 2 ** this.#attempt);
+    this.#attempt += 1;
+    this.#retry = setTimeout(() => this.#connect(), delay);
+  }
+
+  #open(url: string): void {
+    const socket = new WebSocket(url);
     this.#socket = socket;
     socket.onopen = () => {
       this.#attempt = 0;
@@ -101,10 +120,7 @@ class EventFeed {
     socket.onclose = () => {
       if (this.#socket !== socket) return;
       this.#socket = null;
-      this.stream = 'retrying';
-      const delay = Math.min(10_000, 500 * 2 ** this.#attempt);
-      this.#attempt += 1;
-      this.#retry = setTimeout(() => this.#connect(), delay);
+      this.#retryLater();
     };
   }
 }
