@@ -71,6 +71,12 @@ pub struct SqliteJournal {
     sync_timings: Mutex<SyncTimings>,
 }
 
+/// How long a write waits for another connection's write lock (a user's
+/// `sqlite3` shell in a transaction, a tool) before SQLite reports the
+/// database locked. Past it the write fails; what must not be lost is
+/// written again by its caller.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How often the checkpointer folds the log into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
@@ -99,7 +105,7 @@ fn spawn_checkpointer(path: &Path, closing: Arc<AtomicBool>) {
             let Ok(conn) = Connection::open(&path) else {
                 return;
             };
-            let _ = conn.busy_timeout(Duration::from_secs(5));
+            let _ = conn.busy_timeout(BUSY_TIMEOUT);
             while !closing.load(Ordering::Relaxed) {
                 std::thread::sleep(CHECKPOINT_EVERY);
                 if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
@@ -153,7 +159,7 @@ impl SqliteJournal {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| wrap(e.into()))?;
-        conn.busy_timeout(Duration::from_secs(5))
+        conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| wrap(e.into()))?;
         let found: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -174,6 +180,12 @@ impl SqliteJournal {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How long a write waits for another connection's write lock before
+    /// it fails ([`BUSY_TIMEOUT`] unless set).
+    pub fn set_busy_timeout(&self, timeout: Duration) -> Result<(), JournalError> {
+        self.conn().busy_timeout(timeout).map_err(storage)
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -219,7 +231,7 @@ impl SqliteJournal {
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // FULL in WAL mode syncs the log at every commit: durable on return.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -307,5 +319,24 @@ pub mod testing {
 
     pub fn execute(path: &Path, sql: &str) -> rusqlite::Result<()> {
         rusqlite::Connection::open(path)?.execute_batch(sql)
+    }
+
+    /// The journal's write lock, held from a connection of its own (as a
+    /// `sqlite3` shell left in a transaction would) until dropped: the
+    /// journal's writes wait [`BUSY_TIMEOUT`](crate::BUSY_TIMEOUT) for it,
+    /// then fail.
+    #[derive(Debug)]
+    pub struct WriteLock(rusqlite::Connection);
+
+    pub fn lock_writes(path: &Path) -> rusqlite::Result<WriteLock> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(WriteLock(conn))
+    }
+
+    impl Drop for WriteLock {
+        fn drop(&mut self) {
+            let _ = self.0.execute_batch("ROLLBACK");
+        }
     }
 }

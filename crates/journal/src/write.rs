@@ -73,7 +73,13 @@ pub(crate) fn record_order_event(
     event: &OrderEvent,
     at: DateTime<Utc>,
 ) -> Result<bool, JournalError> {
-    let tx = conn.transaction().map_err(storage)?;
+    // Immediate: the write lock is taken (waiting out another connection's,
+    // up to the busy timeout) before the first read. A deferred transaction
+    // that has read cannot wait for it: SQLite refuses its upgrade to a
+    // writer at once with SQLITE_BUSY.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(storage)?;
     let at = time(at);
     let new = match event {
         OrderEvent::Status {

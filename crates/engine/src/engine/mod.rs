@@ -354,7 +354,7 @@ impl Engine {
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let e = &self.0;
-        let _services = self.start_services();
+        let services = self.start_services();
         self.announce_start();
         let recovered = tokio::select! {
             () = self.recover() => true,
@@ -395,6 +395,21 @@ impl Engine {
             info!(orders = %cancelled.join(", "), "stopping: cancelling working orders");
             if !e.orders.wait_idle(STOP_GRACE).await {
                 warn!("orders still working after {STOP_GRACE:?}; the next start reconciles them");
+            }
+        }
+        // Every order event the broker has published is journaled before
+        // the process ends (the recorder's task is the first service);
+        // dropping the services would abort it mid-queue.
+        e.records.request_stop();
+        if let Some(recorder) = services.0.into_iter().next() {
+            let mut recorder = recorder;
+            if tokio::time::timeout(STOP_GRACE, &mut recorder.0)
+                .await
+                .is_err()
+            {
+                warn!(
+                    "the order recorder did not finish within {STOP_GRACE:?}; the next start's recovery takes the rest from the gateway"
+                );
             }
         }
         // What was published is in the journal before the process ends.

@@ -65,6 +65,9 @@ pub struct TradingRecords {
     /// One writer at a time, so records keep their order.
     writing: tokio::sync::Mutex<()>,
     wake: Notify,
+    /// Set when the engine stops: the recorder writes what it has received
+    /// and ends.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for TradingRecords {
@@ -83,6 +86,7 @@ impl TradingRecords {
             queue: Mutex::new(VecDeque::new()),
             writing: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
+            stopping: tokio::sync::watch::Sender::new(false),
         }
     }
 
@@ -93,6 +97,12 @@ impl TradingRecords {
 
     fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<TradingWrite>> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks the recorder to stop once every event it has received (and
+    /// every one already queued at the broker for it) is written.
+    pub fn request_stop(&self) {
+        self.stopping.send_replace(true);
     }
 
     /// Records waiting to be written.
@@ -165,10 +175,14 @@ pub fn spawn_order_recorder(
     clock: Arc<dyn Clock>,
 ) -> JoinHandle<()> {
     let mut events = broker.events();
+    let mut stopping = records.stopping.subscribe();
     tokio::spawn(async move {
         let mut blocked = false;
         loop {
             tokio::select! {
+                // Received events first: a stop ends the loop only once the
+                // subscription's queue is empty.
+                biased;
                 event = events.next() => match event {
                     Some(BrokerEvent::Order(event)) => {
                         let at = clock.now();
@@ -177,6 +191,7 @@ pub fn spawn_order_recorder(
                     Some(_) => continue,
                     None => break,
                 },
+                _ = stopping.wait_for(|s| *s) => break,
                 () = records.wake.notified() => {}
                 () = tokio::time::sleep(RETRY), if blocked => {}
             }
@@ -191,7 +206,8 @@ pub fn spawn_order_recorder(
                 );
             }
         }
-        // The broker is gone: one last try for what is held.
+        // The broker is gone, or the engine stops: one last try for what is
+        // held.
         records.flush().await;
     })
 }

@@ -155,6 +155,10 @@ async fn start_sim(
     Ok(Server::new(settings, market, Venue::new(venue)).start(listener))
 }
 
+/// How long, after the last simulated minute, the journal's money may take
+/// to agree with the account's before the engine stops (real time).
+const SETTLE_LIMIT: Duration = Duration::from_secs(10);
+
 /// The money the journal folded from every fill and commission, and the
 /// simulator account's cash change.
 fn money(
@@ -336,12 +340,31 @@ async fn simulate(
         sim: sim.clone(),
         end,
     };
+    let cash = Decimal::from(args.cash);
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let settling = (journal.clone(), sim.clone());
     let drive = tokio::spawn(async move {
         let stats = driver.run().await;
+        // The gateway's last reports (a commission behind its fill) may
+        // still be on their way to the recorder: give them a moment to
+        // land while the engine, and so the recorder, still runs.
+        let (journal, sim) = settling;
+        let quiet = Instant::now();
+        while quiet.elapsed() < SETTLE_LIMIT {
+            match money(&*journal, &sim, cash) {
+                Ok((folded, account)) if folded == account => break,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot compare the journal's money yet");
+                    break;
+                }
+            }
+        }
         let _ = done_tx.send(());
         stats
     });
+    // Returns once the recorder has journaled every order event the
+    // broker published: the check below reads a complete journal.
     engine
         .run(async move {
             let _ = done_rx.await;
@@ -349,14 +372,7 @@ async fn simulate(
         .await;
     let stats = drive.await.context("the clock driver failed")?;
     tracing::info!(?stats, "simulation's clock driven");
-    // The last fills' commissions reach the journal just after the end.
-    let cash = Decimal::from(args.cash);
-    let quiet = Instant::now();
-    let mut seen = money(&*journal, &sim, cash)?;
-    while seen.0 != seen.1 && quiet.elapsed() < Duration::from_secs(10) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        seen = money(&*journal, &sim, cash)?;
-    }
+    let seen = money(&*journal, &sim, cash)?;
     broker.shutdown().await;
     sim.shutdown().await;
     Ok(Outcome {
