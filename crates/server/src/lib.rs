@@ -66,6 +66,7 @@ pub fn app(state: AppState) -> Router {
         .route("/scans/latest", get(routes::trading::latest_scans))
         .route("/preview", post(routes::manual::preview))
         .route("/decisions", get(routes::decisions::decisions))
+        .route("/kpis", get(routes::kpis::kpis))
         .route("/symbols/{symbol}/bars", get(routes::bars::bars))
         .route("/positions", get(routes::trading::positions))
         .route("/positions/{spread_ref}/close", post(routes::manual::close))

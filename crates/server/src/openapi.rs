@@ -246,6 +246,14 @@ const OPS: &[Op] = &[
     },
     Op {
         method: "get",
+        path: "/kpis",
+        summary: "How the trading went over the last ?days=n days of the engine's clock (all the journal holds without it): fill rate overall and by purpose, slippage against the decision's mid as a % of the width, signal to order, signal to fill and time to fill, win rate, R, expectancy, realised P&L, drawdown, refusals by rule, and each of the plan's targets (fill rate > 98 %, median slippage < 0.5 % of width, p95 signal to order < 2 s) against the measured value; computed from the journal as `vspread report` computes them",
+        body: None,
+        responses: &[(200, "KPIs", Some("Kpis")), (400, "Bad query", ERR)],
+        viewer: true,
+    },
+    Op {
+        method: "get",
         path: "/symbols/{symbol}/bars",
         summary: "Daily bars of an underlying with the RSI and ATR the signals read (each strategy's periods; each bar's values over the signals' window ending at it), from the gateway's history, paced (?days=n)",
         body: None,
@@ -434,6 +442,7 @@ fn trading_components(c: &mut Map<String, Json>) {
         schema_of::<crate::routes::decisions::Decisions>(),
     );
     c.insert("Bars".into(), schema_of::<vspread_engine::bars::BarsView>());
+    c.insert("Kpis".into(), schema_of::<vspread_engine::kpis::Kpis>());
     c.insert(
         "Trades".into(),
         json!({ "type": "object", "required": ["trades"], "properties": {
@@ -488,6 +497,10 @@ fn query_parameters(path: &str) -> Vec<Json> {
             ),
         ],
         "/symbols/{symbol}/bars" => vec![int("days", "Bars wanted (default 120, 1 to 1000)")],
+        "/kpis" => vec![int(
+            "days",
+            "The last this many days of the engine's clock (1 to 3650); all the journal holds without it",
+        )],
         "/config/history" => vec![int(
             "limit",
             "At most this many, newest first (default 100, 1 to 1000)",

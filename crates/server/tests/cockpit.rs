@@ -1,6 +1,6 @@
 //! The trader's cockpit end to end: previews, manual entries and closes,
 //! the decisions record, daily bars, the scanner watch and the risk
-//! gate's use, through the real router over a real engine (a `vspread
+//! gate's use, the KPIs, through the real router over a real engine (a `vspread
 //! sim` over TCP, the broker layer, a SQLite journal, a config file), every
 //! answer checked against the OpenAPI document.
 
@@ -18,6 +18,7 @@ use vspread_core::{OrderPurpose, OrderRequest};
 use vspread_engine::config_store::ConfigStore;
 use vspread_engine::decision::quoted::QuotedSpread;
 use vspread_engine::decision::{chain, scan};
+use vspread_engine::kpis::{self, JournalView, Period};
 use vspread_engine::watch::WatchOutcome;
 use vspread_server::{AppState, Auth, Metrics};
 
@@ -505,6 +506,80 @@ async fn a_manual_entry_is_walked_filled_held_and_closed_by_hand() {
     // A spread no longer held cannot be closed.
     let (s, _, _) = call(&f.state, "POST", &close, Some(ADMIN), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+
+    kpis_are_the_journals(&f).await;
+}
+
+/// `GET /kpis` after one manual entry walked, filled and closed by hand:
+/// the engine's KPIs of the journal, each figure also recounted from the
+/// journal's records and the other endpoints.
+async fn kpis_are_the_journals(f: &Fixture) {
+    let (s, _, k) = call(&f.state, "GET", "/api/v1/kpis?days=30", Some(VIEWER), None).await;
+    assert_eq!(s, StatusCode::OK, "{k}");
+    // What `vspread report` computes from the same journal (the test's
+    // orders all fall in the last 30 days).
+    let view = JournalView::read(&*f.running.journal).unwrap();
+    let report = serde_json::to_string(&kpis::kpis(&view, &Period::all())).unwrap();
+    let mut expected: Value = serde_json::from_str(&report).unwrap();
+    expected["period"] = k["period"].clone();
+    assert_eq!(k, expected);
+    assert!(k["period"]["from"].is_string() && k["period"]["to"].is_null());
+
+    // Recounted: every order ended filled.
+    let orders = f.running.journal.orders().unwrap();
+    let filled = orders
+        .iter()
+        .filter(|o| o.end.is_some() && !o.filled.is_zero())
+        .count();
+    assert!(filled >= 2, "the entry and its close");
+    assert_eq!(k["orders"]["all"]["ended"], filled);
+    assert_eq!(k["orders"]["all"]["filled"], filled);
+    assert_eq!(k["orders"]["all"]["rate"], 1.0);
+    // Slippage: each filled order's slippage vs mid (from /orders) as a
+    // share of its width.
+    let (_, _, body) = call(&f.state, "GET", "/api/v1/orders", Some(VIEWER), None).await;
+    let pcts: Vec<f64> = body["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| !o["slippage_vs_mid"].is_null())
+        .map(|o| {
+            let width = (dec(&o["long_strike"]) - dec(&o["short_strike"])).abs();
+            let slip = dec(&o["slippage_vs_mid"]) / width * Decimal::from(100);
+            slip.to_string().parse::<f64>().unwrap()
+        })
+        .collect();
+    assert_eq!(k["slippage"]["samples"], pcts.len(), "{body}");
+    let mean = pcts.iter().sum::<f64>() / pcts.len() as f64;
+    let measured = k["slippage"]["mean_pct"].as_f64().unwrap();
+    assert!((measured - mean).abs() < 1e-9, "{measured} vs {mean}");
+    // Trades: the one closed, its P&L as /trades has it.
+    let (_, _, trades) = call(&f.state, "GET", "/api/v1/trades", Some(VIEWER), None).await;
+    assert_eq!(k["trades"]["closed"], 1);
+    assert_eq!(
+        dec(&k["trades"]["realised_pnl"]),
+        dec(&trades["realised_total"])
+    );
+    let wins = u64::from(dec(&trades["realised_total"]) > Decimal::ZERO);
+    assert_eq!(k["trades"]["wins"], wins);
+    // Each of the plan's targets, against its figure.
+    let targets = k["targets"].as_array().unwrap();
+    let names: Vec<&str> = targets.iter().map(|t| t["kpi"].as_str().unwrap()).collect();
+    assert_eq!(names, ["fill_rate", "slippage", "signal_to_order"]);
+    assert_eq!(targets[0]["value"], 100.0);
+    assert_eq!(targets[0]["met"], true);
+    assert_eq!(targets[1]["value"], k["slippage"]["median_pct"]);
+    assert_eq!(
+        targets[1]["met"],
+        k["slippage"]["median_pct"].as_f64().unwrap() < kpis::SLIPPAGE_TARGET_PCT
+    );
+    // No signal behind a manual entry: nothing measured, nothing judged.
+    assert!(targets[2]["value"].is_null() && targets[2]["met"].is_null());
+
+    // A period of no days is refused with the allowed range.
+    let (s, _, body) = call(&f.state, "GET", "/api/v1/kpis?days=0", Some(VIEWER), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.to_string().contains("1 to 3650"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,7 @@
 import type { Component } from 'svelte';
 import ConfigPage from './config/ConfigPage.svelte';
 import DashboardPage from './dashboard/DashboardPage.svelte';
+import DecisionsPage from './decisions/DecisionsPage.svelte';
 import OrdersPage from './orders/OrdersPage.svelte';
 import PositionsPage from './positions/PositionsPage.svelte';
 import ScannerPage from './scanner/ScannerPage.svelte';
@@ -19,6 +20,7 @@ export const VIEWS: readonly View[] = [
   { segment: 'scanner', label: 'Scanner', component: ScannerPage },
   { segment: 'positions', label: 'Positions', component: PositionsPage },
   { segment: 'orders', label: 'Orders', component: OrdersPage },
+  { segment: 'decisions', label: 'Decisions', component: DecisionsPage },
   { segment: 'config', label: 'Configuration', component: ConfigPage },
 ];
 

@@ -222,7 +222,8 @@ describe('the configuration workflow against vspread demo', () => {
     await toggle.click();
     await page.locator('dialog[open] button >> text=Release').click();
     await expect.poll(() => toggle.textContent(), { timeout: 120_000 }).toContain('off');
-    expect(file()).toMatch(/^kill_switch = false/mu);
+    // Released at once; the file is written by the save that follows.
+    await expect.poll(() => file()).toMatch(/^kill_switch = false/mu);
   });
 
   it('opens a deep link, and goes back to the prompt when the token is refused', async () => {

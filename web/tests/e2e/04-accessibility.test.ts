@@ -18,6 +18,7 @@ const VIEWS: [label: string, path: string][] = [
   ['Scanner', '/scanner'],
   ['Positions', '/positions'],
   ['Orders', '/orders'],
+  ['Decisions', '/decisions'],
   ['Configuration', '/config'],
 ];
 

@@ -31,7 +31,7 @@ use tracing::{info, warn};
 use vspread_core::broker::{Broker, BrokerEvent, ConnectionEvent, LinkStatus};
 use vspread_core::clock::Clock;
 use vspread_core::config::{ApplyClass, Config, LoggingConfig};
-use vspread_core::journal::Journal;
+use vspread_core::journal::{Journal, JournalError};
 
 pub use gauges::Gauges;
 pub use health::{Check, Liveness, Readiness};
@@ -47,6 +47,7 @@ use crate::events::{
     EventBus, GatewayLost, GatewayReady, KillSwitchSet, OrderCancelRequested, RecoveryCompleted,
 };
 use crate::journal_io::JournalIo;
+use crate::kpis::{JournalView, Kpis, Period};
 use crate::live_config::{ChangeOrigin, ConfigChange, LiveConfig};
 use crate::manual::{
     LimitSettings, ManualClosing, ManualError, ManualPlaced, OrderTicket, PreviewReport,
@@ -804,6 +805,16 @@ impl Engine {
             today,
         )
         .await
+    }
+
+    /// The KPIs of the last `days` days of the engine's clock (all the
+    /// journal holds when `None`), each with its target, computed from
+    /// the journal as `vspread report` computes them. Reads the journal:
+    /// call it off the async workers.
+    pub fn kpis(&self, days: Option<u32>) -> Result<Kpis, JournalError> {
+        let view = JournalView::read(&**self.journal())?;
+        let period = days.map_or_else(Period::all, |d| Period::last_days(self.0.clock.now(), d));
+        Ok(crate::kpis::kpis(&view, &period))
     }
 
     /// The scanner watch's findings, and whether the trader quotes a chain.

@@ -6,6 +6,7 @@ pub mod control;
 pub mod decisions;
 pub mod events;
 pub mod health;
+pub mod kpis;
 pub mod manual;
 pub mod status;
 pub mod trading;

@@ -295,6 +295,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/kpis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How the trading went over the last ?days=n days of the engine's clock (all the journal holds without it): fill rate overall and by purpose, slippage against the decision's mid as a % of the width, signal to order, signal to fill and time to fill, win rate, R, expectancy, realised P&L, drawdown, refusals by rule, and each of the plan's targets (fill rate > 98 %, median slippage < 0.5 % of width, p95 signal to order < 2 s) against the measured value; computed from the journal as `vspread report` computes them */
+        get: operations["get_kpis"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/symbols/{symbol}/bars": {
         parameters: {
             query?: never;
@@ -4701,6 +4718,277 @@ export interface components {
                 }[];
             }[];
         };
+        /**
+         * Kpis
+         * @description Every figure, as the report and the admin API show them.
+         */
+        Kpis: {
+            /** @description A span of the engine's time, `[from, to)`; an open end is unbounded. */
+            period: {
+                /** Format: date-time */
+                from: string | null;
+                /** Format: date-time */
+                to: string | null;
+            };
+            /** @description Fill rates of the orders decided in the period. */
+            orders: {
+                /** @description How many orders filled of those that ended by their own course. */
+                all: {
+                    /**
+                     * Format: uint64
+                     * @description Ended at the gateway by their own course: filled, timed out,
+                     *     rejected, cancelled by the gateway.
+                     */
+                    ended: number;
+                    /**
+                     * Format: uint64
+                     * @description Filled completely.
+                     */
+                    filled: number;
+                    /**
+                     * Format: uint64
+                     * @description Ended with some but not all of their quantity filled.
+                     */
+                    partially_filled: number;
+                    /**
+                     * Format: uint64
+                     * @description Ended on a cancel someone asked for (kill switch, operator,
+                     *     shutdown, recovery), or never sent: not counted in `ended`.
+                     */
+                    excluded: number;
+                    /**
+                     * Format: uint64
+                     * @description Still working when the journal was read.
+                     */
+                    working: number;
+                    /**
+                     * Format: double
+                     * @description `filled / ended`; none before any order ended.
+                     */
+                    rate: number | null;
+                };
+                /** @description How many orders filled of those that ended by their own course. */
+                entry: {
+                    /**
+                     * Format: uint64
+                     * @description Ended at the gateway by their own course: filled, timed out,
+                     *     rejected, cancelled by the gateway.
+                     */
+                    ended: number;
+                    /**
+                     * Format: uint64
+                     * @description Filled completely.
+                     */
+                    filled: number;
+                    /**
+                     * Format: uint64
+                     * @description Ended with some but not all of their quantity filled.
+                     */
+                    partially_filled: number;
+                    /**
+                     * Format: uint64
+                     * @description Ended on a cancel someone asked for (kill switch, operator,
+                     *     shutdown, recovery), or never sent: not counted in `ended`.
+                     */
+                    excluded: number;
+                    /**
+                     * Format: uint64
+                     * @description Still working when the journal was read.
+                     */
+                    working: number;
+                    /**
+                     * Format: double
+                     * @description `filled / ended`; none before any order ended.
+                     */
+                    rate: number | null;
+                };
+                /** @description How many orders filled of those that ended by their own course. */
+                exit: {
+                    /**
+                     * Format: uint64
+                     * @description Ended at the gateway by their own course: filled, timed out,
+                     *     rejected, cancelled by the gateway.
+                     */
+                    ended: number;
+                    /**
+                     * Format: uint64
+                     * @description Filled completely.
+                     */
+                    filled: number;
+                    /**
+                     * Format: uint64
+                     * @description Ended with some but not all of their quantity filled.
+                     */
+                    partially_filled: number;
+                    /**
+                     * Format: uint64
+                     * @description Ended on a cancel someone asked for (kill switch, operator,
+                     *     shutdown, recovery), or never sent: not counted in `ended`.
+                     */
+                    excluded: number;
+                    /**
+                     * Format: uint64
+                     * @description Still working when the journal was read.
+                     */
+                    working: number;
+                    /**
+                     * Format: double
+                     * @description `filled / ended`; none before any order ended.
+                     */
+                    rate: number | null;
+                };
+            };
+            /** @description Slippage of filled orders against the decision's mid. */
+            slippage: {
+                /**
+                 * Format: uint64
+                 * @description Orders with fills measured.
+                 */
+                samples: number;
+                /**
+                 * Format: double
+                 * @description In % of the strike width (0.5 = half a percent); negative is price
+                 *     improvement.
+                 */
+                median_pct: number | null;
+                /** Format: double */
+                p95_pct: number | null;
+                /** Format: double */
+                mean_pct: number | null;
+                /** @description Counts by slippage, in % of the width. */
+                histogram: {
+                    /** Format: double */
+                    from: number | null;
+                    /** Format: double */
+                    to: number | null;
+                    /** Format: uint64 */
+                    count: number;
+                }[];
+            };
+            timing: {
+                /** @description Entries: from the signal firing to the order placed at the gateway. */
+                signal_to_order: {
+                    /** Format: uint64 */
+                    count: number;
+                    /** Format: double */
+                    median_s: number | null;
+                    /** Format: double */
+                    p95_s: number | null;
+                    /** Format: double */
+                    max_s: number | null;
+                    /** @description Counts by duration, in seconds. */
+                    histogram: {
+                        /** Format: double */
+                        from: number | null;
+                        /** Format: double */
+                        to: number | null;
+                        /** Format: uint64 */
+                        count: number;
+                    }[];
+                };
+                /** @description Filled entries: from the signal firing to the order's last fill. */
+                signal_to_fill: {
+                    /** Format: uint64 */
+                    count: number;
+                    /** Format: double */
+                    median_s: number | null;
+                    /** Format: double */
+                    p95_s: number | null;
+                    /** Format: double */
+                    max_s: number | null;
+                    /** @description Counts by duration, in seconds. */
+                    histogram: {
+                        /** Format: double */
+                        from: number | null;
+                        /** Format: double */
+                        to: number | null;
+                        /** Format: uint64 */
+                        count: number;
+                    }[];
+                };
+                /** @description Filled orders (entries and exits): from placement to the last fill. */
+                time_to_fill: {
+                    /** Format: uint64 */
+                    count: number;
+                    /** Format: double */
+                    median_s: number | null;
+                    /** Format: double */
+                    p95_s: number | null;
+                    /** Format: double */
+                    max_s: number | null;
+                    /** @description Counts by duration, in seconds. */
+                    histogram: {
+                        /** Format: double */
+                        from: number | null;
+                        /** Format: double */
+                        to: number | null;
+                        /** Format: uint64 */
+                        count: number;
+                    }[];
+                };
+            };
+            /** @description Spreads closed in the period. */
+            trades: {
+                /** Format: uint64 */
+                closed: number;
+                /**
+                 * Format: uint64
+                 * @description Closed with a positive realised P&L (after commissions).
+                 */
+                wins: number;
+                /** Format: uint64 */
+                losses: number;
+                /** Format: double */
+                win_rate: number | null;
+                /**
+                 * Format: double
+                 * @description Mean R of every closed trade with an R.
+                 */
+                average_r: number | null;
+                /** Format: double */
+                average_win_r: number | null;
+                /** Format: double */
+                average_loss_r: number | null;
+                /** @description Mean realised P&L per closed trade (money, after commissions). */
+                expectancy: string | null;
+                /**
+                 * Format: double
+                 * @description `win_rate × average_win_r − (1 − win_rate) × |average_loss_r|`.
+                 */
+                expectancy_r: number | null;
+                /** @description Realised P&L of the closed trades, after commissions. */
+                realised_pnl: string;
+                /** @description Commissions of the closed trades. */
+                commissions: string;
+                /**
+                 * @description Largest fall of the cumulative realised P&L from its peak (the
+                 *     period starting at zero), in money.
+                 */
+                max_drawdown: string;
+            };
+            /** @description Entries refused, by the rule that refused them, most first. */
+            refusals: {
+                /** @description The rule's name (`max_positions`, `iv_circuit_breaker`, ...). */
+                rule: string;
+                /** Format: uint64 */
+                count: number;
+            }[];
+            /** @description The plan's targets against what was measured. */
+            targets: {
+                /** @description `fill_rate`, `slippage`, `signal_to_order`. */
+                kpi: string;
+                /** @description The statistic compared (`rate`, `median`, `p95`). */
+                statistic: string;
+                /** @description The target as people read it (`> 98 %`). */
+                target: string;
+                /** Format: double */
+                value: number | null;
+                /** @description The value's unit (`%`, `% of width`, `s`). */
+                unit: string;
+                /** @description None when nothing was measured. */
+                met: boolean | null;
+            }[];
+        };
         Trades: {
             trades: {
                 spread_ref: string;
@@ -5707,6 +5995,54 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Decisions"];
+                };
+            };
+            /** @description Bad query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many failed authentications from this address (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_kpis: {
+        parameters: {
+            query?: {
+                /** @description The last this many days of the engine's clock (1 to 3650); all the journal holds without it */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description KPIs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Kpis"];
                 };
             };
             /** @description Bad query */
