@@ -24,26 +24,30 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A demo that churns: loose signals so every symbol qualifies every cycle,
-# every held spread past exit_dte (closed at once), room for many
-# positions, and slow walks with a small concession and long timeouts, so
-# entry and exit orders are walking nearly all the time (at 60x, a walk
-# step is 10 s of real time and an order lives up to 24 market hours).
+# A demo that churns: loose signals so every symbol qualifies every cycle
+# (high base above RSI 50, low base below it: one of the two fires on each
+# symbol, never both, since a symbol where both fire is not traded), every
+# held spread past exit_dte (closed at once), room for many positions, and
+# a market that fills slowly (the simulator's resting-fill rate at the mid
+# a tenth of its default) under a walk of a step every simulated minute up
+# to half the way to the natural, with a long timeout: entry and exit
+# orders step their limits nearly all the time (at 60x, a step a second).
 "$bin" config init --config "$data/config.toml" >/dev/null
 for kv in \
   'trading.scan_interval_s=60' 'storage.data_dir="."' \
   'trading.universe=["QQQ","IWM","SPY","AAPL","MSFT","NVDA"]' \
   'trading.max_positions=50' 'trading.max_positions_per_underlying=10' \
   'risk.max_daily_loss=1000000' 'exits.exit_dte=365' \
-  'strategies.high_base.min_rsi=0' 'strategies.high_base.max_atr_ratio=5' \
+  'strategies.high_base.min_rsi=50' 'strategies.high_base.max_atr_ratio=5' \
   'strategies.high_base.max_base_depth_pct=50' 'strategies.high_base.near_high_pct=20' \
-  'strategies.low_base.max_rsi=100' 'strategies.low_base.max_atr_ratio=5' \
+  'strategies.low_base.max_rsi=49.99' 'strategies.low_base.max_atr_ratio=5' \
   'strategies.low_base.max_base_height_pct=50' 'strategies.low_base.near_low_pct=20' \
-  'execution.order_timeout_s=86400' 'execution.walk_interval_s=600' \
-  'execution.max_walk_steps=50' 'execution.max_slippage_pct=5'; do
+  'execution.order_timeout_s=86400' 'execution.walk_interval_s=60' \
+  'execution.max_walk_steps=50' 'execution.max_slippage_pct=50'; do
   "$bin" config set "${kv%%=*}" "${kv#*=}" --config "$data/config.toml" >/dev/null
 done
-VSPREAD_LOG=info "$bin" demo --data-dir "$data" --listen 127.0.0.1:0 2>"$data/log" >"$data/out" &
+VSPREAD_LOG=info "$bin" demo --data-dir "$data" --listen 127.0.0.1:0 \
+  --fill-rate-far 0.005 --fill-rate-mid 0.05 2>"$data/log" >"$data/out" &
 demo_pid=$!
 for _ in $(seq 1 600); do
   grep -q "admin server ready" "$data/log" 2>/dev/null && break

@@ -18,7 +18,7 @@ use vspread_core::clock::{AcceleratedClock, Clock as _};
 use vspread_engine::config_store::ConfigStore;
 use vspread_engine::engine::LogControl;
 use vspread_sim::market::{Market, MarketConfig};
-use vspread_sim::orders::{Venue, VenueConfig};
+use vspread_sim::orders::{FillModel, Venue, VenueConfig};
 use vspread_sim::persist;
 use vspread_sim::server::{Server, SimSettings};
 
@@ -40,6 +40,9 @@ pub struct DemoOptions {
     pub start: Option<DateTime<Utc>>,
     /// Print a newly generated admin token on stdout.
     pub print_token: bool,
+    /// How the simulator fills resting combos; taken on every start, also
+    /// when resuming a saved demo (as `vspread sim` takes its flags).
+    pub fill_model: FillModel,
 }
 
 impl DemoOptions {
@@ -52,6 +55,7 @@ impl DemoOptions {
             speed: 60.0,
             start: None,
             print_token: false,
+            fill_model: FillModel::default(),
         }
     }
 }
@@ -120,6 +124,8 @@ pub async fn run_demo(
             (market, Venue::new(VenueConfig::new(options.seed)))
         }
     };
+    let mut venue = venue;
+    venue.set_fill_model(options.fill_model);
     let clock = Arc::new(AcceleratedClock::new(market.now(), options.speed).context("--speed")?);
     let server =
         Server::new(SimSettings::new(clock.clone()), market, venue).state_file(&state_path);

@@ -256,3 +256,21 @@ fn a_fresh_demo_trades_within_two_minutes_and_resumes_after_a_restart() {
     );
     stop(child);
 }
+
+/// The demo takes the simulator's fill-model flags (so a benchmark can make
+/// orders rest and walk); a bad one is refused at once, naming the flag,
+/// before the demo's directory is touched.
+#[test]
+fn a_bad_fill_model_flag_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_vspread"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--fill-rate-mid", "-1", "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--fill-rate-mid -1"), "{stderr}");
+    assert!(!data_dir.exists(), "the demo's directory was created");
+}

@@ -168,6 +168,16 @@ impl Notifier {
                     ),
                 )
             }
+            "config.apply_refused" => notice(
+                NoticeKind::ApplyRefused,
+                "Config refused".into(),
+                format!(
+                    "{} by {} refused: {}",
+                    text(data, "action"),
+                    text(data, "who"),
+                    text(data, "message")
+                ),
+            ),
             "config.reload_failed" => notice(
                 NoticeKind::ApplyRefused,
                 "Config refused".into(),
@@ -303,6 +313,19 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(refused.kind, NoticeKind::ApplyRefused);
+        let apply_refused = n
+            .notice_for(&event(
+                "config.apply_refused",
+                json!({"who": "admin:ui@127.0.0.1", "action": "apply", "reason": "invalid",
+                       "message": "risk.max_positions = 0: must be at least 1", "errors": []}),
+            ))
+            .unwrap();
+        assert_eq!(apply_refused.kind, NoticeKind::ApplyRefused);
+        assert!(
+            apply_refused.body.contains("admin:ui@127.0.0.1")
+                && apply_refused.body.contains("risk.max_positions"),
+            "{apply_refused:?}"
+        );
         assert_eq!(n.notice_for(&event("scan.completed", json!({}))), None);
         assert_eq!(n.notice_for(&json!("not an event")), None);
     }

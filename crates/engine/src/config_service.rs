@@ -28,7 +28,7 @@ use vspread_core::config::{ApplyClass, Config, ConfigErrors, KeyChange, diff};
 
 use crate::config_store::{BackupInfo, ConfigStore, SaveReport, StoreError};
 use crate::control::ControlPlane;
-use crate::events::{ConfigApplied, EngineEvent, EventBus, GatewayReconfigured};
+use crate::events::{ConfigApplied, ConfigApplyRefused, EngineEvent, EventBus, GatewayReconfigured};
 use crate::live_config::LiveConfig;
 
 /// The broker's part of an apply that changed a `reconnect` key.
@@ -157,8 +157,22 @@ impl ConfigService {
         }
     }
 
-    /// Applies `new` if the file is still at `expected_version`.
+    /// Applies `new` if the file is still at `expected_version`. A refusal
+    /// is published (`config.apply_refused`) as well as returned, so a
+    /// trader watching the event stream, or the desktop app's
+    /// notifications, learns of it whoever sent the apply.
     pub async fn apply(
+        &self,
+        new: Config,
+        expected_version: &str,
+        who: &str,
+    ) -> Result<ApplyReport, ApplyError> {
+        let result = self.apply_unpublished(new, expected_version, who).await;
+        self.publish_refusal(&result, "apply", who);
+        result
+    }
+
+    async fn apply_unpublished(
         &self,
         new: Config,
         expected_version: &str,
@@ -187,6 +201,12 @@ impl ConfigService {
     /// Restores backup `id` through the same path (the current file is
     /// backed up first, so a rollback can itself be rolled back).
     pub async fn rollback(&self, id: &str, who: &str) -> Result<ApplyReport, ApplyError> {
+        let result = self.rollback_unpublished(id, who).await;
+        self.publish_refusal(&result, "rollback", who);
+        result
+    }
+
+    async fn rollback_unpublished(&self, id: &str, who: &str) -> Result<ApplyReport, ApplyError> {
         let t0 = Instant::now();
         let config = self.store.read_backup(id)?;
         crate::notify::secrets::check(&config, self.live.path()).map_err(ApplyError::Invalid)?;
@@ -198,6 +218,27 @@ impl ConfigService {
         Ok(self
             .swap(config, saved, who, Source::Rollback, validate, t0)
             .await)
+    }
+
+    fn publish_refusal(&self, result: &Result<ApplyReport, ApplyError>, action: &str, who: &str) {
+        let Err(error) = result else { return };
+        let (reason, errors) = match error {
+            ApplyError::Invalid(e) => ("invalid", e.errors.iter().map(|e| e.to_string()).collect()),
+            ApplyError::Stale { .. } => ("stale", Vec::new()),
+            ApplyError::NoSuchBackup(_) => ("no_such_backup", Vec::new()),
+            ApplyError::Store(_) => ("store", Vec::new()),
+        };
+        tracing::warn!(%who, action, reason, "audit: config {action} refused: {error}");
+        self.events.publish(
+            format!("{who}'s {action} was refused: {error}"),
+            EngineEvent::ConfigApplyRefused(ConfigApplyRefused {
+                who: who.to_string(),
+                action: action.to_string(),
+                reason: reason.to_string(),
+                message: error.to_string(),
+                errors,
+            }),
+        );
     }
 
     /// Sets one key on the file as it is now (a read-modify-write under the

@@ -212,3 +212,69 @@ async fn the_watcher_leaves_an_applys_file_to_the_apply() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// A refused apply or rollback is told on the event stream, not only
+/// answered to whoever sent it: the desktop app notifies the trader of it,
+/// and the dashboard lists it. The running config stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_apply_is_published_and_changes_nothing() {
+    use vspread_core::clock::SystemClock;
+    use vspread_engine::config_service::{ApplyError, ConfigService};
+    use vspread_engine::config_store::ConfigStore;
+    use vspread_engine::control::ControlPlane;
+    use vspread_engine::events::{EngineEvent, EventBus};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, vspread_core::config::default_file_text()).unwrap();
+    let live = LiveConfig::load(&path).unwrap();
+    let events = Arc::new(EventBus::new(100, Arc::new(SystemClock)));
+    let service = ConfigService::new(
+        ConfigStore::new(&path),
+        live.clone(),
+        Arc::new(ControlPlane::new()),
+        events.clone(),
+        None,
+    );
+    let version = live.current().version.clone();
+    let before = std::fs::read_to_string(&path).unwrap();
+
+    // Invalid: every error is carried, with its key path.
+    let mut invalid = live.current().config.as_ref().clone();
+    invalid.trading.max_positions = 0;
+    let error = service.apply(invalid, &version, "admin:ui").await.unwrap_err();
+    assert!(matches!(error, ApplyError::Invalid(_)), "{error}");
+    // Stale: the edit was read from another version.
+    let error = service
+        .apply(live.current().config.as_ref().clone(), "not-the-version", "admin:ui")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ApplyError::Stale { .. }), "{error}");
+    // A rollback to a backup that does not exist.
+    assert!(service.rollback("no-such-backup", "admin:ui").await.is_err());
+
+    let refusals: Vec<_> = events
+        .since(0, 100)
+        .into_iter()
+        .filter_map(|e| match e.event {
+            EngineEvent::ConfigApplyRefused(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let reasons: Vec<(&str, &str)> = refusals
+        .iter()
+        .map(|r| (r.action.as_str(), r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [("apply", "invalid"), ("apply", "stale"), ("rollback", "no_such_backup")]
+    );
+    assert!(refusals.iter().all(|r| r.who == "admin:ui"));
+    assert!(
+        refusals[0].errors.iter().any(|e| e.contains("trading.max_positions")),
+        "{:?}",
+        refusals[0].errors
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    assert_eq!(live.current().version, version);
+}

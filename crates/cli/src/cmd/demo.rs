@@ -13,6 +13,7 @@ use clap::Args;
 use vspread_app::{DemoOptions, run_demo};
 
 use super::shutdown_signal;
+use super::sim::FillArgs;
 use crate::logging::ConfigLogging;
 
 #[derive(Debug, Args)]
@@ -33,6 +34,8 @@ pub struct DemoArgs {
     /// New York time, when the seed-3 market has setups to trade.
     #[arg(long)]
     start: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    fill: FillArgs,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -44,6 +47,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         speed: args.speed,
         start: args.start,
         print_token: true,
+        fill_model: args.fill.model()?,
     };
     runtime.block_on(async move {
         // Signals are caught from the first moment, so a stop during start

@@ -128,6 +128,10 @@ pub enum EngineEvent {
     /// A backup restored through the apply path.
     #[serde(rename = "config.rolled_back")]
     ConfigRolledBack(ConfigApplied),
+    /// An operator's apply or rollback was refused (invalid values, an
+    /// edit of a stale version, a save that failed); nothing changed.
+    #[serde(rename = "config.apply_refused")]
+    ConfigApplyRefused(ConfigApplyRefused),
     /// The file changed on disk and the new version is in force.
     #[serde(rename = "config.reloaded")]
     ConfigReloaded(ConfigReloaded),
@@ -196,6 +200,7 @@ impl EngineEvent {
             E::SessionDeactivated(_) => "session.deactivated",
             E::ConfigApplied(_) => "config.applied",
             E::ConfigRolledBack(_) => "config.rolled_back",
+            E::ConfigApplyRefused(_) => "config.apply_refused",
             E::ConfigReloaded(_) => "config.reloaded",
             E::ConfigReloadFailed(_) => "config.reload_failed",
             E::GatewayReconfigured(_) => "gateway.reconfigured",
@@ -624,6 +629,22 @@ pub struct ConfigApplied {
     pub backup_id: Option<String>,
     pub version: String,
     pub interruption_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ConfigApplyRefused {
+    pub who: String,
+    /// `apply` or `rollback`.
+    pub action: String,
+    /// Why, in one word: `invalid` (a value out of its range, with every
+    /// error in `errors`), `stale` (the file changed since the edit was
+    /// read), `no_such_backup`, or `store` (the file could not be saved).
+    pub reason: String,
+    /// The refusal as the API answers it.
+    pub message: String,
+    /// Each validation error (key path, value, allowed range, line), for
+    /// `invalid`; empty otherwise.
+    pub errors: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

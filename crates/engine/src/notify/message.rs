@@ -160,6 +160,11 @@ pub fn message(event: &Event, memory: &mut Memory) -> Option<Message> {
             Severity::Info,
             format!("Config rolled back by {}", a.who),
         ),
+        E::ConfigApplyRefused(r) => (
+            NotifyEvent::Applies,
+            Severity::Warning,
+            format!("Config {} by {} refused ({})", r.action, r.who, r.reason),
+        ),
         E::ConfigReloaded(_) => (
             NotifyEvent::Applies,
             Severity::Info,
