@@ -32,11 +32,17 @@ trap cleanup EXIT
 # a tenth of its default) under a walk of a step every simulated minute up
 # to half the way to the natural, with a long timeout: entry and exit
 # orders step their limits nearly all the time (at 60x, a step a second).
+# Ten real minutes are ten market hours at 60x, longer than a session: the
+# simulated market trades around the clock and the trading schedule is off,
+# so entries go on after 16:00 New York (exits wait for the next regular
+# session, as they do in production; room for 100 positions keeps entries
+# coming meanwhile).
 "$bin" config init --config "$data/config.toml" >/dev/null
 for kv in \
   'trading.scan_interval_s=60' 'storage.data_dir="."' \
   'trading.universe=["QQQ","IWM","SPY","AAPL","MSFT","NVDA"]' \
-  'trading.max_positions=50' 'trading.max_positions_per_underlying=10' \
+  'trading.max_positions=100' 'trading.max_positions_per_underlying=50' \
+  'trading_schedule.enabled=false' \
   'risk.max_daily_loss=1000000' 'exits.exit_dte=365' \
   'strategies.high_base.min_rsi=50' 'strategies.high_base.max_atr_ratio=5' \
   'strategies.high_base.max_base_depth_pct=50' 'strategies.high_base.near_high_pct=20' \
@@ -47,7 +53,7 @@ for kv in \
   "$bin" config set "${kv%%=*}" "${kv#*=}" --config "$data/config.toml" >/dev/null
 done
 VSPREAD_LOG=info "$bin" demo --data-dir "$data" --listen 127.0.0.1:0 \
-  --fill-rate-far 0.005 --fill-rate-mid 0.05 2>"$data/log" >"$data/out" &
+  --always-open --fill-rate-far 0.005 --fill-rate-mid 0.05 2>"$data/log" >"$data/out" &
 demo_pid=$!
 for _ in $(seq 1 600); do
   grep -q "admin server ready" "$data/log" 2>/dev/null && break

@@ -261,8 +261,18 @@ fn revision(manifest: &Path) {
         .filter(|r| !r.trim().is_empty())
         .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".into());
-    for path in ["HEAD", "refs/heads"] {
-        if let Some(p) = git(&["rev-parse", "--path-format=absolute", "--git-path", path]) {
+    // HEAD, and the one branch it is on (its loose ref, or packed-refs):
+    // not every branch, so a commit on another worktree's branch does not
+    // rebuild this one.
+    let mut watched = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(branch);
+    }
+    for path in &watched {
+        // A path that does not exist would rerun this script on every build.
+        if let Some(p) = git(&["rev-parse", "--path-format=absolute", "--git-path", path])
+            .filter(|p| Path::new(p).exists())
+        {
             println!("cargo:rerun-if-changed={p}");
         }
     }

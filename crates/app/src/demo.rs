@@ -40,6 +40,9 @@ pub struct DemoOptions {
     pub start: Option<DateTime<Utc>>,
     /// Print a newly generated admin token on stdout.
     pub print_token: bool,
+    /// The simulated market trades around the clock instead of regular US
+    /// hours (a fresh demo only; a resumed one keeps its market's hours).
+    pub always_open: bool,
     /// How the simulator fills resting combos; taken on every start, also
     /// when resuming a saved demo (as `vspread sim` takes its flags).
     pub fill_model: FillModel,
@@ -55,6 +58,7 @@ impl DemoOptions {
             speed: 60.0,
             start: None,
             print_token: false,
+            always_open: false,
             fill_model: FillModel::default(),
         }
     }
@@ -119,7 +123,7 @@ pub async fn run_demo(
             let market = Market::new(MarketConfig {
                 seed: options.seed,
                 start,
-                always_open: false,
+                always_open: options.always_open,
             });
             (market, Venue::new(VenueConfig::new(options.seed)))
         }

@@ -265,12 +265,19 @@ fn a_bad_fill_model_flag_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("demo");
     let out = Command::new(env!("CARGO_BIN_EXE_vspread"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--fill-rate-mid", "-1", "--data-dir"])
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--fill-rate-mid",
+            "0",
+            "--data-dir",
+        ])
         .arg(&data_dir)
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--fill-rate-mid -1"), "{stderr}");
+    assert!(stderr.contains("--fill-rate-mid 0"), "{stderr}");
     assert!(!data_dir.exists(), "the demo's directory was created");
 }

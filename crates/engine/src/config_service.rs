@@ -28,7 +28,9 @@ use vspread_core::config::{ApplyClass, Config, ConfigErrors, KeyChange, diff};
 
 use crate::config_store::{BackupInfo, ConfigStore, SaveReport, StoreError};
 use crate::control::ControlPlane;
-use crate::events::{ConfigApplied, ConfigApplyRefused, EngineEvent, EventBus, GatewayReconfigured};
+use crate::events::{
+    ConfigApplied, ConfigApplyRefused, EngineEvent, EventBus, GatewayReconfigured,
+};
 use crate::live_config::LiveConfig;
 
 /// The broker's part of an apply that changed a `reconnect` key.

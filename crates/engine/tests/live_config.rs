@@ -242,16 +242,28 @@ async fn a_refused_apply_is_published_and_changes_nothing() {
     // Invalid: every error is carried, with its key path.
     let mut invalid = live.current().config.as_ref().clone();
     invalid.trading.max_positions = 0;
-    let error = service.apply(invalid, &version, "admin:ui").await.unwrap_err();
+    let error = service
+        .apply(invalid, &version, "admin:ui")
+        .await
+        .unwrap_err();
     assert!(matches!(error, ApplyError::Invalid(_)), "{error}");
     // Stale: the edit was read from another version.
     let error = service
-        .apply(live.current().config.as_ref().clone(), "not-the-version", "admin:ui")
+        .apply(
+            live.current().config.as_ref().clone(),
+            "not-the-version",
+            "admin:ui",
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, ApplyError::Stale { .. }), "{error}");
     // A rollback to a backup that does not exist.
-    assert!(service.rollback("no-such-backup", "admin:ui").await.is_err());
+    assert!(
+        service
+            .rollback("no-such-backup", "admin:ui")
+            .await
+            .is_err()
+    );
 
     let refusals: Vec<_> = events
         .since(0, 100)
@@ -267,11 +279,18 @@ async fn a_refused_apply_is_published_and_changes_nothing() {
         .collect();
     assert_eq!(
         reasons,
-        [("apply", "invalid"), ("apply", "stale"), ("rollback", "no_such_backup")]
+        [
+            ("apply", "invalid"),
+            ("apply", "stale"),
+            ("rollback", "no_such_backup")
+        ]
     );
     assert!(refusals.iter().all(|r| r.who == "admin:ui"));
     assert!(
-        refusals[0].errors.iter().any(|e| e.contains("trading.max_positions")),
+        refusals[0]
+            .errors
+            .iter()
+            .any(|e| e.contains("trading.max_positions")),
         "{:?}",
         refusals[0].errors
     );

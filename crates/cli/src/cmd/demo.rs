@@ -34,6 +34,11 @@ pub struct DemoArgs {
     /// New York time, when the seed-3 market has setups to trade.
     #[arg(long)]
     start: Option<DateTime<Utc>>,
+    /// The simulated market trades around the clock instead of regular US
+    /// hours (a fresh demo only); with `[trading_schedule] enabled = false`
+    /// the engine then trades without a break.
+    #[arg(long)]
+    always_open: bool,
     #[command(flatten)]
     fill: FillArgs,
 }
@@ -47,6 +52,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         speed: args.speed,
         start: args.start,
         print_token: true,
+        always_open: args.always_open,
         fill_model: args.fill.model()?,
     };
     runtime.block_on(async move {

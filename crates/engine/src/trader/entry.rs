@@ -20,7 +20,7 @@ use crate::cycle_loop::CycleContext;
 use crate::decision::StepError;
 use crate::decision::chain::{self, MarketView};
 use crate::decision::gate::{self, GateInput};
-use crate::decision::order::{PlanInput, plan};
+use crate::decision::order::{LivePrices, PlanInput, plan};
 use crate::decision::preview::preview;
 use crate::decision::quoted::{QuotedSpread, opening_prices};
 use crate::decision::record::{DecisionOutcome, DecisionRecord, GateVerdict, SignalStep};
@@ -181,6 +181,25 @@ impl Trader {
             .into_iter()
             .find(|o| o.purpose.opens() && o.symbol == symbol)
             .map(|o| o.order_ref)
+    }
+
+    /// The re-pricing an opening order's walk reads before each step (the
+    /// bot's entries and an operator's manual ones alike): mid and natural
+    /// of opening `kind` from the legs' latest quotes.
+    pub(super) fn live_opening_prices(
+        &self,
+        kind: SpreadKind,
+        long: ConId,
+        short: ConId,
+    ) -> LivePrices {
+        let broker = self.broker.clone();
+        Arc::new(move || {
+            opening_prices(
+                kind,
+                &broker.latest_quote(long)?,
+                &broker.latest_quote(short)?,
+            )
+        })
     }
 
     /// Mid and natural of opening `kind` from the legs' pinned lines,
@@ -495,14 +514,7 @@ impl Trader {
             underlying: market.spot,
             atr: fired.indicators.atr,
         };
-        let broker = self.broker.clone();
-        let live = Arc::new(move || {
-            opening_prices(
-                kind,
-                &broker.latest_quote(long_id)?,
-                &broker.latest_quote(short_id)?,
-            )
-        });
+        let live = self.live_opening_prices(kind, long_id, short_id);
         let planned = plan(
             PlanInput {
                 order_ref: order_ref.clone(),

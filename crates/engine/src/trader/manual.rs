@@ -659,14 +659,7 @@ impl Trader {
             atr,
         };
         let kind = ticket.kind;
-        let broker = self.broker.clone();
-        let live = Arc::new(move || {
-            opening_prices(
-                kind,
-                &broker.latest_quote(long_id)?,
-                &broker.latest_quote(short_id)?,
-            )
-        });
+        let live = self.live_opening_prices(kind, long_id, short_id);
         let planned = plan(
             PlanInput {
                 order_ref: order_ref.clone(),

@@ -2738,6 +2738,27 @@ export interface components {
             };
         } | {
             /** @constant */
+            kind: "config.apply_refused";
+            data: {
+                who: string;
+                /** @description `apply` or `rollback`. */
+                action: string;
+                /**
+                 * @description Why, in one word: `invalid` (a value out of its range, with every
+                 *     error in `errors`), `stale` (the file changed since the edit was
+                 *     read), `no_such_backup`, or `store` (the file could not be saved).
+                 */
+                reason: string;
+                /** @description The refusal as the API answers it. */
+                message: string;
+                /**
+                 * @description Each validation error (key path, value, allowed range, line), for
+                 *     `invalid`; empty otherwise.
+                 */
+                errors: string[];
+            };
+        } | {
+            /** @constant */
             kind: "config.reloaded";
             data: {
                 version: string;
