@@ -74,7 +74,7 @@ async function roomForOneMore(): Promise<void> {
   const config = current.body;
   config.trading.max_positions = Math.max(config.trading.max_positions, 20);
   const put = await api<unknown>('PUT', '/config', config, { 'If-Match': current.etag ?? '' });
-  expect(put.status, JSON.stringify(put.body)).toBe(200);
+  expect(put.status, JSON.stringify(put.body)).toBeLessThan(300);
 }
 
 const label = (r: Row): string => `Open ${r.underlying} ${r.kind.replace(/_/gu, ' ')} ${r.expiry} ${r.long_strike}/${r.short_strike}`;
@@ -137,10 +137,14 @@ describe('the trader workflow against vspread demo', () => {
     for (const greek of firstLeg.slice(6)) expect(greek).toMatch(/^-?\d+(\.\d+)?%?$/u);
     await panel.locator('[data-testid=spread-net-greeks]').waitFor();
     await panel.locator('[data-testid=payoff-today]').waitFor();
-    await panel.locator('[data-testid=payoff-spot]').waitFor();
+    // (A vertical line has no width: attached, not "visible", to the driver.)
+    await panel.locator('[data-testid=payoff-spot]').waitFor({ state: 'attached' });
     expect(await panel.locator('[data-testid=spread-underlying]').textContent()).toMatch(/^\d+\.\d\d$/u);
 
-    // Preview: the what-if card and the gate's verdict.
+    // Preview: the what-if card and the gate's verdict, for a walk to the natural in two steps
+    // (the simulator fills a limit at the natural at once; between the mid and it, by chance).
+    await panel.locator('[data-testid=spread-slippage]').fill('100');
+    await panel.locator('[data-testid=spread-steps]').fill('2');
     await panel.locator('[data-testid=spread-preview]').click();
     const whatIf = panel.locator('[data-testid=what-if]');
     await whatIf.waitFor({ timeout: 30_000 });
@@ -149,6 +153,7 @@ describe('the trader workflow against vspread demo', () => {
     expect(await whatIf.locator('[data-testid=what-if-commission]').textContent()).toMatch(/^\d+\.\d\d USD$/u);
     expect(await panel.locator('[data-testid=gate-passed]').textContent()).toBe('passes');
     expect(await panel.locator('[data-testid=gate-refusal]').count()).toBe(0);
+    expect(await panel.locator('[data-testid=gate-verdict]').textContent()).toMatch(/Walk: \d+\.\d+ → \d+\.\d+ → \d+\.\d+ \((debit|credit)\)/u);
     await browser.shot('spread-panel-preview-1280x800');
     await expectAxeClean('spread panel 1280');
 
@@ -227,10 +232,11 @@ describe('the trader workflow against vspread demo', () => {
     const chart = page.locator('[data-testid=position-chart]');
     await chart.locator('[data-testid=underlying-svg]').waitFor({ timeout: 60_000 });
     expect(await chart.locator('[data-testid=candle]').count()).toBeGreaterThan(10);
+    // (Horizontal lines: counted, as they have no height.)
     for (const level of ['entry', 'stop', 'last']) expect(await chart.locator(`[data-testid=level-${level}]`).count(), level).toBe(1);
     expect(await chart.locator('[data-testid=level-strike]').count()).toBe(2);
     // Mark and P&L since entry: a line once the page has sampled a cycle after the entry.
-    await chart.locator('[data-testid=mark-path]').waitFor({ timeout: 90_000 });
+    await chart.locator('[data-testid=mark-path]').waitFor({ state: 'attached', timeout: 90_000 });
     expect(((await chart.locator('[data-testid=mark-path]').getAttribute('d')) ?? '').split('L').length).toBeGreaterThanOrEqual(2);
     await browser.shot('position-chart-1280x800');
     await expectAxeClean('position chart 1280');

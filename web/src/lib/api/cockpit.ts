@@ -25,7 +25,7 @@ function isKind(k: string): k is Kind {
  * (decimal strings: the server reads them exactly); a kind the API does not
  * know is an error, not a guess.
  */
-export function ticketOf(row: ScanRow, quantity: number): OrderTicket {
+export function ticketOf(row: ScanRow, quantity: number, walk: Walk | null = null): OrderTicket {
   if (!isKind(row.kind)) throw new Error(`unknown spread kind ${row.kind}`);
   if (!Number.isInteger(quantity) || quantity < 1 || quantity > 1000) throw new Error(`quantity must be a whole number from 1 to 1000 (got ${quantity})`);
   return {
@@ -35,8 +35,23 @@ export function ticketOf(row: ScanRow, quantity: number): OrderTicket {
     long_strike: String(row.long_strike),
     short_strike: String(row.short_strike),
     quantity,
-    limit: null,
+    limit: walk === null ? null : checkedWalk(walk),
   };
+}
+
+/** How an order walks, as an operator sets it; null keeps `[execution]`'s value. */
+export interface Walk {
+  max_slippage_pct: number | null;
+  max_walk_steps: number | null;
+}
+
+/** The walk settings of a ticket, each checked against the API's bounds (a clear error, not a 400 later). */
+function checkedWalk(w: Walk): NonNullable<OrderTicket['limit']> {
+  const pct = w.max_slippage_pct;
+  const steps = w.max_walk_steps;
+  if (pct !== null && !(Number.isFinite(pct) && pct >= 0 && pct <= 100)) throw new Error(`the walk's max slippage must be 0 to 100 % (got ${pct})`);
+  if (steps !== null && !(Number.isInteger(steps) && steps >= 0 && steps <= 50)) throw new Error(`the walk's steps must be a whole number from 0 to 50 (got ${steps})`);
+  return { max_slippage_pct: pct, max_walk_steps: steps, walk_interval_s: null, order_timeout_s: null };
 }
 
 /** Everything about the spread before it is sent (read-only tokens may preview). */
