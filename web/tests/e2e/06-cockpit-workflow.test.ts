@@ -124,11 +124,7 @@ describe('the trader workflow against vspread demo', () => {
     // The chart is drawn from the row at once: the expiry line, the breakeven, max profit and loss labelled.
     await panel.locator('[data-testid=payoff-expiry]').waitFor();
     expect(await panel.locator('[data-testid=payoff-breakeven]').count()).toBe(1);
-    const maxProfit = (r.max_profit * 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    const maxLoss = (r.max_loss * 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    expect(await panel.locator('[data-testid=payoff-max-profit]').textContent()).toBe(`max profit +${maxProfit}`);
-    expect(await panel.locator('[data-testid=payoff-max-loss]').textContent()).toBe(`max loss -${maxLoss}`);
-    expect(await panel.locator('[data-testid=spread-max-profit]').textContent()).toBe(`+${maxProfit}`);
+    await panel.locator('[data-testid=payoff-max-profit]').waitFor();
     // The preview behind it brings the legs (long, then short) with their greeks, the net greeks, the today curve and the price now.
     await expect.poll(() => panel.locator('[data-testid=spread-leg]').count(), { timeout: 30_000 }).toBe(2);
     expect(await panel.locator('[data-testid=spread-leg]').evaluateAll((els) => els.map((e) => e.getAttribute('data-role')))).toEqual(['long', 'short']);
@@ -140,6 +136,15 @@ describe('the trader workflow against vspread demo', () => {
     // (A vertical line has no width: attached, not "visible", to the driver.)
     await panel.locator('[data-testid=payoff-spot]').waitFor({ state: 'attached' });
     expect(await panel.locator('[data-testid=spread-underlying]').textContent()).toMatch(/^\d+\.\d\d$/u);
+    // Then priced at the preview's quotes: the chart's labels are the panel's figures, the breakeven marked where the preview says.
+    await expect.poll(() => panel.locator('[data-testid=spread-source]').textContent()).toMatch(/^Quotes of the engine's preview at /u);
+    const maxProfit = (await panel.locator('[data-testid=spread-max-profit]').textContent()) ?? '';
+    const maxLoss = (await panel.locator('[data-testid=spread-max-loss]').textContent()) ?? '';
+    expect(maxProfit).toMatch(money);
+    expect(await panel.locator('[data-testid=payoff-max-profit]').textContent()).toBe(`max profit ${maxProfit}`);
+    expect(await panel.locator('[data-testid=payoff-max-loss]').textContent()).toBe(`max loss ${maxLoss}`);
+    const breakeven = Number((await panel.locator('[data-testid=spread-breakeven]').textContent()) ?? '');
+    expect(await panel.locator('[data-testid=payoff-svg] text', { hasText: 'B/E' }).textContent()).toBe(`B/E ${breakeven.toFixed(2)}`);
 
     // Preview: the what-if card and the gate's verdict, for a walk to the natural in two steps
     // (the simulator fills a limit at the natural at once; between the mid and it, by chance).
