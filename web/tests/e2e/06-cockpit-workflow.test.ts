@@ -269,6 +269,36 @@ describe('the trader workflow against vspread demo', () => {
     await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(0);
   });
 
+  it("shows the risk gate's use on the Dashboard, as the status has it", async () => {
+    await go('/');
+    const panel = page.locator('[data-testid=risk-use]');
+    await panel.waitFor();
+    await expect
+      .poll(async () => {
+        const s = await apiGet<{ risk: { open_positions: number; max_positions: number; daily_loss: string; max_daily_loss: number } }>(demo, '/status');
+        return (
+          (await panel.locator('[data-testid=risk-positions]').textContent()) === `${s.risk.open_positions} of ${s.risk.max_positions}` &&
+          ((await panel.locator('[data-testid=risk-daily-loss]').textContent()) ?? '').startsWith(`${Number(s.risk.daily_loss).toFixed(2)} of ${s.risk.max_daily_loss.toFixed(2)}`)
+        );
+      })
+      .toBe(true);
+    await expectAxeClean('risk panel');
+  });
+
+  it('says which keys each config backup changed', async () => {
+    const backups = await apiGet<{ id: string; changes: { path: string }[] | null }[]>(demo, '/config/backups');
+    const changed = backups.filter((b) => (b.changes ?? []).length > 0);
+    // The config workflow and this file's max_positions change saved some.
+    expect(changed.length).toBeGreaterThan(0);
+    await go('/config');
+    for (const b of changed.slice(0, 5)) {
+      const cell = page.locator(`[data-backup="${b.id}"] [data-testid=backup-changes]`);
+      await cell.waitFor();
+      const text = (await cell.textContent()) ?? '';
+      for (const c of b.changes ?? []) expect(text).toContain(c.path);
+    }
+  });
+
   it('had no script errors in the browser', () => {
     expect(browser.errors).toEqual([]);
   });
