@@ -4,6 +4,7 @@
 // poll catches what no event announces (a position's marks move every cycle).
 import { ApiError } from '../api/client';
 import { addSample, money, type OpenSample } from '../chart/pnl';
+import { addMark, type MarkSample } from '../chart/marks';
 import type { EngineEvent } from '../api/events';
 import {
   latestScans,
@@ -89,6 +90,13 @@ class TradingStore {
    */
   openPnl = $state.raw<OpenSample[]>(storedSamples());
 
+  /**
+   * Each held spread's mark and open P&L at every cycle this tab saw, by its
+   * entry_ref (the Positions view's chart since entry). Memory only; a
+   * spread no longer held is dropped.
+   */
+  marks = $state.raw<Record<string, MarkSample[]>>({});
+
   #timers: ReturnType<typeof setInterval>[] = [];
   #pending = new Map<Resource, ReturnType<typeof setTimeout>>();
   #last = new Map<Resource, number>();
@@ -126,7 +134,18 @@ class TradingStore {
     );
   }
 
+  #sampleMarks(p: Positions): void {
+    const next: Record<string, MarkSample[]> = {};
+    for (const pos of p.positions) {
+      const prev = this.marks[pos.entry_ref] ?? [];
+      const t = pos.marked_at ? Date.parse(pos.marked_at) : Number.NaN;
+      next[pos.entry_ref] = pos.mark === null || pos.unrealised_pnl === null ? prev : addMark(prev, { t, mark: Number(pos.mark), pnl: Number(pos.unrealised_pnl) });
+    }
+    this.marks = next;
+  }
+
   #sample(p: Positions): void {
+    this.#sampleMarks(p);
     const t = p.updated_at ? Date.parse(p.updated_at) : Number.NaN;
     if (!Number.isFinite(t)) return;
     this.openPnl = addSample(this.openPnl, { t, open: money(p.unrealised), held: p.positions.length });
