@@ -47,9 +47,9 @@ const READS = [
 ];
 const MIX = READS.flatMap(([path, weight]) => Array(weight).fill(path));
 
-function get(path) {
+function get(path, method = 'GET') {
   return new Promise((ok, fail) => {
-    const req = http.request({ hostname, port, path, agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+    const req = http.request({ hostname, port, path, method, agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => ok({ status: res.statusCode, body: Buffer.concat(chunks) }));
@@ -141,12 +141,27 @@ async function load(until) {
 
 // -------------------------------------------------------------- WebSockets
 
+/** A single-use ticket for the event stream (the token stays out of URLs). */
+async function ticket() {
+  const r = await get('/api/v1/ws/ticket', 'POST');
+  if (r.status !== 200) throw new Error(`POST /api/v1/ws/ticket: ${r.status} ${r.body.toString().slice(0, 200)}`);
+  return JSON.parse(r.body.toString()).ticket;
+}
+
 /** A client that reads everything and checks the sequence has no gap. */
 function follower(i) {
   const c = { i, first: null, last: null, received: 0, gaps: 0, missed: 0, notes: [], closes: 0, reconnects: 0, open: false };
-  const connect = () => {
+  const connect = async () => {
     const after = c.last === null ? '' : `&after=${c.last}`;
-    const ws = new WebSocket(`${url.replace(/^http/u, 'ws')}/api/v1/ws?access_token=${token}${after}`);
+    let t;
+    try {
+      t = await ticket();
+    } catch (e) {
+      c.notes.push(`no ticket: ${e.message}`);
+      if (!c.stopping) setTimeout(connect, 200);
+      return;
+    }
+    const ws = new WebSocket(`${url.replace(/^http/u, 'ws')}/api/v1/ws?ticket=${t}${after}`);
     c.ws = ws;
     ws.onopen = () => {
       c.open = true;
@@ -180,15 +195,19 @@ function follower(i) {
 }
 
 /** A client that upgrades and never reads again. */
-function silent() {
-  const s = { cut: false };
+async function silent() {
+  const s = { cut: false, upgraded: false };
+  const t = await ticket();
   const sock = net.connect({ host: hostname, port: Number(port) }, () => {
     sock.write(
-      `GET /api/v1/ws?access_token=${token} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `GET /api/v1/ws?ticket=${t} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
     );
     // Read the upgrade answer, then stop reading for good.
-    sock.once('data', () => sock.pause());
+    sock.once('data', (d) => {
+      s.upgraded = d.toString().startsWith('HTTP/1.1 101');
+      sock.pause();
+    });
   });
   sock.on('close', () => {
     s.cut = true;
@@ -209,7 +228,7 @@ const lastSeq = async () => {
 };
 
 const followers = Array.from({ length: CLIENTS }, (_, i) => follower(i));
-const stalled = silent();
+const stalled = await silent();
 await new Promise((ok) => setTimeout(ok, 1000));
 
 const t0 = performance.now();
@@ -236,7 +255,7 @@ const newest = await lastSeq();
 await new Promise((ok) => setTimeout(ok, 1000));
 for (const c of followers) {
   c.stopping = true;
-  c.ws.close();
+  c.ws?.close();
 }
 stalled.sock.destroy();
 const metrics = (await get('/metrics')).body.toString();
@@ -270,7 +289,7 @@ const received = followers.map((c) => c.received);
 console.log(`WebSocket: ${CLIENTS} clients, events received per client min ${Math.min(...received)} max ${Math.max(...received)} (newest seq ${newest}); events lost across all clients: ${lost}`);
 // The silent client does not read, so it may not see its own close: the
 // server's count says whether it was cut off.
-console.log(`WebSocket: the client that never read: ${stalled.cut ? 'connection closed' : 'connection not seen closed'}; server's cut-offs: ${metric('vspread_websocket_cut_off_total') || 'none counted'}`);
+console.log(`WebSocket: the client that never read: ${stalled.upgraded ? 'upgraded' : 'NOT upgraded'}, ${stalled.cut ? 'connection closed' : 'connection not seen closed'}; server's cut-offs: ${metric('vspread_websocket_cut_off_total') || 'none counted'}`);
 
 const warm = samples.find((s) => s.t >= SECONDS * 0.1) ?? samples[0];
 const tail = samples.slice(-Math.max(1, Math.floor(samples.length / 10)));

@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-VSPREAD_LOG="warn,vspread::cmd=info" "$bin" demo --data-dir "$data" --listen 127.0.0.1:0 --speed "$speed" 2>"$data/log" >"$data/out" &
+VSPREAD_LOG="warn,vspread_app=info" "$bin" demo --data-dir "$data" --listen 127.0.0.1:0 --speed "$speed" 2>"$data/log" >"$data/out" &
 demo_pid=$!
 url=""
 for _ in $(seq 1 600); do

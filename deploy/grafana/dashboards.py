@@ -456,6 +456,38 @@ def engine(layout):
     layout.add(series("Events published per second", [
         (f"sum(rate(vspread_events_published_total{{{SEL}}}[$__rate_interval]))", "events/s"),
     ]), 24, 6)
+    layout.row("Journal storage")
+    layout.add(stat(
+        "Journal", f"min(vspread_journal_writable{{{SEL}}})",
+        steps=thresholds(("red", None), ("green", 1)),
+        mappings=[{"type": "value", "options": {
+            "0": {"text": "ENTRIES REFUSED", "color": "red", "index": 0},
+            "1": {"text": "WRITABLE", "color": "green", "index": 1}}}],
+        description="0 while the data dir is low on space or a journal write failed: new entries are refused, "
+                    "exits and working orders go on (docs/operations.md, \"A full disk\").",
+    ), 4, 8)
+    layout.add(series("Data dir free space and reserve", [
+        (f"vspread_journal_free_bytes{{{SEL}}}", "free {{instance}}"),
+        (f"vspread_journal_reserve_bytes{{{SEL}}}", "reserve {{instance}}"),
+    ], unit="bytes"), 10, 8)
+    layout.add(series("Records held for the journal", [
+        (f"vspread_journal_pending_writes{{{SEL}}}", "trading records held {{instance}}"),
+        (f"sum(increase(vspread_journal_write_errors_total{{{SEL}}}[$__rate_interval]))", "failed writes"),
+        (f"sum(increase(vspread_journal_events_dropped_total{{{SEL}}}[$__rate_interval]))", "events given up"),
+    ], description="Fills, commissions, order ends and closures the journal refused are held and retried; "
+                   "narrative events beyond the backlog are given up and counted."), 10, 8)
+    layout.row("Event stream and authentication")
+    layout.add(series("Event stream clients and cut-offs", [
+        (f"sum(vspread_websocket_clients{{{SEL}}})", "clients"),
+        (f"sum by (reason) (increase(vspread_websocket_cut_off_total{{{SEL}}}[$__rate_interval]))",
+         "cut off {{reason}}"),
+    ], description="A client that falls behind (lagging) or stops reading (stuck) is told and closed."), 12, 8)
+    layout.add(series("Refused credentials and TLS reloads", [
+        (f"sum by (result) (rate(vspread_auth_failures_total{{{SEL}}}[$__rate_interval])) * 60",
+         "auth {{result}}/min"),
+        (f"sum by (result) (increase(vspread_tls_reloads_total{{{SEL}}}[$__rate_interval]))", "TLS {{result}}"),
+    ], description="Requests refused for a bad or missing token or ticket (rejected) or for an address that "
+                   "failed too often (limited, 429); certificate loads by the running server."), 12, 8)
     layout.row("Notifications")
     layout.add(series("Notifications per minute by target", [
         (f"sum by (target) (rate(vspread_notify_sent_total{{{SEL}}}[$__rate_interval])) * 60", "sent {{target}}"),
@@ -483,8 +515,8 @@ DASHBOARDS = {
         "signal-to-fill time and refusals by rule.", trading),
     "engine.json": dashboard(
         "vspread-engine", "vspread — Engine",
-        "Scans, decisions, config applies and reloads, the journal's fsync, the admin API, notifications, "
-        "and the log.",
+        "Scans, decisions, config applies and reloads, the journal's fsync and storage, the admin API, the "
+        "event stream and refused credentials, notifications, and the log.",
         engine, with_logs=True),
 }
 

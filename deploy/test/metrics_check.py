@@ -10,8 +10,10 @@ use, checked offline against deploy/metrics.yaml and live against a /metrics.
   metrics_check.py live --metrics FILE|URL [--contract FILE] [--require-planned]
       every name the contract marks `exported` is in the exposition (a
       labelled family that has not seen its first label set yet is reported
-      by name); names marked `planned` are listed as missing, and fail the
-      check with --require-planned
+      by name), and every family the exposition declares is in the contract
+      (a metric the code exports but nobody listed fails, by name); names
+      marked `planned` are listed as missing, and fail the check with
+      --require-planned
   metrics_check.py names EXPR
       the metric names one expression uses
 
@@ -271,8 +273,16 @@ def live(args):
             failures.append(f"{source}: {name} ({m['type']}) is marked exported in {args.contract} but is not there")
         elif m["status"] == "planned":
             (present_planned if present else missing_planned).append(name)
+    # The other way round: everything the exposition declares is listed
+    # (a counter's family is declared without its _total).
+    for fam, typ in sorted(types.items()):
+        listed = f"{fam}_total" if typ == "counter" and not fam.endswith("_total") else fam
+        if listed not in contract and fam not in contract:
+            failures.append(f"{source}: {listed} ({typ}) is exported but {args.contract} does not list it")
     exported = sum(1 for m in contract.values() if m["status"] == "exported")
-    print(f"  metrics: {source}: {exported - len(failures)} of {exported} exported names present")
+    absent = sum(1 for f in failures if "is marked exported" in f)
+    print(f"  metrics: {source}: {exported - absent} of {exported} exported names present; "
+          f"{len(types)} families declared, {len(failures) - absent} of them unlisted")
     print(f"  metrics: planned, not in this /metrics ({len(missing_planned)}): {', '.join(missing_planned)}")
     if present_planned:
         print(f"  metrics: NOTE: now exported, mark them so in {args.contract}: {', '.join(present_planned)}")

@@ -12,7 +12,8 @@
 #   are each caught);
 # - live: a real `vspread demo`'s /metrics has every name marked exported
 #   (after an order has ended and a config apply, so its labelled families
-#   exist), the planned ones are listed, and a real Prometheus (Debian's)
+#   exist) and declares nothing deploy/metrics.yaml does not list, the
+#   planned ones are listed, and a real Prometheus (Debian's)
 #   scrapes the demo with the compose scrape config and loads the rules.
 #
 # Usage: deploy/test/observability.sh VSPREAD_BINARY
@@ -188,6 +189,17 @@ if python3 deploy/test/metrics_check.py live --metrics "$work/less.txt" >"$work/
 fi
 grep -q 'vspread_gateway_connected (gauge) is marked exported' "$work/out" || fail "the missing name was not named: $(cat "$work/out")"
 log "live: a /metrics without vspread_gateway_connected is caught"
+python3 - deploy/metrics.yaml "$work/unlisted.yaml" <<'EOF'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+doc["metrics"] = [m for m in doc["metrics"] if m["name"] != "vspread_journal_writable"]
+yaml.safe_dump(doc, open(sys.argv[2], "w"))
+EOF
+if python3 deploy/test/metrics_check.py live --metrics "$work/metrics.txt" --contract "$work/unlisted.yaml" >"$work/out" 2>&1; then
+	fail "the live check passed with vspread_journal_writable exported but not listed"
+fi
+grep -q 'vspread_journal_writable (gauge) is exported but .* does not list it' "$work/out" || fail "the unlisted name was not named: $(cat "$work/out")"
+log "live: an exported metric missing from deploy/metrics.yaml (vspread_journal_writable) is caught"
 
 # Debian's Prometheus with the compose scrape config, aimed at the demo.
 prom_port=$(free_port)

@@ -72,7 +72,7 @@ pub(crate) struct Inner {
     /// Time for quotes, the restart window and readiness: the engine's.
     clock: RwLock<Arc<dyn Clock>>,
     pub(crate) lines: Mutex<Lines>,
-    pub(crate) contract_cache: Mutex<HashMap<LookupKey, (Instant, ContractInfo)>>,
+    pub(crate) contract_cache: Mutex<crate::lookups::ContractCache>,
     pub(crate) lookups: InFlight<LookupKey, LookupResult>,
     pub(crate) chains: InFlight<String, Result<Vec<OptionChainParams>, BrokerError>>,
     pub(crate) snapshots: InFlight<ConId, Result<Quote, BrokerError>>,

@@ -1,11 +1,11 @@
 //! The data directory's disk, with the real binary: `vspread run` beside a
 //! `vspread sim` process, its config and data dir on a small tmpfs.
 //!
-//! - The disk fills up while the engine trades: new entries are refused
-//!   (`journal.degraded`, the `journal_degraded` refusal, `/readyz` 503 and
-//!   `vspread_journal_writable 0`), exits and working orders go on and are
-//!   journaled (the reserve is released for them), and once space returns
-//!   the engine says so and enters again. Afterwards nothing is lost: every
+//! - The disk fills up while the engine holds a spread: new entries are
+//!   refused (`journal.degraded`, the `journal_degraded` refusal, `/readyz`
+//!   503 and `vspread_journal_writable 0`) while the held spread's exit
+//!   order is journaled and sent (the reserve is released for it), and once
+//!   space returns the engine says so and enters again. Afterwards nothing is lost: every
 //!   execution the simulator made is journaled with its commission, the
 //!   journal's cash is the simulator's to the cent, every order journaled
 //!   before the disk filled is still there, and config.toml is intact.
@@ -196,6 +196,44 @@ fn http(port: u16, path: &str) -> Option<(u16, String)> {
     Some((code, body))
 }
 
+/// A POST without a body to the admin port: the status and the body.
+fn post(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let code = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((code, body))
+}
+
+/// The JSON body of a GET (chunked or not: its outermost braces).
+fn get_json(port: u16, path: &str) -> Option<Value> {
+    let (code, body) = http(port, path)?;
+    if code != 200 {
+        return None;
+    }
+    let start = body.find('{')?;
+    let end = body.rfind('}')?;
+    serde_json::from_str(&body[start..=end]).ok()
+}
+
+/// The spread refs of the held spreads no closing order works for.
+fn held_without_exit(port: u16) -> Vec<String> {
+    get_json(port, "/api/v1/positions")
+        .and_then(|v| v["positions"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p["closing_order"].is_null())
+        .filter_map(|p| p["entry_ref"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// The events the engine holds in memory (the journal may not have room
 /// for them yet).
 fn events(port: u16) -> Vec<Value> {
@@ -279,6 +317,16 @@ fn entries(ledger: &Value) -> Vec<String> {
         .collect()
 }
 
+fn exits(ledger: &Value) -> Vec<String> {
+    ledger["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["order_ref"].as_str().unwrap().to_string())
+        .filter(|r| r.contains("-x"))
+        .collect()
+}
+
 #[test]
 fn a_full_disk_refuses_entries_keeps_exits_going_loses_nothing_and_resumes() {
     let outside = tempfile::tempdir().unwrap();
@@ -324,8 +372,30 @@ fn a_full_disk_refuses_entries_keeps_exits_going_loses_nothing_and_resumes() {
             .any(|e| e["kind"] == "position.opened")
             .then_some(())
     });
+    // Paused with a spread held and no exit working for it yet (every held
+    // spread is past exit_dte, so the next cycle exits it): pause, look,
+    // and let a cycle run when the moment was wrong.
+    let held = wait_for(
+        "a spread held without an exit while paused",
+        Duration::from_secs(120),
+        &log,
+        || {
+            let (code, body) = post(admin, "/api/v1/control/pause")?;
+            assert_eq!(code, 200, "pause: {body}");
+            std::thread::sleep(Duration::from_millis(300));
+            let held = held_without_exit(admin);
+            if held.is_empty() {
+                post(admin, "/api/v1/control/resume");
+                std::thread::sleep(Duration::from_millis(200));
+                return None;
+            }
+            Some(held)
+        },
+    );
+    eprintln!("paused holding {held:?}");
     let before_orders = journal_json(&data, "orders");
     let before_fills = journal_json(&data, "fills");
+    let exits_before = exits(&sim.ledger());
 
     // The disk fills up.
     let filler = data.join("filler");
@@ -349,6 +419,36 @@ fn a_full_disk_refuses_entries_keeps_exits_going_loses_nothing_and_resumes() {
             .filter(|l| l.contains("journal"))
             .collect::<Vec<_>>()
             .join("\n")
+    );
+    let (code, body) = post(admin, "/api/v1/control/resume").unwrap();
+    assert_eq!(code, 200, "resume: {body}");
+    // The next cycle exits the held spread: its exit order is journaled and
+    // reaches the gateway although the disk is full.
+    let exit_ref = wait_for(
+        "the held spread's exit order at the gateway",
+        Duration::from_secs(60),
+        &log,
+        || {
+            let sent: Vec<String> = exits(&sim.ledger())
+                .into_iter()
+                .filter(|r| !exits_before.contains(r))
+                .collect();
+            let journaled = journal_json(&data, "orders");
+            sent.into_iter().find(|r| {
+                journaled.iter().any(|o| {
+                    o["order_ref"] == r.as_str()
+                        && o["purpose"] == "exit"
+                        && held.iter().any(|h| o["spread_ref"] == h.as_str())
+                })
+            })
+        },
+    );
+    eprintln!("exit {exit_ref} sent and journaled while the disk is full");
+    assert!(
+        !events(admin)
+            .iter()
+            .any(|e| e["kind"] == "journal.recovered"),
+        "the exit went out while the journal was still degraded"
     );
     let refused_at = wait_for("an entry refused", Duration::from_secs(60), &log, || {
         events(admin).into_iter().find(|e| {

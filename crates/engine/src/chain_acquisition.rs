@@ -103,11 +103,11 @@ pub async fn await_complete_quotes(
         .collect();
     while !waiting.is_empty() {
         match tokio::time::timeout_at(deadline, events.next()).await {
-            Ok(Some(BrokerEvent::Quote(q))) if waiting.contains(&q.con_id) => {
-                // The line's latest (merged) quote, not the tick alone.
-                if broker.latest_quote(q.con_id).is_some_and(|q| complete(&q)) {
-                    waiting.remove(&q.con_id);
-                }
+            Ok(Some(BrokerEvent::Quote(_))) => {
+                // The lines' latest (merged) quotes, not the tick alone; all
+                // of them, since a reader far behind is not sent every tick
+                // (crates/broker/src/events.rs).
+                waiting.retain(|id| !broker.latest_quote(*id).is_some_and(|q| complete(&q)));
             }
             Ok(Some(_)) => {}
             Ok(None) | Err(_) => break,
@@ -153,9 +153,6 @@ pub async fn acquire_chain(
         legs: Vec::new(),
     };
     let mut line = 0;
-    // Listening from before the first line is asked for, so no tick is
-    // missed between a subscription and the wait for its quote.
-    let mut events = broker.events();
     for batch in plan.options.chunks(settings.batch.max(1)) {
         let mut held: Vec<(&PlannedOption, ContractInfo)> = Vec::with_capacity(batch.len());
         for option in batch {
@@ -165,14 +162,20 @@ pub async fn acquire_chain(
                 continue;
             };
             match broker.option(&spec).await {
-                Ok(contract) => {
-                    broker.subscribe_quotes(&contract, false).await?;
-                    acquired.quote_requests += 1;
-                    held.push((option, contract));
-                }
+                Ok(contract) => held.push((option, contract)),
                 Err(BrokerError::NoSecurityDefinition { .. }) => acquired.unknown_contracts += 1,
                 Err(e) => return Err(e),
             }
+        }
+        // Listening from before the batch's first line is asked for, so no
+        // tick is missed between a subscription and the wait for its quote;
+        // and only from then, not across the lookups, which can wait long
+        // behind the trader's requests (the watch's background handle)
+        // while every quote of every line would queue up here.
+        let mut events = broker.events();
+        for (_, contract) in &held {
+            broker.subscribe_quotes(contract, false).await?;
+            acquired.quote_requests += 1;
         }
         let deadline = Instant::now() + settings.quote_timeout;
         let ids: Vec<ConId> = held.iter().map(|(_, c)| c.con_id).collect();

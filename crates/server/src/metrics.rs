@@ -295,6 +295,21 @@ impl Metrics {
             "TLS certificate and key loads by the running admin server, by result (loaded, failed)",
             tls_reloads.clone(),
         );
+        // The label sets these families can take exist at 0 from the start,
+        // so `rate()` and alerts have a first sample before the first
+        // failure, and every exported family shows in the first scrape
+        // (deploy/test/metrics_check.py checks the names against
+        // deploy/metrics.yaml).
+        for result in ["rejected", "limited"] {
+            let _ = auth_failures.get_or_create(&ResultLabels {
+                result: result.into(),
+            });
+        }
+        for result in ["loaded", "failed"] {
+            let _ = tls_reloads.get_or_create(&ResultLabels {
+                result: result.into(),
+            });
+        }
         let link = LinkMetrics::new();
         // Every purpose and outcome from the start, so a fill rate has a
         // denominator and `rate()` a first sample before the first end.
@@ -311,6 +326,11 @@ impl Metrics {
         let storage = StorageMetrics::default();
         storage.register(registry);
         let websocket = WebSocketMetrics::default();
+        for reason in ["lagging", "stuck"] {
+            let _ = websocket.cut_off.get_or_create(&ReasonLabels {
+                reason: reason.into(),
+            });
+        }
         registry.register(
             "websocket_clients",
             "Clients following the event stream (/api/v1/ws)",

@@ -1107,6 +1107,32 @@ mod trading {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refusals_reloads_and_cut_offs_exist_at_zero_before_the_first() {
+        // deploy/metrics.yaml lists them as exported; a labelled family
+        // shows in the exposition only once it has a label set.
+        let f = fixture().await;
+        let m = scrape(&f).await;
+        for series in [
+            "vspread_auth_failures_total{result=\"rejected\"}",
+            "vspread_auth_failures_total{result=\"limited\"}",
+            "vspread_tls_reloads_total{result=\"loaded\"}",
+            "vspread_tls_reloads_total{result=\"failed\"}",
+            "vspread_websocket_cut_off_total{reason=\"lagging\"}",
+            "vspread_websocket_cut_off_total{reason=\"stuck\"}",
+        ] {
+            assert_eq!(sample(&m, series), 0.0, "{series}");
+        }
+        // A refused request moves its series.
+        let (s, _, _) = call(&f.state, "GET", "/api/v1/status", None, None, None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let m = scrape(&f).await;
+        assert_eq!(
+            sample(&m, "vspread_auth_failures_total{result=\"rejected\"}"),
+            1.0
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn operators_series_start_truthful_and_move_with_what_they_count() {
         use vspread_core::clock::Clock as _;
         use vspread_engine::events::{

@@ -134,7 +134,7 @@ impl EngineBuilder {
             broker,
             journal,
             clock,
-            events_capacity: 10_000,
+            events_capacity: DEFAULT_EVENTS_CAPACITY,
             logs: None,
             data_dir: None,
         }
@@ -148,7 +148,8 @@ impl EngineBuilder {
         self
     }
 
-    /// Events kept in memory for late subscribers (default 10,000).
+    /// Events kept in memory for late subscribers (default
+    /// [`DEFAULT_EVENTS_CAPACITY`]).
     pub fn events_capacity(mut self, capacity: usize) -> Self {
         self.events_capacity = capacity;
         self
@@ -283,6 +284,13 @@ impl std::fmt::Debug for Engine {
 }
 
 /// How long a stopping engine waits for its working orders' cancels.
+/// Events the bus keeps in memory by default: the history a reconnecting
+/// WebSocket client resumes from (`?after=`, after being cut off at 2,000
+/// behind), `GET /events` (at most 1,000 a page) and the metrics' fold
+/// between scrapes read. The journal keeps every event; this is the part
+/// served from memory, a few megabytes at most.
+pub const DEFAULT_EVENTS_CAPACITY: usize = 5_000;
+
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Aborts a task when dropped.

@@ -170,15 +170,24 @@ impl std::fmt::Debug for EventBus {
     }
 }
 
+/// Events a live subscriber may fall behind before it is told it lagged
+/// (the WebSocket cuts a client off well before, at
+/// `vspread_server::routes::events::MAX_BEHIND`). The broadcast channel
+/// holds this many slots of an [`Event`]'s size from the start, and every
+/// one is touched as the stream goes round, so it is kept to what a
+/// subscriber can use rather than the history's length.
+pub const STREAM_BUFFER: usize = 4096;
+
 impl EventBus {
     /// A bus that keeps the last `capacity` events and stamps them with
     /// `clock` (the engine's, so the journal and the orders agree on when
     /// things happened).
     pub fn new(capacity: usize, clock: Arc<dyn Clock>) -> Self {
-        let (tx, _) = broadcast::channel(capacity.max(16));
+        let (tx, _) = broadcast::channel(capacity.clamp(16, STREAM_BUFFER));
         Self {
             seq: AtomicU64::new(0),
-            history: Mutex::new(VecDeque::with_capacity(capacity)),
+            // Grown as events come rather than all at once.
+            history: Mutex::new(VecDeque::new()),
             capacity,
             tx,
             journal: OnceLock::new(),
@@ -326,6 +335,26 @@ mod tests {
         assert_eq!(bus.recent(1)[0].at, t);
         assert_eq!(rx.try_recv().unwrap().seq, 1);
         assert_eq!(bus.last_seq(), 5);
+    }
+
+    #[test]
+    fn a_subscriber_falls_behind_at_the_stream_buffer_not_the_history() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap();
+        let bus = EventBus::new(4 * STREAM_BUFFER, Arc::new(ManualClock::new(t)));
+        let mut rx = bus.subscribe();
+        let n = 2 * STREAM_BUFFER as u64;
+        for i in 0..n {
+            bus.publish("resumed", resumed(&i.to_string()));
+        }
+        // The history keeps them all; the live stream only its buffer.
+        assert_eq!(bus.recent(usize::MAX).len() as u64, n);
+        match rx.try_recv() {
+            Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                assert_eq!(missed, n - STREAM_BUFFER as u64);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(rx.try_recv().unwrap().seq, n - STREAM_BUFFER as u64 + 1);
     }
 
     #[test]
