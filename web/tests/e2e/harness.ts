@@ -44,10 +44,16 @@ export interface RunningDemo extends Demo {
   stop(): Promise<void>;
 }
 
-/** Starts `vspread demo` in a fresh data dir and waits for its admin server. */
+/**
+ * Starts `vspread demo` in a fresh data dir and waits for its admin server.
+ * The simulated market trades around the clock (`--always-open`): the suite
+ * runs for six or more real minutes, six market hours at the demo's 60x, so
+ * on a loaded machine its last orders (a spread closed by hand) would
+ * otherwise meet the 16:00 New York close and never fill.
+ */
 export async function startDemo(): Promise<RunningDemo> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vspread-e2e-'));
-  const child: ChildProcess = spawn(vspreadBinary(), ['demo', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
+  const child: ChildProcess = spawn(vspreadBinary(), ['demo', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--always-open'], {
     cwd: dataDir,
     env: { ...process.env, VSPREAD_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
