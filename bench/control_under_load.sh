@@ -29,9 +29,10 @@ trap cleanup EXIT
 # symbol, never both, since a symbol where both fire is not traded), every
 # held spread past exit_dte (closed at once), room for many positions, and
 # a market that fills slowly (the simulator's resting-fill rate at the mid
-# a tenth of its default) under a walk of a step every simulated minute up
-# to half the way to the natural, with a long timeout: entry and exit
-# orders step their limits nearly all the time (at 60x, a step a second).
+# a hundredth of its default) under a walk of a step every five simulated
+# minutes up to a fifth of the way to the natural, with a long timeout, over
+# all 20 of the simulator's underlyings (a daily signal is decided once per
+# symbol and bar, so each symbol enters at most once a simulated day).
 # Ten real minutes are ten market hours at 60x, longer than a session: the
 # simulated market trades around the clock and the trading schedule is off,
 # so entries go on after 16:00 New York (exits wait for the next regular
@@ -40,7 +41,7 @@ trap cleanup EXIT
 "$bin" config init --config "$data/config.toml" >/dev/null
 for kv in \
   'trading.scan_interval_s=60' 'storage.data_dir="."' \
-  'trading.universe=["QQQ","IWM","SPY","AAPL","MSFT","NVDA"]' \
+  'trading.universe=["SPY","QQQ","IWM","DIA","GLD","TLT","XLF","AAPL","MSFT","NVDA","AMZN","TSLA","META","GOOGL","AMD","JPM","XOM","BAC","KO","INTC"]' \
   'trading.max_positions=100' 'trading.max_positions_per_underlying=50' \
   'trading_schedule.enabled=false' \
   'risk.max_daily_loss=1000000' 'exits.exit_dte=365' \
@@ -48,12 +49,12 @@ for kv in \
   'strategies.high_base.max_base_depth_pct=50' 'strategies.high_base.near_high_pct=20' \
   'strategies.low_base.max_rsi=49.99' 'strategies.low_base.max_atr_ratio=5' \
   'strategies.low_base.max_base_height_pct=50' 'strategies.low_base.near_low_pct=20' \
-  'execution.order_timeout_s=86400' 'execution.walk_interval_s=60' \
-  'execution.max_walk_steps=50' 'execution.max_slippage_pct=50'; do
+  'execution.order_timeout_s=86400' 'execution.walk_interval_s=300' \
+  'execution.max_walk_steps=50' 'execution.max_slippage_pct=20'; do
   "$bin" config set "${kv%%=*}" "${kv#*=}" --config "$data/config.toml" >/dev/null
 done
 VSPREAD_LOG=info "$bin" demo --data-dir "$data" --listen 127.0.0.1:0 \
-  --always-open --fill-rate-far 0.005 --fill-rate-mid 0.05 2>"$data/log" >"$data/out" &
+  --always-open --fill-rate-far 0.001 --fill-rate-mid 0.005 2>"$data/log" >"$data/out" &
 demo_pid=$!
 for _ in $(seq 1 600); do
   grep -q "admin server ready" "$data/log" 2>/dev/null && break
