@@ -283,7 +283,6 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// How long a stopping engine waits for its working orders' cancels.
 /// Events the bus keeps in memory by default: the history a reconnecting
 /// WebSocket client resumes from (`?after=`, after being cut off at 2,000
 /// behind), `GET /events` (at most 1,000 a page) and the metrics' fold
@@ -291,6 +290,7 @@ impl std::fmt::Debug for Engine {
 /// served from memory, a few megabytes at most.
 pub const DEFAULT_EVENTS_CAPACITY: usize = 5_000;
 
+/// How long a stopping engine waits for its working orders' cancels.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Aborts a task when dropped.
