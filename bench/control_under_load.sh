@@ -6,8 +6,9 @@
 # engine, for BENCH_SECONDS (default 600). Prints, for applies and for
 # pause/resume: the count, the answers that were not 2xx (goal 0), the HTTP
 # latency median and p99 (goal p99 < 50 ms), the interruption each apply
-# reported (goal p99 < 10 ms), and how often an order was working when the
-# request went out.
+# reported (goal p99 < 10 ms), how often an order was working when the
+# request went out, and in how many ten-second windows an order took a
+# limit step.
 #   bash bench/control_under_load.sh      (BENCH_SECONDS=600 BENCH_EVERY=3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,17 +28,16 @@ trap cleanup EXIT
 # A demo that churns: loose signals so every symbol qualifies every cycle
 # (high base above RSI 50, low base below it: one of the two fires on each
 # symbol, never both, since a symbol where both fire is not traded), every
-# held spread past exit_dte (closed at once), room for many positions, and
-# a market that fills slowly (the simulator's resting-fill rate at the mid
-# a hundredth of its default) under a walk of a step every five simulated
-# minutes up to a fifth of the way to the natural, with a long timeout, over
-# all 20 of the simulator's underlyings (a daily signal is decided once per
-# symbol and bar, so each symbol enters at most once a simulated day).
-# Ten real minutes are ten market hours at 60x, longer than a session: the
-# simulated market trades around the clock and the trading schedule is off,
-# so entries go on after 16:00 New York (exits wait for the next regular
-# session, as they do in production; room for 100 positions keeps entries
-# coming meanwhile).
+# held spread past exit_dte (an exit decided at once), room for many
+# positions, over all 20 of the simulator's underlyings. Orders walk long:
+# a step every ten simulated minutes (10 s at 60x) for up to 50 steps, up
+# to a fifth of the way to the natural, in a market that fills slowly (the
+# simulator's resting-fill rate at the mid a thousandth of its default),
+# so the orders placed before the measurement (it waits for 15) walk
+# through most of it, and their fills bring exits. Ten real minutes are ten
+# market hours at 60x, longer than a session: the simulated market trades
+# around the clock and the trading schedule is off (exits wait for the
+# next regular session, as they do in production).
 "$bin" config init --config "$data/config.toml" >/dev/null
 for kv in \
   'trading.scan_interval_s=60' 'storage.data_dir="."' \
@@ -49,12 +49,12 @@ for kv in \
   'strategies.high_base.max_base_depth_pct=50' 'strategies.high_base.near_high_pct=20' \
   'strategies.low_base.max_rsi=49.99' 'strategies.low_base.max_atr_ratio=5' \
   'strategies.low_base.max_base_height_pct=50' 'strategies.low_base.near_low_pct=20' \
-  'execution.order_timeout_s=86400' 'execution.walk_interval_s=300' \
+  'execution.order_timeout_s=86400' 'execution.walk_interval_s=600' \
   'execution.max_walk_steps=50' 'execution.max_slippage_pct=20'; do
   "$bin" config set "${kv%%=*}" "${kv#*=}" --config "$data/config.toml" >/dev/null
 done
 VSPREAD_LOG=info "$bin" demo --data-dir "$data" --listen 127.0.0.1:0 \
-  --always-open --fill-rate-far 0.001 --fill-rate-mid 0.005 2>"$data/log" >"$data/out" &
+  --always-open --fill-rate-far 0.0001 --fill-rate-mid 0.0005 2>"$data/log" >"$data/out" &
 demo_pid=$!
 for _ in $(seq 1 600); do
   grep -q "admin server ready" "$data/log" 2>/dev/null && break
