@@ -7,7 +7,7 @@
 //! ref is refused, and after a reconnect the gateway's open orders and
 //! executions are matched back to their refs before anything new is sent.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -42,15 +42,33 @@ pub(crate) struct OrderRecord {
     combo_action: Option<Side>,
     /// Seen at the gateway (open order, status or execution).
     confirmed: bool,
+    /// A terminal status came (filled, cancelled, inactive).
+    ended: bool,
 }
+
+/// Ended orders the book keeps (a late status or a replayed execution
+/// still finds its `orderRef`); older ones are forgotten, so an engine that
+/// runs for months does not keep every order it ever sent. The journal is
+/// the record; the gateway's own replays carry their `orderRef`.
+pub(crate) const ENDED_KEPT: usize = 1024;
+/// Executions whose `orderRef` is kept for their commission report (which
+/// follows the execution within moments, or with it in a replay).
+pub(crate) const EXECUTIONS_KEPT: usize = 8192;
+/// What-if order ids kept, to tell their echoes from real orders.
+pub(crate) const WHAT_IFS_KEPT: usize = 1024;
 
 #[derive(Debug, Default)]
 pub(crate) struct OrderBook {
     by_id: HashMap<i32, OrderRecord>,
     by_ref: HashMap<String, i32>,
-    what_if_ids: HashSet<i32>,
-    /// execId → orderRef, for commission reports.
+    /// Ended orders, oldest first, at most [`ENDED_KEPT`].
+    ended: VecDeque<i32>,
+    /// The newest [`WHAT_IFS_KEPT`] (ids grow, so the smallest is the oldest).
+    what_if_ids: BTreeSet<i32>,
+    /// execId → orderRef, for commission reports; at most
+    /// [`EXECUTIONS_KEPT`], the oldest forgotten first (`exec_order`).
     exec_refs: HashMap<String, String>,
+    exec_order: VecDeque<String>,
 }
 
 impl OrderBook {
@@ -75,6 +93,67 @@ impl OrderBook {
         if let Some(r) = self.by_id.get_mut(&order_id) {
             r.confirmed = true;
         }
+    }
+
+    fn insert(&mut self, order_id: i32, record: OrderRecord) {
+        self.by_ref.insert(record.order_ref.clone(), order_id);
+        self.by_id.insert(order_id, record);
+    }
+
+    /// Notes a terminal status; past [`ENDED_KEPT`] the oldest ended
+    /// order is forgotten.
+    fn end(&mut self, order_id: i32) {
+        let Some(r) = self.by_id.get_mut(&order_id) else {
+            return;
+        };
+        if r.ended {
+            return;
+        }
+        r.ended = true;
+        self.ended.push_back(order_id);
+        while self.ended.len() > ENDED_KEPT {
+            let Some(old) = self.ended.pop_front() else {
+                break;
+            };
+            if let Some(r) = self.by_id.remove(&old)
+                && self.by_ref.get(&r.order_ref) == Some(&old)
+            {
+                self.by_ref.remove(&r.order_ref);
+            }
+        }
+    }
+
+    fn remember_execution(&mut self, exec_id: &str, order_ref: &str) {
+        if self
+            .exec_refs
+            .insert(exec_id.to_string(), order_ref.to_string())
+            .is_some()
+        {
+            return;
+        }
+        self.exec_order.push_back(exec_id.to_string());
+        while self.exec_order.len() > EXECUTIONS_KEPT {
+            if let Some(old) = self.exec_order.pop_front() {
+                self.exec_refs.remove(&old);
+            }
+        }
+    }
+
+    fn remember_what_if(&mut self, order_id: i32) {
+        self.what_if_ids.insert(order_id);
+        while self.what_if_ids.len() > WHAT_IFS_KEPT {
+            self.what_if_ids.pop_first();
+        }
+    }
+
+    /// How many orders, executions and what-ifs the book holds.
+    #[cfg(test)]
+    fn sizes(&self) -> (usize, usize, usize) {
+        (
+            self.by_id.len(),
+            self.exec_refs.len(),
+            self.what_if_ids.len(),
+        )
     }
 }
 
@@ -167,8 +246,7 @@ pub(crate) async fn place(
             return Err(BrokerError::DuplicateOrderRef(req.order_ref.clone()));
         }
         let order_id = client.next_order_id();
-        book.by_ref.insert(req.order_ref.clone(), order_id);
-        book.by_id.insert(
+        book.insert(
             order_id,
             OrderRecord {
                 order_ref: req.order_ref.clone(),
@@ -176,6 +254,7 @@ pub(crate) async fn place(
                 order: order.clone(),
                 combo_action,
                 confirmed: false,
+                ended: false,
             },
         );
         order_id
@@ -201,7 +280,7 @@ pub(crate) async fn what_if(inner: &Arc<Inner>, req: &OrderRequest) -> Result<Wh
     order.what_if = true;
     let client = inner.client()?;
     let order_id = client.next_order_id();
-    lock(&inner.orders).what_if_ids.insert(order_id);
+    lock(&inner.orders).remember_what_if(order_id);
     inner.grant(Priority::Order).await?;
     inner
         .timed("what-if", async {
@@ -332,10 +411,15 @@ fn on_update(inner: &Inner, update: OrderUpdate) {
                     return;
                 }
                 book.confirm(s.order_id);
+                let status = order_status(&s.status);
+                let order_ref = book.ref_of(s.order_id);
+                if status.is_terminal() {
+                    book.end(s.order_id);
+                }
                 OrderEvent::Status {
                     order_id: BrokerOrderId(i64::from(s.order_id)),
-                    order_ref: book.ref_of(s.order_id),
-                    status: order_status(&s.status),
+                    order_ref,
+                    status,
                     filled: decimal(s.filled).unwrap_or_default(),
                     remaining: decimal(s.remaining).unwrap_or_default(),
                     average_fill_price: s.average_fill_price.and_then(decimal),
@@ -347,8 +431,7 @@ fn on_update(inner: &Inner, update: OrderUpdate) {
                     x.order_ref = book.ref_of(data.execution.order_id);
                 }
                 book.confirm(data.execution.order_id);
-                book.exec_refs
-                    .insert(x.exec_id.clone(), x.order_ref.clone());
+                book.remember_execution(&x.exec_id, &x.order_ref);
                 OrderEvent::Execution(x)
             }
             OrderUpdate::CommissionReport(c) => OrderEvent::Commission {
@@ -374,8 +457,7 @@ fn adopt(book: &mut OrderBook, order_id: i32, contract: Contract, order: Order) 
         _ => Side::Sell,
     };
     let combo_action = (contract.security_type == SecurityType::Spread).then_some(action);
-    book.by_ref.insert(order.order_ref.clone(), order_id);
-    book.by_id.insert(
+    book.insert(
         order_id,
         OrderRecord {
             order_ref: order.order_ref.clone(),
@@ -383,6 +465,7 @@ fn adopt(book: &mut OrderBook, order_id: i32, contract: Contract, order: Order) 
             order,
             combo_action,
             confirmed: true,
+            ended: false,
         },
     );
 }
@@ -539,8 +622,7 @@ pub(crate) async fn reconcile(
             if let Ok(id) = i32::try_from(x.order_id.0) {
                 book.confirm(id);
             }
-            book.exec_refs
-                .insert(x.exec_id.clone(), x.order_ref.clone());
+            book.remember_execution(&x.exec_id, &x.order_ref);
         }
         // Sent but never seen by the gateway: forget, so the caller may place it again.
         let lost: Vec<i32> = book
@@ -568,4 +650,64 @@ pub(crate) async fn reconcile(
     );
     inner.publish(BrokerEvent::Reconciled(report.clone()));
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(order_ref: &str) -> OrderRecord {
+        OrderRecord {
+            order_ref: order_ref.into(),
+            contract: Contract::default(),
+            order: Order::default(),
+            combo_action: None,
+            confirmed: true,
+            ended: false,
+        }
+    }
+
+    #[test]
+    fn the_book_forgets_the_oldest_ended_orders_never_a_working_one() {
+        let mut book = OrderBook::default();
+        book.insert(1, record("working"));
+        let n = i32::try_from(ENDED_KEPT).unwrap() + 50;
+        for id in 2..2 + n {
+            book.insert(id, record(&format!("r{id}")));
+            book.end(id);
+            book.end(id); // a terminal status repeated counts once
+            book.remember_execution(&format!("x{id}.1"), &format!("r{id}"));
+            book.remember_execution(&format!("x{id}.2"), &format!("r{id}"));
+            book.remember_what_if(10_000 + id);
+        }
+        let (orders, executions, what_ifs) = book.sizes();
+        assert_eq!(
+            orders,
+            ENDED_KEPT + 1,
+            "the ended ones kept, and the working one"
+        );
+        assert_eq!(book.by_ref.len(), ENDED_KEPT + 1);
+        assert_eq!(book.id_of("working"), Some(BrokerOrderId(1)));
+        assert_eq!(
+            book.id_of("r2"),
+            None,
+            "the oldest ended order is forgotten"
+        );
+        let newest = 1 + n;
+        assert_eq!(book.ref_of(newest), format!("r{newest}"));
+        assert_eq!(executions, 2 * usize::try_from(n).unwrap());
+        for i in 0..EXECUTIONS_KEPT {
+            book.remember_execution(&format!("y{i}"), "r");
+        }
+        assert_eq!(book.sizes().1, EXECUTIONS_KEPT);
+        assert!(!book.exec_refs.contains_key(&format!("x{newest}.2")));
+        assert_eq!(
+            book.exec_refs
+                .get(&format!("y{}", EXECUTIONS_KEPT - 1))
+                .map(String::as_str),
+            Some("r")
+        );
+        assert_eq!(what_ifs, WHAT_IFS_KEPT);
+        assert!(book.what_if_ids.contains(&(10_000 + newest)));
+    }
 }

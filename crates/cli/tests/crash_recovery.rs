@@ -158,6 +158,7 @@ fn recoveries(dir: &Path) -> Vec<Value> {
     let Some(j) = journal(dir) else { return vec![] };
     let query = EventQuery {
         kind_prefixes: vec!["recovery.completed".into()],
+        order_refs: Vec::new(),
         limit: 0,
     };
     j.events(&query)

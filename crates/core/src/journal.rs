@@ -16,7 +16,7 @@
 //! the exit orders that name it, and its quantities and P&L are folded from
 //! their fills ([`SpreadRecord`]), so the record cannot disagree with itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -208,7 +208,23 @@ pub struct JournalEvent {
 pub struct EventQuery {
     /// Kinds starting with any of these (all kinds when empty).
     pub kind_prefixes: Vec<String>,
+    /// Only events naming one of these orders (`order_ref` in their data);
+    /// every event when empty.
+    pub order_refs: Vec<String>,
     /// At most this many, newest kept, returned oldest first.
+    pub limit: usize,
+}
+
+/// Which orders to read back, newest first: a page of the record, so a
+/// reader's cost follows what it shows, not how long the journal is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderQuery {
+    /// Only orders still open (`Some(true)`: no end recorded) or only
+    /// ended ones (`Some(false)`); every order when `None`.
+    pub open: Option<bool>,
+    /// Only the order with this reference.
+    pub order_ref: Option<String>,
+    /// At most this many (0: no limit).
     pub limit: usize,
 }
 
@@ -249,6 +265,26 @@ pub trait Journal: Send + Sync + fmt::Debug {
 
     /// Narrative events, oldest first.
     fn events(&self, query: &EventQuery) -> Result<Vec<JournalEvent>, JournalError>;
+
+    /// The orders `query` selects, newest first.
+    fn orders_page(&self, query: &OrderQuery) -> Result<Vec<OrderRecord>, JournalError>;
+
+    /// The fills of these orders, oldest first.
+    fn fills_of(&self, order_refs: &[String]) -> Result<Vec<FillRecord>, JournalError>;
+
+    /// The spreads still open (entries with fills and no closure), oldest
+    /// first, folded as [`Journal::spreads`] folds them: what the engine
+    /// checks every cycle, at a cost that follows the open book.
+    fn open_spreads(&self) -> Result<Vec<SpreadRecord>, JournalError>;
+
+    /// The newest `limit` closed spreads (0: all), newest closure first.
+    fn closed_spreads(&self, limit: usize) -> Result<Vec<SpreadRecord>, JournalError>;
+
+    /// Realised P&L of every closed spread, after commissions.
+    fn realised_total(&self) -> Result<Decimal, JournalError>;
+
+    /// Every contract an order of the journal ever traded (a leg of it).
+    fn traded_con_ids(&self) -> Result<BTreeSet<ConId>, JournalError>;
 
     /// Checks the store would take a write now (readiness): without writing
     /// anything.

@@ -5,11 +5,21 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
 use vspread_core::journal::{Journal, JournalError};
+
+/// Reads of the journal that run at once (the admin API's pages, the KPIs,
+/// the trader's checks); more wait for a turn on the async side, holding
+/// no thread, so a burst of requests cannot grow the blocking pool (and
+/// the memory each of its threads keeps).
+pub const CONCURRENT_READS: usize = 4;
 
 /// The journal, for async callers.
 #[derive(Clone)]
-pub struct JournalIo(Arc<dyn Journal>);
+pub struct JournalIo {
+    journal: Arc<dyn Journal>,
+    reads: Arc<Semaphore>,
+}
 
 impl std::fmt::Debug for JournalIo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -19,12 +29,30 @@ impl std::fmt::Debug for JournalIo {
 
 impl JournalIo {
     pub fn new(journal: Arc<dyn Journal>) -> Self {
-        Self(journal)
+        Self {
+            journal,
+            reads: Arc::new(Semaphore::new(CONCURRENT_READS)),
+        }
     }
 
     /// The journal itself, for synchronous readers on threads of their own.
     pub fn journal(&self) -> &Arc<dyn Journal> {
-        &self.0
+        &self.journal
+    }
+
+    /// Runs the read `call` off the async workers once one of the
+    /// [`CONCURRENT_READS`] turns is free, and waits for it.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&dyn Journal) -> Result<T, JournalError> + Send + 'static,
+    ) -> Result<T, JournalError> {
+        let _turn = self
+            .reads
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| JournalError::Storage(format!("journal reads closed: {e}")))?;
+        self.run(call).await
     }
 
     /// Runs `call` off the async workers and waits for it.
@@ -32,7 +60,7 @@ impl JournalIo {
         &self,
         call: impl FnOnce(&dyn Journal) -> Result<T, JournalError> + Send + 'static,
     ) -> Result<T, JournalError> {
-        let journal = self.0.clone();
+        let journal = self.journal.clone();
         tokio::task::spawn_blocking(move || call(&*journal))
             .await
             .unwrap_or_else(|e| Err(JournalError::Storage(format!("journal task failed: {e}"))))

@@ -13,7 +13,7 @@
 //!   opened; a leg no spread explains (an orphan) or a spread whose legs
 //!   disagree with the gateway (legged out) is reported loudly.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -216,7 +216,7 @@ pub async fn recover(
     let spreads = journal.run(|j| j.spreads()).await?;
     report.open_spreads = spreads.iter().filter(|s| s.is_open()).count();
     let positions = broker.positions().await?;
-    report.mismatched_legs = pair_legs(&after, &spreads, &positions);
+    report.mismatched_legs = pair_legs(&traded_of(&after), &spreads, &positions);
     for leg in &report.mismatched_legs {
         warn!(con_id = leg.con_id, journal = %leg.journal, gateway = %leg.gateway,
               spread = ?leg.spread_ref, "a leg at the gateway does not match the journal's spreads");
@@ -242,13 +242,21 @@ pub fn publish_mismatch(events: &EventBus, leg: &LegMismatch) {
     );
 }
 
+/// Every leg contract of these orders.
+pub fn traded_of(orders: &[OrderRecord]) -> BTreeSet<ConId> {
+    orders
+        .iter()
+        .flat_map(|o| [o.order.long.con_id, o.order.short.con_id])
+        .collect()
+}
+
 /// Pairs the gateway's positions with the legs the journal's open spreads
 /// imply, for the contracts vspread has traded (the account's other
 /// positions are the trader's own business). Every contract where the two
 /// differ is returned: a leg no open spread explains (an orphan, `spread_ref`
 /// none) or a spread whose legs the gateway holds otherwise (legged out).
 pub fn pair_legs(
-    orders: &[OrderRecord],
+    traded: &BTreeSet<ConId>,
     spreads: &[SpreadRecord],
     positions: &[Position],
 ) -> Vec<LegMismatch> {
@@ -260,16 +268,11 @@ pub fn pair_legs(
             e.1 = Some(s.entry.order_ref.clone());
         }
     }
-    let traded: HashSet<ConId> = orders
-        .iter()
-        .flat_map(|o| [o.order.long.con_id, o.order.short.con_id])
-        .collect();
     let mut held: BTreeMap<ConId, Decimal> = BTreeMap::new();
     for p in positions.iter().filter(|p| traded.contains(&p.con_id)) {
         *held.entry(p.con_id).or_default() += p.quantity;
     }
-    let con_ids: std::collections::BTreeSet<ConId> =
-        implied.keys().chain(held.keys()).copied().collect();
+    let con_ids: BTreeSet<ConId> = implied.keys().chain(held.keys()).copied().collect();
     con_ids
         .into_iter()
         .filter_map(|con_id| {

@@ -37,7 +37,7 @@ use vspread_core::clock::Clock;
 use vspread_core::config::StorageConfig;
 use vspread_core::journal::{
     EventQuery, FillRecord, Journal, JournalError, JournalEvent, JournaledOrder, OrderEnd,
-    OrderRecord, SpreadClosure, SpreadRecord,
+    OrderQuery, OrderRecord, SpreadClosure, SpreadRecord,
 };
 
 use crate::events::{EngineEvent, EventBus, JournalDegraded, JournalRecovered};
@@ -270,6 +270,32 @@ impl Journal for HealthJournal {
 
     fn events(&self, query: &EventQuery) -> Result<Vec<JournalEvent>, JournalError> {
         self.inner.events(query)
+    }
+
+    fn orders_page(&self, query: &OrderQuery) -> Result<Vec<OrderRecord>, JournalError> {
+        self.inner.orders_page(query)
+    }
+
+    fn fills_of(&self, order_refs: &[String]) -> Result<Vec<FillRecord>, JournalError> {
+        self.inner.fills_of(order_refs)
+    }
+
+    fn open_spreads(&self) -> Result<Vec<SpreadRecord>, JournalError> {
+        self.inner.open_spreads()
+    }
+
+    fn closed_spreads(&self, limit: usize) -> Result<Vec<SpreadRecord>, JournalError> {
+        self.inner.closed_spreads(limit)
+    }
+
+    fn realised_total(&self) -> Result<rust_decimal::Decimal, JournalError> {
+        self.inner.realised_total()
+    }
+
+    fn traded_con_ids(
+        &self,
+    ) -> Result<std::collections::BTreeSet<vspread_core::ConId>, JournalError> {
+        self.inner.traded_con_ids()
     }
 
     fn probe(&self) -> Result<(), JournalError> {

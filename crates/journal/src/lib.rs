@@ -12,7 +12,10 @@
 //! front of the next order's.
 //!
 //! Writers share one connection behind a mutex (writes are small and
-//! serialised by SQLite anyway). Checkpoints run on a thread of their own,
+//! serialised by SQLite anyway). Readers take connections of their own
+//! from a small pool, each read one transaction (one consistent snapshot),
+//! so a long read never holds up an order's write, and what a read costs
+//! follows the page it asks for (see [`vspread_core::journal::OrderQuery`]). Checkpoints run on a thread of their own,
 //! with their own connection, so no write ever waits for one; readers such
 //! as `vspread journal` open the file read-only beside a running engine,
 //! which WAL allows. [`backup`] takes consistent copies beside a running
@@ -43,6 +46,11 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the journal is schema version {found}, newer than this vspread knows ({known})")]
     TooNew { found: i64, known: i64 },
+    #[error(
+        "the journal is schema version {found}, older than this vspread's ({known}); \
+         `vspread run` or `vspread demo` brings it up to date when it next opens it"
+    )]
+    TooOld { found: i64, known: i64 },
     #[error("cannot open the journal {path}: {source}")]
     Open {
         path: PathBuf,
@@ -65,6 +73,9 @@ pub(crate) fn storage(e: rusqlite::Error) -> JournalError {
 pub struct SqliteJournal {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Idle read connections (none for a journal opened read-only, whose
+    /// one connection reads).
+    readers: Option<Mutex<Vec<Connection>>>,
     /// Set on drop: the checkpointer stops.
     closing: Arc<AtomicBool>,
     /// How long each synced write took (see [`SqliteJournal::synced`]).
@@ -143,6 +154,7 @@ impl SqliteJournal {
         Ok(Self {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            readers: Some(Mutex::default()),
             closing,
             sync_timings: Mutex::default(),
         })
@@ -164,8 +176,14 @@ impl SqliteJournal {
         let found: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| wrap(e.into()))?;
-        if found != schema::VERSION {
+        if found > schema::VERSION {
             return Err(wrap(StoreError::TooNew {
+                found,
+                known: schema::VERSION,
+            }));
+        }
+        if found < schema::VERSION {
+            return Err(wrap(StoreError::TooOld {
                 found,
                 known: schema::VERSION,
             }));
@@ -173,6 +191,7 @@ impl SqliteJournal {
         Ok(Self {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            readers: None,
             closing: Arc::new(AtomicBool::new(true)),
             sync_timings: Mutex::default(),
         })
@@ -192,6 +211,34 @@ impl SqliteJournal {
         // A panic while holding the lock leaves SQLite consistent (every
         // write is a transaction), so the connection stays usable.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `read` in one read transaction on a connection of the reader
+    /// pool (opened when none is idle), so it sees one snapshot and never
+    /// waits for the writer.
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, JournalError>,
+    ) -> Result<T, JournalError> {
+        let Some(readers) = &self.readers else {
+            return read(&self.conn());
+        };
+        let idle = readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => open_reader(&self.path).map_err(storage)?,
+        };
+        conn.execute_batch("BEGIN").map_err(storage)?;
+        let result = read(&conn);
+        // A read transaction has nothing to keep: ending it cannot lose
+        // anything, and a connection that cannot end it is not reused.
+        if conn.execute_batch("COMMIT").is_ok() {
+            let mut idle = readers.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        result
     }
 
     /// The writer connection, set to commit with `durability`.
@@ -228,6 +275,21 @@ impl SqliteJournal {
         }
         result
     }
+}
+
+/// Read connections kept open between reads; more are opened while more
+/// reads run at once, and closed after.
+const IDLE_READERS: usize = 4;
+
+/// A connection that only reads (`query_only`), beside the writer.
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -277,22 +339,70 @@ impl vspread_core::journal::Journal for SqliteJournal {
     }
 
     fn orders(&self) -> Result<Vec<vspread_core::journal::OrderRecord>, JournalError> {
-        read::orders(&self.conn())
+        self.read(read::orders)
     }
 
     fn fills(&self) -> Result<Vec<vspread_core::journal::FillRecord>, JournalError> {
-        read::fills(&self.conn())
+        self.read(read::fills)
     }
 
     fn spreads(&self) -> Result<Vec<vspread_core::journal::SpreadRecord>, JournalError> {
-        read::spreads(&self.conn())
+        self.read(read::spreads)
     }
 
     fn events(
         &self,
         query: &vspread_core::journal::EventQuery,
     ) -> Result<Vec<vspread_core::journal::JournalEvent>, JournalError> {
-        read::events(&self.conn(), query)
+        self.read(|conn| read::events(conn, query))
+    }
+
+    fn orders_page(
+        &self,
+        query: &vspread_core::journal::OrderQuery,
+    ) -> Result<Vec<vspread_core::journal::OrderRecord>, JournalError> {
+        let mut conditions = vec!["1".to_string()];
+        let mut values = Vec::new();
+        match query.open {
+            Some(true) => conditions.push("o.end_outcome IS NULL".into()),
+            Some(false) => conditions.push("o.end_outcome IS NOT NULL".into()),
+            None => {}
+        }
+        if let Some(order_ref) = &query.order_ref {
+            conditions.push("o.order_ref = ?".into());
+            values.push(order_ref.clone());
+        }
+        let which = read::Selection::with(conditions.join(" AND "), values);
+        self.read(|conn| read::orders_where(conn, &which, read::Page::Newest(query.limit)))
+    }
+
+    fn fills_of(
+        &self,
+        order_refs: &[String],
+    ) -> Result<Vec<vspread_core::journal::FillRecord>, JournalError> {
+        let which = read::Selection::among("f.order_ref", order_refs);
+        self.read(|conn| read::fills_where(conn, &which))
+    }
+
+    fn open_spreads(&self) -> Result<Vec<vspread_core::journal::SpreadRecord>, JournalError> {
+        self.read(read::open_spreads)
+    }
+
+    fn closed_spreads(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<vspread_core::journal::SpreadRecord>, JournalError> {
+        self.read(|conn| read::closed_spreads(conn, limit))
+    }
+
+    fn realised_total(&self) -> Result<rust_decimal::Decimal, JournalError> {
+        self.read(read::realised_total)
+    }
+
+    fn traded_con_ids(
+        &self,
+    ) -> Result<std::collections::BTreeSet<vspread_core::ConId>, JournalError> {
+        self.read(read::traded_con_ids)
     }
 
     fn sync_timings(&self) -> SyncTimings {

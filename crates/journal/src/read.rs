@@ -1,7 +1,7 @@
 //! Reads: rows back into the domain's records, each unreadable value named
 //! by its table and row.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -145,17 +145,64 @@ impl OrderRow {
     }
 }
 
-pub(crate) fn fills(conn: &Connection) -> Result<Vec<FillRecord>, JournalError> {
+/// A selection of rows: an SQL condition (our own text, never a caller's)
+/// with its bound values.
+pub(crate) struct Selection {
+    condition: String,
+    values: Vec<String>,
+}
+
+impl Selection {
+    pub(crate) fn all() -> Self {
+        Self::when("1")
+    }
+
+    pub(crate) fn when(condition: impl Into<String>) -> Self {
+        Self {
+            condition: condition.into(),
+            values: Vec::new(),
+        }
+    }
+
+    pub(crate) fn with(condition: String, values: Vec<String>) -> Self {
+        Self { condition, values }
+    }
+
+    /// `column IN (values…)`; nothing when `values` is empty.
+    pub(crate) fn among(column: &str, values: &[String]) -> Self {
+        if values.is_empty() {
+            return Self::when("0");
+        }
+        let marks = vec!["?"; values.len()].join(", ");
+        Self {
+            condition: format!("{column} IN ({marks})"),
+            values: values.to_vec(),
+        }
+    }
+
+    fn params(&self) -> rusqlite::ParamsFromIter<std::slice::Iter<'_, String>> {
+        rusqlite::params_from_iter(self.values.iter())
+    }
+}
+
+/// The fills `which` selects (a condition on the `fills` row `f`), oldest
+/// first.
+pub(crate) fn fills_where(
+    conn: &Connection,
+    which: &Selection,
+) -> Result<Vec<FillRecord>, JournalError> {
     let mut stmt = conn
-        .prepare(
+        .prepare(&format!(
             "SELECT f.seq, f.exec_id, f.order_ref, f.con_id, f.action, f.quantity, f.price,
                     f.combo, f.time, f.recorded_at, c.amount
              FROM fills f LEFT JOIN commissions c ON c.exec_id = f.exec_id
+             WHERE {}
              ORDER BY f.seq",
-        )
+            which.condition
+        ))
         .map_err(storage)?;
     let rows = stmt
-        .query_map([], |r| {
+        .query_map(which.params(), |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -198,14 +245,25 @@ pub(crate) fn fills(conn: &Connection) -> Result<Vec<FillRecord>, JournalError> 
     Ok(out)
 }
 
-/// Commissions by order, including those whose execution is not (yet)
+pub(crate) fn fills(conn: &Connection) -> Result<Vec<FillRecord>, JournalError> {
+    fills_where(conn, &Selection::all())
+}
+
+/// Commissions by order (those `which` selects, a condition on the
+/// `commissions` row `c`), including those whose execution is not (yet)
 /// journaled.
-fn commissions_by_order(conn: &Connection) -> Result<BTreeMap<String, Decimal>, JournalError> {
+fn commissions_by_order(
+    conn: &Connection,
+    which: &Selection,
+) -> Result<BTreeMap<String, Decimal>, JournalError> {
     let mut stmt = conn
-        .prepare("SELECT rowid, order_ref, amount FROM commissions")
+        .prepare(&format!(
+            "SELECT c.rowid, c.order_ref, c.amount FROM commissions c WHERE {}",
+            which.condition
+        ))
         .map_err(storage)?;
     let rows = stmt
-        .query_map([], |r| {
+        .query_map(which.params(), |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -238,21 +296,69 @@ fn filled_of(fills: &[&FillRecord]) -> (Decimal, Option<Decimal>) {
     (by_leg.values().copied().min().unwrap_or_default(), None)
 }
 
-pub(crate) fn orders(conn: &Connection) -> Result<Vec<OrderRecord>, JournalError> {
-    let fills = fills(conn)?;
-    let commissions = commissions_by_order(conn)?;
+/// How a read of orders is ordered and cut.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Page {
+    /// Oldest first, every row.
+    Oldest,
+    /// Newest first, at most this many (0: all).
+    Newest(usize),
+}
+
+/// The orders `which` selects (a condition on the `orders` row `o`), with
+/// what their fills and commissions add up to, read for those orders only.
+pub(crate) fn orders_where(
+    conn: &Connection,
+    which: &Selection,
+    page: Page,
+) -> Result<Vec<OrderRecord>, JournalError> {
+    let tail = match page {
+        Page::Oldest => "ORDER BY o.seq".to_string(),
+        Page::Newest(0) => "ORDER BY o.seq DESC".to_string(),
+        Page::Newest(n) => format!("ORDER BY o.seq DESC LIMIT {n}"),
+    };
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT o.* FROM orders o WHERE {} {tail}",
+            which.condition
+        ))
+        .map_err(storage)?;
+    let rows = stmt.query_map(which.params(), order_row).map_err(storage)?;
+    let mut read = Vec::new();
+    for row in rows {
+        let row = row.map_err(storage)?;
+        read.push((row.order()?, row));
+    }
+    // The fills and commissions of the orders read: by their references
+    // for a page, by the selection itself for a whole table (cheaper than
+    // a list of every reference).
+    let of_orders = |alias: &str| match page {
+        Page::Newest(n) if n > 0 => {
+            let refs: Vec<String> = read.iter().map(|(o, _)| o.order_ref.clone()).collect();
+            Selection::among(&format!("{alias}.order_ref"), &refs)
+        }
+        _ => Selection {
+            condition: format!(
+                "{alias}.order_ref IN (SELECT o.order_ref FROM orders o WHERE {})",
+                which.condition
+            ),
+            values: which.values.clone(),
+        },
+    };
+    let (fills, commissions) = if read.is_empty() {
+        (Vec::new(), BTreeMap::new())
+    } else {
+        (
+            fills_where(conn, &of_orders("f"))?,
+            commissions_by_order(conn, &of_orders("c"))?,
+        )
+    };
     let mut by_order: BTreeMap<&str, Vec<&FillRecord>> = BTreeMap::new();
     for f in &fills {
         by_order.entry(f.order_ref.as_str()).or_default().push(f);
     }
-    let mut stmt = conn
-        .prepare("SELECT * FROM orders ORDER BY seq")
-        .map_err(storage)?;
-    let rows = stmt.query_map([], order_row).map_err(storage)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let row = row.map_err(storage)?;
-        let order = row.order()?;
+    let mut out = Vec::with_capacity(read.len());
+    for (order, row) in read {
         let (filled, average_net) = by_order
             .get(order.order_ref.as_str())
             .map(|f| filled_of(f))
@@ -273,12 +379,24 @@ pub(crate) fn orders(conn: &Connection) -> Result<Vec<OrderRecord>, JournalError
     Ok(out)
 }
 
-fn closures(conn: &Connection) -> Result<BTreeMap<String, SpreadClosure>, JournalError> {
+pub(crate) fn orders(conn: &Connection) -> Result<Vec<OrderRecord>, JournalError> {
+    orders_where(conn, &Selection::all(), Page::Oldest)
+}
+
+/// The closures `which` selects (a condition on the `closures` row `c`).
+fn closures_where(
+    conn: &Connection,
+    which: &Selection,
+) -> Result<BTreeMap<String, SpreadClosure>, JournalError> {
     let mut stmt = conn
-        .prepare("SELECT rowid, spread_ref, reason, realised, r_multiple, at FROM closures")
+        .prepare(&format!(
+            "SELECT c.rowid, c.spread_ref, c.reason, c.realised, c.r_multiple, c.at
+             FROM closures c WHERE {}",
+            which.condition
+        ))
         .map_err(storage)?;
     let rows = stmt
-        .query_map([], |r| {
+        .query_map(which.params(), |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -306,10 +424,34 @@ fn closures(conn: &Connection) -> Result<BTreeMap<String, SpreadClosure>, Journa
     Ok(out)
 }
 
-pub(crate) fn spreads(conn: &Connection) -> Result<Vec<SpreadRecord>, JournalError> {
-    let orders = orders(conn)?;
-    let fills = fills(conn)?;
-    let mut closures = closures(conn)?;
+/// The spreads whose entry order `entries` selects (an SQL query giving
+/// entry order references, with its bound values), oldest first: each
+/// folded from its entry, its exits and their fills, read for those
+/// spreads only.
+fn spreads_among(
+    conn: &Connection,
+    entries: &Selection,
+) -> Result<Vec<SpreadRecord>, JournalError> {
+    let of_spreads = |condition: String| Selection {
+        condition,
+        values: entries.values.clone(),
+    };
+    let orders = orders_where(
+        conn,
+        &of_spreads(format!("o.spread_ref IN ({})", entries.condition)),
+        Page::Oldest,
+    )?;
+    let fills = fills_where(
+        conn,
+        &of_spreads(format!(
+            "f.order_ref IN (SELECT o.order_ref FROM orders o WHERE o.spread_ref IN ({}))",
+            entries.condition
+        )),
+    )?;
+    let mut closures = closures_where(
+        conn,
+        &of_spreads(format!("c.spread_ref IN ({})", entries.condition)),
+    )?;
     let mut out: Vec<SpreadRecord> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for o in orders.iter().filter(|o| o.order.purpose.opens()) {
@@ -360,6 +502,81 @@ pub(crate) fn spreads(conn: &Connection) -> Result<Vec<SpreadRecord>, JournalErr
     Ok(out)
 }
 
+/// Entry orders: every order that is not an exit.
+const ENTRIES: &str = "SELECT e.order_ref FROM orders e WHERE e.purpose <> 'exit'";
+
+pub(crate) fn spreads(conn: &Connection) -> Result<Vec<SpreadRecord>, JournalError> {
+    spreads_among(conn, &Selection::when(ENTRIES))
+}
+
+/// Spreads with a fill and no closure, still open once folded.
+pub(crate) fn open_spreads(conn: &Connection) -> Result<Vec<SpreadRecord>, JournalError> {
+    let entries = Selection::when(format!(
+        "{ENTRIES} AND NOT EXISTS (SELECT 1 FROM closures x WHERE x.spread_ref = e.order_ref)
+             AND EXISTS (SELECT 1 FROM fills y WHERE y.order_ref = e.order_ref)"
+    ));
+    let mut spreads = spreads_among(conn, &entries)?;
+    spreads.retain(SpreadRecord::is_open);
+    Ok(spreads)
+}
+
+/// The newest `limit` closed spreads (0: all), newest closure first.
+pub(crate) fn closed_spreads(
+    conn: &Connection,
+    limit: usize,
+) -> Result<Vec<SpreadRecord>, JournalError> {
+    let cut = if limit == 0 {
+        String::new()
+    } else {
+        format!(" LIMIT {limit}")
+    };
+    let entries = Selection::when(format!(
+        "SELECT x.spread_ref FROM closures x ORDER BY x.at DESC{cut}"
+    ));
+    let mut spreads = spreads_among(conn, &entries)?;
+    spreads.retain(|s| s.closure.is_some());
+    spreads.sort_by(|a, b| {
+        let at = |s: &SpreadRecord| s.closure.as_ref().map(|c| c.at);
+        at(b).cmp(&at(a))
+    });
+    Ok(spreads)
+}
+
+/// The sum of every closure's realised P&L, row by row (nothing is kept).
+pub(crate) fn realised_total(conn: &Connection) -> Result<Decimal, JournalError> {
+    let mut stmt = conn
+        .prepare("SELECT rowid, realised FROM closures")
+        .map_err(storage)?;
+    let mut rows = stmt.query([]).map_err(storage)?;
+    let mut total = Decimal::ZERO;
+    while let Some(row) = rows.next().map_err(storage)? {
+        let id: i64 = row.get(0).map_err(storage)?;
+        let text: String = row.get(1).map_err(storage)?;
+        total += decimal("closures", id, "realised", &text)?;
+    }
+    Ok(total)
+}
+
+/// Every leg contract of every order, found by SQLite in the legs' JSON.
+pub(crate) fn traded_con_ids(conn: &Connection) -> Result<BTreeSet<ConId>, JournalError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT json_extract(long_leg, '$.con_id') FROM orders
+             UNION SELECT json_extract(short_leg, '$.con_id') FROM orders",
+        )
+        .map_err(storage)?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, Option<i64>>(0))
+        .map_err(storage)?;
+    let mut out = BTreeSet::new();
+    for row in rows {
+        if let Some(id) = row.map_err(storage)? {
+            out.insert(ConId(id));
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<JournalEvent>, JournalError> {
     let limit = if q.limit == 0 {
         i64::MAX
@@ -367,16 +584,38 @@ pub(crate) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<JournalEve
         q.limit as i64
     };
     let mut sql = String::from("SELECT seq, at, kind, message, data FROM events");
+    let mut values: Vec<&String> = Vec::new();
+    let mut conditions: Vec<String> = Vec::new();
     if !q.kind_prefixes.is_empty() {
-        let clauses: Vec<_> = (1..=q.kind_prefixes.len())
-            .map(|i| format!("substr(kind, 1, length(?{i})) = ?{i}"))
+        let clauses: Vec<_> = q
+            .kind_prefixes
+            .iter()
+            .map(|prefix| {
+                values.push(prefix);
+                let i = values.len();
+                format!("substr(kind, 1, length(?{i})) = ?{i}")
+            })
             .collect();
-        sql.push_str(&format!(" WHERE {}", clauses.join(" OR ")));
+        conditions.push(format!("({})", clauses.join(" OR ")));
+    }
+    if !q.order_refs.is_empty() {
+        let marks: Vec<_> = q
+            .order_refs
+            .iter()
+            .map(|r| {
+                values.push(r);
+                format!("?{}", values.len())
+            })
+            .collect();
+        conditions.push(format!("order_ref IN ({})", marks.join(", ")));
+    }
+    if !conditions.is_empty() {
+        sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
     }
     sql.push_str(&format!(" ORDER BY seq DESC LIMIT {limit}"));
     let mut stmt = conn.prepare(&sql).map_err(storage)?;
     let rows = stmt
-        .query_map(rusqlite::params_from_iter(q.kind_prefixes.iter()), |r| {
+        .query_map(rusqlite::params_from_iter(values), |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,

@@ -80,6 +80,17 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_kind ON events (kind);
     ",
+    // 2: pages instead of whole tables. An event names its order in a
+    // column of its own (the `order_ref` of its data), so an order's limit
+    // steps are found by index; closures are found by when they happened.
+    "
+    ALTER TABLE events ADD COLUMN order_ref TEXT;
+    UPDATE events SET order_ref = json_extract(data, '$.order_ref')
+        WHERE json_valid(data) AND json_type(data, '$.order_ref') = 'text';
+    CREATE INDEX events_order ON events (order_ref);
+    CREATE INDEX closures_at ON closures (at);
+    CREATE INDEX orders_open ON orders (seq) WHERE end_outcome IS NULL;
+    ",
 ];
 
 /// The version this code writes.

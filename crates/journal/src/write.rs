@@ -239,8 +239,12 @@ pub(crate) fn record_closure(conn: &Connection, c: &SpreadClosure) -> Result<(),
 }
 
 pub(crate) fn record_event(conn: &Connection, e: &JournalEvent) -> Result<(), JournalError> {
+    // The order an event names gets a column of its own (see the schema's
+    // second migration): an order's steps are then read by index.
     conn.execute(
-        "INSERT INTO events (at, kind, message, data) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO events (at, kind, message, data, order_ref) VALUES (?1, ?2, ?3, ?4,
+             CASE WHEN json_valid(?4) AND json_type(?4, '$.order_ref') = 'text'
+                  THEN json_extract(?4, '$.order_ref') END)",
         params![time(e.at), e.kind, e.message, e.data],
     )
     .map_err(storage)?;

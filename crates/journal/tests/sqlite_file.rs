@@ -282,6 +282,7 @@ fn events_are_read_by_kind_prefix_newest_kept_oldest_first() {
     }
     let q = |prefixes: &[&str], limit| EventQuery {
         kind_prefixes: prefixes.iter().map(|s| s.to_string()).collect(),
+        order_refs: Vec::new(),
         limit,
     };
     let kinds = |e: Vec<JournalEvent>| e.into_iter().map(|e| e.kind).collect::<Vec<_>>();
@@ -387,4 +388,263 @@ fn synced_writes_are_timed_and_narrative_events_are_not() {
     let timings = j.sync_timings();
     assert_eq!(timings.count, 2);
     assert_eq!(timings.buckets.iter().sum::<u64>() + timings.over, 2);
+}
+
+/// `n` spreads on contracts of their own: every third still open, the
+/// others closed at `t(100 + i)`; then two entries that never filled (one
+/// timed out, one still working).
+fn book(j: &SqliteJournal, n: i64) {
+    let end = |outcome: &str, at| OrderEnd {
+        outcome: outcome.into(),
+        detail: String::new(),
+        at,
+    };
+    for i in 0..n {
+        let entry = format!("vs-{i:016x}-e0");
+        let exit = format!("vs-{i:016x}-x0");
+        let (long, short) = (1000 + 2 * i, 1001 + 2 * i);
+        let mut o = order(&entry, OrderPurpose::Entry, &entry, 1);
+        o.long.con_id = ConId(long);
+        o.short.con_id = ConId(short);
+        j.record_order(&o).unwrap();
+        for (id, con, side, price, combo) in [
+            ("l", long, Side::Buy, "3.00", false),
+            ("s", short, Side::Sell, "1.00", false),
+            ("c", 9, Side::Buy, "2.00", true),
+        ] {
+            let id = format!("{entry}.{id}");
+            j.record_order_event(&exec(&id, &entry, con, side, "1", price, combo), t(i))
+                .unwrap();
+            if !combo {
+                j.record_order_event(&commission(&id, &entry, "0.65"), t(i))
+                    .unwrap();
+            }
+        }
+        j.record_order_end(&entry, &end("filled", t(i))).unwrap();
+        if i % 3 == 0 {
+            continue;
+        }
+        let mut x = order(&exit, OrderPurpose::Exit, &entry, 1);
+        x.long = o.long.clone();
+        x.short = o.short.clone();
+        j.record_order(&x).unwrap();
+        for (id, con, side, price) in [
+            ("l", long, Side::Sell, "4.00"),
+            ("s", short, Side::Buy, "1.50"),
+        ] {
+            let id = format!("{exit}.{id}");
+            j.record_order_event(&exec(&id, &exit, con, side, "1", price, false), t(50 + i))
+                .unwrap();
+        }
+        j.record_order_end(&exit, &end("filled", t(50 + i)))
+            .unwrap();
+        j.record_closure(&SpreadClosure {
+            spread_ref: entry.clone(),
+            reason: "profit_target".into(),
+            realised: d("48.70") + Decimal::from(i),
+            r_multiple: Some(0.25),
+            at: t(100 + i),
+        })
+        .unwrap();
+    }
+    for (r, ended) in [
+        ("vs-00000000000000aa-e0", true),
+        ("vs-00000000000000bb-e0", false),
+    ] {
+        j.record_order(&order(r, OrderPurpose::Entry, r, 1))
+            .unwrap();
+        if ended {
+            j.record_order_end(r, &end("timed_out", t(500))).unwrap();
+        }
+    }
+}
+
+#[test]
+fn pages_read_what_they_ask_for_and_agree_with_the_whole_record() {
+    use vspread_core::journal::OrderQuery;
+    let dir = tempfile::tempdir().unwrap();
+    let j = SqliteJournal::open_in(dir.path()).unwrap();
+    book(&j, 30);
+    let all = j.orders().unwrap();
+    let newest: Vec<_> = all.iter().rev().cloned().collect();
+    let page = |q: OrderQuery| j.orders_page(&q).unwrap();
+
+    assert_eq!(
+        page(OrderQuery {
+            limit: 7,
+            ..Default::default()
+        }),
+        newest[..7]
+    );
+    assert_eq!(page(OrderQuery::default()), newest);
+    let open: Vec<_> = newest.iter().filter(|o| o.is_open()).cloned().collect();
+    assert_eq!(open.len(), 1, "only the entry still working is open");
+    assert_eq!(
+        page(OrderQuery {
+            open: Some(true),
+            ..Default::default()
+        }),
+        open
+    );
+    let ended: Vec<_> = newest
+        .iter()
+        .filter(|o| !o.is_open())
+        .take(3)
+        .cloned()
+        .collect();
+    assert_eq!(
+        page(OrderQuery {
+            open: Some(false),
+            limit: 3,
+            ..Default::default()
+        }),
+        ended
+    );
+    let one = page(OrderQuery {
+        order_ref: Some("vs-0000000000000004-x0".into()),
+        limit: 1,
+        ..Default::default()
+    });
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        one[0].filled,
+        d("1"),
+        "the page's order has its fills summed"
+    );
+    assert_eq!(one[0].commissions, Decimal::ZERO);
+    assert_eq!(
+        one,
+        all.iter()
+            .filter(|o| o.order.order_ref == "vs-0000000000000004-x0")
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        page(OrderQuery {
+            order_ref: Some("vs-none".into()),
+            ..Default::default()
+        })
+        .is_empty()
+    );
+
+    let refs = vec![
+        "vs-0000000000000002-e0".to_string(),
+        "vs-0000000000000005-x0".to_string(),
+    ];
+    let fills: Vec<_> = j
+        .fills()
+        .unwrap()
+        .into_iter()
+        .filter(|f| refs.contains(&f.order_ref))
+        .collect();
+    assert_eq!(fills.len(), 5);
+    assert_eq!(j.fills_of(&refs).unwrap(), fills);
+    assert!(j.fills_of(&[]).unwrap().is_empty());
+
+    let spreads = j.spreads().unwrap();
+    let open: Vec<_> = spreads.iter().filter(|s| s.is_open()).cloned().collect();
+    assert_eq!(open.len(), 10);
+    assert_eq!(j.open_spreads().unwrap(), open);
+
+    let mut closed: Vec<_> = spreads
+        .iter()
+        .filter(|s| s.closure.is_some())
+        .cloned()
+        .collect();
+    closed.sort_by_key(|s| std::cmp::Reverse(s.closure.as_ref().unwrap().at));
+    assert_eq!(closed.len(), 20);
+    assert_eq!(j.closed_spreads(4).unwrap(), closed[..4]);
+    assert_eq!(j.closed_spreads(0).unwrap(), closed);
+    let total: Decimal = closed
+        .iter()
+        .map(|s| s.closure.as_ref().unwrap().realised)
+        .sum();
+    assert_eq!(j.realised_total().unwrap(), total);
+
+    let traded = j.traded_con_ids().unwrap();
+    assert_eq!(
+        traded.len(),
+        2 * 30 + 2,
+        "each spread's two legs and the unfilled entries' 11, 12"
+    );
+    assert!(traded.contains(&ConId(1000)) && traded.contains(&ConId(1059)));
+}
+
+fn event(kind: &str, data: &str) -> JournalEvent {
+    JournalEvent {
+        at: t(0),
+        kind: kind.into(),
+        message: kind.into(),
+        data: data.into(),
+    }
+}
+
+#[test]
+fn events_are_found_by_their_order_and_an_older_file_is_brought_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(vspread_journal::FILE_NAME);
+    let of = |j: &SqliteJournal, refs: &[&str]| {
+        j.events(&EventQuery {
+            kind_prefixes: vec!["order.".into()],
+            order_refs: refs.iter().map(|r| r.to_string()).collect(),
+            limit: 0,
+        })
+        .unwrap()
+        .into_iter()
+        .map(|e| e.data)
+        .collect::<Vec<_>>()
+    };
+    {
+        let j = SqliteJournal::open(&path).unwrap();
+        j.record_event(&event(
+            "order.placed",
+            r#"{"order_ref":"A","price":"1.00"}"#,
+        ))
+        .unwrap();
+        j.record_event(&event(
+            "order.placed",
+            r#"{"order_ref":"B","price":"2.00"}"#,
+        ))
+        .unwrap();
+        j.record_event(&event("order.walked", r#"{"order_ref":"A","step":1}"#))
+            .unwrap();
+        j.record_event(&event("signal.fired", r#"{"symbol":"A"}"#))
+            .unwrap();
+        j.record_event(&event("order.odd", "not json")).unwrap();
+        j.record_event(&event("order.odd", r#"{"order_ref":7}"#))
+            .unwrap();
+        assert_eq!(
+            of(&j, &["A"]),
+            [
+                r#"{"order_ref":"A","price":"1.00"}"#,
+                r#"{"order_ref":"A","step":1}"#
+            ]
+        );
+        assert_eq!(of(&j, &["B", "C"]), [r#"{"order_ref":"B","price":"2.00"}"#]);
+        assert_eq!(of(&j, &[]).len(), 5, "no order named: every order event");
+    }
+    // The same file as the first schema wrote it, with an event of then.
+    rusqlite_like_edit(
+        &path,
+        "DROP INDEX events_order; DROP INDEX closures_at; DROP INDEX orders_open;
+         ALTER TABLE events DROP COLUMN order_ref;
+         INSERT INTO events (at, kind, message, data)
+             VALUES ('2026-11-20T15:30:00Z', 'order.walked', 'm', '{\"order_ref\":\"B\",\"step\":1}');
+         PRAGMA user_version = 1;",
+    );
+    let err = SqliteJournal::open_read_only(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("version 1") && err.contains("older"), "{err}");
+    let j = SqliteJournal::open(&path).unwrap();
+    assert_eq!(
+        of(&j, &["B"]),
+        [
+            r#"{"order_ref":"B","price":"2.00"}"#,
+            r#"{"order_ref":"B","step":1}"#
+        ],
+        "the older events are found by their order once migrated"
+    );
+    drop(j);
+    assert!(SqliteJournal::open_read_only(&path).is_ok());
 }

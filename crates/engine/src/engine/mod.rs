@@ -817,12 +817,22 @@ impl Engine {
 
     /// The KPIs of the last `days` days of the engine's clock (all the
     /// journal holds when `None`), each with its target, computed from
-    /// the journal as `vspread report` computes them. Reads the journal:
-    /// call it off the async workers.
-    pub fn kpis(&self, days: Option<u32>) -> Result<Kpis, JournalError> {
-        let view = JournalView::read(&**self.journal())?;
+    /// the journal as `vspread report` computes them, reading the journal
+    /// as [`Engine::read_journal`] does.
+    pub async fn kpis(&self, days: Option<u32>) -> Result<Kpis, JournalError> {
         let period = days.map_or_else(Period::all, |d| Period::last_days(self.0.clock.now(), d));
-        Ok(crate::kpis::kpis(&view, &period))
+        self.read_journal(move |j| Ok(crate::kpis::kpis(&JournalView::read(j)?, &period)))
+            .await
+    }
+
+    /// Runs `read` on the journal off the async workers, taking its turn
+    /// among the engine's other reads (see
+    /// [`crate::journal_io::CONCURRENT_READS`]).
+    pub async fn read_journal<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&dyn Journal) -> Result<T, JournalError> + Send + 'static,
+    ) -> Result<T, JournalError> {
+        self.0.journal.read(read).await
     }
 
     /// The scanner watch's findings, and whether the trader quotes a chain.

@@ -274,11 +274,16 @@ impl Trader {
     /// reports loudly, once per change, a leg no spread explains or a
     /// spread legged out at the gateway.
     async fn check_legs(&self) {
-        let read = self.journal.run(|j| Ok((j.orders()?, j.spreads()?))).await;
-        let Ok((orders, spreads)) = read else {
+        // The open book and the contracts ever traded, not the whole
+        // record: this runs every cycle, however long the journal grows.
+        let read = self
+            .journal
+            .read(|j| Ok((j.traded_con_ids()?, j.open_spreads()?)))
+            .await;
+        let Ok((traded, spreads)) = read else {
             return;
         };
-        if orders.is_empty() {
+        if traded.is_empty() {
             return;
         }
         let Ok(positions) = self.broker.positions().await else {
@@ -289,7 +294,7 @@ impl Trader {
         if !self.orders.is_idle() {
             return;
         }
-        let found = crate::recovery::pair_legs(&orders, &spreads, &positions);
+        let found = crate::recovery::pair_legs(&traded, &spreads, &positions);
         {
             let mut state = self.state();
             if found == state.mismatched_legs {

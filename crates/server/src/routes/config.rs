@@ -197,16 +197,17 @@ pub async fn history(
             "limit = {limit}: allowed 1 to 1000"
         )));
     }
-    let journal = state.engine.journal().clone();
-    let events = tokio::task::spawn_blocking(move || {
-        journal.events(&vspread_core::journal::EventQuery {
-            kind_prefixes: vec!["config.".into(), "control.".into()],
-            limit,
+    let events = state
+        .engine
+        .read_journal(move |j| {
+            j.events(&vspread_core::journal::EventQuery {
+                kind_prefixes: vec!["config.".into(), "control.".into()],
+                limit,
+                ..Default::default()
+            })
         })
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("journal read task: {e}")))?
-    .map_err(|e| AppError::Internal(format!("journal read: {e}")))?;
+        .await
+        .map_err(|e| AppError::Internal(format!("journal read: {e}")))?;
     let entries: Vec<Json_> = events
         .iter()
         .rev()

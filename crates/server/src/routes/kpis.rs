@@ -34,11 +34,10 @@ pub async fn kpis(
             "days = {days}: allowed 1 to {MAX_DAYS}"
         )));
     }
-    let engine = state.engine.clone();
-    // The journal is read off the async workers.
-    let kpis = tokio::task::spawn_blocking(move || engine.kpis(q.days))
+    let kpis = state
+        .engine
+        .kpis(q.days)
         .await
-        .map_err(|e| AppError::Internal(format!("KPI task: {e}")))?
         .map_err(|e| AppError::Internal(format!("journal read for the KPIs: {e}")))?;
     Ok(Json(kpis))
 }

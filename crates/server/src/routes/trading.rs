@@ -16,7 +16,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use vspread_core::journal::{
-    EventQuery, Journal, JournalError, JournalEvent, OrderRecord, SpreadRecord,
+    EventQuery, Journal, JournalError, JournalEvent, OrderQuery, OrderRecord, SpreadRecord,
 };
 use vspread_core::{NetPrice, OrderPurpose};
 use vspread_engine::signals::Strategy;
@@ -313,30 +313,40 @@ fn limit_of(limit: Option<usize>, default: usize) -> Result<usize, AppError> {
     }
 }
 
-/// Reads the journal off the async workers.
+/// Reads the journal off the async workers, in turn with the engine's
+/// other reads.
 async fn read_journal<T: Send + 'static>(
     state: &AppState,
     read: impl FnOnce(&dyn Journal) -> Result<T, JournalError> + Send + 'static,
 ) -> Result<T, AppError> {
-    let journal = state.engine.journal().clone();
-    tokio::task::spawn_blocking(move || read(&*journal))
+    state
+        .engine
+        .read_journal(read)
         .await
-        .map_err(|e| AppError::Internal(format!("journal read task: {e}")))?
         .map_err(|e| AppError::Internal(format!("journal read: {e}")))
 }
 
-/// `GET /api/v1/orders`: every order, newest first.
+/// `GET /api/v1/orders`: the newest orders (`limit`, default 500), with
+/// their steps and fills; read for those orders only.
 pub async fn orders(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<OrdersQuery>,
 ) -> Result<Json<Orders>, AppError> {
     let limit = limit_of(q.limit, 500)?;
-    let (records, events, fills) = read_journal(&state, |j| {
+    let open = q.status.map(|s| matches!(s, OrderFilter::Working));
+    let (records, events, fills) = read_journal(&state, move |j| {
+        let records = j.orders_page(&OrderQuery {
+            open,
+            order_ref: None,
+            limit,
+        })?;
+        let refs: Vec<String> = records.iter().map(|o| o.order.order_ref.clone()).collect();
         let events = j.events(&EventQuery {
             kind_prefixes: vec!["order.placed".into(), "order.walked".into()],
+            order_refs: refs.clone(),
             limit: 0,
         })?;
-        Ok((j.orders()?, events, j.fills()?))
+        Ok((records, events, j.fills_of(&refs)?))
     })
     .await?;
     let working = state.engine.working_orders();
@@ -372,13 +382,6 @@ pub async fn orders(
     }
     let orders = records
         .iter()
-        .rev()
-        .filter(|o| match q.status {
-            Some(OrderFilter::Working) => o.is_open(),
-            Some(OrderFilter::Done) => !o.is_open(),
-            None => true,
-        })
-        .take(limit)
         .map(|o| {
             let r = &o.order.order_ref;
             order_view(
@@ -401,9 +404,12 @@ pub async fn cancel_order(
 ) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
     let wanted = order_ref.clone();
     let record = read_journal(&state, move |j| {
-        Ok(j.orders()?
-            .into_iter()
-            .find(|o| o.order.order_ref == wanted))
+        Ok(j.orders_page(&OrderQuery {
+            order_ref: Some(wanted),
+            limit: 1,
+            ..Default::default()
+        })?
+        .pop())
     })
     .await?;
     let Some(record) = record else {
@@ -487,11 +493,12 @@ pub async fn trades(
     ApiQuery(q): ApiQuery<TradesQuery>,
 ) -> Result<Json<Trades>, AppError> {
     let limit = limit_of(q.limit, 500)?;
-    let spreads = read_journal(&state, |j| j.spreads()).await?;
+    let (spreads, realised_total) = read_journal(&state, move |j| {
+        Ok((j.closed_spreads(limit)?, j.realised_total()?))
+    })
+    .await?;
     let mut trades: Vec<TradeView> = spreads.iter().filter_map(trade_view).collect();
     trades.sort_by_key(|t| std::cmp::Reverse(t.closed_at));
-    let realised_total = trades.iter().map(|t| t.realised_pnl).sum();
-    trades.truncate(limit);
     Ok(Json(Trades {
         trades,
         realised_total,
