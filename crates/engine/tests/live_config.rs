@@ -43,7 +43,19 @@ fn an_edited_file_is_swapped_in_and_subscribers_get_the_changed_keys() {
     replace(&path, "# my settings\n[exits]\nstop_loss_atr_mult = 1.5\n");
     wait_until("the new snapshot", || live.current().generation == 2);
     assert_eq!(live.current().config.exits.stop_loss_atr_mult, 1.5);
-    let change = changes.try_recv().expect("a change notification");
+    // The snapshot is swapped in a moment before its notification is sent.
+    let change = {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match changes.try_recv() {
+                Ok(change) => break change,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "a change notification: {e:?}");
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
+    };
     let paths: Vec<&str> = change.changes.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(paths, ["exits.stop_loss_atr_mult"]);
     assert_eq!(change.snapshot.generation, 2);
