@@ -249,7 +249,9 @@ export async function tabStops(page: Page, limit = 400): Promise<TabWalk> {
       const outline = style.outlineStyle !== 'none' && Number.parseFloat(style.outlineWidth) >= 1;
       const shadow = style.boxShadow !== 'none' && style.boxShadow !== '';
       return {
-        mark: el.dataset.tabMark ?? `new:${el.tagName}:${(el.textContent ?? '').slice(0, 40)}`,
+        // A control that appeared after the marking (a live event row) is
+        // marked when first reached, so two alike are not taken for one.
+        mark: el.dataset.tabMark ?? (el.dataset.tabMark = `new:${document.querySelectorAll('[data-tab-mark^="new:"]').length}`),
         what: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.getAttribute('data-col') ? `[data-col=${el.getAttribute('data-col')}]` : ''} "${(el.textContent ?? '').trim().slice(0, 30)}"`,
         name: name.replace(/\s+/gu, ' ').trim(),
         focusVisible: el.matches(':focus-visible') && (outline || shadow),
