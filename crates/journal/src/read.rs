@@ -312,6 +312,16 @@ pub(crate) fn orders_where(
     which: &Selection,
     page: Page,
 ) -> Result<Vec<OrderRecord>, JournalError> {
+    Ok(orders_with_fills(conn, which, page)?.0)
+}
+
+/// [`orders_where`], with the fills it read for those orders (oldest
+/// first), for a caller that needs them too and should not read them again.
+fn orders_with_fills(
+    conn: &Connection,
+    which: &Selection,
+    page: Page,
+) -> Result<(Vec<OrderRecord>, Vec<FillRecord>), JournalError> {
     let tail = match page {
         Page::Oldest => "ORDER BY o.seq".to_string(),
         Page::Newest(0) => "ORDER BY o.seq DESC".to_string(),
@@ -376,7 +386,8 @@ pub(crate) fn orders_where(
             order,
         });
     }
-    Ok(out)
+    drop(by_order);
+    Ok((out, fills))
 }
 
 pub(crate) fn orders(conn: &Connection) -> Result<Vec<OrderRecord>, JournalError> {
@@ -436,17 +447,11 @@ fn spreads_among(
         condition,
         values: entries.values.clone(),
     };
-    let orders = orders_where(
+    // The spreads' orders, and their fills read once with them.
+    let (orders, fills) = orders_with_fills(
         conn,
         &of_spreads(format!("o.spread_ref IN ({})", entries.condition)),
         Page::Oldest,
-    )?;
-    let fills = fills_where(
-        conn,
-        &of_spreads(format!(
-            "f.order_ref IN (SELECT o.order_ref FROM orders o WHERE o.spread_ref IN ({}))",
-            entries.condition
-        )),
     )?;
     let mut closures = closures_where(
         conn,
