@@ -217,7 +217,8 @@ describe('the configuration workflow against vspread demo', () => {
     await toggle.click();
     await page.locator('dialog[open] button >> text=Engage').click();
     await expect.poll(() => toggle.textContent(), { timeout: 120_000 }).toContain('ENGAGED');
-    expect(file()).toMatch(/^kill_switch = true/mu);
+    // Engaged at once (the status says so); the file is written by the save that follows.
+    await expect.poll(() => file()).toMatch(/^kill_switch = true/mu);
     await browser.shot('kill-switch-1280x800');
     await toggle.click();
     await page.locator('dialog[open] button >> text=Release').click();

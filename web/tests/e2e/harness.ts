@@ -3,7 +3,7 @@
 // fresh data directory on a port the OS picks, and Debian's chromium driven
 // by playwright-core with a fresh profile.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,7 +92,13 @@ export async function startDemo(): Promise<RunningDemo> {
         await Promise.race([exited, new Promise((ok) => setTimeout(ok, 10_000))]);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      // VSPREAD_E2E_KEEP=1 keeps the data dir (journal, config, backups) and the demo's output for a look after a failure.
+      if (process.env.VSPREAD_E2E_KEEP) {
+        writeFileSync(join(dataDir, 'demo.log'), output);
+        console.log(`kept the demo's data dir ${dataDir}`);
+      } else {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }
