@@ -262,8 +262,13 @@ describe('the trader workflow against vspread demo', () => {
     const status = await apiGet<{ mode: string }>(demo, '/status');
     expect(await dialog.locator('[data-testid=confirm-close]').textContent()).toMatch(new RegExp(`On the ${status.mode} account: close all 1 × `, 'u'));
     await expectAxeClean('close dialog');
+    // Walked all the way to the natural, where the close is marketable: the
+    // configured walk stops at 60 % of the way, where a fill is only likely.
+    await dialog.locator('[data-testid=close-slippage]').fill('100');
     await dialog.getByRole('button', { name: 'Close spread' }).click();
     await expect.poll(() => page.locator('[data-testid=close-message]').textContent()).toMatch(/^Closing .* order vs-[0-9a-f]{16}-x\d+/u);
+    const walked = /walking up to ([\d.]+) \(natural ([\d.]+)\)/u.exec((await page.locator('[data-testid=close-message]').textContent()) ?? '');
+    expect(Number(walked?.[1])).toBe(Number(walked?.[2]));
     // Walked out: the spread leaves the positions, in the API and on the page.
     await expect.poll(async () => (await apiGet<Positions>(demo, '/positions')).positions.some((p) => p.entry_ref === orderRef), { timeout: 180_000, interval: 1000 }).toBe(false);
     await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(0);

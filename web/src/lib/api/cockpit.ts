@@ -64,9 +64,10 @@ export async function placeOrder(ticket: OrderTicket): Promise<ManualPlaced> {
   return unwrap(await api.POST('/orders', { body: ticket }));
 }
 
-/** Closes all of a held spread with a walked order at the configured walk (202). */
-export async function closePosition(spreadRef: string): Promise<ManualClosing> {
-  return unwrap(await api.POST('/positions/{spread_ref}/close', { params: { path: { spread_ref: spreadRef } }, body: { limit: null } }));
+/** Closes all of a held spread with a walked order (202): at `walk`, or at the configured walk when null. */
+export async function closePosition(spreadRef: string, walk: Walk | null = null): Promise<ManualClosing> {
+  const limit = walk === null || (walk.max_slippage_pct === null && walk.max_walk_steps === null) ? null : checkedWalk(walk);
+  return unwrap(await api.POST('/positions/{spread_ref}/close', { params: { path: { spread_ref: spreadRef } }, body: { limit } }));
 }
 
 /** The underlying's daily bars, oldest first. */
