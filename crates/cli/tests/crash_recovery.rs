@@ -158,7 +158,7 @@ fn recoveries(dir: &Path) -> Vec<Value> {
     let Some(j) = journal(dir) else { return vec![] };
     let query = EventQuery {
         kind_prefixes: vec!["recovery.completed".into()],
-        order_refs: Vec::new(),
+        order_refs: None,
         limit: 0,
     };
     j.events(&query)

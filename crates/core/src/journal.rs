@@ -208,9 +208,11 @@ pub struct JournalEvent {
 pub struct EventQuery {
     /// Kinds starting with any of these (all kinds when empty).
     pub kind_prefixes: Vec<String>,
-    /// Only events naming one of these orders (`order_ref` in their data);
-    /// every event when empty.
-    pub order_refs: Vec<String>,
+    /// Only events naming one of these orders (`order_ref` in their data):
+    /// none for an empty list; every event when `None`. (An empty list of
+    /// orders asks for no events: read as "any", it would read every event
+    /// of the journal for a page that shows none.)
+    pub order_refs: Option<Vec<String>>,
     /// At most this many, newest kept, returned oldest first.
     pub limit: usize,
 }

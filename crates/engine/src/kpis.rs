@@ -110,7 +110,7 @@ impl JournalView {
             spreads: journal.spreads()?,
             events: journal.events(&EventQuery {
                 kind_prefixes: EVENT_KINDS.iter().map(|k| k.to_string()).collect(),
-                order_refs: Vec::new(),
+                order_refs: None,
                 limit: 0,
             })?,
         })

@@ -94,7 +94,7 @@ async fn each_apply_class_takes_effect_as_it_says() {
         .journal
         .events(&EventQuery {
             kind_prefixes: vec!["gateway.reconfigured".into()],
-            order_refs: Vec::new(),
+            order_refs: None,
             limit: 10,
         })
         .unwrap();

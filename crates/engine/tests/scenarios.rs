@@ -142,7 +142,7 @@ impl Scenario {
             .flush_journal(std::time::Duration::from_secs(5));
         let query = EventQuery {
             kind_prefixes: vec![prefix.to_string()],
-            order_refs: Vec::new(),
+            order_refs: None,
             limit: 0,
         };
         self.stack().journal.events(&query).unwrap()

@@ -134,7 +134,7 @@ async fn one_cycle_opens_the_signalled_spreads_and_a_later_one_closes_them() {
     let journaled = journal
         .events(&EventQuery {
             kind_prefixes: vec!["signal.fired".into()],
-            order_refs: Vec::new(),
+            order_refs: None,
             limit: 0,
         })
         .unwrap();

@@ -603,9 +603,11 @@ pub(crate) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<JournalEve
             .collect();
         conditions.push(format!("({})", clauses.join(" OR ")));
     }
-    if !q.order_refs.is_empty() {
-        let marks: Vec<_> = q
-            .order_refs
+    if let Some(refs) = &q.order_refs {
+        if refs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<_> = refs
             .iter()
             .map(|r| {
                 values.push(r);

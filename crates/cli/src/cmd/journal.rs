@@ -76,7 +76,7 @@ fn rows(journal: &SqliteJournal, record: Record, limit: usize) -> anyhow::Result
     let events = |prefixes: &[&str]| -> anyhow::Result<Vec<Value>> {
         let query = EventQuery {
             kind_prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
-            order_refs: Vec::new(),
+            order_refs: None,
             limit,
         };
         Ok(journal

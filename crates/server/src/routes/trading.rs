@@ -343,7 +343,7 @@ pub async fn orders(
         let refs: Vec<String> = records.iter().map(|o| o.order.order_ref.clone()).collect();
         let events = j.events(&EventQuery {
             kind_prefixes: vec!["order.placed".into(), "order.walked".into()],
-            order_refs: refs.clone(),
+            order_refs: Some(refs.clone()),
             limit: 0,
         })?;
         Ok((records, events, j.fills_of(&refs)?))
