@@ -621,7 +621,11 @@ fn events_are_found_by_their_order_and_an_older_file_is_brought_up_to_date() {
             ]
         );
         assert_eq!(of(&j, &["B", "C"]), [r#"{"order_ref":"B","price":"2.00"}"#]);
-        assert_eq!(of(&j, &[]), Vec::<String>::new(), "an empty list of orders: no event");
+        assert_eq!(
+            of(&j, &[]),
+            Vec::<String>::new(),
+            "an empty list of orders: no event"
+        );
         let any_order = j
             .events(&EventQuery {
                 kind_prefixes: vec!["order.".into()],
