@@ -44,8 +44,23 @@ beforeAll(async () => {
   page = browser.page;
 });
 
+/** POST to the demo's control API with its token. */
+async function control(path: string, body?: unknown): Promise<void> {
+  const r = await fetch(`${demo.url}/api/v1/control/${path}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${demo.token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(r.status).toBe(200);
+}
+
 afterAll(async () => {
   await browser?.close();
+  // The next files share this demo: a test that failed half-way must not
+  // leave it paused or with the kill switch engaged for them.
+  const s = await apiGet<{ engine: { state: string; kill_switch: boolean } }>(demo, '/status');
+  if (s.engine.kill_switch) await control('kill-switch', { engaged: false });
+  if (s.engine.state === 'paused') await control('resume');
 });
 
 describe('the configuration workflow against vspread demo', () => {
