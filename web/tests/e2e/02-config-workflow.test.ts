@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import savedOpenapi from '../../src/lib/api/openapi.json';
-import { apiGet, openBrowser, signIn, type Browser } from './harness';
+import { apiGet, apiPost, openBrowser, signIn, type Browser } from './harness';
 
 const demo = inject('demo');
 let browser: Browser;
@@ -44,23 +44,13 @@ beforeAll(async () => {
   page = browser.page;
 });
 
-/** POST to the demo's control API with its token. */
-async function control(path: string, body?: unknown): Promise<void> {
-  const r = await fetch(`${demo.url}/api/v1/control/${path}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${demo.token}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(r.status).toBe(200);
-}
-
 afterAll(async () => {
   await browser?.close();
   // The next files share this demo: a test that failed half-way must not
   // leave it paused or with the kill switch engaged for them.
   const s = await apiGet<{ engine: { state: string; kill_switch: boolean } }>(demo, '/status');
-  if (s.engine.kill_switch) await control('kill-switch', { engaged: false });
-  if (s.engine.state === 'paused') await control('resume');
+  if (s.engine.kill_switch) await apiPost(demo, '/control/kill-switch', { engaged: false });
+  if (s.engine.state === 'paused') await apiPost(demo, '/control/resume');
 });
 
 describe('the configuration workflow against vspread demo', () => {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { apiGet, openBrowser, signIn, type Browser } from './harness';
+import { apiGet, apiPost, openBrowser, signIn, type Browser } from './harness';
 
 const demo = inject('demo');
 let browser: Browser;
@@ -29,12 +29,7 @@ async function noWorkingOrder(): Promise<void> {
 }
 
 async function killSwitch(engaged: boolean): Promise<void> {
-  const r = await fetch(`${demo.url}/api/v1/control/kill-switch`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${demo.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ engaged }),
-  });
-  expect(r.status).toBe(200);
+  await apiPost(demo, '/control/kill-switch', { engaged });
 }
 
 beforeAll(async () => {

@@ -110,6 +110,16 @@ export async function apiGet<T = unknown>(demo: Demo, path: string): Promise<T> 
   return (await r.json()) as T;
 }
 
+/** `POST /api/v1{path}` with the demo's token and `body` as JSON (none when undefined); fails the test on a non-200. */
+export async function apiPost(demo: Demo, path: string, body?: unknown): Promise<void> {
+  const r = await fetch(`${demo.url}/api/v1${path}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${demo.token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (r.status !== 200) throw new Error(`POST ${path}: HTTP ${r.status} ${await r.text()}`);
+}
+
 export interface Browser {
   context: BrowserContext;
   page: Page;

@@ -45,6 +45,11 @@ export interface Walk {
   max_walk_steps: number | null;
 }
 
+/** The walk two form fields set: null when both are empty (`[execution]`'s walk). */
+export function walkOf(slippage: number | null | undefined, steps: number | null | undefined): Walk | null {
+  return (slippage ?? null) === null && (steps ?? null) === null ? null : { max_slippage_pct: slippage ?? null, max_walk_steps: steps ?? null };
+}
+
 /** The walk settings of a ticket, each checked against the API's bounds (a clear error, not a 400 later). */
 function checkedWalk(w: Walk): NonNullable<OrderTicket['limit']> {
   const pct = w.max_slippage_pct;
@@ -66,7 +71,7 @@ export async function placeOrder(ticket: OrderTicket): Promise<ManualPlaced> {
 
 /** Closes all of a held spread with a walked order (202): at `walk`, or at the configured walk when null. */
 export async function closePosition(spreadRef: string, walk: Walk | null = null): Promise<ManualClosing> {
-  const limit = walk === null || (walk.max_slippage_pct === null && walk.max_walk_steps === null) ? null : checkedWalk(walk);
+  const limit = walk === null ? null : checkedWalk(walk);
   return unwrap(await api.POST('/positions/{spread_ref}/close', { params: { path: { spread_ref: spreadRef } }, body: { limit } }));
 }
 
