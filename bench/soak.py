@@ -64,10 +64,31 @@ KILL_MOMENTS = ["placement", "walking", "partial", "exit", "apply", "recovery"]
 FAULTS = ["disconnect", "restart", "reject", "partial", "delay", "stall"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def logged_address(log: Path, marker: str, key: str) -> str | None:
+    """The `key=host:port` a process logged on its line with `marker`, once it has.
+
+    The simulator and the engine listen on port 0 and log what they got: a
+    port picked here and handed over could be taken by any connection made
+    in between (two episodes run at once).
+    """
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if marker in line:
+            for field in line.split():
+                if field.startswith(key + "="):
+                    return field.split("=", 1)[1].rsplit("/", 1)[-1]
+    return None
+
+
+def log_tail(log: Path, lines: int = 5) -> str:
+    try:
+        tail = log.read_text(errors="replace").strip().splitlines()[-lines:]
+    except OSError:
+        return "(no log)"
+    return " | ".join(tail) or "(empty log)"
 
 
 def cents(x) -> decimal.Decimal:
@@ -104,7 +125,6 @@ class Sim:
     """A `vspread sim` process and its control port."""
 
     def __init__(self, bin_: str, work: Path, rng: random.Random):
-        self.port, self.control = free_port(), free_port()
         day = rng.choice(START_DAYS)
         # Drawn as the first soaks drew it (so their seeds replay the same
         # episodes), then a start after 13:30 New York is moved an hour back.
@@ -120,19 +140,23 @@ class Sim:
         self.log = work / "sim.log"
         self.proc = subprocess.Popen(
             [bin_, "sim", "--seed", str(self.seed), "--speed", str(SPEED), "--start", self.start,
-             "--listen", f"127.0.0.1:{self.port}", "--control", f"127.0.0.1:{self.control}",
+             "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
              "--cash", str(STARTING_CASH), "--outbox-frames", str(self.outbox)],
             stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"),
             env={**os.environ, "VSPREAD_LOG": "info"})
         deadline = time.monotonic() + 30
         while True:
-            try:
+            listen = logged_address(self.log, "simulated gateway ready", "listen")
+            control = logged_address(self.log, "fault control port ready", "control")
+            if listen and control:
+                self.port = int(listen.rsplit(":", 1)[1])
+                self.control = int(control.rsplit(":", 1)[1])
                 self.ask("status")
                 return
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise EpisodeError("the simulator did not start")
-                time.sleep(0.02)
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise EpisodeError(f"the simulator did not start (exit {self.proc.poll()}): "
+                                   f"{log_tail(self.log)}")
+            time.sleep(0.02)
 
     def ask(self, line: str) -> str:
         with socket.create_connection(("127.0.0.1", self.control), timeout=10) as s:
@@ -276,11 +300,11 @@ class Episode:
 
     def start_engine(self):
         self.runs += 1
-        self.admin = free_port()
-        log = self.work / f"engine-{self.runs}.log"
+        self.admin = None
+        log = self.engine_log = self.work / f"engine-{self.runs}.log"
         self.engine = subprocess.Popen(
             [self.bin, "run", "--clock-from-gateway", str(SPEED), "--listen",
-             f"127.0.0.1:{self.admin}", "--config", str(self.work / "config.toml")],
+             "127.0.0.1:0", "--config", str(self.work / "config.toml")],
             stdout=subprocess.DEVNULL, stderr=open(log, "wb"),
             env={**os.environ, "VSPREAD_LOG": os.environ.get("SOAK_ENGINE_LOG", "info")})
         self.engine_started = time.monotonic()
@@ -315,7 +339,11 @@ class Episode:
             self.stalled_until = None
 
     def api(self, method: str, path: str, body=None, etag=None, timeout=10.0):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.admin}/api/v1{path}", method=method)
+        if self.admin is None:
+            self.admin = logged_address(self.engine_log, "admin server ready", "admin")
+            if self.admin is None:
+                raise OSError("the admin server is not listening yet")
+        req = urllib.request.Request(f"http://{self.admin}/api/v1{path}", method=method)
         req.add_header("Authorization", f"Bearer {TOKEN}")
         data = None
         if body is not None:
@@ -448,7 +476,8 @@ class Episode:
         deadline = time.monotonic() + 60
         while j.recoveries() < 1:
             if self.engine.poll() is not None:
-                raise EpisodeError(f"the engine exited with {self.engine.returncode} before recovering")
+                raise EpisodeError(f"the engine exited with {self.engine.returncode} before recovering: "
+                                   f"{log_tail(self.engine_log)}")
             if time.monotonic() > deadline:
                 raise EpisodeError("no recovery within 60 s")
             time.sleep(0.01)
@@ -485,7 +514,8 @@ class Episode:
             if now >= self.budget and not self.moments:
                 break
             if self.engine.poll() is not None:
-                raise EpisodeError(f"the engine exited by itself with {self.engine.returncode}")
+                raise EpisodeError(f"the engine exited by itself with {self.engine.returncode}: "
+                                   f"{log_tail(self.engine_log)}")
             time.sleep(0.005)
         j.close()
 
@@ -520,7 +550,8 @@ class Episode:
             if time.monotonic() > deadline:
                 raise EpisodeError("the final recovery did not complete within 90 s")
             if self.engine.poll() is not None:
-                raise EpisodeError(f"the final engine exited with {self.engine.returncode}")
+                raise EpisodeError(f"the final engine exited with {self.engine.returncode}: "
+                                   f"{log_tail(self.engine_log)}")
             time.sleep(0.05)
         try:
             self.api("POST", "/control/pause")
