@@ -236,6 +236,9 @@ class Episode:
         self.work = work
         self.result = Result(seed=seed, dir=str(work))
         self.engine = None
+        # The running engine's log, and its admin address once it logged it.
+        self.engine_log = work / "engine-0.log"
+        self.admin = None
         self.runs = 0
         self.applied_values = {"execution.walk_interval_s": set()}
         self.stalled_until = None

@@ -1,6 +1,7 @@
 //! `vspread sim` as a process: it listens, answers the TWS handshake with
 //! server version 226, and stops on SIGINT; with `--state FILE` it saves
-//! at exit and resumes from the file; `--control` answers fault commands.
+//! at exit and resumes from the file; `--control` answers fault commands;
+//! it runs with transparent huge pages off.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -50,6 +51,15 @@ fn the_simulator_process_answers_the_handshake() {
         "connection time {:?}",
         fields[1]
     );
+    // A process that runs for weeks keeps no transparent huge pages: one
+    // would stay resident whole, 2 MiB, while any byte of it is in use.
+    #[cfg(target_os = "linux")]
+    {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+        if let Some(thp) = status.lines().find_map(|l| l.strip_prefix("THP_enabled:")) {
+            assert_eq!(thp.trim(), "0", "transparent huge pages are off");
+        }
+    }
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
