@@ -66,21 +66,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init_from_env();
+    if matches!(
+        cli.command,
+        Command::Sim(_) | Command::Run(_) | Command::Demo(_)
+    ) {
+        resident::no_huge_pages();
+    }
     let result = match cli.command {
         Command::Config(c) => cmd::config::run(c),
         Command::Scan(a) => cmd::scan::run(a),
-        Command::Sim(a) => {
-            resident::no_huge_pages();
-            cmd::sim::run_sim(*a)
-        }
-        Command::Run(a) => {
-            resident::no_huge_pages();
-            cmd::run::run(a)
-        }
-        Command::Demo(a) => {
-            resident::no_huge_pages();
-            cmd::demo::run(a)
-        }
+        Command::Sim(a) => cmd::sim::run_sim(*a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Journal(a) => cmd::journal::run(a),
         Command::Report(a) => cmd::report::run(a),
