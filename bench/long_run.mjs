@@ -41,6 +41,7 @@ const READS = [
   ['/api/v1/events?limit=50', 2],
   ['/api/v1/trades', 1],
   ['/api/v1/config', 1],
+  ['/api/v1/decisions?limit=20', 1],
   ['/readyz', 1],
   ['/healthz', 1],
   ['/metrics', 1],
@@ -63,9 +64,17 @@ function get(path, method = 'GET') {
 const quantile = (sorted, q) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 
-function rss() {
-  const m = /VmRSS:\s+(\d+) kB/u.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
+// The process's resident memory: in all (VmRSS), and split into the
+// anonymous part (heap, stacks: what the process holds) and the part
+// backed by files (the binary's code as it is paged in on first use,
+// clean and shared with the page cache).
+function memory() {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (name) => {
+    const m = new RegExp(`${name}:\\s+(\\d+) kB`, 'u').exec(status);
+    return m ? Number(m[1]) * 1024 : NaN;
+  };
+  return { rss: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile') };
 }
 
 function journalBytes() {
@@ -239,7 +248,7 @@ let lastDay = null;
 const sampler = setInterval(async () => {
   const s = await status().catch(() => null);
   const at = s?.now ?? null;
-  samples.push({ t: (performance.now() - t0) / 1000, rss: rss(), journal: journalBytes(), at });
+  samples.push({ t: (performance.now() - t0) / 1000, ...memory(), journal: journalBytes(), at });
   const day = at ? at.slice(0, 10) : null;
   if (day && day !== lastDay) {
     days.push({ day, journal: journalBytes(), t: (performance.now() - t0) / 1000 });
@@ -298,6 +307,10 @@ const peak = Math.max(...samples.map((s) => s.rss));
 console.log(`RSS: warm-up (${f(warm.t)} s) ${mb(warm.rss)} MB, peak ${mb(peak)} MB, last tenth mean ${mb(end)} MB: growth after warm-up ${f((100 * (end - warm.rss)) / warm.rss)} %`);
 const step = Math.max(1, Math.floor(samples.length / 12));
 console.log(`RSS series (s: MB): ${samples.filter((_, i) => i % step === 0).map((s) => `${s.t.toFixed(0)}: ${mb(s.rss)}`).join(', ')}`);
+for (const part of ['anon', 'file']) {
+  const endPart = tail.reduce((n, s) => n + s[part], 0) / tail.length;
+  console.log(`RSS ${part === 'anon' ? 'anonymous (heap, stacks)' : 'file-backed (code paged in)'}: warm-up ${mb(warm[part])} MB, last tenth mean ${mb(endPart)} MB: ${f((100 * (endPart - warm[part])) / warm[part])} %; series ${samples.filter((_, i) => i % step === 0).map((s) => mb(s[part])).join(', ')}`);
+}
 
 if (days.length >= 2) {
   const growth = [];

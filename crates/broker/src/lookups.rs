@@ -74,6 +74,21 @@ pub(crate) fn remember(
     cache.insert(key, (now, info));
 }
 
+/// A list read to its end marker (positions, the account summary) is
+/// incomplete if its channel dropped rows while it was read (the stream's
+/// channel holds [`crate::session::CHANNEL_CAPACITY`] unread rows): that
+/// is an error, and the caller asks again, rather than a short list taken
+/// for the whole.
+fn lost_in_lag(notice: &ibapi::Notice, what: &str) -> Result<(), BrokerError> {
+    if notice.code == ibapi::SUBSCRIPTION_LAG_CODE {
+        return Err(BrokerError::Gateway {
+            code: notice.code,
+            message: format!("{what}: rows were lost while reading ({})", notice.message),
+        });
+    }
+    Ok(())
+}
+
 impl Inner {
     /// One contract by key: from the cache, else looked up once however
     /// many ask at the same time.
@@ -261,7 +276,7 @@ impl Inner {
                             self.grant(Priority::Lookup).await?;
                             return Ok(out);
                         }
-                        Ok(SubscriptionItem::Notice(_)) => {}
+                        Ok(SubscriptionItem::Notice(n)) => lost_in_lag(&n, "positions")?,
                         Err(e) => return Err(map_err(e, "positions")),
                     }
                 }
@@ -307,7 +322,7 @@ impl Inner {
                         summary.values = values;
                         return Ok(summary);
                     }
-                    Ok(SubscriptionItem::Notice(_)) => {}
+                    Ok(SubscriptionItem::Notice(n)) => lost_in_lag(&n, "account summary")?,
                     Err(e) => return Err(map_err(e, "account summary")),
                 }
             }
@@ -376,5 +391,26 @@ mod tests {
         remember(&mut cache, key.clone(), info, later, ttl);
         assert_eq!(cache.len(), 2, "only the unexpired remain");
         assert!(cache.contains_key(&fresh) && cache.contains_key(&key));
+    }
+
+    #[test]
+    fn a_list_that_lost_rows_while_read_is_an_error_other_notices_are_not() {
+        let notice = |code: i32| ibapi::Notice {
+            request_id: None,
+            code,
+            message: "subscription fell behind; 12 frames dropped".into(),
+            error_time: None,
+            advanced_order_reject_json: String::new(),
+        };
+        let err = lost_in_lag(&notice(ibapi::SUBSCRIPTION_LAG_CODE), "positions").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("positions") && text.contains("12 frames dropped"),
+            "{text}"
+        );
+        assert!(
+            lost_in_lag(&notice(2104), "positions").is_ok(),
+            "a farm notice"
+        );
     }
 }

@@ -50,6 +50,18 @@ pub(crate) enum LookupKey {
     Option(OptionContract),
 }
 
+/// Unread messages each market-data line (and each other non-order
+/// stream) may hold at the client before the oldest are dropped; `ibapi`'s
+/// default is 1,024. Its channel keeps every slot's last message until
+/// the ring comes round again, so a line held for long keeps its last
+/// this-many ticks alive: at 1,024 that was over 100 KB a line, filling
+/// for hours after a line was opened (90 lines held). A quote is read as
+/// it comes (the latest is what counts), so 256 unread is already a
+/// stalled reader. Order channels are not shrunk by it (`ibapi` keeps its
+/// floors for them), and a list read to its end that loses rows is asked
+/// again (see `lookups::lost_in_lag`).
+pub(crate) const CHANNEL_CAPACITY: usize = 256;
+
 pub(crate) struct Inner {
     /// The settings in force; replaced whole by `apply_config`.
     settings: RwLock<Arc<BrokerSettings>>,
@@ -476,6 +488,7 @@ async fn watchdog(inner: Arc<Inner>) {
             .address(settings.address.as_str())
             .client_id(settings.client_id)
             .max_reconnect_attempts(0)
+            .channel_capacity(CHANNEL_CAPACITY)
             .connect_with_notice_stream();
         let outcome = tokio::time::timeout(settings.connect_timeout, connecting).await;
         let (client, notices) = match outcome {

@@ -203,6 +203,33 @@ pub struct JournalEvent {
     pub data: String,
 }
 
+/// One entry decision as stored: what it is found by in columns, what it
+/// saw and decided (every stage, as the operator's "why" view shows it)
+/// as JSON text. The engine keeps only the newest per symbol in memory;
+/// the rest are read back from here.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JournalDecision {
+    /// `c<cycle>-<symbol>`: unique within a process run (cycles count from
+    /// 1 in each), so a later run's decision can carry an earlier one's id.
+    pub id: String,
+    pub cycle: u64,
+    pub at: DateTime<Utc>,
+    pub symbol: String,
+    /// The outcome's name (`no_signal`, `refused`, `entered`, ...).
+    pub outcome: String,
+    /// The whole decision record, JSON text.
+    pub record: String,
+}
+
+/// Which decisions to read back.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DecisionQuery {
+    /// Only this symbol's decisions.
+    pub symbol: Option<String>,
+    /// At most this many, newest first (0: no limit).
+    pub limit: usize,
+}
+
 /// Which events to read back.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EventQuery {
@@ -255,6 +282,13 @@ pub trait Journal: Send + Sync + fmt::Debug {
 
     /// Records a narrative event.
     fn record_event(&self, event: &JournalEvent) -> Result<(), JournalError>;
+
+    /// Records an entry decision (not synced: a narrative record, like
+    /// an event).
+    fn record_decision(&self, decision: &JournalDecision) -> Result<(), JournalError>;
+
+    /// The decisions `query` selects, newest first.
+    fn decisions(&self, query: &DecisionQuery) -> Result<Vec<JournalDecision>, JournalError>;
 
     /// Every order, oldest first.
     fn orders(&self) -> Result<Vec<OrderRecord>, JournalError>;

@@ -256,6 +256,20 @@ impl Journal for HealthJournal {
         self.seen(self.inner.record_event(event))
     }
 
+    fn record_decision(
+        &self,
+        decision: &vspread_core::journal::JournalDecision,
+    ) -> Result<(), JournalError> {
+        self.seen(self.inner.record_decision(decision))
+    }
+
+    fn decisions(
+        &self,
+        query: &vspread_core::journal::DecisionQuery,
+    ) -> Result<Vec<vspread_core::journal::JournalDecision>, JournalError> {
+        self.inner.decisions(query)
+    }
+
     fn orders(&self) -> Result<Vec<OrderRecord>, JournalError> {
         self.inner.orders()
     }

@@ -281,11 +281,13 @@ impl SqliteJournal {
 /// reads run at once, and closed after.
 const IDLE_READERS: usize = 4;
 
-/// Page cache of one read connection, in KiB. SQLite's default (2 MiB)
-/// per connection would let the idle readers hold up to 8 MiB of pages
-/// that grow with the journal; the reads are indexed pages of the newest
-/// rows, and a miss is served from the OS's file cache.
-const READER_CACHE_KIB: i64 = 512;
+/// Page cache of one connection (the writer and each reader), in KiB.
+/// SQLite's default (2 MiB) per connection would let the writer and the
+/// idle readers hold up to 10 MiB of pages, filling as the journal grows;
+/// the writes append at the end of their tables and the reads are indexed
+/// pages of the newest rows, and a miss is served from the OS's file
+/// cache.
+const CONNECTION_CACHE_KIB: i64 = 512;
 
 /// A connection that only reads (`query_only`), beside the writer.
 fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
@@ -296,12 +298,14 @@ fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "query_only", true)?;
     // Negative: a size in KiB rather than a count of pages.
-    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+    conn.pragma_update(None, "cache_size", -CONNECTION_CACHE_KIB)?;
     Ok(conn)
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Negative: a size in KiB rather than a count of pages.
+    conn.pragma_update(None, "cache_size", -CONNECTION_CACHE_KIB)?;
     // FULL in WAL mode syncs the log at every commit: durable on return.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -344,6 +348,20 @@ impl vspread_core::journal::Journal for SqliteJournal {
         event: &vspread_core::journal::JournalEvent,
     ) -> Result<(), JournalError> {
         write::record_event(&*self.writer(Durability::Logged)?, event)
+    }
+
+    fn record_decision(
+        &self,
+        decision: &vspread_core::journal::JournalDecision,
+    ) -> Result<(), JournalError> {
+        write::record_decision(&*self.writer(Durability::Logged)?, decision)
+    }
+
+    fn decisions(
+        &self,
+        query: &vspread_core::journal::DecisionQuery,
+    ) -> Result<Vec<vspread_core::journal::JournalDecision>, JournalError> {
+        self.read(|conn| read::decisions(conn, query))
     }
 
     fn orders(&self) -> Result<Vec<vspread_core::journal::OrderRecord>, JournalError> {

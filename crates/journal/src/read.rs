@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row};
 use rust_decimal::Decimal;
 use vspread_core::journal::{
-    EventQuery, FillRecord, JournalError, JournalEvent, JournaledOrder, OrderEnd, OrderRecord,
-    SpreadClosure, SpreadRecord,
+    DecisionQuery, EventQuery, FillRecord, JournalDecision, JournalError, JournalEvent,
+    JournaledOrder, OrderEnd, OrderRecord, SpreadClosure, SpreadRecord,
 };
 use vspread_core::order::OrderPurpose;
 use vspread_core::{ConId, Side};
@@ -643,5 +643,49 @@ pub(crate) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<JournalEve
         });
     }
     out.reverse();
+    Ok(out)
+}
+
+pub(crate) fn decisions(
+    conn: &Connection,
+    q: &DecisionQuery,
+) -> Result<Vec<JournalDecision>, JournalError> {
+    let limit = if q.limit == 0 {
+        i64::MAX
+    } else {
+        i64::try_from(q.limit).unwrap_or(i64::MAX)
+    };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, decision_id, cycle, at, symbol, outcome, record FROM decisions
+             WHERE ?1 IS NULL OR symbol = ?1 ORDER BY seq DESC LIMIT ?2",
+        )
+        .map_err(storage)?;
+    let rows = stmt
+        .query_map(rusqlite::params![q.symbol, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })
+        .map_err(storage)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, id, cycle, at, symbol, outcome, record) = row.map_err(storage)?;
+        out.push(JournalDecision {
+            id,
+            cycle: u64::try_from(cycle)
+                .map_err(|_| corrupt("decisions", seq, format!("cycle `{cycle}` is negative")))?,
+            at: instant("decisions", seq, "at", &at)?,
+            symbol,
+            outcome,
+            record,
+        });
+    }
     Ok(out)
 }

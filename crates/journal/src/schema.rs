@@ -91,6 +91,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX closures_at ON closures (at);
     CREATE INDEX orders_open ON orders (seq) WHERE end_outcome IS NULL;
     ",
+    // 3: every entry decision, whole (the engine keeps only the newest per
+    // symbol in memory), found by symbol, newest first.
+    "
+    CREATE TABLE decisions (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        decision_id TEXT NOT NULL,
+        cycle       INTEGER NOT NULL,
+        at          TEXT NOT NULL,
+        symbol      TEXT NOT NULL,
+        outcome     TEXT NOT NULL,
+        record      TEXT NOT NULL
+    );
+    CREATE INDEX decisions_symbol ON decisions (symbol, seq);
+    ",
 ];
 
 /// The version this code writes.

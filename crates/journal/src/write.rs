@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use vspread_core::journal::{JournalError, JournalEvent, JournaledOrder, OrderEnd, SpreadClosure};
+use vspread_core::journal::{
+    JournalDecision, JournalError, JournalEvent, JournaledOrder, OrderEnd, SpreadClosure,
+};
 use vspread_core::{OrderEvent, OrderStatus};
 
 use crate::storage;
@@ -246,6 +248,19 @@ pub(crate) fn record_event(conn: &Connection, e: &JournalEvent) -> Result<(), Jo
              CASE WHEN json_valid(?4) AND json_type(?4, '$.order_ref') = 'text'
                   THEN json_extract(?4, '$.order_ref') END)",
         params![time(e.at), e.kind, e.message, e.data],
+    )
+    .map_err(storage)?;
+    Ok(())
+}
+
+pub(crate) fn record_decision(conn: &Connection, d: &JournalDecision) -> Result<(), JournalError> {
+    let cycle = i64::try_from(d.cycle).map_err(|_| {
+        JournalError::Refused(format!("decision {}: cycle {} too large", d.id, d.cycle))
+    })?;
+    conn.execute(
+        "INSERT INTO decisions (decision_id, cycle, at, symbol, outcome, record)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![d.id, cycle, time(d.at), d.symbol, d.outcome, d.record],
     )
     .map_err(storage)?;
     Ok(())

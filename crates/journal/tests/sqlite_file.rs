@@ -5,8 +5,8 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use vspread_core::journal::{
-    EventQuery, Journal, JournalError, JournalEvent, JournalLeg, JournaledOrder, OrderEnd,
-    SpreadClosure,
+    DecisionQuery, EventQuery, Journal, JournalDecision, JournalError, JournalEvent, JournalLeg,
+    JournaledOrder, OrderEnd, SpreadClosure,
 };
 use vspread_core::{BrokerOrderId, ConId, Execution, OrderEvent, OrderStatus, Side};
 use vspread_core::{OrderPurpose, Right, SpreadKind};
@@ -347,6 +347,72 @@ fn a_newer_schema_or_a_corrupt_row_is_named() {
     assert!(err.contains("99"), "{err}");
 }
 
+fn decision(cycle: u64, symbol: &str) -> JournalDecision {
+    JournalDecision {
+        id: format!("c{cycle}-{symbol}"),
+        cycle,
+        at: t(cycle as i64 * 300),
+        symbol: symbol.into(),
+        outcome: "no_signal".into(),
+        record: format!(r#"{{"id":"c{cycle}-{symbol}","outcome":{{"result":"no_signal"}}}}"#),
+    }
+}
+
+#[test]
+fn decisions_read_back_newest_first_by_symbol_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(vspread_journal::FILE_NAME);
+    {
+        let j = SqliteJournal::open(&path).unwrap();
+        for cycle in 1..=6 {
+            let symbol = if cycle % 3 == 0 { "QQQ" } else { "SPY" };
+            j.record_decision(&decision(cycle, symbol)).unwrap();
+        }
+    }
+    let j = SqliteJournal::open(&path).unwrap();
+    let ids = |q: DecisionQuery| -> Vec<String> {
+        j.decisions(&q).unwrap().into_iter().map(|d| d.id).collect()
+    };
+    assert_eq!(
+        ids(DecisionQuery::default()),
+        ["c6-QQQ", "c5-SPY", "c4-SPY", "c3-QQQ", "c2-SPY", "c1-SPY"]
+    );
+    assert_eq!(
+        ids(DecisionQuery {
+            symbol: Some("SPY".into()),
+            limit: 2
+        }),
+        ["c5-SPY", "c4-SPY"]
+    );
+    assert!(
+        ids(DecisionQuery {
+            symbol: Some("IWM".into()),
+            limit: 0
+        })
+        .is_empty()
+    );
+    let back = j
+        .decisions(&DecisionQuery {
+            symbol: Some("QQQ".into()),
+            limit: 1,
+        })
+        .unwrap();
+    assert_eq!(back, [decision(6, "QQQ")], "every field as written");
+    drop(j);
+
+    // A hand-edited time is named by its table and row.
+    rusqlite_like_edit(&path, "UPDATE decisions SET at = 'noon' WHERE seq = 2");
+    let j = SqliteJournal::open(&path).unwrap();
+    let err = j
+        .decisions(&DecisionQuery::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("decisions") && err.contains("row 2") && err.contains("noon"),
+        "{err}"
+    );
+}
+
 /// Edits the file as a user with `sqlite3` would (through the journal's own
 /// driver, the only SQL in the workspace).
 fn rusqlite_like_edit(path: &std::path::Path, sql: &str) {
@@ -638,7 +704,8 @@ fn events_are_found_by_their_order_and_an_older_file_is_brought_up_to_date() {
     // The same file as the first schema wrote it, with an event of then.
     rusqlite_like_edit(
         &path,
-        "DROP INDEX events_order; DROP INDEX closures_at; DROP INDEX orders_open;
+        "DROP TABLE decisions;
+         DROP INDEX events_order; DROP INDEX closures_at; DROP INDEX orders_open;
          ALTER TABLE events DROP COLUMN order_ref;
          INSERT INTO events (at, kind, message, data)
              VALUES ('2026-11-20T15:30:00Z', 'order.walked', 'm', '{\"order_ref\":\"B\",\"step\":1}');

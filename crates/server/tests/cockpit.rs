@@ -978,6 +978,26 @@ async fn decisions_record_every_stage_and_link_the_scan_they_acted_on() {
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Every decision is in the journal's file, not only in memory: a
+    // reader of its own finds both, whole, newest first.
+    let file = vspread_journal::SqliteJournal::open_read_only(
+        &f._dir.path().join(vspread_journal::FILE_NAME),
+    )
+    .unwrap();
+    let stored = file
+        .decisions(&vspread_core::journal::DecisionQuery {
+            symbol: Some("SPY".into()),
+            limit: 0,
+        })
+        .unwrap();
+    assert_eq!(
+        stored.iter().map(|d| d.cycle).collect::<Vec<_>>(),
+        [second.number, first.number]
+    );
+    assert_eq!(stored[1].outcome, "entered");
+    let record: Value = serde_json::from_str(&stored[1].record).unwrap();
+    assert_eq!(record["outcome"]["order_ref"], order_ref.as_str());
     f.state.engine.cancel_order(&order_ref, "test").unwrap();
     assert!(
         f.state
@@ -1109,7 +1129,7 @@ async fn the_scanner_watch_scans_in_the_background_and_gives_way_to_the_traders_
     let outcome = interrupted.await.unwrap().unwrap();
     assert_eq!(outcome, WatchOutcome::Interrupted);
     assert!(engine.watch_state().entry("QQQ").is_none());
-    let decided = &engine.decisions(Some("SPY"), 1)[0];
+    let decided = engine.latest_decision("SPY").unwrap();
     assert_eq!(decided.cycle, cycle.number);
     assert!(decided.scan.is_some(), "the cycle quoted SPY's chain");
     if let vspread_engine::decision::record::DecisionOutcome::Entered { order_ref, .. } =

@@ -5,19 +5,21 @@
 //! and near misses, and the outcome.
 //!
 //! The trader fills one [`DecisionRecord`] per cycle and symbol as the
-//! stages run and keeps the last [`DecisionLog::CAPACITY`] in memory; the
-//! journal keeps the events the stages publish, as before.
+//! stages run; the journal keeps every one (beside the events the stages
+//! publish), memory only the newest per symbol.
 
-use std::collections::VecDeque;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::Serialize;
+use tracing::warn;
 use vspread_core::SpreadKind;
+use vspread_core::journal::JournalDecision;
 
-use crate::events::ScanCompleted;
+use crate::events::{EventBus, ScanCompleted};
 use crate::risk::RuleRefusal;
 use crate::signals::{Evaluation, Strategy};
 
@@ -123,44 +125,52 @@ impl DecisionRecord {
     }
 }
 
-/// The last decisions, newest last, bounded.
-#[derive(Debug, Default)]
+/// The newest decision on each symbol, in memory (what the scanner view
+/// shows beside a symbol); every decision goes to the journal, where the
+/// operator's history of them is read (`GET /decisions`). Holding the
+/// history in memory instead made the process grow with it for days.
+#[derive(Debug)]
 pub struct DecisionLog {
-    records: Mutex<VecDeque<Arc<DecisionRecord>>>,
+    latest: Mutex<HashMap<String, Arc<DecisionRecord>>>,
+    events: Arc<EventBus>,
 }
 
 impl DecisionLog {
-    /// Decisions kept (a few days of a universe of ten, every five minutes).
-    pub const CAPACITY: usize = 5000;
-
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn push(&self, record: DecisionRecord) {
-        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-        if records.len() == Self::CAPACITY {
-            records.pop_front();
+    /// A log that journals through `events`' writer, in order with the
+    /// events the decision's stages published.
+    pub fn new(events: Arc<EventBus>) -> Self {
+        Self {
+            latest: Mutex::new(HashMap::new()),
+            events,
         }
-        records.push_back(Arc::new(record));
     }
 
-    /// The newest `limit` decisions, on `symbol` if given, newest first.
-    pub fn recent(&self, symbol: Option<&str>, limit: usize) -> Vec<Arc<DecisionRecord>> {
-        let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-        records
-            .iter()
-            .rev()
-            .filter(|r| symbol.is_none_or(|s| r.symbol == s))
-            .take(limit)
+    /// Keeps `record` as its symbol's newest and queues it for the journal.
+    pub fn push(&self, record: DecisionRecord) {
+        match serde_json::to_string(&record) {
+            Ok(text) => self.events.journal_decision(JournalDecision {
+                id: record.id.clone(),
+                cycle: record.cycle,
+                at: record.at,
+                symbol: record.symbol.clone(),
+                outcome: record.outcome.name().to_string(),
+                record: text,
+            }),
+            Err(e) => warn!(id = %record.id, error = %e, "decision not journaled"),
+        }
+        self.latest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(record.symbol.clone(), Arc::new(record));
+    }
+
+    /// The newest decision on `symbol` in this process run.
+    pub fn latest(&self, symbol: &str) -> Option<Arc<DecisionRecord>> {
+        self.latest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(symbol)
             .cloned()
-            .collect()
-    }
-
-    /// The decision with `id`, if still kept.
-    pub fn get(&self, id: &str) -> Option<Arc<DecisionRecord>> {
-        let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-        records.iter().rev().find(|r| r.id == id).cloned()
     }
 }
 
@@ -168,6 +178,8 @@ impl DecisionLog {
 mod tests {
     use super::*;
     use chrono::TimeZone as _;
+    use vspread_core::clock::ManualClock;
+    use vspread_core::journal::{DecisionQuery, Journal};
 
     fn record(cycle: u64, symbol: &str) -> DecisionRecord {
         DecisionRecord {
@@ -184,26 +196,41 @@ mod tests {
     }
 
     #[test]
-    fn keeps_the_newest_and_filters_by_symbol() {
-        let log = DecisionLog::new();
-        for cycle in 1..=(DecisionLog::CAPACITY as u64 + 2) {
+    fn memory_keeps_the_newest_per_symbol_and_the_journal_keeps_every_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal: Arc<dyn Journal> =
+            Arc::new(vspread_journal::SqliteJournal::open_in(dir.path()).unwrap());
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap(),
+        ));
+        let events = Arc::new(EventBus::new(100, clock));
+        events.attach_journal(journal.clone()).unwrap();
+        let log = DecisionLog::new(events.clone());
+        for cycle in 1..=300 {
             log.push(record(cycle, if cycle % 2 == 0 { "QQQ" } else { "SPY" }));
         }
-        let all = log.recent(None, usize::MAX);
-        assert_eq!(all.len(), DecisionLog::CAPACITY);
+        assert_eq!(log.latest("QQQ").unwrap().id, "c300-QQQ");
+        assert_eq!(log.latest("SPY").unwrap().id, "c299-SPY");
+        assert!(log.latest("IWM").is_none());
+        assert_eq!(log.latest.lock().unwrap().len(), 2, "one per symbol");
+
+        assert!(events.flush_journal(std::time::Duration::from_secs(10)));
+        let all = journal.decisions(&DecisionQuery::default()).unwrap();
+        assert_eq!(all.len(), 300, "every decision journaled");
+        let qqq = journal
+            .decisions(&DecisionQuery {
+                symbol: Some("QQQ".into()),
+                limit: 3,
+            })
+            .unwrap();
         assert_eq!(
-            all[0].cycle,
-            DecisionLog::CAPACITY as u64 + 2,
+            qqq.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+            ["c300-QQQ", "c298-QQQ", "c296-QQQ"],
             "newest first"
         );
-        let qqq = log.recent(Some("QQQ"), 3);
-        assert_eq!(
-            qqq.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-            ["c5002-QQQ", "c5000-QQQ", "c4998-QQQ"]
-        );
-        assert!(log.get("c5001-SPY").is_some());
-        assert!(log.get("c1-SPY").is_none(), "dropped from the ring");
-        let json = serde_json::to_value(&*all[0]).unwrap();
+        assert_eq!(qqq[0].outcome, "no_signal");
+        let json: serde_json::Value = serde_json::from_str(&qqq[0].record).unwrap();
         assert_eq!(json["outcome"]["result"], "no_signal");
+        assert_eq!(json["cycle"], 300);
     }
 }

@@ -31,7 +31,7 @@ use tracing::{info, warn};
 use vspread_core::broker::{Broker, BrokerEvent, ConnectionEvent, LinkStatus};
 use vspread_core::clock::Clock;
 use vspread_core::config::{ApplyClass, Config, LoggingConfig};
-use vspread_core::journal::{Journal, JournalError};
+use vspread_core::journal::{DecisionQuery, Journal, JournalDecision, JournalError};
 
 pub use gauges::Gauges;
 pub use health::{Check, Liveness, Readiness};
@@ -182,7 +182,7 @@ impl EngineBuilder {
             events.clone(),
         ));
         let views = Arc::new(TradingViews::new());
-        let decisions = Arc::new(DecisionLog::new());
+        let decisions = Arc::new(DecisionLog::new(events.clone()));
         let watch = Arc::new(WatchState::default());
         let trader = Trader::new(TraderParts {
             broker: self.broker.clone(),
@@ -285,10 +285,16 @@ impl std::fmt::Debug for Engine {
 
 /// Events the bus keeps in memory by default: the history a reconnecting
 /// WebSocket client resumes from (`?after=`, after being cut off at 2,000
-/// behind), `GET /events` (at most 1,000 a page) and the metrics' fold
-/// between scrapes read. The journal keeps every event; this is the part
-/// served from memory, a few megabytes at most.
-pub const DEFAULT_EVENTS_CAPACITY: usize = 5_000;
+/// behind: so more than that), `GET /events` (at most 1,000 a page) and
+/// the metrics' fold between scrapes read. The journal keeps every event;
+/// this is the part served from memory, about two megabytes. (It was
+/// 5,000, and filling it took the demo ten simulated days, so the process
+/// grew for that long.)
+pub const DEFAULT_EVENTS_CAPACITY: usize = 2_500;
+
+/// How long a read of the decisions waits for the journal's writer to
+/// catch up with the decisions made before it.
+const DECISIONS_FLUSH: Duration = Duration::from_secs(2);
 
 /// How long a stopping engine waits for its working orders' cancels.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -794,9 +800,29 @@ impl Engine {
     // -------------------------------------------------------------- reads
 
     /// The newest `limit` entry decisions, on `symbol` if given, newest
-    /// first (the last [`DecisionLog::CAPACITY`] are kept).
-    pub fn decisions(&self, symbol: Option<&str>, limit: usize) -> Vec<Arc<DecisionRecord>> {
-        self.0.decisions.recent(symbol, limit)
+    /// first, from the journal, once every decision made so far is in it:
+    /// each as the JSON text of its [`DecisionRecord`].
+    pub async fn decisions(
+        &self,
+        symbol: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<JournalDecision>, JournalError> {
+        let query = DecisionQuery {
+            symbol: symbol.map(str::to_string),
+            limit,
+        };
+        // The writer is behind by at most the last cycle; a journal that
+        // refuses writes answers with what it has.
+        self.0.events.journal_written(DECISIONS_FLUSH).await;
+        self.0
+            .journal
+            .read(move |journal| journal.decisions(&query))
+            .await
+    }
+
+    /// The newest decision on `symbol` in this process run, from memory.
+    pub fn latest_decision(&self, symbol: &str) -> Option<Arc<DecisionRecord>> {
+        self.0.decisions.latest(symbol)
     }
 
     /// The last `days` daily bars of `symbol` with the signals' RSI and

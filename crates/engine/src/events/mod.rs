@@ -21,7 +21,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tracing::{info, warn};
 use vspread_core::clock::Clock;
-use vspread_core::journal::{Journal, JournalEvent};
+use vspread_core::journal::{Journal, JournalDecision, JournalError, JournalEvent};
 
 pub use kinds::*;
 
@@ -49,8 +49,13 @@ impl Event {
 /// What the journal's event writer is asked to do, in order.
 enum ToWriter {
     Record(JournalEvent),
+    /// An entry decision, whole (the engine keeps only the newest per
+    /// symbol in memory).
+    Decision(Box<JournalDecision>),
     /// Answer once everything queued before has been written.
     Flush(std::sync::mpsc::Sender<()>),
+    /// The same, for an async waiter (which holds no thread meanwhile).
+    Written(tokio::sync::oneshot::Sender<()>),
 }
 
 /// Narrative events held for the journal while it refuses writes; beyond
@@ -98,22 +103,29 @@ fn write_events(
             // is dropped).
             let records = backlog
                 .drain(..over)
-                .filter(|m| matches!(m, ToWriter::Record(_)))
+                .filter(|m| matches!(m, ToWriter::Record(_) | ToWriter::Decision(_)))
                 .count();
             dropped.fetch_add(records as u64, Ordering::Relaxed);
         }
         while let Some(front) = backlog.front() {
-            let event = match front {
-                ToWriter::Record(event) => event,
-                ToWriter::Flush(_) => {
+            let written = match front {
+                ToWriter::Record(event) => journal.record_event(event),
+                ToWriter::Decision(decision) => journal.record_decision(decision),
+                ToWriter::Flush(_) | ToWriter::Written(_) => {
                     // Everything queued before it is written.
-                    if let Some(ToWriter::Flush(done)) = backlog.pop_front() {
-                        let _ = done.send(());
+                    match backlog.pop_front() {
+                        Some(ToWriter::Flush(done)) => {
+                            let _ = done.send(());
+                        }
+                        Some(ToWriter::Written(done)) => {
+                            let _ = done.send(());
+                        }
+                        _ => {}
                     }
                     continue;
                 }
             };
-            match journal.record_event(event) {
+            match written {
                 Ok(()) => {
                     backlog.pop_front();
                     if refusing {
@@ -121,7 +133,7 @@ fn write_events(
                         refusing = false;
                     }
                 }
-                Err(vspread_core::journal::JournalError::Storage(e)) => {
+                Err(JournalError::Storage(e)) => {
                     if !refusing {
                         warn!(error = %e, held = backlog.len(), "the journal refuses events; holding them and trying again");
                         refusing = true;
@@ -129,7 +141,11 @@ fn write_events(
                     break;
                 }
                 Err(e) => {
-                    warn!(kind = %event.kind, error = %e, "event not journaled");
+                    let kind = match front {
+                        ToWriter::Record(event) => event.kind.as_str(),
+                        _ => "decision",
+                    };
+                    warn!(%kind, error = %e, "event not journaled");
                     backlog.pop_front();
                 }
             }
@@ -139,7 +155,7 @@ fn write_events(
             // can be done for what is held.
             let records = backlog
                 .iter()
-                .filter(|m| matches!(m, ToWriter::Record(_)))
+                .filter(|m| matches!(m, ToWriter::Record(_) | ToWriter::Decision(_)))
                 .count();
             dropped.fetch_add(records as u64, Ordering::Relaxed);
             break;
@@ -150,9 +166,11 @@ fn write_events(
 /// Publishes events to subscribers and keeps the most recent ones.
 pub struct EventBus {
     seq: AtomicU64,
-    history: Mutex<VecDeque<Event>>,
+    /// Shared with the stream's buffer: an event held by both is held
+    /// once.
+    history: Mutex<VecDeque<Arc<Event>>>,
     capacity: usize,
-    tx: broadcast::Sender<Event>,
+    tx: broadcast::Sender<Arc<Event>>,
     /// Events on their way to the journal's writer thread.
     journal: OnceLock<Mutex<std::sync::mpsc::Sender<ToWriter>>>,
     /// Stamps events: the engine's clock.
@@ -171,12 +189,13 @@ impl std::fmt::Debug for EventBus {
 }
 
 /// Events a live subscriber may fall behind before it is told it lagged
-/// (the WebSocket cuts a client off well before, at
+/// (the WebSocket cuts a client off before, at
 /// `vspread_server::routes::events::MAX_BEHIND`). The broadcast channel
-/// holds this many slots of an [`Event`]'s size from the start, and every
-/// one is touched as the stream goes round, so it is kept to what a
-/// subscriber can use rather than the history's length.
-pub const STREAM_BUFFER: usize = 4096;
+/// keeps the last this many events alive in its slots (each an `Arc`
+/// shared with the history, but an event older than the history is kept
+/// for the stream alone), so it is kept to what a subscriber can use: a
+/// power of two (the channel rounds up to one) above the cut-off.
+pub const STREAM_BUFFER: usize = 2048;
 
 impl EventBus {
     /// A bus that keeps the last `capacity` events and stamps them with
@@ -256,10 +275,25 @@ impl EventBus {
         if history.len() == self.capacity {
             history.pop_front();
         }
-        history.push_back(event.clone());
+        let shared = Arc::new(event.clone());
+        history.push_back(shared.clone());
         // No subscriber is fine: the history still has it.
-        let _ = self.tx.send(event.clone());
+        let _ = self.tx.send(shared);
         event
+    }
+
+    /// Queues an entry decision for the journal's writer, behind the events
+    /// published before it (nothing when no journal is attached).
+    pub fn journal_decision(&self, decision: JournalDecision) {
+        if let Some(journal) = self.journal.get() {
+            let sent = journal
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .send(ToWriter::Decision(Box::new(decision)));
+            if sent.is_err() {
+                warn!("the journal's event writer has stopped");
+            }
+        }
     }
 
     /// Events never journaled: the journal refused writes while more than
@@ -283,7 +317,21 @@ impl EventBus {
         sent.is_ok() && written.recv_timeout(within).is_ok()
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    /// [`flush_journal`](Self::flush_journal) for async callers: waits (up
+    /// to `within`) without holding a thread.
+    pub async fn journal_written(&self, within: std::time::Duration) -> bool {
+        let Some(journal) = self.journal.get() else {
+            return false;
+        };
+        let (done, written) = tokio::sync::oneshot::channel();
+        let sent = journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(ToWriter::Written(done));
+        sent.is_ok() && matches!(tokio::time::timeout(within, written).await, Ok(Ok(())))
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
     }
 
@@ -299,7 +347,7 @@ impl EventBus {
             .iter()
             .filter(|e| e.seq > after)
             .take(limit)
-            .cloned()
+            .map(|e| Event::clone(e))
             .collect()
     }
 
@@ -307,7 +355,7 @@ impl EventBus {
     pub fn recent(&self, limit: usize) -> Vec<Event> {
         let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let skip = history.len().saturating_sub(limit);
-        history.iter().skip(skip).cloned().collect()
+        history.iter().skip(skip).map(|e| Event::clone(e)).collect()
     }
 }
 

@@ -1,10 +1,11 @@
 //! `GET /api/v1/decisions`: what each decision cycle saw and decided per
-//! symbol (the operator's "why"), from the engine's bounded record.
+//! symbol (the operator's "why"), from the journal, which keeps every one.
 
 use axum::Json;
 use axum::extract::State;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use vspread_engine::decision::record::DecisionRecord;
 use vspread_engine::decision::scan::{FilterKeys, filter_keys};
 
@@ -23,7 +24,10 @@ pub struct DecisionsQuery {
 /// Entry decisions, newest first.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Decisions {
-    pub decisions: Vec<DecisionRecord>,
+    /// Each as the journal holds it: a decision record's JSON, passed on
+    /// without being parsed and written again.
+    #[schemars(with = "Vec<DecisionRecord>")]
+    pub decisions: Vec<Box<RawValue>>,
     /// The config keys behind each funnel filter name, for links from a
     /// scan's funnel to the setting that removed its candidates.
     pub filters: Vec<FilterKeys>,
@@ -40,13 +44,24 @@ pub async fn decisions(
         )));
     }
     let symbol = q.symbol.as_deref().filter(|s| !s.is_empty());
+    let stored = state
+        .engine
+        .decisions(symbol, limit)
+        .await
+        .map_err(|e| AppError::Internal(format!("journal read: {e}")))?;
+    let decisions = stored
+        .into_iter()
+        .map(|d| {
+            RawValue::from_string(d.record).map_err(|e| {
+                AppError::Internal(format!(
+                    "journal read: decision {} ({}) is not JSON: {e}",
+                    d.id, d.at
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
     Ok(Json(Decisions {
-        decisions: state
-            .engine
-            .decisions(symbol, limit)
-            .iter()
-            .map(|r| DecisionRecord::clone(r))
-            .collect(),
+        decisions,
         filters: filter_keys(),
     }))
 }

@@ -98,6 +98,13 @@ pub async fn websocket(
 /// Events a client may be behind the newest before it is cut off.
 pub const MAX_BEHIND: u64 = 2_000;
 
+// A client cut off resumes from the history (`?after=`): the history must
+// hold what it was behind, or the resume would skip events.
+const _: () = assert!(vspread_engine::engine::DEFAULT_EVENTS_CAPACITY as u64 > MAX_BEHIND);
+// Nor may the live stream's buffer drop what a client not yet cut off
+// still has to be sent.
+const _: () = assert!(vspread_engine::events::STREAM_BUFFER as u64 > MAX_BEHIND);
+
 /// How long one message may take to be accepted by a client's socket.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 

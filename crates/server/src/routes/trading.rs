@@ -93,7 +93,7 @@ pub async fn latest_scans(State(state): State<AppState>) -> Json<LatestScans> {
         .map(|symbol| {
             let scan = latest.iter().find(|s| s.underlying == symbol);
             let entry = engine.watch_state().entry(&symbol);
-            let decided = engine.decisions(Some(&symbol), 1).into_iter().next();
+            let decided = engine.latest_decision(&symbol);
             // The newest evaluation of the signal, the trader's or the watch's.
             let from_decision = decided
                 .as_ref()

@@ -4227,6 +4227,10 @@ export interface components {
          * @description Entry decisions, newest first.
          */
         Decisions: {
+            /**
+             * @description Each as the journal holds it: a decision record's JSON, passed on
+             *     without being parsed and written again.
+             */
             decisions: {
                 /** @description `c<cycle>-<symbol>`: what a scanned row links to. */
                 id: string;
