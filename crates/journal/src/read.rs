@@ -655,12 +655,19 @@ pub(crate) fn decisions(
     } else {
         i64::try_from(q.limit).unwrap_or(i64::MAX)
     };
-    let mut stmt = conn
-        .prepare_cached(
+    // One statement per case, so a symbol's page is read by its index
+    // (symbol, seq) and the cost follows the page, not the journal.
+    let sql = match q.symbol {
+        Some(_) => {
             "SELECT seq, decision_id, cycle, at, symbol, outcome, record FROM decisions
-             WHERE ?1 IS NULL OR symbol = ?1 ORDER BY seq DESC LIMIT ?2",
-        )
-        .map_err(storage)?;
+             WHERE symbol = ?1 ORDER BY seq DESC LIMIT ?2"
+        }
+        None => {
+            "SELECT seq, decision_id, cycle, at, symbol, outcome, record FROM decisions
+             WHERE ?1 IS NULL ORDER BY seq DESC LIMIT ?2"
+        }
+    };
+    let mut stmt = conn.prepare_cached(sql).map_err(storage)?;
     let rows = stmt
         .query_map(rusqlite::params![q.symbol, limit], |r| {
             Ok((

@@ -254,18 +254,14 @@ impl EventBus {
             message: message.into(),
             event,
         };
-        if let Some(journal) = self.journal.get() {
+        if self.journal.get().is_some() {
             let record = JournalEvent {
                 at: event.at,
                 kind: event.kind().to_string(),
                 message: event.message.clone(),
                 data: event.event.data().to_string(),
             };
-            let sent = journal
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .send(ToWriter::Record(record));
-            if sent.is_err() {
+            if self.to_writer(ToWriter::Record(record)) == Some(false) {
                 warn!(
                     kind = event.kind(),
                     "the journal's event writer has stopped"
@@ -285,15 +281,20 @@ impl EventBus {
     /// Queues an entry decision for the journal's writer, behind the events
     /// published before it (nothing when no journal is attached).
     pub fn journal_decision(&self, decision: JournalDecision) {
-        if let Some(journal) = self.journal.get() {
-            let sent = journal
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .send(ToWriter::Decision(Box::new(decision)));
-            if sent.is_err() {
-                warn!("the journal's event writer has stopped");
-            }
+        if self.to_writer(ToWriter::Decision(Box::new(decision))) == Some(false) {
+            warn!("the journal's event writer has stopped");
         }
+    }
+
+    /// Hands `message` to the journal's writer: `None` when no journal is
+    /// attached, else whether the writer took it.
+    fn to_writer(&self, message: ToWriter) -> Option<bool> {
+        let journal = self.journal.get()?;
+        let sent = journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(message);
+        Some(sent.is_ok())
     }
 
     /// Events never journaled: the journal refused writes while more than
@@ -306,29 +307,16 @@ impl EventBus {
     /// far has been written to the journal; false when it took longer or
     /// no writer runs. Blocking: call it from a blocking context.
     pub fn flush_journal(&self, within: std::time::Duration) -> bool {
-        let Some(journal) = self.journal.get() else {
-            return false;
-        };
         let (done, written) = std::sync::mpsc::channel();
-        let sent = journal
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .send(ToWriter::Flush(done));
-        sent.is_ok() && written.recv_timeout(within).is_ok()
+        self.to_writer(ToWriter::Flush(done)) == Some(true) && written.recv_timeout(within).is_ok()
     }
 
     /// [`flush_journal`](Self::flush_journal) for async callers: waits (up
     /// to `within`) without holding a thread.
     pub async fn journal_written(&self, within: std::time::Duration) -> bool {
-        let Some(journal) = self.journal.get() else {
-            return false;
-        };
         let (done, written) = tokio::sync::oneshot::channel();
-        let sent = journal
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .send(ToWriter::Written(done));
-        sent.is_ok() && matches!(tokio::time::timeout(within, written).await, Ok(Ok(())))
+        self.to_writer(ToWriter::Written(done)) == Some(true)
+            && matches!(tokio::time::timeout(within, written).await, Ok(Ok(())))
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
