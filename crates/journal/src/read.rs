@@ -582,12 +582,17 @@ pub(crate) fn traded_con_ids(conn: &Connection) -> Result<BTreeSet<ConId>, Journ
     Ok(out)
 }
 
-pub(crate) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<JournalEvent>, JournalError> {
-    let limit = if q.limit == 0 {
+/// A query's `limit` as SQL's `LIMIT`: 0 asks for no limit.
+fn sql_limit(limit: usize) -> i64 {
+    if limit == 0 {
         i64::MAX
     } else {
-        q.limit as i64
-    };
+        i64::try_from(limit).unwrap_or(i64::MAX)
+    }
+}
+
+pub(crate) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<JournalEvent>, JournalError> {
+    let limit = sql_limit(q.limit);
     let mut sql = String::from("SELECT seq, at, kind, message, data FROM events");
     let mut values: Vec<&String> = Vec::new();
     let mut conditions: Vec<String> = Vec::new();
@@ -650,11 +655,7 @@ pub(crate) fn decisions(
     conn: &Connection,
     q: &DecisionQuery,
 ) -> Result<Vec<JournalDecision>, JournalError> {
-    let limit = if q.limit == 0 {
-        i64::MAX
-    } else {
-        i64::try_from(q.limit).unwrap_or(i64::MAX)
-    };
+    let limit = sql_limit(q.limit);
     // One statement per case, so a symbol's page is read by its index
     // (symbol, seq) and the cost follows the page, not the journal.
     let sql = match q.symbol {

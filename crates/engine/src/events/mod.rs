@@ -53,9 +53,28 @@ enum ToWriter {
     /// symbol in memory).
     Decision(Box<JournalDecision>),
     /// Answer once everything queued before has been written.
-    Flush(std::sync::mpsc::Sender<()>),
-    /// The same, for an async waiter (which holds no thread meanwhile).
-    Written(tokio::sync::oneshot::Sender<()>),
+    Flush(FlushReply),
+}
+
+/// Where a flush is answered: a blocking waiter's channel, or an async
+/// waiter's (which holds no thread meanwhile).
+enum FlushReply {
+    Blocking(std::sync::mpsc::Sender<()>),
+    Async(tokio::sync::oneshot::Sender<()>),
+}
+
+impl FlushReply {
+    /// Tells the waiter; one that gave up is not there to hear it.
+    fn answer(self) {
+        match self {
+            FlushReply::Blocking(done) => {
+                let _ = done.send(());
+            }
+            FlushReply::Async(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
 }
 
 /// Narrative events held for the journal while it refuses writes; beyond
@@ -103,7 +122,7 @@ fn write_events(
             // is dropped).
             let records = backlog
                 .drain(..over)
-                .filter(|m| matches!(m, ToWriter::Record(_) | ToWriter::Decision(_)))
+                .filter(|m| !matches!(m, ToWriter::Flush(_)))
                 .count();
             dropped.fetch_add(records as u64, Ordering::Relaxed);
         }
@@ -111,16 +130,10 @@ fn write_events(
             let written = match front {
                 ToWriter::Record(event) => journal.record_event(event),
                 ToWriter::Decision(decision) => journal.record_decision(decision),
-                ToWriter::Flush(_) | ToWriter::Written(_) => {
+                ToWriter::Flush(_) => {
                     // Everything queued before it is written.
-                    match backlog.pop_front() {
-                        Some(ToWriter::Flush(done)) => {
-                            let _ = done.send(());
-                        }
-                        Some(ToWriter::Written(done)) => {
-                            let _ = done.send(());
-                        }
-                        _ => {}
+                    if let Some(ToWriter::Flush(reply)) = backlog.pop_front() {
+                        reply.answer();
                     }
                     continue;
                 }
@@ -155,7 +168,7 @@ fn write_events(
             // can be done for what is held.
             let records = backlog
                 .iter()
-                .filter(|m| matches!(m, ToWriter::Record(_) | ToWriter::Decision(_)))
+                .filter(|m| !matches!(m, ToWriter::Flush(_)))
                 .count();
             dropped.fetch_add(records as u64, Ordering::Relaxed);
             break;
@@ -308,14 +321,15 @@ impl EventBus {
     /// no writer runs. Blocking: call it from a blocking context.
     pub fn flush_journal(&self, within: std::time::Duration) -> bool {
         let (done, written) = std::sync::mpsc::channel();
-        self.to_writer(ToWriter::Flush(done)) == Some(true) && written.recv_timeout(within).is_ok()
+        self.to_writer(ToWriter::Flush(FlushReply::Blocking(done))) == Some(true)
+            && written.recv_timeout(within).is_ok()
     }
 
     /// [`flush_journal`](Self::flush_journal) for async callers: waits (up
     /// to `within`) without holding a thread.
     pub async fn journal_written(&self, within: std::time::Duration) -> bool {
         let (done, written) = tokio::sync::oneshot::channel();
-        self.to_writer(ToWriter::Written(done)) == Some(true)
+        self.to_writer(ToWriter::Flush(FlushReply::Async(done))) == Some(true)
             && matches!(tokio::time::timeout(within, written).await, Ok(Ok(())))
     }
 
