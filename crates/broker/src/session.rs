@@ -580,12 +580,18 @@ async fn back_off(inner: &Inner, attempt: &mut u32, rng: &mut StdRng, reason: St
 async fn serve_connection(
     inner: &Arc<Inner>,
     client: Arc<Client>,
-    mut notices: ibapi::subscriptions::NoticeStream,
+    notices: ibapi::subscriptions::NoticeStream,
     accepted_at: Instant,
     ever_connected: &mut bool,
     attempt: &mut u32,
 ) -> Result<(), String> {
     let fail = |what: &str, e: BrokerError| format!("{what} failed after connect: {e}");
+    let (serving, serving_rx) = tokio::sync::watch::channel(false);
+    let mut notices = AbortOnDrop(tokio::spawn(read_notices(
+        inner.clone(),
+        notices,
+        serving_rx,
+    )));
     // Setting the connection up is bounded like the connect itself: a
     // gateway that accepts and then closes the socket (a client id still
     // held from before a restart, say) must send the watchdog back to
@@ -642,15 +648,13 @@ async fn serve_connection(
         }
     }
 
+    serving.send_replace(true);
     let mut heartbeat = tokio::time::interval(inner.settings().heartbeat_interval);
     heartbeat.tick().await;
     let mut liveness = tokio::time::interval(Duration::from_millis(50));
     loop {
         tokio::select! {
-            notice = notices.next() => match notice {
-                Some(n) => on_notice(inner, n).await,
-                None => return Err("gateway notice stream ended".into()),
-            },
+            _ = &mut notices.0 => return Err("gateway notice stream ended".into()),
             _ = liveness.tick() => {
                 if !client.is_connected() {
                     return Err("gateway closed the connection".into());
@@ -690,9 +694,29 @@ async fn serve_connection(
     }
 }
 
-/// Connectivity and farm notices (id −1).
+/// Reads a connection's notices (id −1) from the moment it is accepted,
+/// so each is counted and published when it comes, also while the
+/// connection is still being set up and reconciled (which can take long).
+/// The connectivity codes change the link's state, which the setup ends by
+/// declaring ready: they take effect once `serving` says the setup is done,
+/// in the order they came, so a 1100 that came during the setup is not
+/// overwritten by it.
+async fn read_notices(
+    inner: Arc<Inner>,
+    mut notices: ibapi::subscriptions::NoticeStream,
+    mut serving: tokio::sync::watch::Receiver<bool>,
+) {
+    while let Some(n) = notices.next().await {
+        inner.metrics.gateway_error(n.code);
+        if matches!(n.code, 1100..=1102) && serving.wait_for(|s| *s).await.is_err() {
+            return;
+        }
+        on_notice(&inner, n).await;
+    }
+}
+
+/// Acts on one connectivity or farm notice.
 async fn on_notice(inner: &Arc<Inner>, n: ibapi::Notice) {
-    inner.metrics.gateway_error(n.code);
     match n.code {
         1100 => {
             warn!("1100: TWS lost connectivity to IB");

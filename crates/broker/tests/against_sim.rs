@@ -500,6 +500,45 @@ async fn expect_event<T>(
     }
 }
 
+/// The gateway's notices are read from the moment the connection is
+/// accepted: with a gateway that answers slowly, the farm notices it sends
+/// on connect are counted before the reconciliation after connect is done
+/// (which waits on the gateway's answers), not only after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_are_counted_while_the_connection_is_reconciled() {
+    let (sim, _clock) = start_sim_with_clock().await;
+    sim.delay_responses(Duration::from_millis(150));
+    let mut settings = settings(sim.local_addr().to_string(), 10);
+    settings.connect_timeout = Duration::from_secs(10);
+    let broker = IbBroker::start(settings);
+    let mut events = broker.events();
+    expect_event(&mut events, "ready", |e| {
+        matches!(e, BrokerEvent::Connection(ConnectionEvent::Ready)).then_some(())
+    })
+    .await;
+    let counted = broker.metrics().link_status().errors_by_code;
+    let mut reconciled_after = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, events.next()).await {
+        if matches!(ev, BrokerEvent::Reconciled(_)) {
+            reconciled_after = true;
+            break;
+        }
+    }
+    sim.delay_responses(Duration::ZERO);
+    assert!(
+        reconciled_after,
+        "the reconciliation ends after the link is ready"
+    );
+    for code in [2104, 2106, 2158] {
+        assert_eq!(
+            counted.get(&code),
+            Some(&1),
+            "farm notice {code} counted by the time the link was ready: {counted:?}"
+        );
+    }
+}
+
 /// Each IB code the layer knows, sent by the simulator over the wire,
 /// produces its domain outcome: 1100 the gateway-disconnected state (not
 /// ready), 1102 ready again with every line kept, 1101 ready again with
