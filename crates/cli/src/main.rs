@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 /// column vectors from worker threads, where glibc's per-thread arenas grow
 /// by mprotect calls and page faults that cost more than the parsing.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: vspread_alloc::MiMalloc = vspread_alloc::MiMalloc;
 
 /// Find, open, manage and close vertical option spreads beside TWS / IB Gateway.
 #[derive(Debug, Parser)]
@@ -70,7 +70,7 @@ fn main() -> ExitCode {
         cli.command,
         Command::Sim(_) | Command::Run(_) | Command::Demo(_)
     ) {
-        resident::no_huge_pages();
+        resident::for_a_long_run();
     }
     let result = match cli.command {
         Command::Config(c) => cmd::config::run(c),

@@ -281,13 +281,17 @@ impl SqliteJournal {
 /// reads run at once, and closed after.
 const IDLE_READERS: usize = 4;
 
-/// Page cache of one connection (the writer and each reader), in KiB.
-/// SQLite's default (2 MiB) per connection would let the writer and the
-/// idle readers hold up to 10 MiB of pages, filling as the journal grows;
-/// the writes append at the end of their tables and the reads are indexed
-/// pages of the newest rows, and a miss is served from the OS's file
-/// cache.
-const CONNECTION_CACHE_KIB: i64 = 512;
+/// Page cache of the writer connection, in KiB. SQLite's default (2 MiB
+/// a connection) fills as the journal grows, long after start: memory
+/// that grows for days. The writes append at the end of their tables and
+/// indexes, so the pages they touch are few; a miss is served from the
+/// OS's file cache.
+const WRITER_CACHE_KIB: i64 = 256;
+
+/// Page cache of each read connection, in KiB: a read walks an index to
+/// the newest rows of one table (a page of events, of decisions, the
+/// orders of a day), a few dozen pages at most.
+const READER_CACHE_KIB: i64 = 128;
 
 /// A connection that only reads (`query_only`), beside the writer.
 fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
@@ -298,14 +302,14 @@ fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "query_only", true)?;
     // Negative: a size in KiB rather than a count of pages.
-    conn.pragma_update(None, "cache_size", -CONNECTION_CACHE_KIB)?;
+    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
     Ok(conn)
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // Negative: a size in KiB rather than a count of pages.
-    conn.pragma_update(None, "cache_size", -CONNECTION_CACHE_KIB)?;
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     // FULL in WAL mode syncs the log at every commit: durable on return.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
