@@ -4,7 +4,7 @@
 //! not, or the broker's reader and the admin API would stall behind an
 //! fsync.
 //!
-//! The threads are a fixed set started with the engine: [`READ_THREADS`]
+//! The threads are a fixed set started with the engine: [`CONCURRENT_READS`]
 //! for reads and one for writes. With tokio's blocking pool instead, the
 //! busiest moment decided how many threads the process had: each burst of
 //! reads (the first busy trading day, days into a run) started more, and
@@ -21,12 +21,9 @@ use tokio::sync::oneshot;
 use vspread_core::journal::{Journal, JournalError};
 
 /// Reads of the journal that run at once (the admin API's pages, the KPIs,
-/// the trader's checks): the reader threads. More wait for a turn in the
-/// queue, holding no thread.
+/// the trader's checks), one on each reader thread. More wait for a turn
+/// in the queue, holding no thread.
 pub const CONCURRENT_READS: usize = 4;
-
-/// The reader threads.
-pub const READ_THREADS: usize = CONCURRENT_READS;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -110,11 +107,11 @@ impl std::fmt::Debug for JournalIo {
 }
 
 impl JournalIo {
-    /// Starts the journal's threads ([`READ_THREADS`] readers, one writer).
+    /// Starts the journal's threads ([`CONCURRENT_READS`] readers, one writer).
     pub fn new(journal: Arc<dyn Journal>) -> Self {
         Self {
             journal,
-            reads: Arc::new(Lane::start("vspread-read", READ_THREADS)),
+            reads: Arc::new(Lane::start("vspread-read", CONCURRENT_READS)),
             writes: Arc::new(Lane::start("vspread-write", 1)),
         }
     }
@@ -153,11 +150,11 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    /// At most `READ_THREADS` reads run at once, the rest wait their turn
+    /// At most `CONCURRENT_READS` reads run at once, the rest wait their turn
     /// and all are answered; a panicking call fails only its caller.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reads_take_turns_on_a_fixed_set_of_threads() {
-        let lane = Arc::new(Lane::start("test-read", READ_THREADS));
+        let lane = Arc::new(Lane::start("test-read", CONCURRENT_READS));
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let threads = Arc::new(Mutex::new(std::collections::HashSet::new()));
@@ -182,8 +179,8 @@ mod tests {
             answers.push(c.await.unwrap().unwrap());
         }
         assert_eq!(answers, (0..40).collect::<Vec<_>>());
-        assert!(most.load(Ordering::SeqCst) <= READ_THREADS);
-        assert!(threads.lock().unwrap().len() <= READ_THREADS);
+        assert!(most.load(Ordering::SeqCst) <= CONCURRENT_READS);
+        assert!(threads.lock().unwrap().len() <= CONCURRENT_READS);
 
         let failed = lane
             .run(|| -> Result<(), JournalError> { panic!("a bad read") })
@@ -192,11 +189,11 @@ mod tests {
             matches!(failed, Err(JournalError::Storage(_))),
             "{failed:?}"
         );
-        // The lane still has all its threads: READ_THREADS calls that each
+        // The lane still has all its threads: CONCURRENT_READS calls that each
         // wait for all the others finish.
-        let barrier = Arc::new(std::sync::Barrier::new(READ_THREADS));
+        let barrier = Arc::new(std::sync::Barrier::new(CONCURRENT_READS));
         let mut together = Vec::new();
-        for _ in 0..READ_THREADS {
+        for _ in 0..CONCURRENT_READS {
             let (lane, barrier) = (lane.clone(), barrier.clone());
             together.push(tokio::spawn(async move {
                 lane.run(move || {

@@ -427,12 +427,7 @@ impl Engine {
             }
         }
         // What was published is in the journal before the process ends.
-        let events = e.events.clone();
-        let flushed =
-            tokio::task::spawn_blocking(move || events.flush_journal(Duration::from_secs(5)))
-                .await
-                .unwrap_or(false);
-        if !flushed {
+        if !e.events.journal_written(Duration::from_secs(5)).await {
             warn!("the journal's event writer did not catch up within 5 s");
         }
         info!("engine stopped");
