@@ -113,10 +113,9 @@ fn spawn_checkpointer(path: &Path, closing: Arc<AtomicBool>) {
     let spawned = std::thread::Builder::new()
         .name("vspread-journal-checkpoint".into())
         .spawn(move || {
-            let Ok(conn) = Connection::open(&path) else {
+            let Ok(conn) = open_checkpointer(&path) else {
                 return;
             };
-            let _ = conn.busy_timeout(BUSY_TIMEOUT);
             while !closing.load(Ordering::Relaxed) {
                 std::thread::sleep(CHECKPOINT_EVERY);
                 if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
@@ -151,10 +150,17 @@ impl SqliteJournal {
             .map_err(|e| wrap(e.into()))?;
         let closing = Arc::new(AtomicBool::new(false));
         spawn_checkpointer(path, closing.clone());
+        // The idle readers are opened now, with the journal, rather than
+        // on the first day that reads four at once: what a connection
+        // holds is then in place from the start, not a step days later.
+        // One that fails to open now is opened when a read needs it.
+        let readers = (0..IDLE_READERS)
+            .filter_map(|_| open_reader(path).ok())
+            .collect();
         Ok(Self {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
-            readers: Some(Mutex::default()),
+            readers: Some(Mutex::new(readers)),
             closing,
             sync_timings: Mutex::default(),
         })
@@ -277,8 +283,8 @@ impl SqliteJournal {
     }
 }
 
-/// Read connections kept open between reads; more are opened while more
-/// reads run at once, and closed after.
+/// Read connections opened with the journal and kept open between reads;
+/// more are opened while more reads run at once, and closed after.
 const IDLE_READERS: usize = 4;
 
 /// Page cache of the writer connection, in KiB. SQLite's default (2 MiB
@@ -292,6 +298,23 @@ const WRITER_CACHE_KIB: i64 = 256;
 /// the newest rows of one table (a page of events, of decisions, the
 /// orders of a day), a few dozen pages at most.
 const READER_CACHE_KIB: i64 = 128;
+
+/// Page cache of the checkpointer's connection, in KiB: the schema's few
+/// pages (see `open_checkpointer`).
+const CHECKPOINTER_CACHE_KIB: i64 = 32;
+
+/// The checkpointer's connection. A checkpoint copies the log's frames
+/// without the page cache, so it needs almost none. Its size is not only
+/// its own: this SQLite build (`SQLITE_ENABLE_MEMORY_MANAGEMENT`) keeps
+/// one page pool for all the process's connections, bounded by the sum of
+/// their sizes, so a default-sized (2 MiB) cache here let the readers'
+/// pages grow to 2.9 MB in a long run, where their own sizes say 0.5 MB.
+fn open_checkpointer(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "cache_size", -CHECKPOINTER_CACHE_KIB)?;
+    Ok(conn)
+}
 
 /// A connection that only reads (`query_only`), beside the writer.
 fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
@@ -478,5 +501,32 @@ pub mod testing {
         fn drop(&mut self) {
             let _ = self.0.execute_batch("ROLLBACK");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache_size(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Each connection's page cache is the size it was given, the
+    /// checkpointer's included: in this SQLite build the pages of every
+    /// connection share one pool bounded by the sum of those sizes.
+    #[test]
+    fn every_connection_has_a_small_page_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = SqliteJournal::open_in(dir.path()).unwrap();
+        assert_eq!(cache_size(&journal.conn()), -WRITER_CACHE_KIB);
+        let readers = journal.readers.as_ref().unwrap().lock().unwrap();
+        assert_eq!(readers.len(), IDLE_READERS, "opened with the journal");
+        for reader in readers.iter() {
+            assert_eq!(cache_size(reader), -READER_CACHE_KIB);
+        }
+        let checkpointer = open_checkpointer(journal.path()).unwrap();
+        assert_eq!(cache_size(&checkpointer), -CHECKPOINTER_CACHE_KIB);
     }
 }

@@ -230,6 +230,29 @@ impl AsyncWrite for AdminStream {
         }
     }
 
+    /// Forwarded so that hyper sees the socket can gather: it then queues
+    /// a response's body beside its head rather than copying the body into
+    /// the connection's write buffer, a buffer that kept the size of the
+    /// largest answer it ever wrote (76 KB for a page of orders) for as
+    /// long as the client stayed connected.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            AdminStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            AdminStream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            AdminStream::Plain(s) => s.is_write_vectored(),
+            AdminStream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             AdminStream::Plain(s) => Pin::new(s).poll_flush(cx),
@@ -414,5 +437,41 @@ pub async fn watch_tls(
             })
             .inc();
         last = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A plain connection gathers: hyper sees it can write a response's
+    /// head and body from their own buffers, and the bytes arrive whole
+    /// and in order.
+    #[tokio::test]
+    async fn a_plain_connection_writes_gathered_buffers() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let (mut client, mut server) = (client.unwrap(), AdminStream::Plain(accepted.unwrap().0));
+        assert!(server.is_write_vectored());
+        let (head, body) = (
+            b"HTTP/1.1 200 OK\r\n\r\n".as_slice(),
+            b"{\"ok\":true}".as_slice(),
+        );
+        let mut written = 0;
+        while written < head.len() + body.len() {
+            let slices = if written < head.len() {
+                vec![io::IoSlice::new(&head[written..]), io::IoSlice::new(body)]
+            } else {
+                vec![io::IoSlice::new(&body[written - head.len()..])]
+            };
+            written += server.write_vectored(&slices).await.unwrap();
+        }
+        server.shutdown().await.unwrap();
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, [head, body].concat());
     }
 }
