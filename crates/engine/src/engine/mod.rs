@@ -284,13 +284,16 @@ impl std::fmt::Debug for Engine {
 }
 
 /// Events the bus keeps in memory by default: the history a reconnecting
-/// WebSocket client resumes from (`?after=`, after being cut off at 2,000
+/// WebSocket client resumes from (`?after=`, after being cut off at 1,000
 /// behind: so more than that), `GET /events` (at most 1,000 a page) and
 /// the metrics' fold between scrapes read. The journal keeps every event;
-/// this is the part served from memory, about two megabytes. (It was
-/// 5,000, and filling it took the demo ten simulated days, so the process
-/// grew for that long.)
-pub const DEFAULT_EVENTS_CAPACITY: usize = 2_500;
+/// this is the part served from memory, about a megabyte once full. Its
+/// size is what a long run's memory grows by after the first days (the
+/// demo fills it in about four simulated days): at 2,500 the history held
+/// 2 MB more after ten simulated days than at 300, so it holds what the
+/// cut-off and a full page need, with a quarter to spare for a client's
+/// resume.
+pub const DEFAULT_EVENTS_CAPACITY: usize = 1_250;
 
 /// How long a read of the decisions waits for the journal's writer to
 /// catch up with the decisions made before it.

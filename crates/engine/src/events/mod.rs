@@ -208,7 +208,7 @@ impl std::fmt::Debug for EventBus {
 /// shared with the history, but an event older than the history is kept
 /// for the stream alone), so it is kept to what a subscriber can use: a
 /// power of two (the channel rounds up to one) above the cut-off.
-pub const STREAM_BUFFER: usize = 2048;
+pub const STREAM_BUFFER: usize = 1024;
 
 impl EventBus {
     /// A bus that keeps the last `capacity` events and stamps them with

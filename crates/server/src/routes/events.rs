@@ -20,18 +20,24 @@ use crate::state::AppState;
 pub struct HistoryQuery {
     /// Only events with a larger sequence number.
     pub after: Option<u64>,
-    /// At most this many (default 200, at most 1000).
+    /// At most this many (default 200, at most [`HISTORY_PAGE_MAX`]).
     pub limit: Option<usize>,
 }
+
+/// The most events one `GET /events` page holds.
+pub const HISTORY_PAGE_MAX: usize = 1000;
+
+// A full page is served from memory.
+const _: () = assert!(vspread_engine::engine::DEFAULT_EVENTS_CAPACITY >= HISTORY_PAGE_MAX);
 
 pub async fn history(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Vec<Event>>, AppError> {
     let limit = q.limit.unwrap_or(200);
-    if limit == 0 || limit > 1000 {
+    if limit == 0 || limit > HISTORY_PAGE_MAX {
         return Err(AppError::BadRequest(format!(
-            "limit = {limit}: allowed 1 to 1000"
+            "limit = {limit}: allowed 1 to {HISTORY_PAGE_MAX}"
         )));
     }
     Ok(Json(match q.after {
@@ -96,7 +102,7 @@ pub async fn websocket(
 }
 
 /// Events a client may be behind the newest before it is cut off.
-pub const MAX_BEHIND: u64 = 2_000;
+pub const MAX_BEHIND: u64 = 1_000;
 
 // A client cut off resumes from the history (`?after=`): the history must
 // hold what it was behind, or the resume would skip events.
