@@ -16,6 +16,7 @@
 //! Everything is measured in [`metrics::BrokerMetrics`].
 
 pub mod combo;
+mod contract_cache;
 mod convert;
 pub mod diagnostics;
 mod events;

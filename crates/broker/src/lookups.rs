@@ -2,7 +2,7 @@
 //! chain parameters, daily bars under the historical pacing rules,
 //! positions and the account summary.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use futures::StreamExt;
 use ibapi::accounts::types::AccountGroup;
@@ -43,37 +43,6 @@ fn describe(key: &LookupKey) -> String {
     }
 }
 
-/// Contracts the lookup cache keeps at most. Options come and go with their
-/// expiries and a key is not asked for again once its option has expired,
-/// so an entry's expiry alone would not free it: without this bound the
-/// cache would grow for as long as the engine runs. A cycle's chain asks
-/// for a few hundred options at most, so this holds many cycles' worth.
-pub(crate) const CONTRACT_CACHE_MAX: usize = 4096;
-
-/// The cache of contract lookups.
-pub(crate) type ContractCache = HashMap<LookupKey, (Instant, ContractInfo)>;
-
-/// Caches `info` under `key`, first making room when the cache is full:
-/// the expired entries go, then, if that was not enough, the older half.
-pub(crate) fn remember(
-    cache: &mut ContractCache,
-    key: LookupKey,
-    info: ContractInfo,
-    now: Instant,
-    ttl: std::time::Duration,
-) {
-    if cache.len() >= CONTRACT_CACHE_MAX && !cache.contains_key(&key) {
-        cache.retain(|_, (at, _)| now.duration_since(*at) < ttl);
-        if cache.len() >= CONTRACT_CACHE_MAX {
-            let mut ages: Vec<Instant> = cache.values().map(|(at, _)| *at).collect();
-            ages.sort_unstable();
-            let median = ages[ages.len() / 2];
-            cache.retain(|_, (at, _)| *at > median);
-        }
-    }
-    cache.insert(key, (now, info));
-}
-
 /// A list read to its end marker (positions, the account summary) is
 /// incomplete if its channel dropped rows while it was read (the stream's
 /// channel holds [`crate::session::CHANNEL_CAPACITY`] unread rows): that
@@ -93,9 +62,8 @@ impl Inner {
     /// One contract by key: from the cache, else looked up once however
     /// many ask at the same time.
     pub(crate) async fn lookup_one(&self, key: LookupKey) -> Result<ContractInfo, BrokerError> {
-        if let Some((at, info)) = lock(&self.contract_cache).get(&key)
-            && at.elapsed() < self.settings().contract_cache_ttl
-        {
+        let ttl = self.settings().contract_cache_ttl;
+        if let Some(info) = lock(&self.contract_cache).fresh(&key, Instant::now(), ttl) {
             return Ok(info.clone());
         }
         let found = self
@@ -107,13 +75,8 @@ impl Inner {
             .into_iter()
             .next()
             .ok_or(BrokerError::NoSecurityDefinition { what, code: 200 })?;
-        remember(
-            &mut lock(&self.contract_cache),
-            key,
-            info.clone(),
-            Instant::now(),
-            self.settings().contract_cache_ttl,
-        );
+        let today = self.now().date_naive();
+        lock(&self.contract_cache).remember(key, info.clone(), Instant::now(), ttl, today);
         Ok(info)
     }
 
@@ -335,63 +298,6 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-    use vspread_core::{ConId, Instrument, StockContract};
-
-    fn stock(i: usize) -> (LookupKey, ContractInfo) {
-        let symbol = format!("S{i}");
-        let info = ContractInfo {
-            con_id: ConId(i as i64),
-            instrument: Instrument::Stock(StockContract::new(&symbol).unwrap()),
-            primary_exchange: "NASDAQ".into(),
-            local_symbol: symbol.clone(),
-            trading_class: symbol.clone(),
-            min_tick: Decimal::new(1, 2),
-        };
-        (LookupKey::Stock(symbol), info)
-    }
-
-    #[test]
-    fn the_contract_cache_never_holds_more_than_its_bound() {
-        let ttl = Duration::from_secs(3600);
-        let start = Instant::now();
-        let mut cache = ContractCache::new();
-        // Three times the bound, each a second apart and none expired.
-        for i in 0..3 * CONTRACT_CACHE_MAX {
-            let (key, info) = stock(i);
-            remember(
-                &mut cache,
-                key,
-                info,
-                start + Duration::from_secs(i as u64),
-                ttl,
-            );
-            assert!(cache.len() <= CONTRACT_CACHE_MAX, "{} entries", cache.len());
-        }
-        // The newest stays, the oldest went.
-        let newest = stock(3 * CONTRACT_CACHE_MAX - 1).0;
-        assert!(cache.contains_key(&newest));
-        assert!(!cache.contains_key(&stock(0).0));
-    }
-
-    #[test]
-    fn expired_contracts_go_first_when_the_cache_is_full() {
-        let ttl = Duration::from_secs(60);
-        let start = Instant::now();
-        let mut cache = ContractCache::new();
-        // Full of entries from long ago, and one fresh one.
-        for i in 0..CONTRACT_CACHE_MAX - 1 {
-            let (key, info) = stock(i);
-            remember(&mut cache, key, info, start, ttl);
-        }
-        let later = start + Duration::from_secs(3600);
-        let (fresh, info) = stock(CONTRACT_CACHE_MAX);
-        remember(&mut cache, fresh.clone(), info, later, ttl);
-        let (key, info) = stock(CONTRACT_CACHE_MAX + 1);
-        remember(&mut cache, key.clone(), info, later, ttl);
-        assert_eq!(cache.len(), 2, "only the unexpired remain");
-        assert!(cache.contains_key(&fresh) && cache.contains_key(&key));
-    }
 
     #[test]
     fn a_list_that_lost_rows_while_read_is_an_error_other_notices_are_not() {

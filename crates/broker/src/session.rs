@@ -84,7 +84,7 @@ pub(crate) struct Inner {
     /// Time for quotes, the restart window and readiness: the engine's.
     clock: RwLock<Arc<dyn Clock>>,
     pub(crate) lines: Mutex<Lines>,
-    pub(crate) contract_cache: Mutex<crate::lookups::ContractCache>,
+    pub(crate) contract_cache: Mutex<crate::contract_cache::ContractCache>,
     pub(crate) lookups: InFlight<LookupKey, LookupResult>,
     pub(crate) chains: InFlight<String, Result<Vec<OptionChainParams>, BrokerError>>,
     pub(crate) snapshots: InFlight<ConId, Result<Quote, BrokerError>>,
@@ -278,7 +278,7 @@ impl IbBroker {
                 book: LineBook::new(settings.max_lines),
                 entries: HashMap::new(),
             }),
-            contract_cache: Mutex::new(HashMap::new()),
+            contract_cache: Mutex::new(Default::default()),
             lookups: InFlight::new(metrics.clone()),
             chains: InFlight::new(metrics.clone()),
             snapshots: InFlight::new(metrics.clone()),
