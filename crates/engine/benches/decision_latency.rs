@@ -70,8 +70,8 @@ async fn main() {
         .events()
         .recent(100_000)
         .into_iter()
-        .filter_map(|e| match e.event {
-            EngineEvent::OrderEnded(ended) => Some(ended),
+        .filter_map(|e| match &e.event {
+            EngineEvent::OrderEnded(ended) => Some(ended.clone()),
             _ => None,
         })
         .collect();

@@ -280,8 +280,8 @@ async fn a_refused_apply_is_published_and_changes_nothing() {
     let refusals: Vec<_> = events
         .since(0, 100)
         .into_iter()
-        .filter_map(|e| match e.event {
-            EngineEvent::ConfigApplyRefused(r) => Some(r),
+        .filter_map(|e| match &e.event {
+            EngineEvent::ConfigApplyRefused(r) => Some(r.clone()),
             _ => None,
         })
         .collect();

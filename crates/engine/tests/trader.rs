@@ -31,8 +31,12 @@ use support::stack::{EngineStack, sim_on, ticker};
 /// IWM low_base with the default strategies.
 const SEED: u64 = 3;
 
-fn of_kind<'a>(events: &'a [Event], kind: &str) -> Vec<&'a Event> {
-    events.iter().filter(|e| e.kind() == kind).collect()
+fn of_kind<'a>(events: &'a [Arc<Event>], kind: &str) -> Vec<&'a Event> {
+    events
+        .iter()
+        .filter(|e| e.kind() == kind)
+        .map(|e| &**e)
+        .collect()
 }
 
 /// Runs one cycle and waits for the orders it handed over to end.

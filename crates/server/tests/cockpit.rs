@@ -194,7 +194,10 @@ fn ticker(f: &Fixture) -> Ticker {
     }))
 }
 
-fn kinds_of(events: &[vspread_engine::events::Event], order_ref: &str) -> Vec<&'static str> {
+fn kinds_of(
+    events: &[std::sync::Arc<vspread_engine::events::Event>],
+    order_ref: &str,
+) -> Vec<&'static str> {
     events
         .iter()
         .filter(|e| e.event.data().to_string().contains(order_ref))

@@ -248,8 +248,8 @@ impl EventBus {
     }
 
     /// Numbers, stamps and publishes an event, and logs its message at
-    /// info level; returns it.
-    pub fn publish(&self, message: impl Into<String>, event: EngineEvent) -> Event {
+    /// info level; returns it (shared with the history and the stream).
+    pub fn publish(&self, message: impl Into<String>, event: EngineEvent) -> Arc<Event> {
         let event = self.publish_quietly(message, event);
         info!(kind = event.kind(), "{}", event.message);
         event
@@ -258,7 +258,7 @@ impl EventBus {
     /// [`publish`](Self::publish) without the log line: for events that
     /// repeat every cycle (a refusal already logged, a symbol without a
     /// signal).
-    pub fn publish_quietly(&self, message: impl Into<String>, event: EngineEvent) -> Event {
+    pub fn publish_quietly(&self, message: impl Into<String>, event: EngineEvent) -> Arc<Event> {
         // Numbering and recording under one lock keeps history in seq order.
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let event = Event {
@@ -284,11 +284,16 @@ impl EventBus {
         if history.len() == self.capacity {
             history.pop_front();
         }
-        let shared = Arc::new(event.clone());
+        // One event, shared by the history, the stream and the caller: a
+        // copy per holder would allocate each event's strings twice, the
+        // history's copy long-lived beside the caller's short-lived one,
+        // which leaves the allocator's pages partly used for as long as
+        // the history keeps it.
+        let shared = Arc::new(event);
         history.push_back(shared.clone());
         // No subscriber is fine: the history still has it.
-        let _ = self.tx.send(shared);
-        event
+        let _ = self.tx.send(shared.clone());
+        shared
     }
 
     /// Queues an entry decision for the journal's writer, behind the events
@@ -342,22 +347,23 @@ impl EventBus {
         self.seq.load(Ordering::SeqCst)
     }
 
-    /// Events with `seq > after`, oldest first, at most `limit`.
-    pub fn since(&self, after: u64, limit: usize) -> Vec<Event> {
+    /// Events with `seq > after`, oldest first, at most `limit` (shared
+    /// with the history, not copied).
+    pub fn since(&self, after: u64, limit: usize) -> Vec<Arc<Event>> {
         let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         history
             .iter()
             .filter(|e| e.seq > after)
             .take(limit)
-            .map(|e| Event::clone(e))
+            .cloned()
             .collect()
     }
 
-    /// The newest `limit` events, oldest first.
-    pub fn recent(&self, limit: usize) -> Vec<Event> {
+    /// The newest `limit` events, oldest first (shared with the history).
+    pub fn recent(&self, limit: usize) -> Vec<Arc<Event>> {
         let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let skip = history.len().saturating_sub(limit);
-        history.iter().skip(skip).map(|e| Event::clone(e)).collect()
+        history.iter().skip(skip).cloned().collect()
     }
 }
 

@@ -1,5 +1,6 @@
 //! `GET /api/v1/events` (history) and `GET /api/v1/ws` (live stream).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -33,7 +34,7 @@ const _: () = assert!(vspread_engine::engine::DEFAULT_EVENTS_CAPACITY >= HISTORY
 pub async fn history(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> Result<Json<Vec<Event>>, AppError> {
+) -> Result<Json<Vec<Arc<Event>>>, AppError> {
     let limit = q.limit.unwrap_or(200);
     if limit == 0 || limit > HISTORY_PAGE_MAX {
         return Err(AppError::BadRequest(format!(
