@@ -6,7 +6,7 @@
 # then its journal checked against the simulator's ledger. Prints
 #   soak: N episodes, K kills, F faults, D duplicate orders, L lost fills, C cash mismatches
 # and, for a failed episode, what failed and how to replay its seed.
-#   bash bench/soak.sh 1000 --jobs 2          (release build; see bench/soak.py --help)
+#   bash bench/soak.sh 1000 --jobs 16         (release build; see bench/soak.py --help)
 #   bash bench/soak.sh --replay SEED          one episode again
 #   SOAK_PROFILE=debug bash bench/soak.sh 3   the binary `cargo test` built (CI)
 set -euo pipefail

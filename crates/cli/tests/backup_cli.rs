@@ -133,6 +133,7 @@ fn record_trade(j: &SqliteJournal, i: usize) {
     )
     .unwrap();
     j.record_event(&JournalEvent {
+        seq: None,
         at,
         kind: "signal.fired".into(),
         message: format!("signal {i}"),

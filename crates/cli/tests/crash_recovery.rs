@@ -160,6 +160,8 @@ fn recoveries(dir: &Path) -> Vec<Value> {
         kind_prefixes: vec!["recovery.completed".into()],
         order_refs: None,
         limit: 0,
+        after: None,
+        before: None,
     };
     j.events(&query)
         .map(|e| {

@@ -74,6 +74,7 @@ fn record(j: &SqliteJournal, o: &Order<'_>) {
 
 fn event(j: &SqliteJournal, at: DateTime<Utc>, kind: &str, data: serde_json::Value) {
     j.record_event(&JournalEvent {
+        seq: None,
         at,
         kind: kind.into(),
         message: kind.into(),

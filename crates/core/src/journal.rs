@@ -196,6 +196,11 @@ impl SpreadRecord {
 /// One narrative record: a signal, a scan, a decision, an apply, ...
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JournalEvent {
+    /// The event's number on the engine's event bus, which goes on from
+    /// the journal's last across restarts, so a page of history and a
+    /// stream's resume mean the same event in memory and on disk. `None`
+    /// when written: the journal numbers it next; always set when read.
+    pub seq: Option<u64>,
     pub at: DateTime<Utc>,
     pub kind: String,
     pub message: String,
@@ -240,7 +245,13 @@ pub struct EventQuery {
     /// orders asks for no events: read as "any", it would read every event
     /// of the journal for a page that shows none.)
     pub order_refs: Option<Vec<String>>,
-    /// At most this many, newest kept, returned oldest first.
+    /// Only events numbered after this: then the *oldest* `limit` of them
+    /// are kept (a page forward, as a stream's resume reads).
+    pub after: Option<u64>,
+    /// Only events numbered before this (the newest `limit` of them).
+    pub before: Option<u64>,
+    /// At most this many (0: no limit), newest kept unless `after` is
+    /// given, returned oldest first.
     pub limit: usize,
 }
 

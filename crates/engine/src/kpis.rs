@@ -112,6 +112,8 @@ impl JournalView {
                 kind_prefixes: EVENT_KINDS.iter().map(|k| k.to_string()).collect(),
                 order_refs: None,
                 limit: 0,
+                after: None,
+                before: None,
             })?,
         })
     }

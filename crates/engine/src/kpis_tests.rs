@@ -77,6 +77,7 @@ fn ended(mut o: OrderRecord, outcome: &str, filled: &str, average: Option<&str>)
 
 fn event(at: DateTime<Utc>, kind: &str, data: Json) -> JournalEvent {
     JournalEvent {
+        seq: None,
         at,
         kind: kind.into(),
         message: String::new(),

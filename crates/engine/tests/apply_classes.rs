@@ -96,6 +96,8 @@ async fn each_apply_class_takes_effect_as_it_says() {
             kind_prefixes: vec!["gateway.reconfigured".into()],
             order_refs: None,
             limit: 10,
+            after: None,
+            before: None,
         })
         .unwrap();
     assert_eq!(events.len(), 1, "{events:?}");

@@ -144,6 +144,8 @@ impl Scenario {
             kind_prefixes: vec![prefix.to_string()],
             order_refs: None,
             limit: 0,
+            after: None,
+            before: None,
         };
         self.stack().journal.events(&query).unwrap()
     }

@@ -140,6 +140,8 @@ async fn one_cycle_opens_the_signalled_spreads_and_a_later_one_closes_them() {
             kind_prefixes: vec!["signal.fired".into()],
             order_refs: None,
             limit: 0,
+            after: None,
+            before: None,
         })
         .unwrap();
     assert_eq!(

@@ -621,10 +621,26 @@ pub(crate) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<JournalEve
             .collect();
         conditions.push(format!("order_ref IN ({})", marks.join(", ")));
     }
+    // Numbers go into the text: they are integers, not caller's text.
+    if let Some(after) = q.after {
+        conditions.push(format!(
+            "seq > {}",
+            i64::try_from(after).unwrap_or(i64::MAX)
+        ));
+    }
+    if let Some(before) = q.before {
+        conditions.push(format!(
+            "seq < {}",
+            i64::try_from(before).unwrap_or(i64::MAX)
+        ));
+    }
     if !conditions.is_empty() {
         sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
     }
-    sql.push_str(&format!(" ORDER BY seq DESC LIMIT {limit}"));
+    // A page forward reads the oldest after its mark; any other, the newest.
+    let forward = q.after.is_some();
+    let order = if forward { "ASC" } else { "DESC" };
+    sql.push_str(&format!(" ORDER BY seq {order} LIMIT {limit}"));
     let mut stmt = conn.prepare(&sql).map_err(storage)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(values), |r| {
@@ -641,13 +657,16 @@ pub(crate) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<JournalEve
     for row in rows {
         let (seq, at, kind, message, data) = row.map_err(storage)?;
         out.push(JournalEvent {
+            seq: u64::try_from(seq).ok(),
             at: instant("events", seq, "at", &at)?,
             kind,
             message,
             data,
         });
     }
-    out.reverse();
+    if !forward {
+        out.reverse();
+    }
     Ok(out)
 }
 

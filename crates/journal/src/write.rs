@@ -241,15 +241,30 @@ pub(crate) fn record_closure(conn: &Connection, c: &SpreadClosure) -> Result<(),
 }
 
 pub(crate) fn record_event(conn: &Connection, e: &JournalEvent) -> Result<(), JournalError> {
+    // The bus's number when it has one (NULL numbers it next).
+    let seq = match e.seq {
+        Some(seq) => Some(i64::try_from(seq).map_err(|_| {
+            JournalError::Refused(format!("event {}: seq {seq} too large", e.kind))
+        })?),
+        None => None,
+    };
     // The order an event names gets a column of its own (see the schema's
     // second migration): an order's steps are then read by index.
     conn.execute(
-        "INSERT INTO events (at, kind, message, data, order_ref) VALUES (?1, ?2, ?3, ?4,
+        "INSERT INTO events (seq, at, kind, message, data, order_ref) VALUES (?5, ?1, ?2, ?3, ?4,
              CASE WHEN json_valid(?4) AND json_type(?4, '$.order_ref') = 'text'
                   THEN json_extract(?4, '$.order_ref') END)",
-        params![time(e.at), e.kind, e.message, e.data],
+        params![time(e.at), e.kind, e.message, e.data, seq],
     )
-    .map_err(storage)?;
+    .map_err(|err| match (&err, seq) {
+        // Not the storage's fault: trying again cannot help.
+        (rusqlite::Error::SqliteFailure(f, _), Some(seq))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            JournalError::Refused(format!("event {}: number {seq} is taken", e.kind))
+        }
+        _ => storage(err),
+    })?;
     Ok(())
 }
 

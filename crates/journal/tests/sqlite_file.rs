@@ -273,6 +273,7 @@ fn events_are_read_by_kind_prefix_newest_kept_oldest_first() {
     .enumerate()
     {
         j.record_event(&JournalEvent {
+            seq: None,
             at: t(i as i64),
             kind: kind.to_string(),
             message: format!("m{i}"),
@@ -284,6 +285,8 @@ fn events_are_read_by_kind_prefix_newest_kept_oldest_first() {
         kind_prefixes: prefixes.iter().map(|s| s.to_string()).collect(),
         order_refs: None,
         limit,
+        after: None,
+        before: None,
     };
     let kinds = |e: Vec<JournalEvent>| e.into_iter().map(|e| e.kind).collect::<Vec<_>>();
     assert_eq!(
@@ -430,6 +433,7 @@ fn synced_writes_are_timed_and_narrative_events_are_not() {
     assert_eq!(after_order.count, 1);
     assert!(after_order.sum_seconds > 0.0);
     j.record_event(&JournalEvent {
+        seq: None,
         at: t(1),
         kind: "signal.fired".into(),
         message: "a signal".into(),
@@ -638,6 +642,7 @@ fn pages_read_what_they_ask_for_and_agree_with_the_whole_record() {
 
 fn event(kind: &str, data: &str) -> JournalEvent {
     JournalEvent {
+        seq: None,
         at: t(0),
         kind: kind.into(),
         message: kind.into(),
@@ -654,6 +659,8 @@ fn events_are_found_by_their_order_and_an_older_file_is_brought_up_to_date() {
             kind_prefixes: vec!["order.".into()],
             order_refs: Some(refs.iter().map(|r| r.to_string()).collect()),
             limit: 0,
+            after: None,
+            before: None,
         })
         .unwrap()
         .into_iter()
@@ -697,6 +704,8 @@ fn events_are_found_by_their_order_and_an_older_file_is_brought_up_to_date() {
                 kind_prefixes: vec!["order.".into()],
                 order_refs: None,
                 limit: 0,
+                after: None,
+                before: None,
             })
             .unwrap();
         assert_eq!(any_order.len(), 5, "no order filter: every order event");
@@ -726,4 +735,63 @@ fn events_are_found_by_their_order_and_an_older_file_is_brought_up_to_date() {
     );
     drop(j);
     assert!(SqliteJournal::open_read_only(&path).is_ok());
+}
+
+#[test]
+fn events_keep_the_buses_numbers_and_are_paged_forward_and_back_by_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = SqliteJournal::open_in(dir.path()).unwrap();
+    // A run numbered 1 to 3 by the journal, then a bus's run going on
+    // from 10 (its numbers kept as given).
+    for _ in 0..3 {
+        j.record_event(&event("control.paused", "{}")).unwrap();
+    }
+    for seq in 10..20 {
+        j.record_event(&JournalEvent {
+            seq: Some(seq),
+            ..event("control.resumed", &format!("{{\"n\":{seq}}}"))
+        })
+        .unwrap();
+    }
+    let page = |after: Option<u64>, before: Option<u64>, limit| {
+        j.events(&EventQuery {
+            after,
+            before,
+            limit,
+            ..EventQuery::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|e| e.seq.unwrap())
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        page(None, None, 0),
+        [1, 2, 3, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]
+    );
+    // Forward: the oldest after the mark.
+    assert_eq!(page(Some(2), None, 3), [3, 10, 11]);
+    assert_eq!(page(Some(17), None, 5), [18, 19]);
+    assert_eq!(page(Some(19), None, 5), Vec::<u64>::new());
+    // Back: the newest before the mark, oldest first.
+    assert_eq!(page(None, Some(12), 3), [3, 10, 11]);
+    assert_eq!(page(Some(1), Some(11), 0), [2, 3, 10]);
+    // A number the journal holds already is refused, not overwritten.
+    let again = j.record_event(&JournalEvent {
+        seq: Some(12),
+        ..event("control.paused", "{}")
+    });
+    assert!(matches!(again, Err(JournalError::Refused(_))), "{again:?}");
+    let kept = j
+        .events(&EventQuery {
+            after: Some(11),
+            limit: 1,
+            ..EventQuery::default()
+        })
+        .unwrap();
+    assert_eq!(kept[0].kind, "control.resumed");
+    assert_eq!(kept[0].data, "{\"n\":12}");
+    // The journal's own numbering goes on after the bus's.
+    j.record_event(&event("control.paused", "{}")).unwrap();
+    assert_eq!(page(None, None, 1), [20]);
 }

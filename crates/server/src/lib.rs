@@ -47,6 +47,9 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The router of the whole admin server.
 pub fn app(state: AppState) -> Router {
+    // The metrics fold the engine's events from its start, not from the
+    // first scrape.
+    state.metrics.follow(state.engine.events());
     let api = Router::new()
         .route("/status", get(routes::status::status))
         .route("/openapi.json", get(routes::openapi_doc))

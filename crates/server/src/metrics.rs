@@ -3,12 +3,13 @@
 //! tests build as many apps as they like.
 //!
 //! The broker layer and the trader keep their own counters and views; a
-//! scrape copies them in ([`Metrics::observe`]) and folds the events
-//! published since the last scrape into histograms (order execution time,
-//! scan duration), so nothing here runs between scrapes.
+//! scrape copies them in ([`Metrics::observe`]). Events are folded into
+//! counters and histograms (order execution time, scan duration) as they
+//! are published ([`Metrics::follow`]): the bus keeps only the newest few
+//! hundred in memory, fewer than two rare scrapes can be apart.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -82,8 +83,6 @@ pub struct LinkMetrics {
     pub scans: Counter,
     pub scan_duration_seconds: Histogram,
     pub scan_candidates: Gauge,
-    /// The last event folded in.
-    folded_seq: Mutex<u64>,
 }
 
 impl LinkMetrics {
@@ -115,8 +114,32 @@ impl LinkMetrics {
                 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ]),
             scan_candidates: Gauge::default(),
-            folded_seq: Mutex::new(0),
         }
+    }
+}
+
+/// Folds one event into the series it counts in.
+fn fold_event(link: &LinkMetrics, ops: &OpsMetrics, event: &EngineEvent) {
+    ops.fold(event);
+    match event {
+        EngineEvent::OrderEnded(ended) => {
+            let purpose = ended.purpose.name();
+            link.orders_ended
+                .get_or_create(&OrderLabels {
+                    purpose: purpose.to_string(),
+                    outcome: ended.end.outcome().to_string(),
+                })
+                .inc();
+            link.order_execution_seconds
+                .observe(ended.execution_ms as f64 / 1e3);
+        }
+        EngineEvent::ScanCompleted(scan) => {
+            link.scans.inc();
+            link.scan_duration_seconds.observe(scan.duration_ms / 1e3);
+            link.scan_candidates
+                .set(i64::try_from(scan.candidates).unwrap_or(i64::MAX));
+        }
+        _ => {}
     }
 }
 
@@ -145,10 +168,12 @@ pub struct Metrics {
     pub auth_failures: Family<ResultLabels, Counter>,
     /// TLS certificate loads by the running server, by result.
     pub tls_reloads: Family<ResultLabels, Counter>,
-    pub link: LinkMetrics,
+    pub link: Arc<LinkMetrics>,
     pub storage: StorageMetrics,
     pub websocket: WebSocketMetrics,
-    pub ops: OpsMetrics,
+    pub ops: Arc<OpsMetrics>,
+    /// Set once these metrics fold an engine's events.
+    following: OnceLock<()>,
 }
 
 /// The event stream's clients.
@@ -310,7 +335,7 @@ impl Metrics {
                 result: result.into(),
             });
         }
-        let link = LinkMetrics::new();
+        let link = Arc::new(LinkMetrics::new());
         // Every purpose and outcome from the start, so a fill rate has a
         // denominator and `rate()` a first sample before the first end.
         for purpose in OrderPurpose::ALL {
@@ -322,7 +347,7 @@ impl Metrics {
             }
         }
         register_link(registry, &link);
-        let ops = OpsMetrics::register(registry);
+        let ops = Arc::new(OpsMetrics::register(registry));
         let storage = StorageMetrics::default();
         storage.register(registry);
         let websocket = WebSocketMetrics::default();
@@ -356,7 +381,25 @@ impl Metrics {
             config_apply_interruption_seconds,
             config_reload_errors,
             events_published,
+            following: OnceLock::new(),
         }
+    }
+
+    /// Folds every event `events` publishes from now on (and those it
+    /// holds now) into the event counters and histograms, as each is
+    /// published. Once per [`Metrics`]: later calls do nothing. The
+    /// server calls it when it builds its router.
+    pub fn follow(&self, events: &vspread_engine::events::EventBus) {
+        if self.following.set(()).is_err() {
+            return;
+        }
+        let link = self.link.clone();
+        let ops = self.ops.clone();
+        let published = self.events_published.clone();
+        events.tap(move |e| {
+            published.inc();
+            fold_event(&link, &ops, &e.event);
+        });
     }
 
     /// Copies in the gateway link's counters, the trader's positions and
@@ -401,40 +444,7 @@ impl Metrics {
         link.pnl_unrealised.set(f(positions.unrealised));
         self.storage.observe(&state.engine);
         self.ops.observe(&state.engine);
-        self.fold_events(state.engine.events());
-    }
-
-    fn fold_events(&self, events: &vspread_engine::events::EventBus) {
-        let link = &self.link;
-        let mut folded = link.folded_seq.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            let batch = events.since(*folded, 1000);
-            let Some(last) = batch.last() else { break };
-            *folded = last.seq;
-            for e in &batch {
-                self.ops.fold(&e.event);
-                match &e.event {
-                    EngineEvent::OrderEnded(ended) => {
-                        let purpose = ended.purpose.name();
-                        link.orders_ended
-                            .get_or_create(&OrderLabels {
-                                purpose: purpose.to_string(),
-                                outcome: ended.end.outcome().to_string(),
-                            })
-                            .inc();
-                        link.order_execution_seconds
-                            .observe(ended.execution_ms as f64 / 1e3);
-                    }
-                    EngineEvent::ScanCompleted(scan) => {
-                        link.scans.inc();
-                        link.scan_duration_seconds.observe(scan.duration_ms / 1e3);
-                        link.scan_candidates
-                            .set(i64::try_from(scan.candidates).unwrap_or(i64::MAX));
-                    }
-                    _ => {}
-                }
-            }
-        }
+        self.follow(state.engine.events());
     }
 
     /// The text exposition format.

@@ -1563,11 +1563,17 @@ mod websocket {
 
     impl Client {
         async fn connect(addr: std::net::SocketAddr) -> Client {
+            Self::resume(addr, None).await
+        }
+
+        /// Connects with `?after=` when given.
+        async fn resume(addr: std::net::SocketAddr, after: Option<u64>) -> Client {
+            let query = after.map(|a| format!("?after={a}")).unwrap_or_default();
             let mut stream = TcpStream::connect(addr).await.unwrap();
             stream
                 .write_all(
                     format!(
-                        "GET /api/v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+                        "GET /api/v1/ws{query} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
                          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
                          Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {ADMIN}\r\n\r\n"
                     )
@@ -1760,6 +1766,71 @@ mod websocket {
                 .ends_with(" 1"),
             "the slow client's place is given up"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn history_further_back_than_memory_is_read_from_the_journal() {
+        let (f, addr) = served().await;
+        let bus = f.state.engine.events().clone();
+        let first = bus.last_seq() + 1;
+        let last = publish(&f.state, 1_500, 16);
+        assert!(
+            bus.oldest_held() > first + 1_000,
+            "memory holds only the newest few hundred (from {})",
+            bus.oldest_held()
+        );
+        let seqs = |page: &Value| -> Vec<u64> {
+            page.as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["seq"].as_u64().unwrap())
+                .collect()
+        };
+        // A page forward from before memory: the journal's, in order, as
+        // the events were published.
+        let uri = format!("/api/v1/events?after={}&limit=1000", first - 1);
+        let (code, _, page) = call(&f.state, "GET", &uri, Some(ADMIN), None, None).await;
+        assert_eq!(code, StatusCode::OK, "{page}");
+        assert_eq!(seqs(&page), (first..first + 1_000).collect::<Vec<_>>());
+        assert_eq!(page[0]["kind"], "control.resumed");
+        assert_eq!(page[0]["data"]["who"], "x".repeat(16));
+        assert_eq!(page[0]["message"], "resumed");
+        // The next page goes on into memory without a gap.
+        let uri = format!("/api/v1/events?after={}&limit=1000", first + 999);
+        let (_, _, page) = call(&f.state, "GET", &uri, Some(ADMIN), None, None).await;
+        assert_eq!(seqs(&page), (first + 1_000..=last).collect::<Vec<_>>());
+        // The newest thousand: the journal's older part, then memory's.
+        let (_, _, page) = call(
+            &f.state,
+            "GET",
+            "/api/v1/events?limit=1000",
+            Some(ADMIN),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(seqs(&page), (last - 999..=last).collect::<Vec<_>>());
+
+        // A stream resumed from before memory gets every event since, in
+        // order, then the live ones.
+        let mut client = Client::resume(addr, Some(first - 1)).await;
+        let mut expected = first;
+        while expected <= last {
+            let frame = tokio::time::timeout(Duration::from_secs(10), client.frame())
+                .await
+                .expect("the resume goes on")
+                .expect("the client stays connected");
+            let event: Value = serde_json::from_slice(&frame.payload).unwrap();
+            assert_eq!(event["seq"].as_u64(), Some(expected), "{event}");
+            expected += 1;
+        }
+        let live = publish(&f.state, 1, 16);
+        let frame = tokio::time::timeout(Duration::from_secs(10), client.frame())
+            .await
+            .unwrap()
+            .unwrap();
+        let event: Value = serde_json::from_slice(&frame.payload).unwrap();
+        assert_eq!(event["seq"].as_u64(), Some(live));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -78,6 +78,8 @@ fn rows(journal: &SqliteJournal, record: Record, limit: usize) -> anyhow::Result
             kind_prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
             order_refs: None,
             limit,
+            after: None,
+            before: None,
         };
         Ok(journal
             .events(&query)?

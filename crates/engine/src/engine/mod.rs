@@ -44,7 +44,8 @@ use crate::cycle_loop::{CycleContext, CycleLoop, Heartbeat};
 use crate::decision::record::{DecisionLog, DecisionRecord};
 use crate::events::{
     ConfigReloadFailed, ConfigReloaded, ControlPaused, ControlResumed, EngineEvent, EngineStarted,
-    EventBus, GatewayLost, GatewayReady, KillSwitchSet, OrderCancelRequested, RecoveryCompleted,
+    EventBus, GatewayLost, GatewayReady, KillSwitchSet, OrderCancelRequested, PastEvent,
+    RecoveryCompleted, page_from,
 };
 use crate::journal_io::JournalIo;
 use crate::kpis::{JournalView, Kpis, Period};
@@ -283,17 +284,19 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// Events the bus keeps in memory by default: the history a reconnecting
-/// WebSocket client resumes from (`?after=`, after being cut off at 1,000
-/// behind: so more than that), `GET /events` (at most 1,000 a page) and
-/// the metrics' fold between scrapes read. The journal keeps every event;
-/// this is the part served from memory, about a megabyte once full. Its
-/// size is what a long run's memory grows by after the first days (the
-/// demo fills it in about four simulated days): at 2,500 the history held
-/// 2 MB more after ten simulated days than at 300, so it holds what the
-/// cut-off and a full page need, with a quarter to spare for a client's
-/// resume.
-pub const DEFAULT_EVENTS_CAPACITY: usize = 1_250;
+/// Events the bus keeps in memory by default: a page of the live view
+/// (`GET /events` answers 200 by default) and a client's short reconnect
+/// are served from memory; anything further back is read from the journal,
+/// which keeps every event under the same number (see
+/// [`crate::events::page_from`]). Memory's history is what a long run's
+/// memory grows by in its first days (the demo fills 1,250 in about four
+/// simulated days, 0.9 KB an event with the allocator's share), so it is
+/// kept to what is read often.
+pub const DEFAULT_EVENTS_CAPACITY: usize = 256;
+
+/// How long a page of events read from the journal waits for the
+/// journal's writer to catch up with what was published before it.
+const EVENTS_FLUSH: Duration = Duration::from_secs(2);
 
 /// How long a read of the decisions waits for the journal's writer to
 /// catch up with the decisions made before it.
@@ -879,6 +882,27 @@ impl Engine {
 
     pub fn events(&self) -> &Arc<EventBus> {
         &self.0.events
+    }
+
+    /// A page of the event history: the oldest `limit` events numbered
+    /// after `after`, or the newest `limit` when `None`; from memory, or
+    /// from the journal (as [`Engine::read_journal`] reads it) for what
+    /// memory no longer holds.
+    pub async fn event_page(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<PastEvent>, JournalError> {
+        if let Some(page) = self.0.events.held_page(after, limit) {
+            return Ok(page);
+        }
+        // What memory gave up must be in the journal: the writer may be a
+        // burst behind (a journal that refuses writes answers with what
+        // it has).
+        self.0.events.journal_written(EVENTS_FLUSH).await;
+        let bus = self.0.events.clone();
+        self.read_journal(move |journal| page_from(&bus, journal, after, limit))
+            .await
     }
 
     pub fn views(&self) -> &Arc<TradingViews> {

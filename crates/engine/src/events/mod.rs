@@ -10,6 +10,7 @@
 //! itself, synchronously, before they are sent or acted on.
 
 mod kinds;
+mod pages;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,14 +22,17 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tracing::{info, warn};
 use vspread_core::clock::Clock;
-use vspread_core::journal::{Journal, JournalDecision, JournalError, JournalEvent};
+use vspread_core::journal::{EventQuery, Journal, JournalDecision, JournalError, JournalEvent};
 
 pub use kinds::*;
+pub use pages::{JournaledEvent, PastEvent, page_from};
 
 /// One event as the API shows it: `{seq, at, message, kind, data}`.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Event {
-    /// Strictly increasing from 1 within a process run.
+    /// Strictly increasing, across restarts too: a run numbers on from
+    /// the journal's last event, so `?after=` means the same event to a
+    /// client whatever restarted in between.
     pub seq: u64,
     /// When it happened, on the engine's clock (the simulator's in the
     /// demo).
@@ -176,6 +180,9 @@ fn write_events(
     }
 }
 
+/// Called with each event as it is published (see [`EventBus::tap`]).
+type Tap = Box<dyn Fn(&Event) + Send + Sync>;
+
 /// Publishes events to subscribers and keeps the most recent ones.
 pub struct EventBus {
     seq: AtomicU64,
@@ -190,6 +197,12 @@ pub struct EventBus {
     clock: Arc<dyn Clock>,
     /// Events given up on because the journal refused writes for too long.
     not_journaled: Arc<AtomicU64>,
+    /// Folds that see every event (the metrics'), called in order under
+    /// the history's lock.
+    taps: Mutex<Vec<Tap>>,
+    /// The journal's last number could not be read at attach: events are
+    /// journaled unnumbered rather than under numbers it may hold.
+    journal_numbers: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for EventBus {
@@ -203,11 +216,10 @@ impl std::fmt::Debug for EventBus {
 
 /// Events a live subscriber may fall behind before it is told it lagged
 /// (the WebSocket cuts a client off before, at
-/// `vspread_server::routes::events::MAX_BEHIND`). The broadcast channel
-/// keeps the last this many events alive in its slots (each an `Arc`
-/// shared with the history, but an event older than the history is kept
-/// for the stream alone), so it is kept to what a subscriber can use: a
-/// power of two (the channel rounds up to one) above the cut-off.
+/// `vspread_server::routes::events::MAX_BEHIND`): a power of two (the
+/// channel rounds up to one) above the cut-off. A slot holds its event
+/// (an `Arc`, shared with the history while the history holds it) until
+/// every subscriber has read it, so subscribers that keep up hold none.
 pub const STREAM_BUFFER: usize = 1024;
 
 impl EventBus {
@@ -215,7 +227,10 @@ impl EventBus {
     /// `clock` (the engine's, so the journal and the orders agree on when
     /// things happened).
     pub fn new(capacity: usize, clock: Arc<dyn Clock>) -> Self {
-        let (tx, _) = broadcast::channel(capacity.clamp(16, STREAM_BUFFER));
+        // The stream's buffer, whatever memory's history holds: a live
+        // subscriber may fall this far behind however small the history
+        // (a slot frees once every subscriber has read it).
+        let (tx, _) = broadcast::channel(STREAM_BUFFER);
         Self {
             seq: AtomicU64::new(0),
             // Grown as events come rather than all at once.
@@ -225,6 +240,8 @@ impl EventBus {
             journal: OnceLock::new(),
             clock,
             not_journaled: Arc::new(AtomicU64::new(0)),
+            taps: Mutex::new(Vec::new()),
+            journal_numbers: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -232,10 +249,31 @@ impl EventBus {
     /// a writer thread of its own: a journal write waits for the disk, and
     /// publishers are async tasks that must not (the broker's reader among
     /// them). Once only; a second journal is refused and returned.
+    ///
+    /// Numbering goes on from the journal's last event (attach before the
+    /// first publish): the journal keeps each event under the bus's
+    /// number, so what memory no longer holds is read back from it by the
+    /// same numbers.
     pub fn attach_journal(&self, journal: Arc<dyn Journal>) -> Result<(), Arc<dyn Journal>> {
         let (tx, rx) = std::sync::mpsc::channel::<ToWriter>();
         if self.journal.set(Mutex::new(tx)).is_err() {
             return Err(journal);
+        }
+        let newest = EventQuery {
+            limit: 1,
+            ..EventQuery::default()
+        };
+        match journal.events(&newest) {
+            Ok(last) => {
+                let last = last.first().and_then(|e| e.seq).unwrap_or(0);
+                self.seq.fetch_max(last, Ordering::SeqCst);
+            }
+            // The bus's numbers could then be ones the journal holds
+            // already: the journal numbers this run's events itself.
+            Err(e) => {
+                warn!(error = %e, "cannot read the journal's last event; the journal numbers this run's events itself");
+                self.journal_numbers.store(true, Ordering::SeqCst);
+            }
         }
         let dropped = self.not_journaled.clone();
         let spawned = std::thread::Builder::new()
@@ -269,6 +307,7 @@ impl EventBus {
         };
         if self.journal.get().is_some() {
             let record = JournalEvent {
+                seq: (!self.journal_numbers.load(Ordering::Relaxed)).then_some(event.seq),
                 at: event.at,
                 kind: event.kind().to_string(),
                 message: event.message.clone(),
@@ -291,9 +330,29 @@ impl EventBus {
         // the history keeps it.
         let shared = Arc::new(event);
         history.push_back(shared.clone());
+        for tap in self.taps.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            tap(&shared);
+        }
         // No subscriber is fine: the history still has it.
         let _ = self.tx.send(shared.clone());
         shared
+    }
+
+    /// Calls `tap` with every event the history holds now, then with every
+    /// event published from now on: each once, in order, on the
+    /// publisher's thread. For folds that must see every event however
+    /// rarely they are read (the metrics' counters between two scrapes
+    /// may span more events than the history keeps). A tap must be quick
+    /// and must not publish (it is called under the history's lock).
+    pub fn tap(&self, tap: impl Fn(&Event) + Send + Sync + 'static) {
+        let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        for event in history.iter() {
+            tap(event);
+        }
+        self.taps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(tap));
     }
 
     /// Queues an entry decision for the journal's writer, behind the events
@@ -345,6 +404,16 @@ impl EventBus {
     /// The number of the newest event (0 before the first).
     pub fn last_seq(&self) -> u64 {
         self.seq.load(Ordering::SeqCst)
+    }
+
+    /// The number of the oldest event memory still holds (the next one's
+    /// when it holds none): pages before it come from the journal.
+    pub fn oldest_held(&self) -> u64 {
+        let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        match history.front() {
+            Some(e) => e.seq,
+            None => self.seq.load(Ordering::SeqCst) + 1,
+        }
     }
 
     /// Events with `seq > after`, oldest first, at most `limit` (shared
@@ -411,6 +480,24 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(rx.try_recv().unwrap().seq, n - STREAM_BUFFER as u64 + 1);
+    }
+
+    #[test]
+    fn a_tap_sees_the_history_then_every_event_once_in_order() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap();
+        let bus = EventBus::new(3, Arc::new(ManualClock::new(t)));
+        for i in 0..5 {
+            bus.publish("resumed", resumed(&i.to_string()));
+        }
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let tapped = seen.clone();
+        bus.tap(move |e| tapped.lock().unwrap().push(e.seq));
+        for i in 5..10 {
+            bus.publish("resumed", resumed(&i.to_string()));
+        }
+        // What the history held when tapped (the last 3), then the rest.
+        assert_eq!(*seen.lock().unwrap(), [3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(bus.oldest_held(), 8);
     }
 
     #[test]

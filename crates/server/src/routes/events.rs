@@ -1,6 +1,5 @@
 //! `GET /api/v1/events` (history) and `GET /api/v1/ws` (live stream).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -9,7 +8,7 @@ use axum::response::Response;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
-use vspread_engine::events::Event;
+use vspread_engine::events::PastEvent;
 
 use crate::auth::Caller;
 use crate::auth::tickets::TICKET_TTL;
@@ -28,23 +27,25 @@ pub struct HistoryQuery {
 /// The most events one `GET /events` page holds.
 pub const HISTORY_PAGE_MAX: usize = 1000;
 
-// A full page is served from memory.
-const _: () = assert!(vspread_engine::engine::DEFAULT_EVENTS_CAPACITY >= HISTORY_PAGE_MAX);
-
+/// A page of the history: from memory, and from the journal for what
+/// memory no longer holds (every event, from every run, is there under
+/// its number).
 pub async fn history(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> Result<Json<Vec<Arc<Event>>>, AppError> {
+) -> Result<Json<Vec<PastEvent>>, AppError> {
     let limit = q.limit.unwrap_or(200);
     if limit == 0 || limit > HISTORY_PAGE_MAX {
         return Err(AppError::BadRequest(format!(
             "limit = {limit}: allowed 1 to {HISTORY_PAGE_MAX}"
         )));
     }
-    Ok(Json(match q.after {
-        Some(after) => state.engine.events().since(after, limit),
-        None => state.engine.events().recent(limit),
-    }))
+    let page = state
+        .engine
+        .event_page(q.after, limit)
+        .await
+        .map_err(|e| AppError::Internal(format!("journal read: {e}")))?;
+    Ok(Json(page))
 }
 
 /// A single-use ticket for `GET /api/v1/ws?ticket=`.
@@ -82,8 +83,8 @@ pub struct StreamQuery {
 }
 
 /// Streams every event as a JSON text message. With `?after=N` the events
-/// after N still in history are sent first, so a reconnecting client misses
-/// nothing.
+/// after N are sent first (from the journal where memory no longer holds
+/// them), so a reconnecting client misses nothing.
 ///
 /// A client that cannot keep up is cut off rather than allowed to hold the
 /// server back or hold memory: once the event it is being sent is more
@@ -105,10 +106,9 @@ pub async fn websocket(
 /// Events a client may be behind the newest before it is cut off.
 pub const MAX_BEHIND: u64 = 1_000;
 
-// A client cut off resumes from the history (`?after=`): the history must
-// hold what it was behind, or the resume would skip events.
-const _: () = assert!(vspread_engine::engine::DEFAULT_EVENTS_CAPACITY as u64 > MAX_BEHIND);
-// Nor may the live stream's buffer drop what a client not yet cut off
+// A client cut off resumes from the history (`?after=`), read back from
+// the journal as far as memory does not reach. The live stream's buffer
+// may not drop what a client not yet cut off
 // still has to be sent.
 const _: () = assert!(vspread_engine::events::STREAM_BUFFER as u64 > MAX_BEHIND);
 
@@ -179,12 +179,27 @@ async fn follow(
     // Subscribe before reading history so nothing falls between the two.
     let mut rx = bus.subscribe();
     let mut last = after.unwrap_or(0);
-    if let Some(after) = after {
-        for event in bus.since(after, usize::MAX) {
-            match timed_send(socket, &event).await {
-                Sent::Ok => last = event.seq,
-                Sent::Gone => return None,
-                Sent::Stuck => return Some((CutOff::Stuck, last)),
+    if after.is_some() {
+        // Page by page, so a resume from far back holds one page at a
+        // time; the last page is memory's, up to the newest.
+        loop {
+            let page = match state.engine.event_page(Some(last), REPLAY_PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(error = %e, after = last, "event stream resume: the journal cannot be read");
+                    return None;
+                }
+            };
+            let full = page.len() == REPLAY_PAGE;
+            for event in page {
+                match timed_send(socket, &event).await {
+                    Sent::Ok => last = event.seq(),
+                    Sent::Gone => return None,
+                    Sent::Stuck => return Some((CutOff::Stuck, last)),
+                }
+            }
+            if !full {
+                break;
             }
         }
     }
@@ -224,7 +239,10 @@ enum Sent {
     Stuck,
 }
 
-async fn timed_send(socket: &mut WebSocket, event: &Event) -> Sent {
+/// Events a resume reads at a time.
+const REPLAY_PAGE: usize = 500;
+
+async fn timed_send(socket: &mut WebSocket, event: &impl serde::Serialize) -> Sent {
     let text = serde_json::to_string(event).unwrap_or_default();
     match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
         Ok(Ok(())) => Sent::Ok,

@@ -345,6 +345,8 @@ pub async fn orders(
             kind_prefixes: vec!["order.placed".into(), "order.walked".into()],
             order_refs: Some(refs.clone()),
             limit: 0,
+            after: None,
+            before: None,
         })?;
         Ok((records, events, j.fills_of(&refs)?))
     })

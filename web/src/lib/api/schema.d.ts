@@ -1650,7 +1650,9 @@ export interface components {
         Event: {
             /**
              * Format: uint64
-             * @description Strictly increasing from 1 within a process run.
+             * @description Strictly increasing, across restarts too: a run numbers on from
+             *     the journal's last event, so `?after=` means the same event to a
+             *     client whatever restarted in between.
              */
             seq: number;
             /**
