@@ -444,7 +444,6 @@ impl Metrics {
         link.pnl_unrealised.set(f(positions.unrealised));
         self.storage.observe(&state.engine);
         self.ops.observe(&state.engine);
-        self.follow(state.engine.events());
     }
 
     /// The text exposition format.

@@ -45,7 +45,7 @@ use crate::decision::record::{DecisionLog, DecisionRecord};
 use crate::events::{
     ConfigReloadFailed, ConfigReloaded, ControlPaused, ControlResumed, EngineEvent, EngineStarted,
     EventBus, GatewayLost, GatewayReady, KillSwitchSet, OrderCancelRequested, PastEvent,
-    RecoveryCompleted, page_from,
+    RecoveryCompleted, read_back,
 };
 use crate::journal_io::JournalIo;
 use crate::kpis::{JournalView, Kpis, Period};
@@ -901,7 +901,7 @@ impl Engine {
         // it has).
         self.0.events.journal_written(EVENTS_FLUSH).await;
         let bus = self.0.events.clone();
-        self.read_journal(move |journal| page_from(&bus, journal, after, limit))
+        self.read_journal(move |journal| read_back(&bus, journal, after, limit))
             .await
     }
 

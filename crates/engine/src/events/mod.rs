@@ -25,7 +25,7 @@ use vspread_core::clock::Clock;
 use vspread_core::journal::{EventQuery, Journal, JournalDecision, JournalError, JournalEvent};
 
 pub use kinds::*;
-pub use pages::{JournaledEvent, PastEvent, page_from};
+pub use pages::{JournaledEvent, PastEvent, page_from, read_back};
 
 /// One event as the API shows it: `{seq, at, message, kind, data}`.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

@@ -35,13 +35,6 @@ impl PastEvent {
             PastEvent::Journaled(e) => e.seq,
         }
     }
-
-    pub fn kind(&self) -> &str {
-        match self {
-            PastEvent::Held(e) => e.kind(),
-            PastEvent::Journaled(e) => &e.kind,
-        }
-    }
 }
 
 /// An event as the journal keeps it, in the fields' order of [`Event`].
@@ -62,8 +55,11 @@ impl JournaledEvent {
         let seq = record.seq?;
         // The bus writes JSON; text that is not (edited by hand) is shown
         // as a string rather than dropped.
-        let data = RawValue::from_string(record.data.clone())
-            .or_else(|_| serde_json::value::to_raw_value(&serde_json::Value::String(record.data)));
+        let data = if serde_json::from_str::<&RawValue>(&record.data).is_ok() {
+            RawValue::from_string(record.data)
+        } else {
+            serde_json::value::to_raw_value(&record.data)
+        };
         Some(Self {
             seq,
             at: record.at,
@@ -76,7 +72,7 @@ impl JournaledEvent {
 
 impl EventBus {
     /// The page memory alone can answer: `None` when it reaches back past
-    /// what memory holds (then [`page_from`] reads the journal).
+    /// what memory holds (then [`read_back`] reads the journal).
     ///
     /// `after`: the oldest `limit` events numbered after it; `None`: the
     /// newest `limit`.
@@ -97,11 +93,25 @@ impl EventBus {
 }
 
 /// A page of the history (see [`EventBus::held_page`]), from the journal
-/// as far as memory does not reach. Blocking: it reads the journal.
+/// as far as memory does not reach. Blocking: it may read the journal.
+pub fn page_from(
+    bus: &EventBus,
+    journal: &dyn Journal,
+    after: Option<u64>,
+    limit: usize,
+) -> Result<Vec<PastEvent>, JournalError> {
+    match bus.held_page(after, limit) {
+        Some(page) => Ok(page),
+        None => read_back(bus, journal, after, limit),
+    }
+}
+
+/// The page [`EventBus::held_page`] could not answer: the journal's part,
+/// then memory's. Blocking: it reads the journal.
 ///
 /// An event neither written yet nor still in memory (the journal refused
 /// writes for longer than memory holds) is missing from the page.
-pub fn page_from(
+pub fn read_back(
     bus: &EventBus,
     journal: &dyn Journal,
     after: Option<u64>,
@@ -109,9 +119,6 @@ pub fn page_from(
 ) -> Result<Vec<PastEvent>, JournalError> {
     if limit == 0 {
         return Ok(Vec::new());
-    }
-    if let Some(page) = bus.held_page(after, limit) {
-        return Ok(page);
     }
     let journaled = |query: EventQuery| -> Result<Vec<PastEvent>, JournalError> {
         Ok(journal

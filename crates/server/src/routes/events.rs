@@ -108,8 +108,7 @@ pub const MAX_BEHIND: u64 = 1_000;
 
 // A client cut off resumes from the history (`?after=`), read back from
 // the journal as far as memory does not reach. The live stream's buffer
-// may not drop what a client not yet cut off
-// still has to be sent.
+// may not drop what a client not yet cut off still has to be sent.
 const _: () = assert!(vspread_engine::events::STREAM_BUFFER as u64 > MAX_BEHIND);
 
 /// How long one message may take to be accepted by a client's socket.
